@@ -1,0 +1,69 @@
+"""API errors exactly as boto3 raises them.
+
+Exceptions are botocore's own: a modelled error code raises the class that
+boto3 would generate for the client (``client.exceptions.InvalidParameterException``,
+a subclass of ``botocore.exceptions.ClientError``); an unmodelled one such as
+``ThrottlingException`` raises a plain ``ClientError``. Parameter validation
+uses botocore's validator over the real service model, so a missing or mistyped
+parameter raises ``botocore.exceptions.ParamValidationError`` as boto3 does.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from botocore.errorfactory import BaseClientExceptions, ClientExceptionsFactory
+from botocore.exceptions import ClientError, ParamValidationError
+from botocore.model import ServiceModel
+from botocore.session import get_session
+from botocore.validate import ParamValidator
+
+__all__ = ["ApiErrors", "ClientError", "ParamValidationError", "service_model"]
+
+_HTTP_STATUS = {"ServerException": 500, "ThrottlingException": 400}
+
+
+@cache
+def service_model(name: str) -> ServiceModel:
+    """The botocore service model of *name* ("ecs", "application-autoscaling")."""
+    return get_session().get_service_model(name)
+
+
+class ApiErrors:
+    """Raises the errors of one service and validates its requests."""
+
+    def __init__(self, service: str, request_id: Any) -> None:
+        self.model = service_model(service)
+        self.exceptions: BaseClientExceptions = (
+            ClientExceptionsFactory().create_client_exceptions(self.model)
+        )
+        self._request_id = request_id
+        self._validator = ParamValidator()
+
+    def validate(self, operation: str, params: dict[str, Any]) -> None:
+        """Check *params* against the operation's input shape, as botocore does.
+
+        Raises:
+            ParamValidationError: a required parameter is missing, a parameter is
+                unknown, or a value has the wrong type.
+        """
+        shape = self.model.operation_model(operation).input_shape
+        report = self._validator.validate(params, shape)
+        if report.has_errors():
+            raise ParamValidationError(report=report.generate_report())
+
+    def error(self, operation: str, code: str, message: str) -> ClientError:
+        """The exception boto3 would raise for an API error *code*."""
+        response: Any = {
+            "Error": {"Code": code, "Message": message},
+            "message": message,
+            "ResponseMetadata": {
+                "RequestId": self._request_id(),
+                "HTTPStatusCode": _HTTP_STATUS.get(code, 400),
+                "HTTPHeaders": {},
+                "RetryAttempts": 0,
+            },
+        }
+        cls = getattr(self.exceptions, code, ClientError)
+        return cls(response, operation)

@@ -1,0 +1,446 @@
+"""The simulated ECS "database": clusters, task definitions, services,
+deployments, tasks and service events.
+
+Records here are plain mutable objects owned by :class:`EcsBackend`. The backend
+applies the pure rules (:mod:`ecssim.protection`, :mod:`ecssim.lifecycle`) and
+tells a :class:`Listener` (the process layer) what changed; it never waits.
+Simulated time is float seconds since the simulation's start.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Final, Protocol
+
+from ecssim import lifecycle, protection
+from ecssim.lifecycle import LIVE_STATUSES, StopCode, TaskStatus
+from ecssim.protection import Protection
+
+
+class Listener(Protocol):
+    """What the process layer hears from the control plane."""
+
+    def task_created(self, task: Task) -> None:
+        """A task record exists with desiredStatus RUNNING: start it."""
+
+    def task_stop_requested(self, task: Task) -> None:
+        """A task's desiredStatus became STOPPED: stop it."""
+
+    def service_changed(self, service: Service) -> None:
+        """Something the scheduler acts on changed (desired count, deployment)."""
+
+    def protection_changed(self, task: Task) -> None:
+        """A task's protection was set or cleared through the API."""
+
+
+class NullListener:
+    """A listener that ignores everything (a control plane without processes)."""
+
+    def task_created(self, task: Task) -> None:
+        """Ignore."""
+
+    def task_stop_requested(self, task: Task) -> None:
+        """Ignore."""
+
+    def service_changed(self, service: Service) -> None:
+        """Ignore."""
+
+    def protection_changed(self, task: Task) -> None:
+        """Ignore."""
+
+
+DEFAULT_STOP_TIMEOUT_S: Final = 30.0
+MAX_STOP_TIMEOUT_S: Final = 120.0
+
+
+@dataclass(eq=False)
+class Cluster:
+    """An ECS cluster."""
+
+    name: str
+    arn: str
+    services: dict[str, Service] = field(default_factory=dict)
+    tasks: dict[str, Task] = field(default_factory=dict)
+    status: str = "ACTIVE"
+
+
+@dataclass(eq=False)
+class TaskDefinition:
+    """One revision of a task definition family."""
+
+    family: str
+    revision: int
+    arn: str
+    registered_at: float
+    description: dict[str, Any]
+    status: str = "ACTIVE"
+
+    @property
+    def stop_timeout_s(self) -> float:
+        """The longest ``stopTimeout`` of its containers (default 30 s)."""
+        timeouts = [
+            float(c.get("stopTimeout", DEFAULT_STOP_TIMEOUT_S))
+            for c in self.description.get("containerDefinitions", [])
+        ]
+        return max(timeouts, default=DEFAULT_STOP_TIMEOUT_S)
+
+
+@dataclass(eq=False)
+class Deployment:
+    """One deployment of a service (a task definition being rolled out)."""
+
+    id: str
+    task_definition: TaskDefinition
+    created_at: float
+    updated_at: float
+    desired_count: int
+    launch_type: str
+    status: str = "PRIMARY"  # PRIMARY | ACTIVE | INACTIVE
+    rollout_state: str = "IN_PROGRESS"  # IN_PROGRESS | COMPLETED | FAILED
+    rollout_state_reason: str = ""
+    failed_tasks: int = 0
+
+
+@dataclass(eq=False)
+class ServiceEvent:
+    """A line of a service's event log."""
+
+    id: str
+    created_at: float
+    message: str
+
+
+@dataclass(eq=False)
+class Service:
+    """An ECS service (REPLICA scheduling, rolling-update deployments)."""
+
+    name: str
+    arn: str
+    cluster: Cluster
+    desired_count: int
+    launch_type: str
+    minimum_healthy_percent: int
+    maximum_percent: int
+    circuit_breaker_enable: bool
+    circuit_breaker_rollback: bool
+    availability_zones: tuple[str, ...]
+    created_at: float
+    request: dict[str, Any]
+    deployments: list[Deployment] = field(default_factory=list)
+    events: list[ServiceEvent] = field(default_factory=list)
+    tasks: dict[str, Task] = field(default_factory=dict)
+    status: str = "ACTIVE"
+
+    @property
+    def primary(self) -> Deployment:
+        """The PRIMARY deployment: the task definition the service runs now."""
+        return self.deployments[0]
+
+    def live_tasks(self) -> list[Task]:
+        """Tasks that are alive and meant to run (not being stopped)."""
+        return [t for t in self.tasks.values() if t.is_live]
+
+    @property
+    def running_count(self) -> int:
+        """Tasks in RUNNING (``runningCount``)."""
+        return sum(
+            1 for t in self.tasks.values() if t.last_status is TaskStatus.RUNNING
+        )
+
+    @property
+    def pending_count(self) -> int:
+        """Tasks in PROVISIONING or PENDING (``pendingCount``)."""
+        return sum(
+            1
+            for t in self.tasks.values()
+            if t.last_status in lifecycle.PENDING_STATUSES
+        )
+
+
+@dataclass(eq=False)
+class Task:
+    """One task: a standalone task, or one launched by a service's deployment."""
+
+    task_id: str
+    arn: str
+    cluster: Cluster
+    task_definition: TaskDefinition
+    availability_zone: str
+    launch_type: str
+    group: str
+    started_by: str | None
+    created_at: float
+    service: Service | None = None
+    deployment: Deployment | None = None
+    capacity_provider: str | None = None
+    last_status: TaskStatus = TaskStatus.PROVISIONING
+    desired_status: str = "RUNNING"
+    protection: Protection = protection.UNPROTECTED
+    pull_started_at: float | None = None
+    pull_stopped_at: float | None = None
+    started_at: float | None = None
+    healthy_at: float | None = None
+    stopping_at: float | None = None
+    execution_stopped_at: float | None = None
+    stopped_at: float | None = None
+    stop_code: StopCode | None = None
+    stopped_reason: str | None = None
+    exit_code: int | None = None
+
+    @property
+    def is_live(self) -> bool:
+        """Alive and meant to run: not asked to stop, not stopping or stopped."""
+        return self.desired_status == "RUNNING" and self.last_status in LIVE_STATUSES
+
+    @property
+    def is_healthy(self) -> bool:
+        """RUNNING long enough to count as healthy for deployments."""
+        return self.last_status is TaskStatus.RUNNING and self.healthy_at is not None
+
+    def set_status(self, target: TaskStatus) -> None:
+        """Move to *target* if the lifecycle table allows it."""
+        self.last_status = lifecycle.advance(self.last_status, target)
+
+
+def ceil_percent(count: int, percent: int) -> int:
+    """*percent* of *count*, rounded up (``minimumHealthyPercent``)."""
+    return math.ceil(count * percent / 100 - 1e-9)
+
+
+def floor_percent(count: int, percent: int) -> int:
+    """*percent* of *count*, rounded down (``maximumPercent``)."""
+    return math.floor(count * percent / 100 + 1e-9)
+
+
+class EcsBackend:
+    """The ECS state of one account and region, and the operations on it.
+
+    Args:
+        clock: returns the current simulated time in seconds.
+        new_id: returns a fresh random hex id (task ids).
+        new_uuid: returns a fresh random UUID string.
+        region: the AWS region, for ARNs.
+        account_id: the 12-digit account id, for ARNs.
+        availability_zones: the zones tasks are spread over.
+    """
+
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float],
+        new_id: Callable[..., str],
+        new_uuid: Callable[[], str],
+        region: str,
+        account_id: str,
+        availability_zones: tuple[str, ...],
+    ) -> None:
+        self.clock = clock
+        self.new_id = new_id
+        self.new_uuid = new_uuid
+        self.region = region
+        self.account_id = account_id
+        self.availability_zones = availability_zones
+        self.clusters: dict[str, Cluster] = {}
+        self.task_definitions: dict[str, list[TaskDefinition]] = {}
+        self.listener: Listener = NullListener()
+        self.observers: list[Callable[[str, dict[str, Any]], None]] = []
+
+    # ---- records -------------------------------------------------------
+    def record(self, kind: str, **fields: Any) -> None:
+        """Tell every observer that *kind* happened now (for results and checks)."""
+        for observer in self.observers:
+            observer(kind, fields)
+
+    # ---- ARNs ----------------------------------------------------------
+    def arn(self, resource: str) -> str:
+        """The ECS ARN of *resource* (``cluster/NAME``, ``task/CLUSTER/ID`` ...)."""
+        return f"arn:aws:ecs:{self.region}:{self.account_id}:{resource}"
+
+    # ---- clusters ------------------------------------------------------
+    def create_cluster(self, name: str) -> Cluster:
+        """Create *name*, or return it if it exists (CreateCluster is idempotent)."""
+        if name not in self.clusters:
+            self.clusters[name] = Cluster(name=name, arn=self.arn(f"cluster/{name}"))
+        return self.clusters[name]
+
+    def find_cluster(self, ref: str | None) -> Cluster | None:
+        """The cluster named or ARN'd by *ref* (``default`` when None)."""
+        name = "default" if ref is None else ref
+        prefix = self.arn("cluster/")
+        if name.startswith(prefix):
+            name = name[len(prefix) :]
+        cluster = self.clusters.get(name)
+        return cluster if cluster is not None and cluster.status == "ACTIVE" else None
+
+    # ---- task definitions ----------------------------------------------
+    def register_task_definition(
+        self, family: str, description: dict[str, Any]
+    ) -> TaskDefinition:
+        """Register the next revision of *family*."""
+        revisions = self.task_definitions.setdefault(family, [])
+        revision = len(revisions) + 1
+        td = TaskDefinition(
+            family=family,
+            revision=revision,
+            arn=self.arn(f"task-definition/{family}:{revision}"),
+            registered_at=self.clock(),
+            description=description,
+        )
+        revisions.append(td)
+        return td
+
+    def find_task_definition(self, ref: str) -> TaskDefinition | None:
+        """The revision named by *ref*: ``family``, ``family:rev`` or an ARN."""
+        prefix = self.arn("task-definition/")
+        if ref.startswith(prefix):
+            ref = ref[len(prefix) :]
+        family, _, rev = ref.partition(":")
+        revisions = self.task_definitions.get(family)
+        if not revisions:
+            return None
+        if not rev:
+            active = [td for td in revisions if td.status == "ACTIVE"]
+            return active[-1] if active else None
+        if not rev.isdigit() or not 1 <= int(rev) <= len(revisions):
+            return None
+        return revisions[int(rev) - 1]
+
+    # ---- services ------------------------------------------------------
+    def find_service(self, cluster: Cluster, ref: str) -> Service | None:
+        """The service of *cluster* named or ARN'd by *ref*."""
+        name = ref.rsplit("/", 1)[-1] if ref.startswith("arn:") else ref
+        if ref.startswith("arn:") and ref != self.arn(f"service/{cluster.name}/{name}"):
+            return None
+        return cluster.services.get(name)
+
+    def new_deployment(
+        self, service: Service, task_definition: TaskDefinition
+    ) -> Deployment:
+        """Make *task_definition* the PRIMARY deployment of *service*."""
+        now = self.clock()
+        digits = str(int(self.new_id(8), 16) % 10**19).zfill(19)
+        deployment = Deployment(
+            id=f"ecs-svc/{digits}",
+            task_definition=task_definition,
+            created_at=now,
+            updated_at=now,
+            desired_count=service.desired_count,
+            launch_type=service.launch_type,
+        )
+        for old in service.deployments:
+            old.status = "ACTIVE"
+            old.updated_at = now
+        service.deployments.insert(0, deployment)
+        self.record(
+            "deployment_started",
+            service=service.name,
+            deployment=deployment.id,
+            task_definition=task_definition.arn,
+        )
+        return deployment
+
+    def add_event(self, service: Service, message: str) -> None:
+        """Append *message* to *service*'s event log (newest first when described)."""
+        service.events.append(
+            ServiceEvent(id=self.new_uuid(), created_at=self.clock(), message=message)
+        )
+        self.record("service_event", service=service.name, message=message)
+
+    # ---- tasks ---------------------------------------------------------
+    def find_task(self, cluster: Cluster, ref: str) -> Task | None:
+        """The task of *cluster* named by an id or a full ARN."""
+        if ref.startswith("arn:"):
+            prefix = self.arn(f"task/{cluster.name}/")
+            if not ref.startswith(prefix):
+                return None
+            ref = ref[len(prefix) :]
+        return cluster.tasks.get(ref)
+
+    def task_arn(self, cluster: Cluster, ref: str) -> str:
+        """A full task ARN for *ref* (returned as is when it already is an ARN)."""
+        return ref if ref.startswith("arn:") else self.arn(f"task/{cluster.name}/{ref}")
+
+    def launch_task(
+        self,
+        cluster: Cluster,
+        task_definition: TaskDefinition,
+        *,
+        availability_zone: str,
+        launch_type: str,
+        group: str,
+        started_by: str | None,
+        service: Service | None = None,
+        deployment: Deployment | None = None,
+        capacity_provider: str | None = None,
+    ) -> Task:
+        """Create a task in PROVISIONING and have the process layer start it."""
+        task_id = self.new_id()
+        task = Task(
+            task_id=task_id,
+            arn=self.arn(f"task/{cluster.name}/{task_id}"),
+            cluster=cluster,
+            task_definition=task_definition,
+            availability_zone=availability_zone,
+            launch_type=launch_type,
+            group=group,
+            started_by=started_by,
+            created_at=self.clock(),
+            service=service,
+            deployment=deployment,
+            capacity_provider=capacity_provider,
+        )
+        cluster.tasks[task_id] = task
+        if service is not None:
+            service.tasks[task_id] = task
+        self.record(
+            "task_created",
+            service=service.name if service else None,
+            task=task_id,
+            availability_zone=availability_zone,
+            deployment=deployment.id if deployment else None,
+        )
+        self.listener.task_created(task)
+        return task
+
+    def request_stop(
+        self, task: Task, stop_code: StopCode, reason: str, *, notify: bool = True
+    ) -> bool:
+        """Set *task*'s desired status to STOPPED; False if it was already stopping.
+
+        *notify* tells the scheduler of the task's service (it needs no telling
+        about the stops it makes itself).
+        """
+        if task.desired_status == "STOPPED":
+            return False
+        task.desired_status = "STOPPED"
+        task.stop_code = stop_code
+        task.stopped_reason = reason
+        self.record(
+            "task_stop_requested",
+            service=task.service.name if task.service else None,
+            task=task.task_id,
+            stop_code=stop_code.value,
+            reason=reason,
+            protected=task.protection.is_active(self.clock()),
+        )
+        self.listener.task_stop_requested(task)
+        if notify and task.service is not None:
+            self.listener.service_changed(task.service)
+        return True
+
+    def set_protection(self, task: Task, state: Protection) -> None:
+        """Store *task*'s new protection and tell the process layer."""
+        task.protection = state
+        self.listener.protection_changed(task)
+
+    def iter_service_tasks(self, cluster: Cluster) -> Iterator[Task]:
+        """Every non-stopped task of *cluster*'s services, oldest first."""
+        for task in cluster.tasks.values():
+            if task.service is not None and task.last_status is not TaskStatus.STOPPED:
+                yield task
+
+    def protected_count(self, service: Service, now: float) -> int:
+        """Live tasks of *service* whose protection is active at *now*."""
+        return sum(1 for t in service.live_tasks() if t.protection.is_active(now))

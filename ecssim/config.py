@@ -1,0 +1,72 @@
+"""Frozen settings for the ECS behaviour that AWS does not document (DESIGN §4).
+
+Data only: no I/O, no SimPy. Every duration carries its unit in its name and is
+float seconds of simulated time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Literal
+
+from ecssim.errors import ScenarioError
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EcsSettings:
+    """The knobs of the simulated ECS control plane and service scheduler.
+
+    Attributes:
+        scheduler_reaction_delay_s: delay between a change (desired count,
+            protection cleared or expired, a task stopping) and the scheduler
+            acting on it.
+        reconcile_interval_s: while a service is not in steady state the
+            scheduler also re-checks it this often.
+        task_provisioning_s: time in PROVISIONING.
+        task_pending_s: time in PENDING (image pull and container start).
+        task_healthy_after_s: time in RUNNING before a task counts as healthy
+            for deployments (ECS uses 40 s with no load balancer or health check).
+        sigterm_exit_s: how long a container takes to exit after SIGTERM when no
+            worker decides it; ``None`` means it ignores SIGTERM and is killed at
+            ``stopTimeout``.
+        task_deprovisioning_s: time from the containers' exit to STOPPED.
+        deployment_blocked: ``"enforce"`` rejects enabling protection that would
+            leave more protected tasks than the desired count (reason
+            ``DEPLOYMENT_BLOCKED``); ``"ignore"`` never rejects.
+        protection_api_rate_per_s: sustained UpdateTaskProtection calls per second
+            per account before ``ThrottlingException`` (``None``: no throttling).
+        protection_api_burst: the token bucket's size.
+    """
+
+    scheduler_reaction_delay_s: float = 15.0
+    reconcile_interval_s: float = 60.0
+    task_provisioning_s: float = 10.0
+    task_pending_s: float = 20.0
+    task_healthy_after_s: float = 40.0
+    sigterm_exit_s: float | None = 1.0
+    task_deprovisioning_s: float = 5.0
+    deployment_blocked: Literal["enforce", "ignore"] = "enforce"
+    protection_api_rate_per_s: float | None = 50.0
+    protection_api_burst: float = 100.0
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name.endswith("_s") and value is not None and not value >= 0:
+                raise ScenarioError(f"{f.name}: {value!r} must be >= 0 seconds")
+        if self.reconcile_interval_s <= 0:
+            raise ScenarioError(
+                f"reconcile_interval_s: {self.reconcile_interval_s!r} must be > 0"
+            )
+        if self.deployment_blocked not in ("enforce", "ignore"):
+            raise ScenarioError(
+                f"deployment_blocked: {self.deployment_blocked!r} is not one of "
+                "'enforce', 'ignore'"
+            )
+        rate = self.protection_api_rate_per_s
+        if rate is not None and not rate > 0:
+            raise ScenarioError(f"protection_api_rate_per_s: {rate!r} must be > 0")
+        if not self.protection_api_burst >= 1:
+            raise ScenarioError(
+                f"protection_api_burst: {self.protection_api_burst!r} must be >= 1"
+            )

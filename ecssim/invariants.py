@@ -1,0 +1,51 @@
+"""Invariants checked during every run: functions that raise, never bare asserts.
+
+They hold whatever the scenario: breaking one is a bug in ecssim, not bad input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ecssim.errors import InvariantViolation
+
+SCHEDULER_STOP_CODE = "ServiceSchedulerInitiated"
+
+
+def check_record(kind: str, fields: Mapping[str, Any], now: float) -> None:
+    """Raise if the control-plane record *kind* breaks an ECS rule at *now*.
+
+    * no task is stopped by the service scheduler (scale-in or deployment)
+      while its protection is active;
+    * no count is negative.
+    """
+    if (
+        kind == "task_stop_requested"
+        and fields.get("stop_code") == SCHEDULER_STOP_CODE
+        and fields.get("protected")
+    ):
+        raise InvariantViolation(
+            f"task {fields.get('task')} of service {fields.get('service')} was "
+            f"stopped by the scheduler at t={now:g}s while protected"
+        )
+    for key in ("desired_count", "running_count", "pending_count"):
+        value = fields.get(key)
+        if isinstance(value, int) and value < 0:
+            raise InvariantViolation(f"{key} is {value} at t={now:g}s: {dict(fields)}")
+
+
+def check_deployment_bounds(
+    service: str, live: int, maximum: int, desired: int, now: float
+) -> None:
+    """Raise if a service runs more live tasks than ``maximumPercent`` allows.
+
+    Protected tasks kept above the desired count are not launches, so the bound
+    only applies to what the scheduler starts: callers check it right after
+    launching.
+    """
+    if live > max(maximum, desired):
+        raise InvariantViolation(
+            f"service {service} has {live} live tasks at t={now:g}s, above its "
+            f"maximumPercent bound of {maximum}"
+        )

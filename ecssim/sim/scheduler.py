@@ -1,0 +1,322 @@
+"""The ECS service scheduler: one reconcile loop per service.
+
+It wakes ``scheduler_reaction_delay_s`` after anything that matters changes
+(desired count, a deployment, a task starting, becoming healthy or stopping, a
+protection cleared while the service is out of steady state) and at the expiry
+of the protection that blocks it; while a service is out of steady state it also
+re-checks every ``reconcile_interval_s``. A service in steady state costs
+nothing: no timers run for it.
+
+Each reconcile follows the rolling-update rules (``reference/ecs-semantics.md``
+§6-7, DESIGN §4): stop surplus tasks of the primary deployment (unprotected
+only, AZ balance, random within a zone, pending first), stop old-deployment
+tasks within ``minimumHealthyPercent`` (unprotected only), start new tasks
+within ``maximumPercent``, and mark the deployment COMPLETED once only healthy
+primary tasks remain at the desired count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+import numpy as np
+import simpy
+
+from ecssim.aws.state import (
+    Deployment,
+    EcsBackend,
+    Service,
+    Task,
+    ceil_percent,
+    floor_percent,
+)
+from ecssim.config import EcsSettings
+from ecssim.invariants import check_deployment_bounds
+from ecssim.lifecycle import StopCode, TaskStatus
+from ecssim.placement import (
+    CapacityProviderItem,
+    TaskView,
+    choose_capacity_provider,
+    launch_zones,
+    select_victims,
+)
+
+ProcessGenerator = Generator[simpy.Event, Any, None]
+
+
+def _view(task: Task, now: float) -> TaskView:
+    return TaskView(
+        task_id=task.task_id,
+        availability_zone=task.availability_zone,
+        running=task.last_status is TaskStatus.RUNNING,
+        protected=task.protection.is_active(now),
+    )
+
+
+class ServiceScheduler:
+    """Reconciles one service towards its desired state."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        backend: EcsBackend,
+        service: Service,
+        settings: EcsSettings,
+        rng: np.random.Generator,
+    ) -> None:
+        self.env = env
+        self.backend = backend
+        self.service = service
+        self.settings = settings
+        self.rng = rng
+        self.steady = False
+        self._wake_at: float | None = None
+        self._blocked_message: str | None = None
+        self._strategy = tuple(
+            CapacityProviderItem(
+                item["capacityProvider"], item.get("base", 0), item.get("weight", 0)
+            )
+            for item in service.request.get("capacityProviderStrategy") or ()
+        )
+
+    # ---- waking -----------------------------------------------------------
+    def notify(self) -> None:
+        """Something changed: reconcile after the reaction delay."""
+        self.wake_at(self.env.now + self.settings.scheduler_reaction_delay_s)
+
+    def wake_at(self, at: float) -> None:
+        """Reconcile at *at* unless a reconcile is already due by then."""
+        if self._wake_at is not None and self._wake_at <= at:
+            return
+        self._wake_at = at
+        self.env.process(self._wake(at))
+
+    def _wake(self, at: float) -> ProcessGenerator:
+        """Wait until *at*, then reconcile if no earlier wake-up superseded this one."""
+        yield self.env.timeout(max(0.0, at - self.env.now))
+        if self._wake_at != at:
+            return
+        self._wake_at = None
+        self.reconcile()
+
+    # ---- reconcile ----------------------------------------------------------
+    def reconcile(self) -> None:
+        """Take one round of scheduling decisions for the service."""
+        service = self.service
+        if service.status != "ACTIVE":
+            return
+        now = self.env.now
+        desired = service.desired_count
+        primary = service.primary
+        live = service.live_tasks()
+        new = [t for t in live if t.deployment is primary]
+        old = [t for t in live if t.deployment is not primary]
+        maximum = floor_percent(desired, service.maximum_percent)
+        minimum_healthy = ceil_percent(desired, service.minimum_healthy_percent)
+        blocked: list[Task] = []
+
+        stopped = self._scale_in(new, desired, now, blocked)
+        stopped_old, blocked_old = self._replace_old(
+            old, live, stopped, minimum_healthy, now
+        )
+        remaining = len(live) - len(stopped) - len(stopped_old)
+        new_count = len(new) - len(stopped)
+        if primary.rollout_state != "FAILED":
+            room = maximum - remaining
+            launch = max(0, min(desired - new_count, room))
+            if launch:
+                self._launch(primary, launch)
+                check_deployment_bounds(
+                    service.name, remaining + launch, maximum, desired, now
+                )
+        self._report_blocked(blocked, blocked_old)
+        self._retire_old_deployments()
+        self._update_rollout(now)
+        self._schedule_next(blocked + blocked_old, now)
+
+    def _scale_in(
+        self, new: list[Task], desired: int, now: float, blocked: list[Task]
+    ) -> list[Task]:
+        """Stop primary tasks above the desired count; protected ones stay."""
+        surplus = len(new) - desired
+        if surplus <= 0:
+            return []
+        by_id = {t.task_id: t for t in new}
+        victims = [
+            by_id[i]
+            for i in select_victims([_view(t, now) for t in new], surplus, self.rng)
+        ]
+        for task in victims:
+            self._stop(task)
+        if victims:
+            self.backend.record(
+                "scale_in",
+                service=self.service.name,
+                stopped=len(victims),
+                surplus=surplus,
+            )
+        if len(victims) < surplus:
+            blocked.extend(
+                t for t in new if t not in victims and t.protection.is_active(now)
+            )
+        return victims
+
+    def _replace_old(
+        self,
+        old: list[Task],
+        live: list[Task],
+        stopped: list[Task],
+        minimum_healthy: int,
+        now: float,
+    ) -> tuple[list[Task], list[Task]]:
+        """Stop old-deployment tasks as far as minimumHealthyPercent allows."""
+        if not old:
+            return [], []
+        unprotected = [t for t in old if not t.protection.is_active(now)]
+        protected = [t for t in old if t.protection.is_active(now)]
+        unhealthy = [t for t in unprotected if not t.is_healthy]
+        healthy_total = sum(1 for t in live if t.is_healthy and t not in stopped)
+        budget = max(0, healthy_total - minimum_healthy)
+        healthy_old = [t for t in unprotected if t.is_healthy]
+        chosen = select_victims([_view(t, now) for t in healthy_old], budget, self.rng)
+        by_id = {t.task_id: t for t in healthy_old}
+        victims = unhealthy + [by_id[i] for i in chosen]
+        for task in victims:
+            self._stop(task)
+        blocked = protected if budget > len(chosen) else []
+        return victims, blocked
+
+    def _stop(self, task: Task) -> None:
+        deployment = self.service.primary.id
+        self.backend.request_stop(
+            task,
+            StopCode.SERVICE_SCHEDULER_INITIATED,
+            f"Scaling activity initiated by (deployment {deployment})",
+            notify=False,
+        )
+
+    def _launch(self, deployment: Deployment, count: int) -> None:
+        """Start *count* tasks of *deployment*, spread over the zones."""
+        service = self.service
+        live = service.live_tasks()
+        zones = launch_zones(
+            [t.availability_zone for t in live], service.availability_zones, count
+        )
+        providers: dict[str, int] = {}
+        for t in live:
+            if t.capacity_provider is not None:
+                providers[t.capacity_provider] = (
+                    providers.get(t.capacity_provider, 0) + 1
+                )
+        for zone in zones:
+            provider = None
+            if self._strategy:
+                provider = choose_capacity_provider(self._strategy, providers)
+                providers[provider] = providers.get(provider, 0) + 1
+            self.backend.launch_task(
+                service.cluster,
+                deployment.task_definition,
+                availability_zone=zone,
+                launch_type=service.launch_type,
+                group=f"service:{service.name}",
+                started_by=deployment.id,
+                service=service,
+                deployment=deployment,
+                capacity_provider=provider,
+            )
+
+    def _report_blocked(self, blocked: list[Task], blocked_old: list[Task]) -> None:
+        """Add a service event when protection starts (or changes how it) blocks."""
+        name = self.service.name
+        message = None
+        if blocked:
+            message = (
+                f"(service {name}) was unable to scale in due to "
+                f"(reason {len(blocked)} tasks under protection)"
+            )
+        elif blocked_old:
+            deployment = blocked_old[0].deployment
+            task_set = deployment.id if deployment else "unknown"
+            message = (
+                f"(service {name}, taskSet {task_set}) was unable to scale in due "
+                f"to (reason {len(blocked_old)} tasks under protection)"
+            )
+        if message != self._blocked_message:
+            if message is not None:
+                self.backend.add_event(self.service, message)
+                self.backend.record(
+                    "scale_in_blocked",
+                    service=name,
+                    protected_tasks=len(blocked) + len(blocked_old),
+                    deployment=bool(blocked_old) and not blocked,
+                )
+            elif self._blocked_message is not None:
+                self.backend.record("scale_in_unblocked", service=name)
+            self._blocked_message = message
+
+    def _retire_old_deployments(self) -> None:
+        """Old deployments with no live or stopping task left become INACTIVE."""
+        service = self.service
+        for deployment in service.deployments[1:]:
+            if deployment.status == "INACTIVE":
+                continue
+            if not any(
+                t.deployment is deployment and t.last_status is not TaskStatus.STOPPED
+                for t in service.tasks.values()
+            ):
+                deployment.status = "INACTIVE"
+                deployment.updated_at = self.env.now
+                self.backend.record(
+                    "deployment_retired", service=service.name, deployment=deployment.id
+                )
+        service.deployments = [d for d in service.deployments if d.status != "INACTIVE"]
+
+    def _update_rollout(self, now: float) -> None:
+        """Mark the primary COMPLETED once it alone runs the desired count, healthy."""
+        service = self.service
+        primary = service.primary
+        tasks = list(service.tasks.values())
+        only_primary = all(
+            t.deployment is primary
+            for t in tasks
+            if t.last_status is not TaskStatus.STOPPED
+        )
+        new_live = [t for t in tasks if t.deployment is primary and t.is_live]
+        steady = (
+            only_primary
+            and len(new_live) == service.desired_count
+            and all(t.is_healthy for t in new_live)
+        )
+        if steady and primary.rollout_state == "IN_PROGRESS":
+            primary.rollout_state = "COMPLETED"
+            primary.rollout_state_reason = (
+                "ECS deployment " + primary.id + " completed."
+            )
+            primary.updated_at = now
+            self.backend.add_event(
+                service,
+                f"(service {service.name}) (deployment {primary.id}) deployment completed.",
+            )
+            self.backend.record(
+                "deployment_completed", service=service.name, deployment=primary.id
+            )
+        if steady and not self.steady:
+            self.backend.add_event(
+                service, f"(service {service.name}) has reached a steady state."
+            )
+            self.backend.record("steady_state_reached", service=service.name)
+        self.steady = steady
+
+    def _schedule_next(self, blocked: list[Task], now: float) -> None:
+        """Out of steady state: re-check periodically and at the first expiry."""
+        if self.steady:
+            return
+        self.wake_at(now + self.settings.reconcile_interval_s)
+        expiries = [
+            t.protection.expires_at
+            for t in blocked
+            if t.protection.expires_at is not None
+        ]
+        if expiries:
+            self.wake_at(min(expiries) + self.settings.scheduler_reaction_delay_s)

@@ -1,0 +1,154 @@
+"""Task lifecycles: PROVISIONING -> PENDING -> RUNNING, and SIGTERM/SIGKILL stops.
+
+One short process per task. Whatever runs inside a task (a worker, in later
+layers) plugs in through :class:`TaskHooks`: it hears when the task is RUNNING,
+decides how long the container takes to exit after SIGTERM, and hears when the
+task stopped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from typing import Any, Protocol
+
+import simpy
+
+from ecssim.aws.state import EcsBackend, Task
+from ecssim.config import EcsSettings
+from ecssim.lifecycle import StopCode, TaskStatus
+
+ProcessGenerator = Generator[simpy.Event, Any, None]
+
+SIGKILL_EXIT_CODE = 137
+SIGTERM_EXIT_CODE = 0
+
+
+class TaskHooks(Protocol):
+    """What runs inside tasks: workers, sessions, faults."""
+
+    def task_running(self, task: Task) -> None:
+        """*task* reached RUNNING."""
+
+    def task_sigterm(self, task: Task) -> float | None:
+        """*task* got SIGTERM: seconds until its container exits (None: never)."""
+
+    def task_stopped(self, task: Task) -> None:
+        """*task*'s containers exited (it is about to be STOPPED)."""
+
+
+class TaskRunner:
+    """Runs every task's lifecycle process.
+
+    Args:
+        env: the SimPy environment.
+        backend: the ECS control plane whose tasks it runs.
+        settings: the task timing knobs.
+        on_service_change: called when a service task becomes RUNNING, healthy
+            or STOPPED (the scheduler decides whether that matters).
+    """
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        backend: EcsBackend,
+        settings: EcsSettings,
+        on_service_change: Callable[[Task], None],
+    ) -> None:
+        self.env = env
+        self.backend = backend
+        self.settings = settings
+        self.on_service_change = on_service_change
+        self.hooks: list[TaskHooks] = []
+        self._processes: dict[str, simpy.Process] = {}
+        self._exited: set[str] = set()
+
+    def start(self, task: Task) -> None:
+        """Start *task*'s lifecycle process."""
+        self._processes[task.task_id] = self.env.process(self._life(task))
+
+    def request_stop(self, task: Task) -> None:
+        """Interrupt *task*'s lifecycle: its desired status is now STOPPED."""
+        process = self._processes.get(task.task_id)
+        if process is not None and process.is_alive:
+            process.interrupt(task.stop_code)
+
+    def container_exited(self, task: Task, exit_code: int) -> None:
+        """The essential container of *task* exited on its own (a crash)."""
+        if not task.is_live:
+            return
+        self._exited.add(task.task_id)
+        task.exit_code = exit_code
+        self.backend.request_stop(
+            task,
+            StopCode.ESSENTIAL_CONTAINER_EXITED,
+            "Essential container in task exited",
+        )
+
+    def _set(self, task: Task, status: TaskStatus) -> None:
+        task.set_status(status)
+        self.backend.record(
+            "task_status",
+            service=task.service.name if task.service else None,
+            task=task.task_id,
+            status=status.value,
+        )
+
+    def _life(self, task: Task) -> ProcessGenerator:
+        """Wait out provisioning and pending, run until interrupted, then stop."""
+        settings = self.settings
+        try:
+            yield self.env.timeout(settings.task_provisioning_s)
+            task.pull_started_at = self.env.now
+            self._set(task, TaskStatus.PENDING)
+            yield self.env.timeout(settings.task_pending_s)
+            task.pull_stopped_at = task.started_at = self.env.now
+            self._set(task, TaskStatus.RUNNING)
+            for hook in self.hooks:
+                hook.task_running(task)
+            self.on_service_change(task)
+            yield self.env.timeout(settings.task_healthy_after_s)
+            task.healthy_at = self.env.now
+            self.on_service_change(task)
+            yield self.env.event()  # runs until a stop interrupts it
+        except simpy.Interrupt:
+            pass
+        yield from self._stop(task)
+
+    def _stop(self, task: Task) -> ProcessGenerator:
+        """SIGTERM, wait for the container to exit or stopTimeout, then STOPPED."""
+        was_running = task.last_status is TaskStatus.RUNNING
+        task.stopping_at = self.env.now
+        self._set(task, TaskStatus.STOPPING)
+        if was_running and task.task_id not in self._exited:
+            exit_after = self._sigterm(task)
+            timeout = task.task_definition.stop_timeout_s
+            if exit_after is None or exit_after > timeout:
+                yield self.env.timeout(timeout)
+                task.exit_code = SIGKILL_EXIT_CODE
+                self.backend.record(
+                    "task_killed",
+                    service=task.service.name if task.service else None,
+                    task=task.task_id,
+                    stop_timeout_s=timeout,
+                )
+            else:
+                yield self.env.timeout(exit_after)
+                task.exit_code = SIGTERM_EXIT_CODE
+        task.execution_stopped_at = self.env.now
+        for hook in self.hooks:
+            hook.task_stopped(task)
+        yield self.env.timeout(self.settings.task_deprovisioning_s)
+        task.stopped_at = self.env.now
+        self._set(task, TaskStatus.STOPPED)
+        self._processes.pop(task.task_id, None)
+        self._exited.discard(task.task_id)
+        self.on_service_change(task)
+
+    def _sigterm(self, task: Task) -> float | None:
+        """The longest exit delay any hook asks for (settings when none cares)."""
+        answers = [hook.task_sigterm(task) for hook in self.hooks]
+        if not answers:
+            return self.settings.sigterm_exit_s
+        if any(a is None for a in answers):
+            return None
+        return max(a for a in answers if a is not None)

@@ -1,0 +1,131 @@
+"""``Simulation``: a simulated AWS account and region with a fast-forward clock.
+
+This is the one place that builds a SimPy environment and seeds the random
+streams. ``sim.ecs`` is a boto3-shaped ECS client; ``sim.advance(seconds)``
+moves simulated time forward. Everything that happens is recorded and checked
+against the invariants as it happens.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+
+import pandas as pd
+import simpy
+
+from ecssim.aws.ecs import EcsClient
+from ecssim.aws.state import EcsBackend
+from ecssim.config import EcsSettings
+from ecssim.invariants import check_record
+from ecssim.recorder import Recorder
+from ecssim.rng import Streams
+from ecssim.sim.world import World
+
+DEFAULT_START: Final = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+DEFAULT_REGION: Final = "us-east-1"
+DEFAULT_ACCOUNT_ID: Final = "123456789012"
+
+
+class Simulation:
+    """A simulated AWS account/region: ECS with its service scheduler, on a clock.
+
+    Args:
+        seed: the one seed every random choice derives from.
+        start: the simulated wall-clock time at t=0 (timezone-aware).
+        region: the region in ARNs.
+        account_id: the 12-digit account id in ARNs.
+        availability_zones: the zones tasks spread over (default: three zones
+            of *region*).
+        settings: the ECS behaviour knobs (DESIGN §4).
+
+    Example:
+        >>> sim = Simulation(seed=1)
+        >>> sim.ecs.create_cluster(clusterName="demo")["cluster"]["status"]
+        'ACTIVE'
+    """
+
+    def __init__(
+        self,
+        seed: int = 0,
+        *,
+        start: datetime = DEFAULT_START,
+        region: str = DEFAULT_REGION,
+        account_id: str = DEFAULT_ACCOUNT_ID,
+        availability_zones: Sequence[str] | None = None,
+        settings: EcsSettings | None = None,
+    ) -> None:
+        if not isinstance(start, datetime) or start.tzinfo is None:
+            raise ValueError(f"start must be a timezone-aware datetime, got {start!r}")
+        if not (len(account_id) == 12 and account_id.isdigit()):
+            raise ValueError(f"account_id must be 12 digits, got {account_id!r}")
+        zones = tuple(
+            availability_zones
+            if availability_zones is not None
+            else (f"{region}a", f"{region}b", f"{region}c")
+        )
+        if not zones or len(set(zones)) != len(zones):
+            raise ValueError(
+                f"availability_zones must be distinct and not empty, got {zones!r}"
+            )
+        self.start = start
+        self.settings = settings if settings is not None else EcsSettings()
+        self.env = simpy.Environment()
+        self.streams = Streams(seed)
+        self.recorder = Recorder()
+        self.backend = EcsBackend(
+            clock=lambda: float(self.env.now),
+            new_id=self.streams.hex_id,
+            new_uuid=self.streams.uuid,
+            region=region,
+            account_id=account_id,
+            availability_zones=zones,
+        )
+        self.backend.observers.append(self._observe)
+        self.world = World(self.env, self.backend, self.settings, self.streams)
+        #: The boto3-shaped ECS client.
+        self.ecs = EcsClient(
+            self.backend, self.settings, epoch=start, request_id=self.streams.uuid
+        )
+
+    @property
+    def seed(self) -> int:
+        """The seed of this simulation."""
+        return self.streams.seed
+
+    @property
+    def now_s(self) -> float:
+        """Simulated seconds since ``start``."""
+        return float(self.env.now)
+
+    @property
+    def now(self) -> datetime:
+        """The simulated time, timezone-aware."""
+        return self.start + timedelta(seconds=self.now_s)
+
+    def advance(self, seconds: float) -> None:
+        """Run the simulation *seconds* of simulated time forward.
+
+        Raises:
+            ValueError: *seconds* is negative or not a finite number.
+        """
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+            raise TypeError(f"seconds must be a number, got {seconds!r}")
+        if not math.isfinite(seconds) or seconds < 0:
+            raise ValueError(f"seconds must be finite and >= 0, got {seconds!r}")
+        self.env.run(until=self.env.now + seconds)
+
+    def advance_to(self, when: datetime) -> None:
+        """Run the simulation until the simulated time *when*."""
+        self.advance(max(0.0, (when - self.now).total_seconds()))
+
+    def events(self) -> pd.DataFrame:
+        """Everything recorded so far, one row per event (tidy)."""
+        return self.recorder.events_frame()
+
+    def _observe(self, kind: str, fields: dict[str, Any]) -> None:
+        now = self.now_s
+        check_record(kind, fields, now)
+        self.recorder.record(now, kind, fields)
