@@ -597,15 +597,7 @@ class EcsClient:
             service.circuit_breaker_rollback,
         ) = config
         if desired is not None and desired != service.desired_count:
-            self._backend.record(
-                "desired_count_changed",
-                service=service.name,
-                previous=service.desired_count,
-                desired_count=desired,
-                cause="UpdateService",
-            )
-            service.desired_count = desired
-            service.primary.desired_count = desired
+            self._backend.set_desired_count(service, desired, "UpdateService")
         new_td = td is not None and td is not service.primary.task_definition
         if new_td or kwargs.get("forceNewDeployment", False):
             self._backend.new_deployment(service, td or service.primary.task_definition)

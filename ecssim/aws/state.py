@@ -143,6 +143,13 @@ class Service:
         return [t for t in self.tasks.values() if t.is_live]
 
     @property
+    def deployment_in_progress(self) -> bool:
+        """Whether a rollout is under way (auto scaling suspends scale-in then)."""
+        return len(self.deployments) > 1 or (
+            bool(self.deployments) and self.primary.rollout_state == "IN_PROGRESS"
+        )
+
+    @property
     def running_count(self) -> int:
         """Tasks in RUNNING (``runningCount``)."""
         return sum(
@@ -340,6 +347,23 @@ class EcsBackend:
             task_definition=task_definition.arn,
         )
         return deployment
+
+    def set_desired_count(self, service: Service, desired: int, cause: str) -> None:
+        """Set *service*'s desired count (UpdateService or auto scaling) and tell
+        the scheduler."""
+        if desired < 0:
+            raise ValueError(f"desired count {desired} of {service.name} is negative")
+        if desired != service.desired_count:
+            self.record(
+                "desired_count_changed",
+                service=service.name,
+                previous=service.desired_count,
+                desired_count=desired,
+                cause=cause,
+            )
+            service.desired_count = desired
+            service.primary.desired_count = desired
+        self.listener.service_changed(service)
 
     def add_event(self, service: Service, message: str) -> None:
         """Append *message* to *service*'s event log (newest first when described)."""
