@@ -121,6 +121,23 @@ class Simulation:
         """Run the simulation until the simulated time *when*."""
         self.advance(max(0.0, (when - self.now).total_seconds()))
 
+    def fail_task_starts(
+        self, task_definition: str, reason: str = "CannotPullContainerError"
+    ) -> None:
+        """Make every task of *task_definition* fail to start from now on (a fault).
+
+        Args:
+            task_definition: ``family:revision`` or the task definition's ARN.
+            reason: the ``stoppedReason`` the failed tasks report.
+
+        Raises:
+            KeyError: no such task definition revision.
+        """
+        td = self.backend.find_task_definition(task_definition)
+        if td is None or ":" not in task_definition:
+            raise KeyError(f"no task definition revision {task_definition!r}")
+        td.fails_to_start = reason
+
     def events(self) -> pd.DataFrame:
         """Everything recorded so far, one row per event (tidy)."""
         return self.recorder.events_frame()

@@ -9,7 +9,6 @@ Simulated time is float seconds since the simulation's start.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
@@ -76,6 +75,8 @@ class TaskDefinition:
     registered_at: float
     description: dict[str, Any]
     status: str = "ACTIVE"
+    #: When set, every task of this revision fails to start with this reason (a fault).
+    fails_to_start: str | None = None
 
     @property
     def stop_timeout_s(self) -> float:
@@ -209,16 +210,6 @@ class Task:
     def set_status(self, target: TaskStatus) -> None:
         """Move to *target* if the lifecycle table allows it."""
         self.last_status = lifecycle.advance(self.last_status, target)
-
-
-def ceil_percent(count: int, percent: int) -> int:
-    """*percent* of *count*, rounded up (``minimumHealthyPercent``)."""
-    return math.ceil(count * percent / 100 - 1e-9)
-
-
-def floor_percent(count: int, percent: int) -> int:
-    """*percent* of *count*, rounded down (``maximumPercent``)."""
-    return math.floor(count * percent / 100 + 1e-9)
 
 
 class EcsBackend:

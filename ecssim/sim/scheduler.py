@@ -28,10 +28,13 @@ from ecssim.aws.state import (
     EcsBackend,
     Service,
     Task,
-    ceil_percent,
-    floor_percent,
 )
 from ecssim.config import EcsSettings
+from ecssim.deployments import (
+    circuit_breaker_threshold,
+    maximum_tasks,
+    minimum_healthy_tasks,
+)
 from ecssim.invariants import check_deployment_bounds
 from ecssim.lifecycle import StopCode, TaskStatus
 from ecssim.placement import (
@@ -112,9 +115,13 @@ class ServiceScheduler:
         live = service.live_tasks()
         new = [t for t in live if t.deployment is primary]
         old = [t for t in live if t.deployment is not primary]
-        maximum = floor_percent(desired, service.maximum_percent)
-        minimum_healthy = ceil_percent(desired, service.minimum_healthy_percent)
+        maximum = maximum_tasks(desired, service.maximum_percent)
+        minimum_healthy = minimum_healthy_tasks(
+            desired, service.minimum_healthy_percent
+        )
         blocked: list[Task] = []
+        self._check_circuit_breaker(now)
+        primary = service.primary
 
         stopped = self._scale_in(new, desired, now, blocked)
         stopped_old, blocked_old = self._replace_old(
@@ -122,6 +129,7 @@ class ServiceScheduler:
         )
         remaining = len(live) - len(stopped) - len(stopped_old)
         new_count = len(new) - len(stopped)
+        launch = 0
         if primary.rollout_state != "FAILED":
             room = maximum - remaining
             launch = max(0, min(desired - new_count, room))
@@ -130,10 +138,64 @@ class ServiceScheduler:
                 check_deployment_bounds(
                     service.name, remaining + launch, maximum, desired, now
                 )
-        self._report_blocked(blocked, blocked_old)
+        stuck = (
+            bool(old)
+            and not launch
+            and not stopped_old
+            and not blocked_old
+            and new_count < desired
+            and all(t.is_healthy for t in live)
+        )
+        self._report_blocked(blocked, blocked_old, stuck)
         self._retire_old_deployments()
         self._update_rollout(now)
         self._schedule_next(blocked + blocked_old, now)
+
+    def _check_circuit_breaker(self, now: float) -> None:
+        """Fail the rollout once enough of its tasks failed to start; roll back
+        to the last completed deployment if asked to."""
+        service = self.service
+        primary = service.primary
+        if not service.circuit_breaker_enable or primary.rollout_state != "IN_PROGRESS":
+            return
+        threshold = circuit_breaker_threshold(primary.desired_count)
+        if primary.failed_tasks < threshold:
+            return
+        primary.rollout_state = "FAILED"
+        primary.rollout_state_reason = (
+            "ECS deployment circuit breaker: tasks failed to start."
+        )
+        primary.updated_at = now
+        self.backend.add_event(
+            service,
+            f"(service {service.name}) (deployment {primary.id}) deployment failed: "
+            "tasks failed to start.",
+        )
+        self.backend.record(
+            "deployment_failed",
+            service=service.name,
+            deployment=primary.id,
+            failed_tasks=primary.failed_tasks,
+        )
+        if not service.circuit_breaker_rollback:
+            return
+        target = next(
+            (d for d in service.deployments[1:] if d.rollout_state == "COMPLETED"),
+            None,
+        )
+        if target is None:
+            return
+        rollback = self.backend.new_deployment(service, target.task_definition)
+        self.backend.add_event(
+            service,
+            f"(service {service.name}) rolling back to deployment {target.id}.",
+        )
+        self.backend.record(
+            "deployment_rolled_back",
+            service=service.name,
+            deployment=rollback.id,
+            to_task_definition=target.task_definition.arn,
+        )
 
     def _scale_in(
         self, new: list[Task], desired: int, now: float, blocked: list[Task]
@@ -147,8 +209,7 @@ class ServiceScheduler:
             by_id[i]
             for i in select_victims([_view(t, now) for t in new], surplus, self.rng)
         ]
-        for task in victims:
-            self._stop(task)
+        self._stop_all(victims)
         if victims:
             self.backend.record(
                 "scale_in",
@@ -182,19 +243,30 @@ class ServiceScheduler:
         chosen = select_victims([_view(t, now) for t in healthy_old], budget, self.rng)
         by_id = {t.task_id: t for t in healthy_old}
         victims = unhealthy + [by_id[i] for i in chosen]
-        for task in victims:
-            self._stop(task)
+        self._stop_all(victims)
         blocked = protected if budget > len(chosen) else []
         return victims, blocked
 
-    def _stop(self, task: Task) -> None:
+    def _stop_all(self, tasks: list[Task]) -> None:
+        """Stop *tasks* (scale-in or replacement) and say so in the service events."""
+        if not tasks:
+            return
         deployment = self.service.primary.id
-        self.backend.request_stop(
-            task,
-            StopCode.SERVICE_SCHEDULER_INITIATED,
-            f"Scaling activity initiated by (deployment {deployment})",
-            notify=False,
-        )
+        for task in tasks:
+            self.backend.request_stop(
+                task,
+                StopCode.SERVICE_SCHEDULER_INITIATED,
+                f"Scaling activity initiated by (deployment {deployment})",
+                notify=False,
+            )
+        running = [t for t in tasks if t.started_at is not None]
+        if running:
+            ids = " ".join(f"(task {t.task_id})" for t in running)
+            self.backend.add_event(
+                self.service,
+                f"(service {self.service.name}) has stopped {len(running)} "
+                f"running tasks: {ids}.",
+            )
 
     def _launch(self, deployment: Deployment, count: int) -> None:
         """Start *count* tasks of *deployment*, spread over the zones."""
@@ -209,12 +281,13 @@ class ServiceScheduler:
                 providers[t.capacity_provider] = (
                     providers.get(t.capacity_provider, 0) + 1
                 )
+        started = []
         for zone in zones:
             provider = None
             if self._strategy:
                 provider = choose_capacity_provider(self._strategy, providers)
                 providers[provider] = providers.get(provider, 0) + 1
-            self.backend.launch_task(
+            task = self.backend.launch_task(
                 service.cluster,
                 deployment.task_definition,
                 availability_zone=zone,
@@ -225,12 +298,28 @@ class ServiceScheduler:
                 deployment=deployment,
                 capacity_provider=provider,
             )
+            started.append(f"(task {task.task_id})")
+        self.backend.add_event(
+            service,
+            f"(service {service.name}) has started {count} tasks: {' '.join(started)}.",
+        )
 
-    def _report_blocked(self, blocked: list[Task], blocked_old: list[Task]) -> None:
-        """Add a service event when protection starts (or changes how it) blocks."""
-        name = self.service.name
+    def _report_blocked(
+        self, blocked: list[Task], blocked_old: list[Task], stuck: bool
+    ) -> None:
+        """Add a service event when protection, or a deployment configuration that
+        allows neither starting nor stopping tasks, starts to block progress."""
+        service = self.service
+        name = service.name
         message = None
-        if blocked:
+        if stuck:
+            message = (
+                f"(service {name}) is unable to make progress: its deployment "
+                f"configuration (minimumHealthyPercent {service.minimum_healthy_percent}"
+                f", maximumPercent {service.maximum_percent}) allows neither "
+                "starting nor stopping a task."
+            )
+        elif blocked:
             message = (
                 f"(service {name}) was unable to scale in due to "
                 f"(reason {len(blocked)} tasks under protection)"
@@ -243,8 +332,11 @@ class ServiceScheduler:
                 f"to (reason {len(blocked_old)} tasks under protection)"
             )
         if message != self._blocked_message:
-            if message is not None:
-                self.backend.add_event(self.service, message)
+            if stuck:
+                self.backend.add_event(service, message or "")
+                self.backend.record("deployment_stuck", service=name)
+            elif message is not None:
+                self.backend.add_event(service, message)
                 self.backend.record(
                     "scale_in_blocked",
                     service=name,

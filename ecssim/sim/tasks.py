@@ -84,6 +84,21 @@ class TaskRunner:
             "Essential container in task exited",
         )
 
+    def _fail_to_start(self, task: Task, reason: str) -> None:
+        """*task* could not start: it stops with ``TaskFailedToStart``."""
+        self._exited.add(task.task_id)
+        task.desired_status = "STOPPED"
+        task.stop_code = StopCode.TASK_FAILED_TO_START
+        task.stopped_reason = reason
+        if task.deployment is not None:
+            task.deployment.failed_tasks += 1
+        self.backend.record(
+            "task_failed_to_start",
+            service=task.service.name if task.service else None,
+            task=task.task_id,
+            reason=reason,
+        )
+
     def _set(self, task: Task, status: TaskStatus) -> None:
         task.set_status(status)
         self.backend.record(
@@ -101,6 +116,11 @@ class TaskRunner:
             task.pull_started_at = self.env.now
             self._set(task, TaskStatus.PENDING)
             yield self.env.timeout(settings.task_pending_s)
+            failure = task.task_definition.fails_to_start
+            if failure is not None:
+                self._fail_to_start(task, failure)
+                yield from self._stop(task)
+                return
             task.pull_stopped_at = task.started_at = self.env.now
             self._set(task, TaskStatus.RUNNING)
             for hook in self.hooks:
