@@ -169,7 +169,12 @@ class Arrivals(_Model):
             or any(not (f >= 0 and math.isfinite(f)) for f in self.daily_profile)
         ):
             raise ValueError("daily_profile needs 24 finite factors >= 0, one per hour")
-        if self.trace is None and self.rate_per_s == 0 and not self.steps and not self.bursts:
+        if (
+            self.trace is None
+            and self.rate_per_s == 0
+            and not self.steps
+            and not self.bursts
+        ):
             raise ValueError("give a rate, steps, bursts or a trace")
         return self
 
@@ -181,7 +186,9 @@ class QueueWorkload(_Model):
     kind: Literal["queue"]
     arrivals: Arrivals
     job_duration: Distribution
-    visibility_timeout_s: Seconds = Field(default=3600.0, alias="visibility_timeout", gt=0)
+    visibility_timeout_s: Seconds = Field(
+        default=3600.0, alias="visibility_timeout", gt=0
+    )
     max_receive_count: int = Field(default=5, ge=1)
     receive_wait_s: Seconds = Field(
         default=20.0,
@@ -198,7 +205,9 @@ class SessionWorkload(_Model):
     session_duration: Distribution
     slots_per_task: int = Field(default=1, ge=1)
     max_wait_s: Seconds = Field(
-        default=300.0, alias="max_wait", description="a session waiting longer is dropped"
+        default=300.0,
+        alias="max_wait",
+        description="a session waiting longer is dropped",
     )
 
 
@@ -258,7 +267,9 @@ class WorkerConfig(_Model):
     """What a worker does on SIGTERM."""
 
     on_sigterm: Literal["finish", "abandon"] = "finish"
-    shutdown_s: Seconds = Field(default=1.0, alias="shutdown", description="exit time when idle")
+    shutdown_s: Seconds = Field(
+        default=1.0, alias="shutdown", description="exit time when idle"
+    )
 
 
 # ---- autoscaling -----------------------------------------------------------------
@@ -400,8 +411,12 @@ class WorkerHang(_Model):
 
     kind: Literal["worker_hang"]
     service: str
-    at_s: Seconds | None = Field(default=None, alias="at", description="one hang at this time")
-    rate_per_s: PerSecond | None = Field(default=None, alias="rate", description="per task")
+    at_s: Seconds | None = Field(
+        default=None, alias="at", description="one hang at this time"
+    )
+    rate_per_s: PerSecond | None = Field(
+        default=None, alias="rate", description="per task"
+    )
     still_renewing: bool = True
 
 
@@ -411,7 +426,9 @@ class TaskCrash(_Model):
     kind: Literal["task_crash"]
     service: str
     at_s: Seconds | None = Field(default=None, alias="at")
-    rate_per_s: PerSecond | None = Field(default=None, alias="rate", description="per task")
+    rate_per_s: PerSecond | None = Field(
+        default=None, alias="rate", description="per task"
+    )
 
 
 class SpotInterruption(_Model):
@@ -420,7 +437,9 @@ class SpotInterruption(_Model):
     kind: Literal["spot_interruption"]
     service: str
     at_s: Seconds | None = Field(default=None, alias="at")
-    rate_per_s: PerSecond | None = Field(default=None, alias="rate", description="per task")
+    rate_per_s: PerSecond | None = Field(
+        default=None, alias="rate", description="per task"
+    )
 
 
 class ProtectionApiErrors(_Model):
@@ -460,8 +479,12 @@ class Cluster(_Model):
 class EcsKnobs(_Model):
     """The ECS behaviour AWS does not document (DESIGN §4), with units."""
 
-    scheduler_reaction_delay_s: Seconds = Field(default=15.0, alias="scheduler_reaction_delay")
-    reconcile_interval_s: Seconds = Field(default=60.0, alias="reconcile_interval", gt=0)
+    scheduler_reaction_delay_s: Seconds = Field(
+        default=15.0, alias="scheduler_reaction_delay"
+    )
+    reconcile_interval_s: Seconds = Field(
+        default=60.0, alias="reconcile_interval", gt=0
+    )
     task_provisioning_s: Seconds = Field(default=10.0, alias="task_provisioning")
     task_pending_s: Seconds = Field(default=20.0, alias="task_pending")
     task_healthy_after_s: Seconds = Field(default=40.0, alias="task_healthy_after")
@@ -521,7 +544,9 @@ class Scenario(_Model):
         for i, fault in enumerate(self.faults):
             service = getattr(fault, "service", None)
             if service is not None and service not in names:
-                raise ValueError(f"faults[{i}].service: {service!r} is not one of {names}")
+                raise ValueError(
+                    f"faults[{i}].service: {service!r} is not one of {names}"
+                )
             if isinstance(fault, WorkerHang | TaskCrash | SpotInterruption) and (
                 (fault.at_s is None) == (fault.rate_per_s is None)
             ):
@@ -591,7 +616,11 @@ def _format_errors(
             if isinstance(node, Mapping) and part in node:
                 node = node[part]
                 clean.append(part)
-            elif isinstance(node, list | tuple) and isinstance(part, int) and part < len(node):
+            elif (
+                isinstance(node, list | tuple)
+                and isinstance(part, int)
+                and part < len(node)
+            ):
                 node = node[part]
                 clean.append(part)
             elif error["type"] in ("extra_forbidden", "missing") and part == path[-1]:
@@ -623,7 +652,9 @@ def parse_scenario(
         ScenarioError: naming each bad field's dotted path, value and line.
     """
     if not isinstance(raw, Mapping):
-        raise ScenarioError(f"{source}: a scenario is a mapping of keys, got {type(raw).__name__}")
+        raise ScenarioError(
+            f"{source}: a scenario is a mapping of keys, got {type(raw).__name__}"
+        )
     lines = _line_index(text) if text is not None else {}
     try:
         return Scenario.model_validate(raw)
@@ -643,7 +674,9 @@ def load_scenario(path: str | Path) -> Scenario:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ScenarioError(f"{path}: cannot read the scenario file ({exc.strerror})") from None
+        raise ScenarioError(
+            f"{path}: cannot read the scenario file ({exc.strerror})"
+        ) from None
     except UnicodeDecodeError:
         raise ScenarioError(f"{path}: is not a UTF-8 text file") from None
     try:
@@ -671,7 +704,9 @@ def resolve_paths(scenario: Scenario, folder: Path) -> Scenario:
     return scenario.model_copy(update={"services": tuple(services)})
 
 
-def with_overrides(raw: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+def with_overrides(
+    raw: Mapping[str, Any], overrides: Mapping[str, Any]
+) -> dict[str, Any]:
     """A deep copy of the raw scenario *raw* with values set by dotted path.
 
     ``services[0].protection.expires_in`` indexes lists with ``[i]`` and maps
@@ -688,14 +723,18 @@ def with_overrides(raw: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict
             last = i == len(parts) - 1
             if isinstance(part, int):
                 if not isinstance(node, list) or not -len(node) <= part < len(node):
-                    raise ScenarioError(f"sweep parameter {path!r}: no item [{part}] there")
+                    raise ScenarioError(
+                        f"sweep parameter {path!r}: no item [{part}] there"
+                    )
                 if last:
                     node[part] = value
                 else:
                     node = node[part]
             else:
                 if not isinstance(node, dict):
-                    raise ScenarioError(f"sweep parameter {path!r}: {part!r} is not under a mapping")
+                    raise ScenarioError(
+                        f"sweep parameter {path!r}: {part!r} is not under a mapping"
+                    )
                 if last:
                     node[part] = value
                 else:
@@ -712,7 +751,9 @@ def _split_path(path: str) -> list[str | int]:
         while rest:
             index, _, rest = rest.partition("]")
             if not index.lstrip("-").isdigit():
-                raise ScenarioError(f"sweep parameter {path!r}: [{index}] is not an index")
+                raise ScenarioError(
+                    f"sweep parameter {path!r}: [{index}] is not an index"
+                )
             parts.append(int(index))
             rest = rest.removeprefix("[")
     if not parts:

@@ -11,7 +11,14 @@ import math
 import re
 from typing import Final
 
-SECONDS: Final = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
+SECONDS: Final = {
+    "ms": 0.001,
+    "s": 1.0,
+    "m": 60.0,
+    "h": 3600.0,
+    "d": 86400.0,
+    "w": 604800.0,
+}
 _PART: Final = re.compile(r"(\d+(?:\.\d+)?|\.\d+)\s*(ms|s|m|h|d|w)")
 _RATE: Final = re.compile(r"^\s*(\d+(?:\.\d+)?|\.\d+)\s*/\s*(s|m|h|d|w)\s*$")
 
@@ -23,7 +30,9 @@ def parse_duration(value: object) -> float:
         ValueError: not a duration, or negative, NaN or infinite.
     """
     if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not a duration; write it like 90s, 15m, 2h or 3d")
+        raise ValueError(
+            f"{value!r} is not a duration; write it like 90s, 15m, 2h or 3d"
+        )
     if isinstance(value, int | float):
         seconds = float(value)
     elif isinstance(value, str):
@@ -35,7 +44,9 @@ def parse_duration(value: object) -> float:
             )
         seconds = sum(float(n) * SECONDS[u] for n, u in parts)
     else:
-        raise ValueError(f"{value!r} is not a duration; write it like 90s, 15m, 2h or 3d")
+        raise ValueError(
+            f"{value!r} is not a duration; write it like 90s, 15m, 2h or 3d"
+        )
     if not math.isfinite(seconds) or seconds < 0:
         raise ValueError(f"{value!r} must be a finite duration >= 0")
     return seconds
@@ -54,7 +65,9 @@ def parse_rate(value: object) -> float:
     elif isinstance(value, str):
         match = _RATE.match(value.lower())
         if match is None:
-            raise ValueError(f"{value!r} is not a rate; write it like 30/h, 2/m or 0.5/s")
+            raise ValueError(
+                f"{value!r} is not a rate; write it like 30/h, 2/m or 0.5/s"
+            )
         rate = float(match.group(1)) / SECONDS[match.group(2)]
     else:
         raise ValueError(f"{value!r} is not a rate; write it like 30/h, 2/m or 0.5/s")
@@ -70,7 +83,5 @@ def format_duration(seconds: float) -> str:
     minutes = int(seconds // 60)
     days, rest = divmod(minutes, 1440)
     hours, mins = divmod(rest, 60)
-    text = "".join(
-        f"{n}{u}" for n, u in ((days, "d"), (hours, "h"), (mins, "m")) if n
-    )
+    text = "".join(f"{n}{u}" for n, u in ((days, "d"), (hours, "h"), (mins, "m")) if n)
     return text or "0s"

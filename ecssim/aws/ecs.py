@@ -814,30 +814,68 @@ class EcsClient:
                 protection.check_expires_in_minutes(minutes)
             except InvalidTransition as exc:
                 raise self._fail(op, "InvalidParameterException", f"{exc}.") from None
+        outcomes = self.apply_task_protection(cluster, refs, enabled, minutes)
         now = self._backend.clock()
+        protected = [
+            self._protection_json(t, now)
+            for t, r in outcomes
+            if r is None and isinstance(t, Task)
+        ]
+        failures = [
+            {"arn": t.arn if isinstance(t, Task) else t, "reason": r}
+            for t, r in outcomes
+            if r is not None
+        ]
+        return self._ok({"protectedTasks": protected, "failures": failures})
+
+    def apply_task_protection(
+        self,
+        cluster: Cluster,
+        refs: list[str],
+        enabled: bool,
+        minutes: int | None,
+    ) -> list[tuple[Task | str, str | None]]:
+        """The work of UpdateTaskProtection after its request was validated.
+
+        Workers inside the simulation call this directly (their requests are
+        well-formed by construction), so the rules live in one place.
+
+        Returns:
+            per task reference, the task (or its ARN when unknown) and the
+            failure reason, or None when the update applied.
+
+        Raises:
+            ClientError: ``ThrottlingException`` when the account's token bucket
+                is empty.
+        """
+        backend = self._backend
+        now = backend.clock()
         if not self._throttle.take(now):
-            self._backend.record("protection_throttled", tasks=len(refs))
-            raise self._fail(op, "ThrottlingException", "Rate exceeded")
-        protected, failures = [], []
+            backend.record("protection_throttled", tasks=len(refs))
+            raise self._fail(
+                "UpdateTaskProtection", "ThrottlingException", "Rate exceeded"
+            )
+        outcomes: list[tuple[Task | str, str | None]] = []
         for ref in refs:
-            task = self._backend.find_task(cluster, ref)
+            task = backend.find_task(cluster, ref)
             reason = self._protection_failure(task, enabled, now)
-            if reason is not None:
-                arn = (
-                    task.arn
-                    if task is not None
-                    else self._backend.task_arn(cluster, ref)
+            if task is None:
+                outcomes.append((backend.task_arn(cluster, ref), "MISSING"))
+                backend.record(
+                    "protection_failed", task=ref, reason="MISSING", enabled=enabled
                 )
-                failures.append({"arn": arn, "reason": reason})
-                self._backend.record(
+                continue
+            service = task.service.name if task.service else None
+            if reason is not None:
+                outcomes.append((task, reason))
+                backend.record(
                     "protection_failed",
-                    service=task.service.name if task and task.service else None,
-                    task=task.task_id if task else ref,
+                    service=service,
+                    task=task.task_id,
                     reason=reason,
                     enabled=enabled,
                 )
                 continue
-            assert task is not None  # narrowed by _protection_failure
             was_active = task.protection.is_active(now)
             state = protection.update(
                 task.protection,
@@ -845,17 +883,17 @@ class EcsClient:
                 protection_enabled=enabled,
                 expires_in_minutes=minutes,
             )
-            self._backend.set_protection(task, state)
-            self._backend.record(
+            backend.set_protection(task, state)
+            backend.record(
                 "protection_updated",
-                service=task.service.name if task.service else None,
+                service=service,
                 task=task.task_id,
                 enabled=enabled,
                 was_active=was_active,
                 expires_at=state.expires_at,
             )
-            protected.append(self._protection_json(task, now))
-        return self._ok({"protectedTasks": protected, "failures": failures})
+            outcomes.append((task, None))
+        return outcomes
 
     def _protection_failure(
         self, task: Task | None, enabled: bool, now: float
@@ -874,13 +912,16 @@ class EcsClient:
             return "TASK_NOT_VALID"
         if self._settings.deployment_blocked == "enforce":
             service = task.service
-            others = sum(
-                1
-                for t in service.live_tasks()
-                if t is not task and t.protection.is_active(now)
-            )
-            if others + 1 > service.desired_count:
-                return "DEPLOYMENT_BLOCKED"
+            holders = service.protection_holders
+            # holders bounds the active count from above: scan only when it could bind
+            if len(holders - {task.task_id}) + 1 > service.desired_count:
+                others = sum(
+                    1
+                    for t in service.live_tasks()
+                    if t is not task and t.protection.is_active(now)
+                )
+                if others + 1 > service.desired_count:
+                    return "DEPLOYMENT_BLOCKED"
         return None
 
     def get_task_protection(self, **kwargs: Any) -> Response:

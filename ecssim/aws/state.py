@@ -133,6 +133,8 @@ class Service:
     events: list[ServiceEvent] = field(default_factory=list)
     tasks: dict[str, Task] = field(default_factory=dict)
     status: str = "ACTIVE"
+    #: ids of live tasks that have (or had, until it lapsed) protection set
+    protection_holders: set[str] = field(default_factory=set)
 
     @property
     def primary(self) -> Deployment:
@@ -432,6 +434,8 @@ class EcsBackend:
         task.desired_status = "STOPPED"
         task.stop_code = stop_code
         task.stopped_reason = reason
+        if task.service is not None:
+            task.service.protection_holders.discard(task.task_id)
         self.record(
             "task_stop_requested",
             service=task.service.name if task.service else None,
@@ -448,6 +452,11 @@ class EcsBackend:
     def set_protection(self, task: Task, state: Protection) -> None:
         """Store *task*'s new protection and tell the process layer."""
         task.protection = state
+        if task.service is not None:
+            if state.expires_at is None or not task.is_live:
+                task.service.protection_holders.discard(task.task_id)
+            else:
+                task.service.protection_holders.add(task.task_id)
         self.listener.protection_changed(task)
 
     def iter_service_tasks(self, cluster: Cluster) -> Iterator[Task]:

@@ -1,0 +1,167 @@
+"""Pure rules of workloads: drawing durations and the arrival rate over time.
+
+A duration distribution draws from the generator it is given; the arrival rate
+is a pure function of simulated time, and arrivals are drawn by thinning a
+Poisson process at the rate's upper bound, so a time-varying rate needs no
+polling. No SimPy here.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ecssim.errors import ScenarioError
+from ecssim.scenario import (
+    Arrivals,
+    Distribution,
+    Empirical,
+    Exponential,
+    Fixed,
+    LogNormal,
+    Uniform,
+)
+from ecssim.units import parse_duration
+
+#: z-score of the 95th percentile of a standard normal.
+Z95 = 1.6448536269514722
+
+
+def draw(distribution: Distribution, rng: np.random.Generator) -> float:
+    """One duration in seconds from *distribution*."""
+    match distribution:
+        case Fixed(value_s=value):
+            return value
+        case Exponential(mean_s=mean):
+            return float(rng.exponential(mean))
+        case LogNormal(median_s=median, p95_s=p95):
+            sigma = math.log(p95 / median) / Z95
+            return float(rng.lognormal(math.log(median), sigma))
+        case Uniform(low_s=low, high_s=high):
+            return float(rng.uniform(low, high))
+        case Empirical(values_s=values):
+            return values[int(rng.integers(len(values)))]
+    raise TypeError(f"unknown distribution {distribution!r}")
+
+
+def mean_of(distribution: Distribution) -> float:
+    """The mean of *distribution* in seconds."""
+    match distribution:
+        case Fixed(value_s=value):
+            return value
+        case Exponential(mean_s=mean):
+            return mean
+        case LogNormal(median_s=median, p95_s=p95):
+            sigma = math.log(p95 / median) / Z95
+            return median * math.exp(sigma**2 / 2)
+        case Uniform(low_s=low, high_s=high):
+            return (low + high) / 2
+        case Empirical(values_s=values):
+            return sum(values) / len(values)
+    raise TypeError(f"unknown distribution {distribution!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class RateFunction:
+    """The arrival rate (per second) at each simulated time.
+
+    Attributes:
+        arrivals: the scenario's arrival description.
+        start_hour_s: seconds past midnight (UTC) of simulated time 0, so the
+            daily profile follows the clock.
+    """
+
+    arrivals: Arrivals
+    start_hour_s: float = 0.0
+
+    def rate_at(self, t: float) -> float:
+        """Arrivals per second at time *t*."""
+        a = self.arrivals
+        rate = a.rate_per_s
+        for step in a.steps:
+            if step.at_s <= t:
+                rate = step.rate_per_s
+        if a.daily_profile is not None:
+            hour = int(((t + self.start_hour_s) % 86400) // 3600)
+            rate *= a.daily_profile[hour]
+        for burst in a.bursts:
+            if burst.at_s <= t < burst.at_s + burst.duration_s:
+                rate += burst.rate_per_s
+        return rate
+
+    @property
+    def max_rate(self) -> float:
+        """An upper bound of :meth:`rate_at` over all time (for thinning)."""
+        a = self.arrivals
+        base = max([a.rate_per_s, *(s.rate_per_s for s in a.steps)])
+        if a.daily_profile is not None:
+            base *= max(a.daily_profile)
+        return base + sum(b.rate_per_s for b in a.bursts)
+
+
+def poisson_arrivals(
+    rate: RateFunction, rng: np.random.Generator, until_s: float
+) -> Iterator[float]:
+    """Arrival times in [0, until_s) of a Poisson process with a varying rate.
+
+    Thinning (Lewis and Shedler): candidates at the maximum rate, each kept
+    with probability rate(t) / max_rate.
+    """
+    peak = rate.max_rate
+    if peak <= 0:
+        return
+    t = 0.0
+    while True:
+        t += float(rng.exponential(1.0 / peak))
+        if t >= until_s:
+            return
+        if rng.random() * peak < rate.rate_at(t):
+            yield t
+
+
+def read_trace(path: Path) -> list[tuple[float, float | None]]:
+    """Rows ``(arrival_s, duration_s or None)`` of a CSV trace, sorted by arrival.
+
+    The CSV has a header with a column ``arrival`` and optionally ``duration``;
+    values are seconds or durations with units.
+
+    Raises:
+        ScenarioError: the file cannot be read or a value is bad (names the row).
+    """
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            if reader.fieldnames is None or "arrival" not in reader.fieldnames:
+                raise ScenarioError(
+                    f"{path}: a trace needs a header with an 'arrival' column"
+                )
+            rows = []
+            for line, row in enumerate(reader, start=2):
+                try:
+                    arrival = parse_duration(_number_or_text(row["arrival"]))
+                    raw = row.get("duration")
+                    duration = (
+                        parse_duration(_number_or_text(raw))
+                        if raw not in (None, "")
+                        else None
+                    )
+                except ValueError as exc:
+                    raise ScenarioError(f"{path}:{line}: {exc}") from None
+                rows.append((arrival, duration))
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot read the trace ({exc.strerror})") from None
+    return sorted(rows, key=lambda r: r[0])
+
+
+def _number_or_text(text: str | None) -> float | str:
+    if text is None:
+        raise ValueError("missing value")
+    try:
+        return float(text)
+    except ValueError:
+        return text
