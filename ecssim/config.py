@@ -51,8 +51,14 @@ class EcsSettings:
 
     def __post_init__(self) -> None:
         for f in fields(self):
+            if not f.name.endswith("_s") or f.name.endswith("_per_s"):
+                continue
             value = getattr(self, f.name)
-            if f.name.endswith("_s") and value is not None and not value >= 0:
+            if value is None and f.name == "sigterm_exit_s":
+                continue
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ScenarioError(f"{f.name}: {value!r} is not a number of seconds")
+            if not value >= 0 or value == float("inf"):
                 raise ScenarioError(f"{f.name}: {value!r} must be >= 0 seconds")
         if self.reconcile_interval_s <= 0:
             raise ScenarioError(
@@ -64,9 +70,14 @@ class EcsSettings:
                 "'enforce', 'ignore'"
             )
         rate = self.protection_api_rate_per_s
-        if rate is not None and not rate > 0:
+        if rate is not None and (
+            isinstance(rate, bool) or not isinstance(rate, int | float) or not rate > 0
+        ):
             raise ScenarioError(f"protection_api_rate_per_s: {rate!r} must be > 0")
-        if not self.protection_api_burst >= 1:
-            raise ScenarioError(
-                f"protection_api_burst: {self.protection_api_burst!r} must be >= 1"
-            )
+        burst = self.protection_api_burst
+        if (
+            isinstance(burst, bool)
+            or not isinstance(burst, int | float)
+            or not burst >= 1
+        ):
+            raise ScenarioError(f"protection_api_burst: {burst!r} must be >= 1")

@@ -13,29 +13,48 @@ from typing import Any, Final
 
 import pandas as pd
 
-EVENT_COLUMNS: Final = ("time_s", "kind", "service", "task", "detail")
+EVENT_COLUMNS: Final = ("time_s", "kind", "service", "task", "reason", "detail")
+_COLUMN_FIELDS: Final = frozenset({"service", "task", "reason"})
 
 
 class Recorder:
-    """Collects event rows ``(time_s, kind, service, task, detail)``."""
+    """Collects event rows ``(time_s, kind, service, task, reason, detail)``.
+
+    ``detail`` holds the remaining fields; it becomes a JSON string (sorted keys)
+    only when the frame is built, which keeps recording cheap.
+    """
 
     def __init__(self) -> None:
-        self.rows: list[tuple[float, str, str | None, str | None, str]] = []
+        self.rows: list[tuple[float, str, Any, Any, Any, dict[str, Any]]] = []
 
     def record(self, now: float, kind: str, fields: Mapping[str, Any]) -> None:
-        """Append one event; fields other than service and task go to ``detail``."""
-        rest = {k: v for k, v in fields.items() if k not in ("service", "task")}
+        """Append one event; fields other than service, task and reason go to ``detail``."""
+        rest = {k: v for k, v in fields.items() if k not in _COLUMN_FIELDS}
         self.rows.append(
             (
                 now,
                 kind,
                 fields.get("service"),
                 fields.get("task"),
-                json.dumps(rest, sort_keys=True, default=str),
+                fields.get("reason"),
+                rest,
             )
         )
 
     def events_frame(self) -> pd.DataFrame:
         """All events as a tidy frame with the columns of :data:`EVENT_COLUMNS`."""
-        frame = pd.DataFrame.from_records(self.rows, columns=list(EVENT_COLUMNS))
-        return frame.astype({"time_s": "float64", "kind": "string"})
+        dumps = json.dumps
+        rows = [
+            (*row[:5], dumps(row[5], sort_keys=True, default=str)) for row in self.rows
+        ]
+        frame = pd.DataFrame.from_records(rows, columns=list(EVENT_COLUMNS))
+        return frame.astype(
+            {
+                "time_s": "float64",
+                "kind": "string",
+                "service": "string",
+                "task": "string",
+                "reason": "string",
+                "detail": "string",
+            }
+        )

@@ -9,6 +9,7 @@ No global random state anywhere in ecssim.
 from __future__ import annotations
 
 import uuid
+import zlib
 from typing import Final
 
 import numpy as np
@@ -45,6 +46,18 @@ class Streams:
             return self._generators[name]
         except KeyError:
             raise KeyError(f"no random stream named {name!r}") from None
+
+    def for_key(self, name: str, key: str) -> np.random.Generator:
+        """An independent generator of stream *name* for one *key* (a service).
+
+        Keyed streams keep one service's draws unchanged when another service
+        is added to a scenario.
+        """
+        index = STREAM_NAMES.index(name)
+        sequence = np.random.SeedSequence(
+            self.seed, spawn_key=(len(STREAM_NAMES) + index, zlib.crc32(key.encode()))
+        )
+        return np.random.default_rng(sequence)
 
     def hex_id(self, nbytes: int = 16) -> str:
         """A random lowercase hex id (a task id is 32 hex characters)."""

@@ -885,11 +885,11 @@ class EcsClient:
             )
             backend.set_protection(task, state)
             backend.record(
-                "protection_updated",
+                "protection_cleared"
+                if not enabled
+                else ("protection_renewed" if was_active else "protection_set"),
                 service=service,
                 task=task.task_id,
-                enabled=enabled,
-                was_active=was_active,
                 expires_at=state.expires_at,
             )
             outcomes.append((task, None))

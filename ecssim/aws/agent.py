@@ -1,0 +1,155 @@
+"""The container agent's task protection endpoint, ``$ECS_AGENT_URI/task-protection/v1/state``.
+
+Request and response shapes follow the agent's code (``reference/ecs-semantics.md``
+§5): one task per call (the caller's own), PUT with ``{"ProtectionEnabled": bool,
+"ExpiresInMinutes": int}`` (unknown fields rejected, no range check of its own:
+ECS answers), and every outcome as ``(HTTP status, JSON body)``:
+
+* 200 ``{"protection": {...}}`` on success;
+* **200** ``{"failure": {...}}`` when ECS returned a per-task failure such as
+  ``DEPLOYMENT_BLOCKED`` or ``TASK_NOT_VALID`` (a client that only checks the
+  status code misses it);
+* 400 for a body it cannot decode or without ``ProtectionEnabled``;
+* ECS's status and error for an ECS API error (``ThrottlingException`` ...);
+* 504 ``RequestCanceled`` when the ECS call timed out (4 s).
+
+Time and latency belong to the caller; this module only maps requests to
+responses.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from botocore.exceptions import ClientError
+
+from ecssim.aws.ecs import EcsClient
+from ecssim.aws.state import Task
+from ecssim.errors import InvalidTransition
+from ecssim.protection import check_expires_in_minutes
+
+ECS_CALL_TIMEOUT_S: Final = 4.0
+STEADY_RATE_PER_S: Final = 40.0
+BURST: Final = 60.0
+
+AgentResponse = tuple[int, dict[str, Any]]
+
+
+class AgentEndpoint:
+    """Answers one task's protection requests the way the ECS agent does."""
+
+    def __init__(self, client: EcsClient, epoch: datetime) -> None:
+        self._client = client
+        self._epoch = epoch
+
+    def _protection(self, task: Task, now: float) -> dict[str, Any]:
+        state = task.protection.current(now)
+        expires = (
+            None
+            if state.expires_at is None
+            else (self._epoch + timedelta(seconds=state.expires_at)).strftime(
+                "%Y-%m-%dT%H:%M:%SZ"
+            )
+        )
+        return {
+            "ExpirationDate": expires,
+            "ProtectionEnabled": state.is_active(now),
+            "TaskArn": task.arn,
+        }
+
+    def put(self, task: Task, body: Any, now: float) -> AgentResponse:
+        """PUT ``/task-protection/v1/state`` from inside *task*."""
+        if not isinstance(body, dict) or set(body) - {
+            "ProtectionEnabled",
+            "ExpiresInMinutes",
+        }:
+            return 400, {
+                "error": {
+                    "Code": "InvalidParameterException",
+                    "Message": "UpdateTaskProtection: failed to decode request",
+                }
+            }
+        enabled = body.get("ProtectionEnabled")
+        minutes = body.get("ExpiresInMinutes")
+        if not isinstance(enabled, bool) or (
+            minutes is not None
+            and (isinstance(minutes, bool) or not isinstance(minutes, int))
+        ):
+            if enabled is None:
+                return 400, {
+                    "error": {
+                        "Arn": task.arn,
+                        "Code": "InvalidParameterException",
+                        "Message": "Invalid request: does not contain "
+                        "'ProtectionEnabled' field",
+                    }
+                }
+            return 400, {
+                "error": {
+                    "Code": "InvalidParameterException",
+                    "Message": "UpdateTaskProtection: failed to decode request",
+                }
+            }
+        if enabled and minutes is not None:
+            try:
+                check_expires_in_minutes(minutes)
+            except InvalidTransition as exc:
+                return 400, {
+                    "error": {
+                        "Arn": task.arn,
+                        "Code": "InvalidParameterException",
+                        "Message": f"{exc}.",
+                    }
+                }
+        try:
+            outcomes = self._client.apply_task_protection(
+                task.cluster, [task.task_id], enabled, minutes
+            )
+        except ClientError as exc:
+            return self.error(task, exc)
+        return self._answer(task, outcomes, now)
+
+    def get(self, task: Task, now: float) -> AgentResponse:
+        """GET ``/task-protection/v1/state`` from inside *task*."""
+        if task.service is None:
+            return 200, {
+                "failure": {"Arn": task.arn, "Detail": None, "Reason": "TASK_NOT_VALID"}
+            }
+        return 200, {"protection": self._protection(task, now)}
+
+    def _answer(
+        self,
+        task: Task,
+        outcomes: list[tuple[Task | str, str | None]],
+        now: float,
+    ) -> AgentResponse:
+        (_, reason) = outcomes[0]
+        if reason is not None:
+            return 200, {"failure": {"Arn": task.arn, "Detail": None, "Reason": reason}}
+        return 200, {"protection": self._protection(task, now)}
+
+    @staticmethod
+    def error(task: Task, exc: ClientError) -> AgentResponse:
+        """The agent's answer when the ECS call failed with *exc*."""
+        error = exc.response.get("Error", {})
+        meta = exc.response.get("ResponseMetadata", {})
+        return int(meta.get("HTTPStatusCode", 500)), {
+            "requestID": meta.get("RequestId"),
+            "error": {
+                "Arn": task.arn,
+                "Code": error.get("Code"),
+                "Message": error.get("Message"),
+            },
+        }
+
+    @staticmethod
+    def timeout(task: Task) -> AgentResponse:
+        """The agent's answer when the ECS call did not return within 4 s."""
+        return 504, {
+            "error": {
+                "Arn": task.arn,
+                "Code": "RequestCanceled",
+                "Message": "Timed out calling ECS Task Protection API",
+            }
+        }

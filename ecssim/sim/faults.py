@@ -1,0 +1,110 @@
+"""Faults: hung workers, crashing tasks, Spot interruptions, at a time or a rate.
+
+A rate is per task: one process per fault draws the next occurrence from an
+exponential with the rate times the number of live tasks at that moment
+(memoryless, so redrawing when the count changes is exact enough), then picks a
+task at random. No process runs per task. Protection API errors are injected by
+:class:`~ecssim.sim.workers.ProtectionCaller`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from typing import Any
+
+import numpy as np
+import simpy
+
+from ecssim.aws.state import EcsBackend, Service, Task
+from ecssim.lifecycle import StopCode, TaskStatus
+from ecssim.scenario import SpotInterruption, TaskCrash, WorkerHang
+from ecssim.sim.tasks import TaskRunner
+from ecssim.sim.workers import Workers
+
+ProcessGenerator = Generator[simpy.Event, Any, None]
+CRASH_EXIT_CODE = 1
+#: How often a rate fault re-checks a service that has no eligible task.
+IDLE_RECHECK_S = 3600.0
+
+
+def schedule(env: simpy.Environment, at_s: float, action: Callable[[], None]) -> None:
+    """Call *action* at simulated time *at_s* (now if already past)."""
+    timeout = env.timeout(max(0.0, at_s - env.now))
+    timeout.callbacks.append(lambda _event: action())
+
+
+class Faults:
+    """Injects the scenario's task and worker faults."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        backend: EcsBackend,
+        tasks: TaskRunner,
+        workers: Workers,
+        rng: np.random.Generator,
+    ) -> None:
+        self.env = env
+        self.backend = backend
+        self.tasks = tasks
+        self.workers = workers
+        self.rng = rng
+
+    def add(
+        self, fault: WorkerHang | TaskCrash | SpotInterruption, service: Service
+    ) -> None:
+        """Start injecting *fault* into *service*."""
+        if fault.at_s is not None:
+            schedule(self.env, fault.at_s, lambda: self._strike(fault, service))
+        else:
+            self.env.process(self._at_rate(fault, service))
+
+    def _eligible(
+        self, fault: WorkerHang | TaskCrash | SpotInterruption, service: Service
+    ) -> list[Task]:
+        tasks = [t for t in service.live_tasks() if t.last_status is TaskStatus.RUNNING]
+        if isinstance(fault, SpotInterruption):
+            tasks = [t for t in tasks if t.capacity_provider == "FARGATE_SPOT"]
+        if isinstance(fault, WorkerHang):
+            hangable = [
+                t
+                for t in tasks
+                if t.task_id in self.workers.by_task
+                and not self.workers.by_task[t.task_id].hung
+            ]
+            busy = [t for t in hangable if self.workers.by_task[t.task_id].busy]
+            tasks = busy or hangable
+        return sorted(tasks, key=lambda t: t.task_id)
+
+    def _at_rate(
+        self, fault: WorkerHang | TaskCrash | SpotInterruption, service: Service
+    ) -> ProcessGenerator:
+        """Strike at the fault's rate per task, for as long as the run lasts."""
+        rate = fault.rate_per_s or 0.0
+        while rate > 0:
+            count = len(self._eligible(fault, service))
+            if count == 0:
+                yield self.env.timeout(IDLE_RECHECK_S)
+                continue
+            yield self.env.timeout(float(self.rng.exponential(1.0 / (rate * count))))
+            self._strike(fault, service)
+
+    def _strike(
+        self, fault: WorkerHang | TaskCrash | SpotInterruption, service: Service
+    ) -> None:
+        tasks = self._eligible(fault, service)
+        if not tasks:
+            self.backend.record("fault_skipped", service=service.name, fault=fault.kind)
+            return
+        task = tasks[int(self.rng.integers(len(tasks)))]
+        self.backend.record(
+            "fault_injected", service=service.name, task=task.task_id, fault=fault.kind
+        )
+        if isinstance(fault, WorkerHang):
+            self.workers.by_task[task.task_id].hang(fault.still_renewing)
+        elif isinstance(fault, TaskCrash):
+            self.tasks.container_exited(task, CRASH_EXIT_CODE)
+        else:
+            self.backend.request_stop(
+                task, StopCode.SPOT_INTERRUPTION, "Your Spot Task was interrupted."
+            )

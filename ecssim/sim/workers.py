@@ -1,0 +1,575 @@
+"""Workers: what runs inside each task, and how it calls task protection.
+
+Every RUNNING task of a service with a workload gets a worker. A queue worker
+takes one message at a time; a session worker hosts sessions. Both consult their
+:class:`~ecssim.policies.ProtectionPolicy` at the documented moments and carry
+its actions out through a :class:`ProtectionCaller`, which adds call latency,
+retries with back-off, injected API faults, and either the agent endpoint's
+semantics (one task per call, HTTP-like answers, 200 with a ``failure`` body,
+4 s ECS call timeout) or the ECS API's.
+
+On SIGTERM a worker stops taking work and either finishes what it holds (the
+container exits when it is done, or is SIGKILLed at ``stopTimeout``) or abandons
+it. Abandoned or killed work returns to the queue after the visibility timeout
+and counts as lost work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import simpy
+from botocore.exceptions import ClientError
+
+from ecssim.aws.agent import ECS_CALL_TIMEOUT_S, AgentEndpoint
+from ecssim.aws.ecs import EcsClient
+from ecssim.aws.state import Task
+from ecssim.policies import (
+    Action,
+    BasePolicy,
+    Protect,
+    ProtectionPolicy,
+    Release,
+    WorkerView,
+)
+from ecssim.scenario import ProtectionApiErrors, ProtectionPolicyConfig, WorkerConfig
+from ecssim.sim.workloads import Job, JobQueue, Session, SessionHost, SessionPool
+
+ProcessGenerator = Generator[simpy.Event, Any, Any]
+
+RETRYABLE = frozenset(
+    {"ThrottlingException", "ServerException", "RequestTimeout", "RequestCanceled"}
+)
+BACKOFF_BASE_S = 0.1
+
+
+@dataclass(frozen=True, slots=True)
+class CallResult:
+    """What a worker learns from one protection request (after its retries)."""
+
+    ok: bool
+    reason: str | None = None
+    expires_at: float | None = None
+
+
+class ProtectionCaller:
+    """Makes protection calls for workers, with latency, retries and faults."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        client: EcsClient,
+        agent: AgentEndpoint,
+        rng: np.random.Generator,
+        faults: tuple[ProtectionApiErrors, ...],
+        record: Callable[..., None],
+    ) -> None:
+        self.env = env
+        self.client = client
+        self.agent = agent
+        self.rng = rng
+        self.faults = faults
+        self.record = record
+
+    def _injected(self) -> str | None:
+        now = self.env.now
+        for fault in self.faults:
+            if fault.from_s <= now and (fault.until_s is None or now < fault.until_s):
+                if self.rng.random() < fault.probability:
+                    return fault.code
+        return None
+
+    def call(
+        self,
+        task: Task,
+        enabled: bool,
+        minutes: int | None,
+        config: ProtectionPolicyConfig,
+    ) -> ProcessGenerator:
+        """Set or clear *task*'s protection; returns a :class:`CallResult`."""
+        service = task.service.name if task.service else None
+        reason: str | None = None
+        for attempt in range(config.max_attempts):
+            if attempt:
+                yield self.env.timeout(BACKOFF_BASE_S * 2 ** (attempt - 1))
+            if config.call_latency_s > 0:
+                yield self.env.timeout(config.call_latency_s)
+            injected = self._injected()
+            if injected is not None:
+                reason = (
+                    "RequestCanceled"
+                    if (injected == "RequestTimeout" and config.via == "agent")
+                    else injected
+                )
+                self.record(
+                    "protection_call_error",
+                    service=service,
+                    task=task.task_id,
+                    code=reason,
+                    injected=True,
+                )
+                if injected == "RequestTimeout":
+                    yield self.env.timeout(ECS_CALL_TIMEOUT_S)
+                continue
+            if config.via == "agent":
+                body: dict[str, Any] = {"ProtectionEnabled": enabled}
+                if minutes is not None and enabled:
+                    body["ExpiresInMinutes"] = minutes
+                status, answer = self.agent.put(task, body, self.env.now)
+                if status == 200 and "protection" in answer:
+                    return self._success(task, enabled)
+                if status == 200 and "failure" in answer:
+                    reason = answer["failure"]["Reason"]
+                    if not config.check_failure_body:
+                        # the client only checks the status code: it thinks it worked
+                        return CallResult(
+                            True, reason, self._believed(enabled, minutes)
+                        )
+                    return CallResult(False, reason)
+                reason = answer.get("error", {}).get("Code", "ServerException")
+            else:
+                try:
+                    outcomes = self.client.apply_task_protection(
+                        task.cluster, [task.task_id], enabled, minutes
+                    )
+                except ClientError as exc:
+                    reason = exc.response["Error"]["Code"]
+                else:
+                    failure = outcomes[0][1]
+                    if failure is None:
+                        return self._success(task, enabled)
+                    return CallResult(False, failure)
+            if reason not in RETRYABLE:
+                return CallResult(False, reason)
+        return CallResult(False, reason)
+
+    def _success(self, task: Task, enabled: bool) -> CallResult:
+        return CallResult(True, None, task.protection.expires_at if enabled else None)
+
+    def _believed(self, enabled: bool, minutes: int | None) -> float | None:
+        if not enabled:
+            return None
+        return self.env.now + 60.0 * (minutes if minutes is not None else 120)
+
+
+class Worker:
+    """The part of a worker that talks to protection: shared by every kind."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        task: Task,
+        policy: ProtectionPolicy,
+        config: ProtectionPolicyConfig,
+        caller: ProtectionCaller,
+        worker_config: WorkerConfig,
+        record: Callable[..., None],
+    ) -> None:
+        self.env = env
+        self.task = task
+        self.task_id = task.task_id
+        self.policy = policy
+        self.config = config
+        self.caller = caller
+        self.worker_config = worker_config
+        self.record = record
+        self.protected_until_s: float | None = None
+        self.releasing = False
+        self.sigterm = False
+        self.stopped = False
+        self.draining = False
+        self.hung = False
+        self.renewing_when_hung = True
+        self._renew_token = 0
+        self._release_token = 0
+
+    @property
+    def service(self) -> str | None:
+        """The name of the worker's service."""
+        return self.task.service.name if self.task.service else None
+
+    @property
+    def busy(self) -> bool:
+        """Whether the worker holds work."""
+        return False
+
+    @property
+    def session_count(self) -> int:
+        """Sessions connected to this worker."""
+        return 0
+
+    def view(self) -> WorkerView:
+        """What the policy sees now."""
+        return WorkerView(
+            now_s=self.env.now,
+            busy=self.busy,
+            sessions=self.session_count,
+            protected_until_s=self.protected_until_s,
+            releasing=self.releasing,
+        )
+
+    def act(self, action: Action) -> ProcessGenerator:
+        """Carry out *action*; returns False when a protect request failed."""
+        if action is None or self.stopped:
+            return True
+        if isinstance(action, Release):
+            if action.hold_s > 0:
+                self.releasing = True
+                self._release_token += 1
+                timeout = self.env.timeout(action.hold_s)
+                timeout.callbacks.append(
+                    lambda _e, token=self._release_token: self._held_release(token)
+                )
+                return True
+            self._release_token += 1
+            self.releasing = False
+            result = yield from self.caller.call(self.task, False, None, self.config)
+            if result.ok:
+                self.protected_until_s = None
+                self._renew_token += 1
+            return bool(result.ok)
+        if isinstance(action, Protect):
+            self._release_token += 1
+            self.releasing = False
+            result = yield from self.caller.call(
+                self.task, True, action.expires_in_minutes, self.config
+            )
+            if result.ok:
+                self.protected_until_s = result.expires_at
+                self._arm_renewal()
+            else:
+                self.record(
+                    "protection_rejected",
+                    service=self.service,
+                    task=self.task_id,
+                    reason=result.reason,
+                    busy=self.busy,
+                )
+            return bool(result.ok)
+        raise TypeError(f"a policy returned {action!r}, not Protect, Release or None")
+
+    def act_later(self, action: Action) -> None:
+        """Carry out *action* in a process of its own (timers, session changes)."""
+        if action is not None and not self.stopped:
+            self.env.process(self.act(action))
+
+    def _held_release(self, token: int) -> None:
+        if token == self._release_token and not self.stopped:
+            self.releasing = False
+            self.act_later(Release(0.0))
+
+    def _arm_renewal(self) -> None:
+        interval = self.policy.renewal_interval_s()
+        if interval is None:
+            return
+        self._renew_token += 1
+        timeout = self.env.timeout(interval)
+        timeout.callbacks.append(
+            lambda _e, token=self._renew_token: self._renewal_fired(token)
+        )
+
+    def _renewal_fired(self, token: int) -> None:
+        if token != self._renew_token or self.stopped:
+            return
+        if self.hung and not self.renewing_when_hung:
+            return
+        self.act_later(self.policy.renewal_due(self.view()))
+
+    # ---- lifecycle hooks (overridden by the kinds) ---------------------------------
+    def start(self) -> None:
+        """The task is RUNNING: begin."""
+        self.act_later(self.policy.on_start(self.view()))
+
+    def on_sigterm(self) -> float | None:
+        """SIGTERM: seconds until the container exits (None: never by itself)."""
+        self.sigterm = True
+        return self.worker_config.shutdown_s
+
+    def on_stopped(self) -> None:
+        """The containers exited: stop everything."""
+        self.stopped = True
+        self._renew_token += 1
+        self._release_token += 1
+
+    def hang(self, still_renewing: bool) -> None:
+        """The worker hangs: work it holds (or takes next) never finishes."""
+        self.hung = True
+        self.renewing_when_hung = still_renewing
+        self.record(
+            "worker_hung",
+            service=self.service,
+            task=self.task_id,
+            still_renewing=still_renewing,
+        )
+
+
+class QueueWorker(Worker):
+    """Takes one message at a time from its service's queue."""
+
+    def __init__(
+        self, *args: Any, queue: JobQueue, receive_wait_s: float, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.queue = queue
+        self.receive_wait_s = receive_wait_s
+        self.job: Job | None = None
+        self.work_started_s: float | None = None
+        self.job_ends_s: float | None = None
+        self._receiver: simpy.Event | None = None
+        self._process: simpy.Process | None = None
+
+    @property
+    def busy(self) -> bool:
+        """Holding a message."""
+        return self.job is not None
+
+    def start(self) -> None:
+        """Run the receive-process-release loop."""
+        self._process = self.env.process(self._loop())
+
+    def _loop(self) -> ProcessGenerator:
+        """Receive, protect, work, release; until SIGTERM, a kill, or draining."""
+        try:
+            yield from self.act(self.policy.on_start(self.view()))
+            while not (self.sigterm or self.draining or self.stopped):
+                before = self.policy.before_claim(self.view())
+                if before is not None:
+                    ok = yield from self.act(before)
+                    if not ok and self.config.on_failure == "stop_taking_work":
+                        self._drain()
+                        return
+                receiver = self.queue.receive()
+                self._receiver = receiver
+                if isinstance(before, Protect):
+                    yield receiver | self.env.timeout(self.receive_wait_s)
+                    if not receiver.triggered:
+                        self.queue.cancel(receiver)
+                        self._receiver = None
+                        yield from self.act(
+                            self.policy.after_empty_receive(self.view())
+                        )
+                        continue
+                else:
+                    yield receiver
+                self._receiver = None
+                job: Job = receiver.value
+                self.job = job
+                self.work_started_s = self.env.now
+                self.queue.started(job, self.task_id, self.env.now)
+                ok = yield from self.act(self.policy.after_claim(self.view()))
+                if not ok and self.config.on_failure == "stop_taking_work":
+                    self.job = None
+                    self.queue.give_back(job)
+                    self._drain()
+                    return
+                self.work_started_s = self.env.now
+                self.job_ends_s = self.env.now + job.duration_s
+                while not self.hung:
+                    try:
+                        yield self.env.timeout(self.job_ends_s - self.env.now)
+                        break
+                    except simpy.Interrupt as interrupt:
+                        if interrupt.cause != "hang":
+                            raise
+                if self.hung:
+                    yield self.env.event()  # the job never finishes
+                self._finish_job(job)
+                yield from self.act(self.policy.after_job(self.view()))
+        except simpy.Interrupt as interrupt:
+            self._let_go(str(interrupt.cause))
+
+    def _finish_job(self, job: Job) -> None:
+        now = self.env.now
+        expires_at = self.task.protection.expires_at
+        started = self.work_started_s if self.work_started_s is not None else now
+        if expires_at is not None and started < expires_at <= now:
+            self.record(
+                "protection_expired_while_busy",
+                service=self.service,
+                task=self.task_id,
+                job=job.id,
+            )
+        self.queue.complete(job, now)
+        self.job = None
+        self.work_started_s = self.job_ends_s = None
+
+    def _drain(self) -> None:
+        self.draining = True
+        self.record(
+            "worker_stopped_taking_work", service=self.service, task=self.task_id
+        )
+
+    def _let_go(self, reason: str) -> None:
+        """Give up whatever the worker holds (SIGTERM abandon, or killed)."""
+        if self._receiver is not None:
+            receiver = self._receiver
+            self._receiver = None
+            if receiver.triggered:
+                # a message arrived in the same instant: it was received, so return it
+                self.queue.give_back(receiver.value)
+            else:
+                self.queue.cancel(receiver)
+        if self.job is not None:
+            job, self.job = self.job, None
+            started = (
+                self.work_started_s if self.work_started_s is not None else self.env.now
+            )
+            self.queue.abandon(job, self.env.now - started, reason)
+            self.work_started_s = self.job_ends_s = None
+
+    def on_sigterm(self) -> float | None:
+        """Finish the job in hand (or abandon it, as configured), then exit."""
+        super().on_sigterm()
+        shutdown = self.worker_config.shutdown_s
+        if self.job is None or self.worker_config.on_sigterm == "abandon":
+            self._interrupt("sigterm")
+            return shutdown
+        if self.hung:
+            return None
+        ends = self.job_ends_s
+        if ends is None:
+            ends = self.env.now + self.job.duration_s + self.config.call_latency_s
+        return max(0.0, ends - self.env.now) + shutdown
+
+    def on_stopped(self) -> None:
+        """Killed or exited: whatever is still held is lost."""
+        super().on_stopped()
+        self._interrupt("killed")
+
+    def _interrupt(self, cause: str) -> None:
+        process = self._process
+        if (
+            process is not None
+            and process.is_alive
+            and process is not self.env.active_process
+        ):
+            process.interrupt(cause)
+
+    def hang(self, still_renewing: bool) -> None:
+        """Hang now if busy (the job never ends), or on the next job."""
+        super().hang(still_renewing)
+        if self.job is not None and self.job_ends_s is not None:
+            # replace the running job timer with a wait that never ends
+            self._interrupt("hang")
+
+
+class SessionWorker(Worker, SessionHost):
+    """Hosts game sessions; busy while any is connected."""
+
+    def __init__(self, *args: Any, pool: SessionPool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.pool = pool
+        self.sessions: set[Session] = set()
+        self.accepting = True
+
+    @property
+    def busy(self) -> bool:
+        """At least one session connected."""
+        return bool(self.sessions)
+
+    @property
+    def session_count(self) -> int:
+        """Sessions connected."""
+        return len(self.sessions)
+
+    def start(self) -> None:
+        """Join the pool and take waiting sessions."""
+        super().start()
+        self.pool.hosts[self.task_id] = self
+        self.pool.place_waiting()
+
+    def add_session(self, session: Session) -> None:
+        """A session connected."""
+        self.sessions.add(session)
+        if len(self.sessions) == 1:
+            self.act_later(self.policy.on_sessions_changed(self.view()))
+
+    def remove_session(self, session: Session) -> None:
+        """A session left."""
+        self.sessions.discard(session)
+        if not self.sessions and not self.stopped:
+            self.act_later(self.policy.on_sessions_changed(self.view()))
+
+    def on_sigterm(self) -> float | None:
+        """Stop taking sessions; wait for connected ones to end, or drop them."""
+        super().on_sigterm()
+        self.accepting = False
+        shutdown = self.worker_config.shutdown_s
+        if not self.sessions:
+            return shutdown
+        if self.worker_config.on_sigterm == "abandon":
+            self._drop_all()
+            return shutdown
+        if self.hung:
+            return None
+        last_end = max((s.start_s or 0.0) + s.duration_s for s in self.sessions)
+        return max(0.0, last_end - self.env.now) + shutdown
+
+    def on_stopped(self) -> None:
+        """Killed or exited: connected sessions are interrupted."""
+        super().on_stopped()
+        self.accepting = False
+        self._drop_all()
+        self.pool.hosts.pop(self.task_id, None)
+
+    def _drop_all(self) -> None:
+        for session in sorted(self.sessions, key=lambda s: s.id):
+            self.pool.interrupt(session, self)
+
+
+class Workers:
+    """Creates a worker in each RUNNING task and routes task hooks to it.
+
+    Implements :class:`ecssim.sim.tasks.TaskHooks`.
+    """
+
+    def __init__(self, env: simpy.Environment, default_sigterm_s: float | None) -> None:
+        self.env = env
+        self.default_sigterm_s = default_sigterm_s
+        self.factories: dict[str, Callable[[Task], Worker]] = {}
+        self.by_task: dict[str, Worker] = {}
+        self.busy_count: dict[str, int] = {}
+
+    def factory_key(self, task: Task) -> str:
+        """Which factory makes *task*'s worker: its service, or its group."""
+        return task.service.name if task.service is not None else task.group
+
+    def task_running(self, task: Task) -> None:
+        """Start the worker of *task*, if its service has one."""
+        factory = self.factories.get(self.factory_key(task))
+        if factory is None:
+            return
+        worker = factory(task)
+        self.by_task[task.task_id] = worker
+        worker.start()
+
+    def task_sigterm(self, task: Task) -> float | None:
+        """Ask the worker how long it needs to exit."""
+        worker = self.by_task.get(task.task_id)
+        if worker is None:
+            return self.default_sigterm_s
+        return worker.on_sigterm()
+
+    def task_stopped(self, task: Task) -> None:
+        """The containers exited: the worker is gone."""
+        worker = self.by_task.pop(task.task_id, None)
+        if worker is not None:
+            worker.on_stopped()
+
+    def workers_of(self, service: str) -> list[Worker]:
+        """The live workers of *service*, oldest first."""
+        return [w for w in self.by_task.values() if w.service == service]
+
+
+def policy_for(
+    config: ProtectionPolicyConfig, custom: ProtectionPolicy | None = None
+) -> ProtectionPolicy:
+    """The policy a worker follows: *custom* if given, else the configured one."""
+    if custom is not None:
+        return custom
+    from ecssim.policies import ConfiguredPolicy
+
+    return ConfiguredPolicy(config) if config.policy != "none" else BasePolicy()

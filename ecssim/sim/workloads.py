@@ -1,0 +1,349 @@
+"""Work that flows through services: an SQS-like job queue and game sessions.
+
+:class:`JobQueue` keeps SQS's semantics that matter here: a received message is
+invisible while a worker holds it; a message whose worker died comes back after
+the visibility timeout (workers are assumed to extend visibility while they
+work, so the clock starts when the work is abandoned); after
+``max_receive_count`` receives it goes to the dead-letter queue. Receivers wait
+on an event, never poll.
+
+:class:`SessionPool` places game sessions on the fullest task that still has a
+free slot, queues them when every slot is taken, and drops one that waited
+longer than ``max_wait``.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import numpy as np
+import simpy
+
+from ecssim.scenario import QueueWorkload, SessionWorkload
+from ecssim.workload import RateFunction, draw, poisson_arrivals, read_trace
+
+ProcessGenerator = Generator[simpy.Event, Any, None]
+
+JOB_COLUMNS: Final = (
+    "job",
+    "service",
+    "arrival_s",
+    "first_start_s",
+    "end_s",
+    "outcome",
+    "receives",
+    "interruptions",
+    "lost_work_s",
+    "duration_s",
+    "task",
+)
+SESSION_COLUMNS: Final = (
+    "session",
+    "service",
+    "arrival_s",
+    "start_s",
+    "end_s",
+    "outcome",
+    "duration_s",
+    "task",
+)
+
+
+@dataclass(eq=False, slots=True)
+class Job:
+    """One message of the queue and what happened to it."""
+
+    id: int
+    arrival_s: float
+    duration_s: float
+    receives: int = 0
+    interruptions: int = 0
+    lost_work_s: float = 0.0
+    first_start_s: float | None = None
+    end_s: float | None = None
+    outcome: str = "queued"  # queued | in_flight | completed | dead_lettered
+    task: str | None = None
+
+
+@dataclass(eq=False)
+class JobQueue:
+    """An SQS-like queue for one service."""
+
+    env: simpy.Environment
+    service: str
+    config: QueueWorkload
+    record: Callable[..., None]
+    jobs: list[Job] = field(default_factory=list)
+    visible: deque[Job] = field(default_factory=deque)
+    waiting: deque[simpy.Event] = field(default_factory=deque)
+    in_flight: int = 0
+
+    def arrive(self, duration_s: float) -> Job:
+        """A new message arrives now."""
+        job = Job(id=len(self.jobs), arrival_s=self.env.now, duration_s=duration_s)
+        self.jobs.append(job)
+        self._offer(job)
+        return job
+
+    def _offer(self, job: Job) -> None:
+        job.outcome = "queued"
+        while self.waiting:
+            receiver = self.waiting.popleft()
+            if not receiver.triggered:
+                self._hand_over(job, receiver)
+                return
+        self.visible.append(job)
+
+    def _hand_over(self, job: Job, receiver: simpy.Event) -> None:
+        job.receives += 1
+        job.outcome = "in_flight"
+        self.in_flight += 1
+        receiver.succeed(job)
+
+    def receive(self) -> simpy.Event:
+        """An event that succeeds with the next visible message."""
+        receiver = self.env.event()
+        if self.visible:
+            self._hand_over(self.visible.popleft(), receiver)
+        else:
+            self.waiting.append(receiver)
+        return receiver
+
+    def cancel(self, receiver: simpy.Event) -> None:
+        """Stop waiting on *receiver* (a long poll ended or the worker stopped)."""
+        try:
+            self.waiting.remove(receiver)
+        except ValueError:
+            pass
+
+    def started(self, job: Job, task: str, now: float) -> None:
+        """A worker of *task* started processing *job*."""
+        job.task = task
+        if job.first_start_s is None:
+            job.first_start_s = now
+
+    def complete(self, job: Job, now: float) -> None:
+        """*job* is done and deleted from the queue."""
+        self.in_flight -= 1
+        job.outcome = "completed"
+        job.end_s = now
+
+    def abandon(self, job: Job, worked_s: float, reason: str) -> None:
+        """The worker holding *job* died or gave up after *worked_s* of work."""
+        self.in_flight -= 1
+        job.outcome = "invisible"
+        if worked_s > 0:
+            job.interruptions += 1
+            job.lost_work_s += worked_s
+        self.record(
+            "job_interrupted" if worked_s > 0 else "job_returned",
+            service=self.service,
+            task=job.task,
+            job=job.id,
+            lost_work_s=worked_s,
+            reason=reason,
+        )
+        timeout = self.env.timeout(self.config.visibility_timeout_s)
+        timeout.callbacks.append(lambda _event, job=job: self._reappear(job))
+
+    def give_back(self, job: Job) -> None:
+        """The worker returns *job* unworked (visibility set to 0)."""
+        self.in_flight -= 1
+        self._reappear(job)
+
+    def _reappear(self, job: Job) -> None:
+        if job.receives >= self.config.max_receive_count:
+            job.outcome = "dead_lettered"
+            job.end_s = self.env.now
+            self.record("job_dead_lettered", service=self.service, job=job.id)
+            return
+        self.record("job_redelivered", service=self.service, job=job.id)
+        self._offer(job)
+
+    @property
+    def queued(self) -> int:
+        """Visible messages (``ApproximateNumberOfMessagesVisible``)."""
+        return len(self.visible)
+
+    def feed(
+        self,
+        rng_arrivals: np.random.Generator,
+        rng_durations: np.random.Generator,
+        until_s: float,
+        start_hour_s: float,
+    ) -> ProcessGenerator:
+        """Bring the messages of the workload's arrival process as time passes."""
+        yield from _feed(
+            self.env,
+            self.config.arrivals,
+            self.config.job_duration,
+            rng_arrivals,
+            rng_durations,
+            until_s,
+            start_hour_s,
+            self.arrive,
+        )
+
+
+def _feed(
+    env: simpy.Environment,
+    arrivals: Any,
+    distribution: Any,
+    rng_arrivals: np.random.Generator,
+    rng_durations: np.random.Generator,
+    until_s: float,
+    start_hour_s: float,
+    arrive: Callable[[float], object],
+) -> ProcessGenerator:
+    """One arrival process: a trace, or Poisson arrivals with a varying rate."""
+    if arrivals.trace is not None:
+        for at_s, duration_s in read_trace(arrivals.trace):
+            if at_s >= until_s:
+                return
+            if at_s > env.now:
+                yield env.timeout(at_s - env.now)
+            arrive(
+                duration_s
+                if duration_s is not None
+                else draw(distribution, rng_durations)
+            )
+        return
+    rate = RateFunction(arrivals, start_hour_s)
+    for at_s in poisson_arrivals(rate, rng_arrivals, until_s):
+        yield env.timeout(at_s - env.now)
+        arrive(draw(distribution, rng_durations))
+
+
+@dataclass(eq=False, slots=True)
+class Session:
+    """One game session."""
+
+    id: int
+    arrival_s: float
+    duration_s: float
+    start_s: float | None = None
+    end_s: float | None = None
+    outcome: str = "waiting"  # waiting | connected | completed | interrupted | dropped
+    task: str | None = None
+
+
+class SessionHost:
+    """What the pool needs from a task that hosts sessions."""
+
+    task_id: str
+    sessions: set[Session]
+    accepting: bool
+
+    def add_session(self, session: Session) -> None:
+        """Host *session* from now on."""
+        raise NotImplementedError
+
+    def remove_session(self, session: Session) -> None:
+        """*session* ended."""
+        raise NotImplementedError
+
+
+@dataclass(eq=False)
+class SessionPool:
+    """Places one service's sessions on its tasks."""
+
+    env: simpy.Environment
+    service: str
+    config: SessionWorkload
+    record: Callable[..., None]
+    sessions: list[Session] = field(default_factory=list)
+    hosts: dict[str, SessionHost] = field(default_factory=dict)
+    waiting: deque[Session] = field(default_factory=deque)
+    connected: int = 0
+
+    def arrive(self, duration_s: float) -> Session:
+        """A player wants a session now."""
+        session = Session(
+            id=len(self.sessions), arrival_s=self.env.now, duration_s=duration_s
+        )
+        self.sessions.append(session)
+        if not self._place(session):
+            self.waiting.append(session)
+            timeout = self.env.timeout(self.config.max_wait_s)
+            timeout.callbacks.append(lambda _e, s=session: self._give_up(s))
+        return session
+
+    def _place(self, session: Session) -> bool:
+        slots = self.config.slots_per_task
+        best: SessionHost | None = None
+        for host in self.hosts.values():
+            if (
+                host.accepting
+                and len(host.sessions) < slots
+                and (best is None or len(host.sessions) > len(best.sessions))
+            ):
+                best = host
+        if best is None:
+            return False
+        session.start_s = self.env.now
+        session.outcome = "connected"
+        session.task = best.task_id
+        self.connected += 1
+        best.add_session(session)
+        timeout = self.env.timeout(session.duration_s)
+        timeout.callbacks.append(lambda _e, s=session, h=best: self._end(s, h))
+        return True
+
+    def _end(self, session: Session, host: SessionHost) -> None:
+        if session.outcome != "connected":
+            return
+        session.outcome = "completed"
+        session.end_s = self.env.now
+        self.connected -= 1
+        host.remove_session(session)
+        self.place_waiting()
+
+    def interrupt(self, session: Session, host: SessionHost) -> None:
+        """The task hosting *session* went away."""
+        if session.outcome != "connected":
+            return
+        session.outcome = "interrupted"
+        session.end_s = self.env.now
+        self.connected -= 1
+        host.remove_session(session)
+        self.record(
+            "session_interrupted",
+            service=self.service,
+            task=host.task_id,
+            session=session.id,
+            lost_s=self.env.now - (session.start_s or self.env.now),
+        )
+
+    def _give_up(self, session: Session) -> None:
+        if session.outcome == "waiting":
+            session.outcome = "dropped"
+            session.end_s = self.env.now
+            self.waiting.remove(session)
+            self.record("session_dropped", service=self.service, session=session.id)
+
+    def place_waiting(self) -> None:
+        """Place waiting sessions while free slots exist."""
+        while self.waiting and self._place(self.waiting[0]):
+            self.waiting.popleft()
+
+    def feed(
+        self,
+        rng_arrivals: np.random.Generator,
+        rng_durations: np.random.Generator,
+        until_s: float,
+        start_hour_s: float,
+    ) -> ProcessGenerator:
+        """Bring sessions as time passes."""
+        yield from _feed(
+            self.env,
+            self.config.arrivals,
+            self.config.session_duration,
+            rng_arrivals,
+            rng_durations,
+            until_s,
+            start_hour_s,
+            self.arrive,
+        )
