@@ -174,7 +174,7 @@ def _old_revision_hours(
     order = {d: i for i, (d, _) in enumerate(rollouts)}
     total = 0.0
     for task, started in running_at.items():
-        deployment = deployment_of.get(task)
+        deployment = deployment_of.get(task) or ""
         stop = stopped_at.get(task, end_s)
         # the first rollout that replaced this task's revision
         later = [t for d, t in rollouts if order.get(deployment, -1) < order[d]]

@@ -56,14 +56,19 @@ def launch_zones(
 
 
 def select_victims(
-    tasks: Sequence[TaskView], count: int, rng: np.random.Generator
+    tasks: Sequence[TaskView],
+    count: int,
+    rng: np.random.Generator,
+    others: Sequence[TaskView] = (),
 ) -> list[str]:
     """Ids of up to *count* tasks to stop on scale-in, in the order chosen.
 
     Protected tasks are never chosen, so fewer than *count* ids come back when
-    too few tasks are unprotected.
+    too few tasks are unprotected. *others* are live tasks of the service that
+    may not be chosen now but count towards their zone's load.
     """
     remaining = sorted(tasks, key=lambda t: t.task_id)
+    other_counts = Counter(t.availability_zone for t in others)
     chosen: list[str] = []
     for _ in range(count):
         eligible = [t for t in remaining if not t.protected]
@@ -71,7 +76,7 @@ def select_victims(
             break
         not_running = [t for t in eligible if not t.running]
         tier = not_running or eligible
-        zone_counts = Counter(t.availability_zone for t in remaining)
+        zone_counts = other_counts + Counter(t.availability_zone for t in remaining)
         zone = max(
             sorted({t.availability_zone for t in tier}),
             key=lambda z: zone_counts[z],

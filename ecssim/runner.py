@@ -10,6 +10,7 @@ duration and returns a :class:`RunResult` of tidy frames and a summary.
 from __future__ import annotations
 
 import math
+from functools import partial
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,7 +34,8 @@ from ecssim.scenario import (
     StopTasks,
 )
 from ecssim.scenario import Service as ServiceConfig
-from ecssim.sim.faults import Faults, schedule
+from ecssim.sim.faults import Faults
+from ecssim.sim.timers import at
 from ecssim.sim.sampler import TIMESERIES_COLUMNS, Sampled, Sampler
 from ecssim.sim.workers import (
     ProtectionCaller,
@@ -81,7 +83,8 @@ class RunResult:
         if rows.empty:
             raise KeyError(f"no service named {service!r} in this run")
         return {
-            k: v.item() if hasattr(v, "item") else v for k, v in rows.iloc[0].items()
+            str(k): v.item() if hasattr(v, "item") else v
+            for k, v in rows.iloc[0].items()
         }
 
 
@@ -152,9 +155,7 @@ class _Model:
             if not isinstance(fault, ProtectionApiErrors):
                 faults.add(fault, self.services[fault.service].record)
         for action in scenario.scheduled:
-            schedule(
-                sim.env, action.at_s, lambda action=action: self._scheduled(action)
-            )
+            at(sim.env, action.at_s, partial(self._scheduled, action))
         self.sampler = Sampler(
             sim.env, scenario.sample_interval_s, self._sampled, self.workers
         )
@@ -292,7 +293,7 @@ class _Model:
 
         group = f"family:{config.name}"
         self.workers.factories[group] = make
-        schedule(
+        at(
             sim.env,
             config.at_s,
             lambda: ecs.run_task(

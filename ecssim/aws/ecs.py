@@ -13,6 +13,7 @@ the README's Fidelity section.
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -209,7 +210,7 @@ class EcsClient:
         }
 
     def _task_definition_json(self, td: TaskDefinition) -> Response:
-        body = dict(td.description)
+        body = copy.deepcopy(td.description)
         compat = list(body.get("requiresCompatibilities", ["EC2"]))
         body.update(
             {
@@ -288,7 +289,7 @@ class EcsClient:
         }
         strategy = service.request.get("capacityProviderStrategy")
         if strategy:
-            body["capacityProviderStrategy"] = strategy
+            body["capacityProviderStrategy"] = copy.deepcopy(strategy)
             del body["launchType"]
         return body
 
@@ -420,7 +421,7 @@ class EcsClient:
                     f"containerDefinitions[{i}].stopTimeout {timeout} is outside "
                     f"0..{int(MAX_STOP_TIMEOUT_S)} seconds.",
                 )
-        td = self._backend.register_task_definition(family, dict(kwargs))
+        td = self._backend.register_task_definition(family, copy.deepcopy(kwargs))
         return self._ok({"taskDefinition": self._task_definition_json(td), "tags": []})
 
     def describe_task_definition(self, **kwargs: Any) -> Response:
@@ -553,7 +554,7 @@ class EcsClient:
             circuit_breaker_rollback=rollback,
             availability_zones=self._backend.availability_zones,
             created_at=self._backend.clock(),
-            request=dict(kwargs),
+            request=copy.deepcopy(kwargs),
         )
         cluster.services[name] = service
         self._backend.new_deployment(service, td)
@@ -739,7 +740,12 @@ class EcsClient:
             if launch_type is not None and task.launch_type != launch_type:
                 continue
             arns.append(task.arn)
-        start = int(kwargs.get("nextToken", "0") or 0)
+        token = kwargs.get("nextToken") or "0"
+        if not (token.isascii() and token.isdigit()):
+            raise self._fail(
+                op, "InvalidParameterException", f"Invalid nextToken {token!r}."
+            )
+        start = int(token)
         size = kwargs.get("maxResults", 100)
         if not 1 <= size <= 100:
             raise self._fail(

@@ -9,7 +9,7 @@ task at random. No process runs per task. Protection API errors are injected by
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
+from collections.abc import Generator
 from typing import Any
 
 import numpy as np
@@ -19,18 +19,13 @@ from ecssim.aws.state import EcsBackend, Service, Task
 from ecssim.lifecycle import StopCode, TaskStatus
 from ecssim.scenario import SpotInterruption, TaskCrash, WorkerHang
 from ecssim.sim.tasks import TaskRunner
+from ecssim.sim.timers import at
 from ecssim.sim.workers import Workers
 
 ProcessGenerator = Generator[simpy.Event, Any, None]
 CRASH_EXIT_CODE = 1
 #: How often a rate fault re-checks a service that has no eligible task.
 IDLE_RECHECK_S = 3600.0
-
-
-def schedule(env: simpy.Environment, at_s: float, action: Callable[[], None]) -> None:
-    """Call *action* at simulated time *at_s* (now if already past)."""
-    timeout = env.timeout(max(0.0, at_s - env.now))
-    timeout.callbacks.append(lambda _event: action())
 
 
 class Faults:
@@ -55,7 +50,7 @@ class Faults:
     ) -> None:
         """Start injecting *fault* into *service*."""
         if fault.at_s is not None:
-            schedule(self.env, fault.at_s, lambda: self._strike(fault, service))
+            at(self.env, fault.at_s, lambda: self._strike(fault, service))
         else:
             self.env.process(self._at_rate(fault, service))
 

@@ -205,10 +205,11 @@ class ServiceScheduler:
         if surplus <= 0:
             return []
         by_id = {t.task_id: t for t in new}
-        victims = [
-            by_id[i]
-            for i in select_victims([_view(t, now) for t in new], surplus, self.rng)
+        others = [
+            _view(t, now) for t in self.service.live_tasks() if t.task_id not in by_id
         ]
+        views = [_view(t, now) for t in new]
+        victims = [by_id[i] for i in select_victims(views, surplus, self.rng, others)]
         self._stop_all(victims)
         if victims:
             self.backend.record(

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import simpy
@@ -36,6 +36,7 @@ from ecssim.policies import (
     WorkerView,
 )
 from ecssim.scenario import ProtectionApiErrors, ProtectionPolicyConfig, WorkerConfig
+from ecssim.sim.timers import after
 from ecssim.sim.workloads import Job, JobQueue, Session, SessionHost, SessionPool
 
 ProcessGenerator = Generator[simpy.Event, Any, Any]
@@ -219,10 +220,8 @@ class Worker:
             if action.hold_s > 0:
                 self.releasing = True
                 self._release_token += 1
-                timeout = self.env.timeout(action.hold_s)
-                timeout.callbacks.append(
-                    lambda _e, token=self._release_token: self._held_release(token)
-                )
+                token = self._release_token
+                after(self.env, action.hold_s, lambda: self._held_release(token))
                 return True
             self._release_token += 1
             self.releasing = False
@@ -266,10 +265,8 @@ class Worker:
         if interval is None:
             return
         self._renew_token += 1
-        timeout = self.env.timeout(interval)
-        timeout.callbacks.append(
-            lambda _e, token=self._renew_token: self._renewal_fired(token)
-        )
+        token = self._renew_token
+        after(self.env, interval, lambda: self._renewal_fired(token))
 
     def _renewal_fired(self, token: int) -> None:
         if token != self._renew_token or self.stopped:
@@ -355,7 +352,7 @@ class QueueWorker(Worker):
                 else:
                     yield receiver
                 self._receiver = None
-                job: Job = receiver.value
+                job = cast(Job, receiver.value)
                 self.job = job
                 self.work_started_s = self.env.now
                 self.queue.started(job, self.task_id, self.env.now)
@@ -409,7 +406,7 @@ class QueueWorker(Worker):
             self._receiver = None
             if receiver.triggered:
                 # a message arrived in the same instant: it was received, so return it
-                self.queue.give_back(receiver.value)
+                self.queue.give_back(cast(Job, receiver.value))
             else:
                 self.queue.cancel(receiver)
         if self.job is not None:

@@ -14,6 +14,7 @@ longer than ``max_wait``.
 
 from __future__ import annotations
 
+import contextlib
 from collections import deque
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ import numpy as np
 import simpy
 
 from ecssim.scenario import QueueWorkload, SessionWorkload
+from ecssim.sim.timers import after
 from ecssim.workload import RateFunction, draw, poisson_arrivals, read_trace
 
 ProcessGenerator = Generator[simpy.Event, Any, None]
@@ -114,10 +116,8 @@ class JobQueue:
 
     def cancel(self, receiver: simpy.Event) -> None:
         """Stop waiting on *receiver* (a long poll ended or the worker stopped)."""
-        try:
+        with contextlib.suppress(ValueError):
             self.waiting.remove(receiver)
-        except ValueError:
-            pass
 
     def started(self, job: Job, task: str, now: float) -> None:
         """A worker of *task* started processing *job*."""
@@ -146,8 +146,7 @@ class JobQueue:
             lost_work_s=worked_s,
             reason=reason,
         )
-        timeout = self.env.timeout(self.config.visibility_timeout_s)
-        timeout.callbacks.append(lambda _event, job=job: self._reappear(job))
+        after(self.env, self.config.visibility_timeout_s, lambda: self._reappear(job))
 
     def give_back(self, job: Job) -> None:
         """The worker returns *job* unworked (visibility set to 0)."""
@@ -267,8 +266,7 @@ class SessionPool:
         self.sessions.append(session)
         if not self._place(session):
             self.waiting.append(session)
-            timeout = self.env.timeout(self.config.max_wait_s)
-            timeout.callbacks.append(lambda _e, s=session: self._give_up(s))
+            after(self.env, self.config.max_wait_s, lambda: self._give_up(session))
         return session
 
     def _place(self, session: Session) -> bool:
@@ -288,8 +286,8 @@ class SessionPool:
         session.task = best.task_id
         self.connected += 1
         best.add_session(session)
-        timeout = self.env.timeout(session.duration_s)
-        timeout.callbacks.append(lambda _e, s=session, h=best: self._end(s, h))
+        host = best
+        after(self.env, session.duration_s, lambda: self._end(session, host))
         return True
 
     def _end(self, session: Session, host: SessionHost) -> None:
