@@ -11,6 +11,10 @@ from typing import Any
 from ecssim.errors import InvariantViolation
 
 SCHEDULER_STOP_CODE = "ServiceSchedulerInitiated"
+#: The record kinds :func:`check_record` looks at (the rest cannot break a rule).
+CHECKED_KINDS = frozenset(
+    {"task_stop_requested", "desired_count_changed", "service_created"}
+)
 
 
 def check_record(kind: str, fields: Mapping[str, Any], now: float) -> None:
@@ -20,6 +24,8 @@ def check_record(kind: str, fields: Mapping[str, Any], now: float) -> None:
       while its protection is active;
     * no count is negative.
     """
+    if kind not in CHECKED_KINDS:
+        return
     if (
         kind == "task_stop_requested"
         and fields.get("stop_code") == SCHEDULER_STOP_CODE

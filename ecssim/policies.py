@@ -14,7 +14,7 @@ Write your own by implementing :class:`ProtectionPolicy` (or subclassing
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import NamedTuple, Protocol, runtime_checkable
 
 from ecssim.scenario import ProtectionPolicyConfig
 
@@ -39,8 +39,7 @@ class Release:
 Action = Protect | Release | None
 
 
-@dataclass(frozen=True, slots=True)
-class WorkerView:
+class WorkerView(NamedTuple):
     """What a policy may look at when it decides.
 
     Attributes:

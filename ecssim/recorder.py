@@ -1,8 +1,9 @@
 """Append-only records of what happened in a run, and their tidy frames.
 
 The recorder knows nothing about the model: the control plane and the processes
-hand it a kind (past tense, ``task_stopped``) and a few fields. pandas is only
-touched in :meth:`Recorder.events_frame`, once, at the end.
+hand it a kind (past tense, ``task_stopped``) and a few fields. Recording only
+appends a tuple; pandas and JSON are touched once, in
+:meth:`Recorder.events_frame`, at the end.
 """
 
 from __future__ import annotations
@@ -18,35 +19,35 @@ _COLUMN_FIELDS: Final = frozenset({"service", "task", "reason"})
 
 
 class Recorder:
-    """Collects event rows ``(time_s, kind, service, task, reason, detail)``.
+    """Collects events ``(time_s, kind, fields)``.
 
-    ``detail`` holds the remaining fields; it becomes a JSON string (sorted keys)
-    only when the frame is built, which keeps recording cheap.
+    In the frame, fields other than service, task and reason go to ``detail``
+    as JSON with sorted keys.
     """
 
     def __init__(self) -> None:
-        self.rows: list[tuple[float, str, Any, Any, Any, dict[str, Any]]] = []
+        self.rows: list[tuple[float, str, Mapping[str, Any]]] = []
 
     def record(self, now: float, kind: str, fields: Mapping[str, Any]) -> None:
-        """Append one event; fields other than service, task and reason go to ``detail``."""
-        rest = {k: v for k, v in fields.items() if k not in _COLUMN_FIELDS}
-        self.rows.append(
-            (
-                now,
-                kind,
-                fields.get("service"),
-                fields.get("task"),
-                fields.get("reason"),
-                rest,
-            )
-        )
+        """Append one event."""
+        self.rows.append((now, kind, fields))
 
     def events_frame(self) -> pd.DataFrame:
         """All events as a tidy frame with the columns of :data:`EVENT_COLUMNS`."""
         dumps = json.dumps
-        rows = [
-            (*row[:5], dumps(row[5], sort_keys=True, default=str)) for row in self.rows
-        ]
+        rows = []
+        for now, kind, fields in self.rows:
+            rest = {k: v for k, v in fields.items() if k not in _COLUMN_FIELDS}
+            rows.append(
+                (
+                    now,
+                    kind,
+                    fields.get("service"),
+                    fields.get("task"),
+                    fields.get("reason"),
+                    dumps(rest, sort_keys=True, default=str),
+                )
+            )
         frame = pd.DataFrame.from_records(rows, columns=list(EVENT_COLUMNS))
         return frame.astype(
             {

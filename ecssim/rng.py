@@ -24,6 +24,7 @@ STREAM_NAMES: Final = (
     "api",
     "workers",
     "sessions",
+    "requests",
 )
 
 
@@ -62,6 +63,11 @@ class Streams:
     def hex_id(self, nbytes: int = 16) -> str:
         """A random lowercase hex id (a task id is 32 hex characters)."""
         return self["ids"].bytes(nbytes).hex()
+
+    def request_id(self) -> str:
+        """A RequestId for an API response, from its own stream so that read-only
+        calls never shift task ids or any other draw."""
+        return str(uuid.UUID(bytes=self["requests"].bytes(16), version=4))
 
     def uuid(self) -> str:
         """A random version-4 UUID string, drawn from the ids stream."""

@@ -252,6 +252,7 @@ class _Model:
                 "caller": self.caller,
                 "worker_config": config.worker,
                 "record": self.record,
+                "load": self.workers.load(config.name),
             }
             if runtime.queue is not None:
                 assert isinstance(config.workload, QueueWorkload)

@@ -19,7 +19,7 @@ import simpy
 from ecssim.aws.ecs import EcsClient
 from ecssim.aws.state import EcsBackend
 from ecssim.config import EcsSettings
-from ecssim.invariants import check_record
+from ecssim.invariants import CHECKED_KINDS, check_record
 from ecssim.recorder import Recorder
 from ecssim.rng import Streams
 from ecssim.sim.world import World
@@ -87,7 +87,7 @@ class Simulation:
         self.world = World(self.env, self.backend, self.settings, self.streams)
         #: The boto3-shaped ECS client.
         self.ecs = EcsClient(
-            self.backend, self.settings, epoch=start, request_id=self.streams.uuid
+            self.backend, self.settings, epoch=start, request_id=self.streams.request_id
         )
 
     @property
@@ -115,7 +115,8 @@ class Simulation:
             raise TypeError(f"seconds must be a number, got {seconds!r}")
         if not math.isfinite(seconds) or seconds < 0:
             raise ValueError(f"seconds must be finite and >= 0, got {seconds!r}")
-        self.env.run(until=self.env.now + seconds)
+        if seconds > 0:
+            self.env.run(until=self.env.now + seconds)
 
     def advance_to(self, when: datetime) -> None:
         """Run the simulation until the simulated time *when*."""
@@ -143,6 +144,7 @@ class Simulation:
         return self.recorder.events_frame()
 
     def _observe(self, kind: str, fields: dict[str, Any]) -> None:
-        now = self.now_s
-        check_record(kind, fields, now)
-        self.recorder.record(now, kind, fields)
+        now = self.env.now
+        if kind in CHECKED_KINDS:
+            check_record(kind, fields, now)
+        self.recorder.rows.append((now, kind, fields))

@@ -103,12 +103,30 @@ class AgentEndpoint:
                     }
                 }
         try:
-            outcomes = self._client.apply_task_protection(
-                task.cluster, [task.task_id], enabled, minutes
-            )
+            self._client.take_protection_token()
         except ClientError as exc:
             return self.error(task, exc)
-        return self._answer(task, outcomes, now)
+        reason = self._client.protect_task(task, enabled, minutes)
+        if reason is not None:
+            return 200, {"failure": {"Arn": task.arn, "Detail": None, "Reason": reason}}
+        return 200, {"protection": self._protection(task, now)}
+
+    def update(
+        self, task: Task, enabled: bool, minutes: int | None
+    ) -> tuple[int, str | None]:
+        """The outcome of a well-formed PUT without building its body.
+
+        Returns:
+            ``(200, None)`` on success, ``(200, reason)`` for a per-task failure
+            (the agent's 200-with-``failure`` answer), or ``(status, code)`` for
+            an ECS API error.
+        """
+        try:
+            self._client.take_protection_token()
+        except ClientError as exc:
+            status, body = self.error(task, exc)
+            return status, body["error"]["Code"]
+        return 200, self._client.protect_task(task, enabled, minutes)
 
     def get(self, task: Task, now: float) -> AgentResponse:
         """GET ``/task-protection/v1/state`` from inside *task*."""
@@ -116,17 +134,6 @@ class AgentEndpoint:
             return 200, {
                 "failure": {"Arn": task.arn, "Detail": None, "Reason": "TASK_NOT_VALID"}
             }
-        return 200, {"protection": self._protection(task, now)}
-
-    def _answer(
-        self,
-        task: Task,
-        outcomes: list[tuple[Task | str, str | None]],
-        now: float,
-    ) -> AgentResponse:
-        (_, reason) = outcomes[0]
-        if reason is not None:
-            return 200, {"failure": {"Arn": task.arn, "Detail": None, "Reason": reason}}
         return 200, {"protection": self._protection(task, now)}
 
     @staticmethod

@@ -782,7 +782,11 @@ class EcsClient:
 
     # ---- task scale-in protection -------------------------------------------------
     def _protection_json(self, task: Task, now: float) -> Response:
-        state = task.protection.current(now)
+        state = (
+            task.protection.current(now)
+            if task.last_status is not TaskStatus.STOPPED
+            else protection.UNPROTECTED
+        )
         body: Response = {
             "taskArn": task.arn,
             "protectionEnabled": state.is_active(now),
@@ -854,59 +858,73 @@ class EcsClient:
             ClientError: ``ThrottlingException`` when the account's token bucket
                 is empty.
         """
+        self.take_protection_token()
         backend = self._backend
-        now = backend.clock()
-        if not self._throttle.take(now):
-            backend.record("protection_throttled", tasks=len(refs))
-            raise self._fail(
-                "UpdateTaskProtection", "ThrottlingException", "Rate exceeded"
-            )
         outcomes: list[tuple[Task | str, str | None]] = []
         for ref in refs:
             task = backend.find_task(cluster, ref)
-            reason = self._protection_failure(task, enabled, now)
             if task is None:
                 outcomes.append((backend.task_arn(cluster, ref), "MISSING"))
                 backend.record(
                     "protection_failed", task=ref, reason="MISSING", enabled=enabled
                 )
-                continue
-            service = task.service.name if task.service else None
-            if reason is not None:
-                outcomes.append((task, reason))
-                backend.record(
-                    "protection_failed",
-                    service=service,
-                    task=task.task_id,
-                    reason=reason,
-                    enabled=enabled,
-                )
-                continue
-            was_active = task.protection.is_active(now)
-            state = protection.update(
-                task.protection,
-                now,
-                protection_enabled=enabled,
-                expires_in_minutes=minutes,
-            )
-            backend.set_protection(task, state)
-            backend.record(
-                "protection_cleared"
-                if not enabled
-                else ("protection_renewed" if was_active else "protection_set"),
-                service=service,
-                task=task.task_id,
-                expires_at=state.expires_at,
-            )
-            outcomes.append((task, None))
+            else:
+                outcomes.append((task, self.protect_task(task, enabled, minutes)))
         return outcomes
 
-    def _protection_failure(
-        self, task: Task | None, enabled: bool, now: float
+    def take_protection_token(self) -> None:
+        """Count one UpdateTaskProtection call against the account's rate.
+
+        Raises:
+            ClientError: ``ThrottlingException`` when the token bucket is empty.
+        """
+        if not self._throttle.take(self._backend.clock()):
+            self._backend.record("protection_throttled")
+            raise self._fail(
+                "UpdateTaskProtection", "ThrottlingException", "Rate exceeded"
+            )
+
+    def protect_task(
+        self, task: Task, enabled: bool, minutes: int | None
     ) -> str | None:
+        """Apply one task's part of an UpdateTaskProtection call.
+
+        Returns:
+            the per-task failure reason, or None when the update applied.
+        """
+        backend = self._backend
+        now = backend.clock()
+        service = task.service.name if task.service is not None else None
+        reason = self._protection_failure(task, enabled, now)
+        if reason is not None:
+            backend.record(
+                "protection_failed",
+                service=service,
+                task=task.task_id,
+                reason=reason,
+                enabled=enabled,
+            )
+            return reason
+        was_active = task.protection.is_active(now)
+        state = protection.update(
+            task.protection,
+            now,
+            protection_enabled=enabled,
+            expires_in_minutes=minutes,
+        )
+        backend.set_protection(task, state)
+        backend.record(
+            "protection_cleared"
+            if not enabled
+            else ("protection_renewed" if was_active else "protection_set"),
+            service=service,
+            task=task.task_id,
+            expires_at=state.expires_at,
+        )
+        return None
+
+    def _protection_failure(self, task: Task, enabled: bool, now: float) -> str | None:
         """The per-task failure reason of an update, or None if it may proceed."""
-        if task is None:
-            return "MISSING"
         if task.service is None:
             return "TASK_NOT_VALID"
         if not enabled:

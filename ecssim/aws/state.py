@@ -9,6 +9,7 @@ Simulated time is float seconds since the simulation's start.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
@@ -135,6 +136,8 @@ class Service:
     status: str = "ACTIVE"
     #: ids of live tasks that have (or had, until it lapsed) protection set
     protection_holders: set[str] = field(default_factory=set)
+    #: how many of its tasks are in each lastStatus (kept by Task.set_status)
+    status_counts: Counter[TaskStatus] = field(default_factory=Counter)
 
     @property
     def primary(self) -> Deployment:
@@ -155,18 +158,13 @@ class Service:
     @property
     def running_count(self) -> int:
         """Tasks in RUNNING (``runningCount``)."""
-        return sum(
-            1 for t in self.tasks.values() if t.last_status is TaskStatus.RUNNING
-        )
+        return self.status_counts[TaskStatus.RUNNING]
 
     @property
     def pending_count(self) -> int:
         """Tasks in PROVISIONING or PENDING (``pendingCount``)."""
-        return sum(
-            1
-            for t in self.tasks.values()
-            if t.last_status in lifecycle.PENDING_STATUSES
-        )
+        counts = self.status_counts
+        return counts[TaskStatus.PROVISIONING] + counts[TaskStatus.PENDING]
 
 
 @dataclass(eq=False)
@@ -210,8 +208,14 @@ class Task:
         return self.last_status is TaskStatus.RUNNING and self.healthy_at is not None
 
     def set_status(self, target: TaskStatus) -> None:
-        """Move to *target* if the lifecycle table allows it."""
-        self.last_status = lifecycle.advance(self.last_status, target)
+        """Move to *target* if the lifecycle table allows it (and keep the
+        service's status counts)."""
+        previous = self.last_status
+        self.last_status = lifecycle.advance(previous, target)
+        if self.service is not None:
+            counts = self.service.status_counts
+            counts[previous] -= 1
+            counts[target] += 1
 
 
 class EcsBackend:
@@ -411,6 +415,7 @@ class EcsBackend:
         cluster.tasks[task_id] = task
         if service is not None:
             service.tasks[task_id] = task
+            service.status_counts[task.last_status] += 1
         self.record(
             "task_created",
             service=service.name if service else None,

@@ -72,24 +72,31 @@ class Sampler:
             yield self.env.timeout(self.interval_s)
 
     def sample(self) -> None:
-        """Append one row per service for the current moment."""
+        """Append one row per service for the current moment.
+
+        Counts are kept as tasks and workers change; only the tasks holding
+        protection are looked at, since protection lapses lazily.
+        """
         now = self.env.now
         by_task = self.workers.by_task
         for item in self.services():
             service = item.service
-            running = protected = busy = idle_protected = pending = 0
-            for task in service.tasks.values():
-                status = task.last_status
-                if status is TaskStatus.RUNNING:
-                    running += 1
-                    is_protected = task.protection.is_active(now)
-                    worker = by_task.get(task.task_id)
-                    is_busy = worker is not None and worker.busy
-                    protected += is_protected
-                    busy += is_busy
-                    idle_protected += is_protected and not is_busy
-                elif status is TaskStatus.PROVISIONING or status is TaskStatus.PENDING:
-                    pending += 1
+            running = service.running_count
+            busy = self.workers.load(service.name).busy
+            protected = idle_protected = 0
+            tasks = service.tasks
+            for task_id in service.protection_holders:
+                task = tasks.get(task_id)
+                if (
+                    task is None
+                    or task.last_status is not TaskStatus.RUNNING
+                    or not task.protection.is_active(now)
+                ):
+                    continue
+                protected += 1
+                worker = by_task.get(task_id)
+                if worker is None or not worker.busy or worker.sigterm:
+                    idle_protected += 1
             desired = service.desired_count
             self.rows.append(
                 (
@@ -97,7 +104,7 @@ class Sampler:
                     service.name,
                     desired,
                     running,
-                    pending,
+                    service.pending_count,
                     protected,
                     busy,
                     running - busy,

@@ -86,6 +86,7 @@ class ServiceScheduler:
     # ---- waking -----------------------------------------------------------
     def notify(self) -> None:
         """Something changed: reconcile after the reaction delay."""
+        self.steady = False
         self.wake_at(self.env.now + self.settings.scheduler_reaction_delay_s)
 
     def wake_at(self, at: float) -> None:
@@ -370,15 +371,12 @@ class ServiceScheduler:
         service = self.service
         primary = service.primary
         tasks = list(service.tasks.values())
-        only_primary = all(
-            t.deployment is primary
-            for t in tasks
-            if t.last_status is not TaskStatus.STOPPED
-        )
-        new_live = [t for t in tasks if t.deployment is primary and t.is_live]
+        present = [t for t in tasks if t.last_status is not TaskStatus.STOPPED]
+        only_primary = all(t.deployment is primary for t in present)
+        new_live = [t for t in present if t.deployment is primary and t.is_live]
         steady = (
             only_primary
-            and len(new_live) == service.desired_count
+            and len(new_live) == len(present) == service.desired_count
             and all(t.is_healthy for t in new_live)
         )
         if steady and primary.rollout_state == "IN_PROGRESS":

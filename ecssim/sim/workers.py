@@ -116,30 +116,26 @@ class ProtectionCaller:
                     yield self.env.timeout(ECS_CALL_TIMEOUT_S)
                 continue
             if config.via == "agent":
-                body: dict[str, Any] = {"ProtectionEnabled": enabled}
-                if minutes is not None and enabled:
-                    body["ExpiresInMinutes"] = minutes
-                status, answer = self.agent.put(task, body, self.env.now)
-                if status == 200 and "protection" in answer:
+                status, answer = self.agent.update(
+                    task, enabled, minutes if enabled else None
+                )
+                if status == 200 and answer is None:
                     return self._success(task, enabled)
-                if status == 200 and "failure" in answer:
-                    reason = answer["failure"]["Reason"]
+                if status == 200:
                     if not config.check_failure_body:
                         # the client only checks the status code: it thinks it worked
                         return CallResult(
-                            True, reason, self._believed(enabled, minutes)
+                            True, answer, self._believed(enabled, minutes)
                         )
-                    return CallResult(False, reason)
-                reason = answer.get("error", {}).get("Code", "ServerException")
+                    return CallResult(False, answer)
+                reason = answer
             else:
                 try:
-                    outcomes = self.client.apply_task_protection(
-                        task.cluster, [task.task_id], enabled, minutes
-                    )
+                    self.client.take_protection_token()
                 except ClientError as exc:
                     reason = exc.response["Error"]["Code"]
                 else:
-                    failure = outcomes[0][1]
+                    failure = self.client.protect_task(task, enabled, minutes)
                     if failure is None:
                         return self._success(task, enabled)
                     return CallResult(False, failure)
@@ -156,6 +152,15 @@ class ProtectionCaller:
         return self.env.now + 60.0 * (minutes if minutes is not None else 120)
 
 
+class ServiceLoad:
+    """How many workers of a service's RUNNING tasks are busy (kept by the workers)."""
+
+    __slots__ = ("busy",)
+
+    def __init__(self) -> None:
+        self.busy = 0
+
+
 class Worker:
     """The part of a worker that talks to protection: shared by every kind."""
 
@@ -168,9 +173,12 @@ class Worker:
         caller: ProtectionCaller,
         worker_config: WorkerConfig,
         record: Callable[..., None],
+        load: ServiceLoad | None = None,
     ) -> None:
         self.env = env
         self.task = task
+        self.load = load if load is not None else ServiceLoad()
+        self._counted_busy = False
         self.task_id = task.task_id
         self.policy = policy
         self.config = config
@@ -202,14 +210,21 @@ class Worker:
         """Sessions connected to this worker."""
         return 0
 
+    def _sync_busy(self) -> None:
+        """Keep the service's busy count: busy workers of tasks still RUNNING."""
+        busy = self.busy and not self.sigterm and not self.stopped
+        if busy != self._counted_busy:
+            self._counted_busy = busy
+            self.load.busy += 1 if busy else -1
+
     def view(self) -> WorkerView:
         """What the policy sees now."""
         return WorkerView(
-            now_s=self.env.now,
-            busy=self.busy,
-            sessions=self.session_count,
-            protected_until_s=self.protected_until_s,
-            releasing=self.releasing,
+            self.env.now,
+            self.busy,
+            self.session_count,
+            self.protected_until_s,
+            self.releasing,
         )
 
     def act(self, action: Action) -> ProcessGenerator:
@@ -283,11 +298,13 @@ class Worker:
     def on_sigterm(self) -> float | None:
         """SIGTERM: seconds until the container exits (None: never by itself)."""
         self.sigterm = True
+        self._sync_busy()
         return self.worker_config.shutdown_s
 
     def on_stopped(self) -> None:
         """The containers exited: stop everything."""
         self.stopped = True
+        self._sync_busy()
         self._renew_token += 1
         self._release_token += 1
 
@@ -312,16 +329,26 @@ class QueueWorker(Worker):
         super().__init__(*args, **kwargs)
         self.queue = queue
         self.receive_wait_s = receive_wait_s
-        self.job: Job | None = None
+        self._job: Job | None = None
         self.work_started_s: float | None = None
         self.job_ends_s: float | None = None
         self._receiver: simpy.Event | None = None
         self._process: simpy.Process | None = None
 
     @property
+    def job(self) -> Job | None:
+        """The message the worker holds."""
+        return self._job
+
+    @job.setter
+    def job(self, job: Job | None) -> None:
+        self._job = job
+        self._sync_busy()
+
+    @property
     def busy(self) -> bool:
         """Holding a message."""
-        return self.job is not None
+        return self._job is not None
 
     def start(self) -> None:
         """Run the receive-process-release loop."""
@@ -330,9 +357,12 @@ class QueueWorker(Worker):
     def _loop(self) -> ProcessGenerator:
         """Receive, protect, work, release; until SIGTERM, a kill, or draining."""
         try:
-            yield from self.act(self.policy.on_start(self.view()))
+            policy = self.policy
+            action = policy.on_start(self.view())
+            if action is not None:
+                yield from self.act(action)
             while not (self.sigterm or self.draining or self.stopped):
-                before = self.policy.before_claim(self.view())
+                before = policy.before_claim(self.view())
                 if before is not None:
                     ok = yield from self.act(before)
                     if not ok and self.config.on_failure == "stop_taking_work":
@@ -356,7 +386,10 @@ class QueueWorker(Worker):
                 self.job = job
                 self.work_started_s = self.env.now
                 self.queue.started(job, self.task_id, self.env.now)
-                ok = yield from self.act(self.policy.after_claim(self.view()))
+                action = policy.after_claim(self.view())
+                ok = True
+                if action is not None:
+                    ok = yield from self.act(action)
                 if not ok and self.config.on_failure == "stop_taking_work":
                     self.job = None
                     self.queue.give_back(job)
@@ -374,7 +407,9 @@ class QueueWorker(Worker):
                 if self.hung:
                     yield self.env.event()  # the job never finishes
                 self._finish_job(job)
-                yield from self.act(self.policy.after_job(self.view()))
+                action = policy.after_job(self.view())
+                if action is not None:
+                    yield from self.act(action)
         except simpy.Interrupt as interrupt:
             self._let_go(str(interrupt.cause))
 
@@ -481,12 +516,14 @@ class SessionWorker(Worker, SessionHost):
     def add_session(self, session: Session) -> None:
         """A session connected."""
         self.sessions.add(session)
+        self._sync_busy()
         if len(self.sessions) == 1:
             self.act_later(self.policy.on_sessions_changed(self.view()))
 
     def remove_session(self, session: Session) -> None:
         """A session left."""
         self.sessions.discard(session)
+        self._sync_busy()
         if not self.sessions and not self.stopped:
             self.act_later(self.policy.on_sessions_changed(self.view()))
 
@@ -528,7 +565,11 @@ class Workers:
         self.default_sigterm_s = default_sigterm_s
         self.factories: dict[str, Callable[[Task], Worker]] = {}
         self.by_task: dict[str, Worker] = {}
-        self.busy_count: dict[str, int] = {}
+        self.loads: dict[str, ServiceLoad] = {}
+
+    def load(self, service: str) -> ServiceLoad:
+        """The busy count of *service*'s workers."""
+        return self.loads.setdefault(service, ServiceLoad())
 
     def factory_key(self, task: Task) -> str:
         """Which factory makes *task*'s worker: its service, or its group."""
