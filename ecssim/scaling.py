@@ -35,6 +35,7 @@ Decisions the simulator makes (all documented in :func:`decide`):
 from __future__ import annotations
 
 import calendar
+import itertools
 import math
 import re
 from collections.abc import Iterable, Sequence
@@ -391,7 +392,7 @@ def check_step_adjustments(steps: Sequence[StepAdjustment]) -> None:
     ordered = sorted(
         steps, key=lambda s: -math.inf if s.lower_bound is None else s.lower_bound
     )
-    for before, after in zip(ordered, ordered[1:], strict=False):
+    for before, after in itertools.pairwise(ordered):
         if before.upper_bound != after.lower_bound:
             raise ScenarioError(
                 "StepAdjustments: steps must not overlap or leave a gap; "
@@ -807,11 +808,26 @@ _RATE_UNIT_S: Final = {"minute": 60, "hour": 3600, "day": 86400}
 _MONTHS: Final = {
     name: i
     for i, name in enumerate(
-        "JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split(), start=1
+        (
+            "JAN",
+            "FEB",
+            "MAR",
+            "APR",
+            "MAY",
+            "JUN",
+            "JUL",
+            "AUG",
+            "SEP",
+            "OCT",
+            "NOV",
+            "DEC",
+        ),
+        start=1,
     )
 }
 _DAYS: Final = {
-    name: i for i, name in enumerate("SUN MON TUE WED THU FRI SAT".split(), start=1)
+    name: i
+    for i, name in enumerate(("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"), start=1)
 }
 _LAST_YEAR: Final = 2199
 
@@ -948,7 +964,9 @@ def parse_schedule(expression: str) -> Schedule:
     text = expression.strip()
     if m := _AT_RE.match(text):
         try:
-            return AtSchedule(datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S"))
+            # a wall-clock time: the action's Timezone gives it its zone
+            wall = datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S")  # noqa: DTZ007
+            return AtSchedule(wall)
         except ValueError:
             raise ScenarioError(
                 f"Schedule: {expression!r} is not a valid date"
@@ -1007,7 +1025,7 @@ def _next_cron(schedule: CronSchedule, after: datetime, tz: tzinfo) -> datetime 
         if schedule.matches_day(day):
             for hour in hours:
                 for minute in minutes:
-                    wall = datetime(day.year, day.month, day.day, hour, minute)
+                    wall = datetime(day.year, day.month, day.day, hour, minute)  # noqa: DTZ001
                     if wall < candidate:
                         continue
                     when = wall.replace(tzinfo=tz).astimezone(UTC)

@@ -251,9 +251,11 @@ class Worker:
             result = yield from self.caller.call(
                 self.task, True, action.expires_in_minutes, self.config
             )
+            # renewal timer either way: a failed protect is tried again at the
+            # next renewal if the policy still wants protection then
+            self._arm_renewal()
             if result.ok:
                 self.protected_until_s = result.expires_at
-                self._arm_renewal()
             else:
                 self.record(
                     "protection_rejected",
