@@ -55,3 +55,30 @@ def check_deployment_bounds(
             f"service {service} has {live} live tasks at t={now:g}s, above its "
             f"maximumPercent bound of {maximum}"
         )
+
+
+def check_conservation(
+    what: str, arrived: int, parts: Mapping[str, int], now: float
+) -> None:
+    """Raise unless *arrived* equals the sum of *parts* and no part is negative.
+
+    Job conservation: arrived = completed + in flight + queued + invisible +
+    dead-lettered (sessions: connected + waiting + ended).
+    """
+    negative = {k: v for k, v in parts.items() if v < 0}
+    if negative:
+        raise InvariantViolation(f"{what}: negative counts {negative} at t={now:g}s")
+    if sum(parts.values()) != arrived:
+        raise InvariantViolation(
+            f"{what}: {arrived} arrived but {dict(parts)} add up to "
+            f"{sum(parts.values())} at t={now:g}s"
+        )
+
+
+def check_counts(service: str, counts: Mapping[str, int], now: float) -> None:
+    """Raise if any task count of *service* is negative."""
+    negative = {k: v for k, v in counts.items() if v < 0}
+    if negative:
+        raise InvariantViolation(
+            f"service {service}: negative counts {negative} at t={now:g}s"
+        )

@@ -28,6 +28,10 @@ STREAM_NAMES: Final = (
 )
 
 
+#: Keyed streams live at spawn keys from here on, clear of the named ones.
+KEYED_OFFSET: Final = 1000
+
+
 class Streams:
     """Independent named generators derived from one seed."""
 
@@ -56,7 +60,7 @@ class Streams:
         """
         index = STREAM_NAMES.index(name)
         sequence = np.random.SeedSequence(
-            self.seed, spawn_key=(len(STREAM_NAMES) + index, zlib.crc32(key.encode()))
+            self.seed, spawn_key=(KEYED_OFFSET + index, zlib.crc32(key.encode()))
         )
         return np.random.default_rng(sequence)
 

@@ -178,7 +178,9 @@ class MetricStore:
         if fn is None:
             self._sources.pop(key, None)
         elif not callable(fn):
-            raise TypeError(f"the source of {metric_name!r} must be callable, got {fn!r}")
+            raise TypeError(
+                f"the source of {metric_name!r} must be callable, got {fn!r}"
+            )
         else:
             self._sources[key] = fn
 
@@ -196,9 +198,13 @@ class MetricStore:
         None removes that metric's source."""
         dims = {"ClusterName": cluster, "ServiceName": service}
         for name, fn in (("CPUUtilization", cpu), ("MemoryUtilization", memory)):
-            self.set_source(ECS_NAMESPACE, name, dims, self._ecs_source(cluster, service, fn))
+            self.set_source(
+                ECS_NAMESPACE, name, dims, self._ecs_source(cluster, service, fn)
+            )
 
-    def _ecs_source(self, cluster: str, service: str, fn: Source | None) -> Source | None:
+    def _ecs_source(
+        self, cluster: str, service: str, fn: Source | None
+    ) -> Source | None:
         if fn is None:
             return None
 
@@ -225,8 +231,10 @@ class MetricStore:
             value = fn(end_s)
             if value is None:
                 continue
-            if isinstance(value, bool) or not isinstance(value, int | float) or not (
-                math.isfinite(value)
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not (math.isfinite(value))
             ):
                 raise ValueError(
                     f"the source of metric {key[0]}/{key[1]} {dict(key[2])} returned "
@@ -246,7 +254,9 @@ class MetricStore:
         series = self._data.get(key)
         return None if series is None else series.get(minute)
 
-    def period_stats(self, key: MetricKey, first_minute: int, minutes: int) -> StatSet | None:
+    def period_stats(
+        self, key: MetricKey, first_minute: int, minutes: int
+    ) -> StatSet | None:
         """The statistics of *minutes* minutes from *first_minute* together."""
         series = self._data.get(key)
         if series is None:
@@ -471,7 +481,9 @@ class CloudWatchClient:
             when = parse_timestamp(value) if not isinstance(value, datetime) else value
         except (ValueError, TypeError):
             raise self._fail(
-                op, "InvalidParameterValue", f"The parameter {name} is not a timestamp: {value!r}."
+                op,
+                "InvalidParameterValue",
+                f"The parameter {name} is not a timestamp: {value!r}.",
             ) from None
         if when.tzinfo is None:
             when = when.replace(tzinfo=self._epoch.tzinfo)
@@ -523,7 +535,9 @@ class CloudWatchClient:
             where = f"MetricData.member.{i}"
             if "MetricName" not in datum:
                 raise self._fail(
-                    op, "MissingParameter", f"The parameter {where}.MetricName is required."
+                    op,
+                    "MissingParameter",
+                    f"The parameter {where}.MetricName is required.",
                 )
             stats = self._datum_stats(op, where, datum)
             at = now
@@ -536,7 +550,9 @@ class CloudWatchClient:
                     f"The parameter {where}.Timestamp must be between the simulation "
                     f"start and 2 hours after now; got {self._dt(at).isoformat()}.",
                 )
-            key = metric_key(namespace, datum["MetricName"], self._dims(op, datum.get("Dimensions")))
+            key = metric_key(
+                namespace, datum["MetricName"], self._dims(op, datum.get("Dimensions"))
+            )
             staged.append((key, math.floor(at / MINUTE_S), stats))
         for key, minute, stats in staged:
             self._backend.metrics.put(key, minute, stats)
@@ -569,10 +585,15 @@ class CloudWatchClient:
             sv = datum["StatisticValues"]
             if sv["SampleCount"] <= 0:
                 raise self._fail(
-                    op, "InvalidParameterValue", f"{where}.StatisticValues.SampleCount must be > 0."
+                    op,
+                    "InvalidParameterValue",
+                    f"{where}.StatisticValues.SampleCount must be > 0.",
                 )
             return StatSet(
-                float(sv["SampleCount"]), float(sv["Sum"]), float(sv["Minimum"]), float(sv["Maximum"])
+                float(sv["SampleCount"]),
+                float(sv["Sum"]),
+                float(sv["Minimum"]),
+                float(sv["Maximum"]),
             )
         counts = [float(c) for c in datum.get("Counts") or [1.0] * len(numbers)]
         if len(counts) != len(numbers) or any(c <= 0 for c in counts):
@@ -606,7 +627,9 @@ class CloudWatchClient:
         statistics = kwargs.get("Statistics") or []
         if kwargs.get("ExtendedStatistics"):
             raise self._fail(
-                op, "InvalidParameterValue", "ExtendedStatistics (percentiles) are not supported by ecssim."
+                op,
+                "InvalidParameterValue",
+                "ExtendedStatistics (percentiles) are not supported by ecssim.",
             )
         if not statistics:
             raise self._fail(
@@ -626,7 +649,9 @@ class CloudWatchClient:
         end = self._seconds(op, "EndTime", kwargs["EndTime"])
         if end <= start:
             raise self._fail(
-                op, "InvalidParameterValue", "The parameter StartTime must be before EndTime."
+                op,
+                "InvalidParameterValue",
+                "The parameter StartTime must be before EndTime.",
             )
         first = math.floor(start / MINUTE_S)
         per = period // 60
@@ -638,14 +663,21 @@ class CloudWatchClient:
                 f"You have requested up to {count} datapoints, which exceeds the "
                 f"limit of {MAX_DATAPOINTS}.",
             )
-        key = metric_key(kwargs["Namespace"], kwargs["MetricName"], self._dims(op, kwargs.get("Dimensions")))
+        key = metric_key(
+            kwargs["Namespace"],
+            kwargs["MetricName"],
+            self._dims(op, kwargs.get("Dimensions")),
+        )
         points = []
         for i in range(count):
             begin = first + i * per
             stats = self._backend.metrics.period_stats(key, begin, per)
             if stats is None:
                 continue
-            point: Response = {"Timestamp": self._dt(begin * MINUTE_S), "Unit": kwargs.get("Unit", "None")}
+            point: Response = {
+                "Timestamp": self._dt(begin * MINUTE_S),
+                "Unit": kwargs.get("Unit", "None"),
+            }
             point.update({s: stats.value(s) for s in statistics})
             points.append(point)
         return self._ok({"Label": kwargs["MetricName"], "Datapoints": points})
@@ -658,11 +690,18 @@ class CloudWatchClient:
         name = kwargs["AlarmName"]
         if not _ALARM_NAME_RE.match(name):
             raise self._fail(
-                op, "InvalidParameterValue", f"The parameter AlarmName must be 1..255 printable ASCII characters; got {name!r}."
+                op,
+                "InvalidParameterValue",
+                f"The parameter AlarmName must be 1..255 printable ASCII characters; got {name!r}.",
             )
         unsupported = [
             k
-            for k in ("Metrics", "ThresholdMetricId", "ExtendedStatistic", "EvaluationCriteria")
+            for k in (
+                "Metrics",
+                "ThresholdMetricId",
+                "ExtendedStatistic",
+                "EvaluationCriteria",
+            )
             if k in kwargs
         ]
         if unsupported:
@@ -682,7 +721,9 @@ class CloudWatchClient:
             "ComparisonOperator",
         ):
             if required not in kwargs:
-                raise self._fail(op, "MissingParameter", f"The parameter {required} is required.")
+                raise self._fail(
+                    op, "MissingParameter", f"The parameter {required} is required."
+                )
         period = kwargs["Period"]
         if period < 60 or period % 60:
             raise self._fail(
@@ -725,7 +766,11 @@ class CloudWatchClient:
             )
         threshold = float(kwargs["Threshold"])
         if not math.isfinite(threshold):
-            raise self._fail(op, "InvalidParameterValue", f"The parameter Threshold must be finite; got {threshold!r}.")
+            raise self._fail(
+                op,
+                "InvalidParameterValue",
+                f"The parameter Threshold must be finite; got {threshold!r}.",
+            )
         dims = self._dims(op, kwargs.get("Dimensions"))
         self._backend.put_alarm(
             MetricAlarm(
@@ -743,7 +788,9 @@ class CloudWatchClient:
                 treat_missing_data=treat,
                 alarm_actions=tuple(kwargs.get("AlarmActions", ())),
                 ok_actions=tuple(kwargs.get("OKActions", ())),
-                insufficient_data_actions=tuple(kwargs.get("InsufficientDataActions", ())),
+                insufficient_data_actions=tuple(
+                    kwargs.get("InsufficientDataActions", ())
+                ),
                 actions_enabled=kwargs.get("ActionsEnabled", True),
                 description=kwargs.get("AlarmDescription"),
                 unit=kwargs.get("Unit"),
@@ -789,7 +836,9 @@ class CloudWatchClient:
         self._begin(op, kwargs)
         if "AlarmNames" in kwargs and "AlarmNamePrefix" in kwargs:
             raise self._fail(
-                op, "InvalidParameterCombination", "AlarmNames and AlarmNamePrefix cannot be given together."
+                op,
+                "InvalidParameterCombination",
+                "AlarmNames and AlarmNamePrefix cannot be given together.",
             )
         alarms = list(self._backend.alarms.values())
         if "AlarmNames" in kwargs:
@@ -803,19 +852,26 @@ class CloudWatchClient:
             alarms = [a for a in alarms if a.state == state]
         action = kwargs.get("ActionPrefix")
         if action is not None:
-            alarms = [a for a in alarms if any(x.startswith(action) for x in a.alarm_actions)]
+            alarms = [
+                a for a in alarms if any(x.startswith(action) for x in a.alarm_actions)
+            ]
         alarms.sort(key=lambda a: a.name)
         types = kwargs.get("AlarmTypes")
         if types is not None and "MetricAlarm" not in types:
             alarms = []
         size = kwargs.get("MaxRecords", 50)
         if not 1 <= size <= 100:
-            raise self._fail(op, "InvalidParameterValue", f"MaxRecords {size} is outside 1..100.")
+            raise self._fail(
+                op, "InvalidParameterValue", f"MaxRecords {size} is outside 1..100."
+            )
         start = _token(kwargs.get("NextToken"))
         if start is None:
             raise self._fail(op, "InvalidNextToken", "The NextToken is not valid.")
         page = alarms[start : start + size]
-        body: Response = {"MetricAlarms": [self._alarm_json(a) for a in page], "CompositeAlarms": []}
+        body: Response = {
+            "MetricAlarms": [self._alarm_json(a) for a in page],
+            "CompositeAlarms": [],
+        }
         if start + size < len(alarms):
             body["NextToken"] = str(start + size)
         return self._ok(body)

@@ -14,6 +14,7 @@ from typing import Any, Final
 import simpy
 
 from ecssim.aws.state import Service
+from ecssim.invariants import check_counts
 from ecssim.lifecycle import TaskStatus
 from ecssim.sim.workers import Workers
 from ecssim.sim.workloads import JobQueue, SessionPool
@@ -98,13 +99,29 @@ class Sampler:
                 if worker is None or not worker.busy or worker.sigterm:
                     idle_protected += 1
             desired = service.desired_count
+            pending = service.pending_count
+            check_counts(
+                service.name,
+                {
+                    "desired": desired,
+                    "running": running,
+                    "pending": pending,
+                    "busy": busy,
+                    "idle": running - busy,
+                },
+                now,
+            )
+            if item.queue is not None:
+                item.queue.check()
+            if item.pool is not None:
+                item.pool.check()
             self.rows.append(
                 (
                     now,
                     service.name,
                     desired,
                     running,
-                    service.pending_count,
+                    pending,
                     protected,
                     busy,
                     running - busy,

@@ -23,6 +23,7 @@ from typing import Any, Final
 import numpy as np
 import simpy
 
+from ecssim.invariants import check_conservation
 from ecssim.scenario import QueueWorkload, SessionWorkload
 from ecssim.sim.timers import after
 from ecssim.workload import RateFunction, draw, poisson_arrivals, read_trace
@@ -66,7 +67,9 @@ class Job:
     lost_work_s: float = 0.0
     first_start_s: float | None = None
     end_s: float | None = None
-    outcome: str = "queued"  # queued | in_flight | completed | dead_lettered
+    outcome: str = (
+        "queued"  # queued | in_flight | invisible | completed | dead_lettered
+    )
     task: str | None = None
 
 
@@ -82,6 +85,9 @@ class JobQueue:
     visible: deque[Job] = field(default_factory=deque)
     waiting: deque[simpy.Event] = field(default_factory=deque)
     in_flight: int = 0
+    invisible: int = 0
+    completed: int = 0
+    dead_lettered: int = 0
 
     def arrive(self, duration_s: float) -> Job:
         """A new message arrives now."""
@@ -128,12 +134,14 @@ class JobQueue:
     def complete(self, job: Job, now: float) -> None:
         """*job* is done and deleted from the queue."""
         self.in_flight -= 1
+        self.completed += 1
         job.outcome = "completed"
         job.end_s = now
 
     def abandon(self, job: Job, worked_s: float, reason: str) -> None:
         """The worker holding *job* died or gave up after *worked_s* of work."""
         self.in_flight -= 1
+        self.invisible += 1
         job.outcome = "invisible"
         if worked_s > 0:
             job.interruptions += 1
@@ -146,15 +154,22 @@ class JobQueue:
             lost_work_s=worked_s,
             reason=reason,
         )
-        after(self.env, self.config.visibility_timeout_s, lambda: self._reappear(job))
+        after(
+            self.env,
+            self.config.visibility_timeout_s,
+            lambda: self._reappear(job, True),
+        )
 
     def give_back(self, job: Job) -> None:
         """The worker returns *job* unworked (visibility set to 0)."""
         self.in_flight -= 1
-        self._reappear(job)
+        self._reappear(job, False)
 
-    def _reappear(self, job: Job) -> None:
+    def _reappear(self, job: Job, was_invisible: bool) -> None:
+        if was_invisible:
+            self.invisible -= 1
         if job.receives >= self.config.max_receive_count:
+            self.dead_lettered += 1
             job.outcome = "dead_lettered"
             job.end_s = self.env.now
             self.record("job_dead_lettered", service=self.service, job=job.id)
@@ -166,6 +181,21 @@ class JobQueue:
     def queued(self) -> int:
         """Visible messages (``ApproximateNumberOfMessagesVisible``)."""
         return len(self.visible)
+
+    def check(self) -> None:
+        """Raise unless every message that arrived is accounted for exactly once."""
+        check_conservation(
+            f"queue of {self.service}",
+            len(self.jobs),
+            {
+                "completed": self.completed,
+                "in_flight": self.in_flight,
+                "queued": self.queued,
+                "invisible": self.invisible,
+                "dead_lettered": self.dead_lettered,
+            },
+            self.env.now,
+        )
 
     def feed(
         self,
@@ -257,6 +287,20 @@ class SessionPool:
     hosts: dict[str, SessionHost] = field(default_factory=dict)
     waiting: deque[Session] = field(default_factory=deque)
     connected: int = 0
+    ended: int = 0
+
+    def check(self) -> None:
+        """Raise unless every session that arrived is accounted for exactly once."""
+        check_conservation(
+            f"sessions of {self.service}",
+            len(self.sessions),
+            {
+                "connected": self.connected,
+                "waiting": len(self.waiting),
+                "ended": self.ended,
+            },
+            self.env.now,
+        )
 
     def arrive(self, duration_s: float) -> Session:
         """A player wants a session now."""
@@ -296,6 +340,7 @@ class SessionPool:
         session.outcome = "completed"
         session.end_s = self.env.now
         self.connected -= 1
+        self.ended += 1
         host.remove_session(session)
         self.place_waiting()
 
@@ -306,6 +351,7 @@ class SessionPool:
         session.outcome = "interrupted"
         session.end_s = self.env.now
         self.connected -= 1
+        self.ended += 1
         host.remove_session(session)
         self.record(
             "session_interrupted",
@@ -319,6 +365,7 @@ class SessionPool:
         if session.outcome == "waiting":
             session.outcome = "dropped"
             session.end_s = self.env.now
+            self.ended += 1
             self.waiting.remove(session)
             self.record("session_dropped", service=self.service, session=session.id)
 
