@@ -22,6 +22,8 @@ from ecssim.config import EcsSettings
 from ecssim.invariants import CHECKED_KINDS, check_record
 from ecssim.recorder import Recorder
 from ecssim.rng import Streams
+from ecssim.scaling import ScalingSettings
+from ecssim.sim.autoscaler import Autoscaler
 from ecssim.sim.world import World
 
 DEFAULT_START: Final = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -40,6 +42,7 @@ class Simulation:
         availability_zones: the zones tasks spread over (default: three zones
             of *region*).
         settings: the ECS behaviour knobs (DESIGN §4).
+        scaling_settings: the Service Auto Scaling knobs (DESIGN §4).
 
     Example:
         >>> sim = Simulation(seed=1)
@@ -56,6 +59,7 @@ class Simulation:
         account_id: str = DEFAULT_ACCOUNT_ID,
         availability_zones: Sequence[str] | None = None,
         settings: EcsSettings | None = None,
+        scaling_settings: ScalingSettings | None = None,
     ) -> None:
         if not isinstance(start, datetime) or start.tzinfo is None:
             raise ValueError(f"start must be a timezone-aware datetime, got {start!r}")
@@ -89,6 +93,24 @@ class Simulation:
         self.ecs = EcsClient(
             self.backend, self.settings, epoch=start, request_id=self.streams.request_id
         )
+        # Service Auto Scaling: metrics, CloudWatch alarms, Application Auto Scaling
+        self.scaling_settings = (
+            scaling_settings if scaling_settings is not None else ScalingSettings()
+        )
+        self.autoscaler = Autoscaler(
+            self.env,
+            self.backend,
+            self.scaling_settings,
+            epoch=start,
+            request_id=self.streams.request_id,
+            ids=self.streams.for_key("ids", "autoscaling"),
+        )
+        #: The 1-minute metric store and its sources (``set_service_utilization``).
+        self.metrics = self.autoscaler.metrics
+        #: The boto3-shaped CloudWatch client.
+        self.cloudwatch = self.autoscaler.cloudwatch_client
+        #: The boto3-shaped Application Auto Scaling client.
+        self.application_autoscaling = self.autoscaler.client
 
     @property
     def seed(self) -> int:

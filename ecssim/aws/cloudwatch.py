@@ -28,6 +28,7 @@ layer calls it after each sample) with the pure rules of
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -92,7 +93,7 @@ def from_series(
             f"times_s has {len(times)} entries but values has {len(points)}"
         )
     if any(not math.isfinite(t) for t in times) or any(
-        b <= a for a, b in zip(times, times[1:], strict=False)
+        b <= a for a, b in itertools.pairwise(times)
     ):
         raise ValueError(f"times_s must be increasing finite numbers, got {times_s!r}")
 

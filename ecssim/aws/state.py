@@ -196,6 +196,8 @@ class Task:
     stop_code: StopCode | None = None
     stopped_reason: str | None = None
     exit_code: int | None = None
+    #: a worker inside the task is busy and the task still RUNNING (kept by workers)
+    counted_busy: bool = False
 
     @property
     def is_live(self) -> bool:

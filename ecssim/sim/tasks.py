@@ -163,6 +163,7 @@ class TaskRunner:
         if task.service is not None:
             # stopped tasks stay describable through the cluster, not the service
             task.service.tasks.pop(task.task_id, None)
+            task.service.protection_holders.discard(task.task_id)
         self._processes.pop(task.task_id, None)
         self._exited.discard(task.task_id)
         self.on_service_change(task)

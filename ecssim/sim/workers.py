@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 import numpy as np
 import simpy
@@ -47,8 +47,7 @@ RETRYABLE = frozenset(
 BACKOFF_BASE_S = 0.1
 
 
-@dataclass(frozen=True, slots=True)
-class CallResult:
+class CallResult(NamedTuple):
     """What a worker learns from one protection request (after its retries)."""
 
     ok: bool
@@ -91,15 +90,17 @@ class ProtectionCaller:
         config: ProtectionPolicyConfig,
     ) -> ProcessGenerator:
         """Set or clear *task*'s protection; returns a :class:`CallResult`."""
-        service = task.service.name if task.service else None
         reason: str | None = None
+        env = self.env
+        latency = config.call_latency_s
         for attempt in range(config.max_attempts):
             if attempt:
-                yield self.env.timeout(BACKOFF_BASE_S * 2 ** (attempt - 1))
-            if config.call_latency_s > 0:
-                yield self.env.timeout(config.call_latency_s)
-            injected = self._injected()
+                yield env.timeout(BACKOFF_BASE_S * 2 ** (attempt - 1))
+            if latency > 0:
+                yield env.timeout(latency)
+            injected = self._injected() if self.faults else None
             if injected is not None:
+                service = task.service.name if task.service else None
                 reason = (
                     "RequestCanceled"
                     if (injected == "RequestTimeout" and config.via == "agent")
@@ -143,7 +144,8 @@ class ProtectionCaller:
                 return CallResult(False, reason)
         return CallResult(False, reason)
 
-    def _success(self, task: Task, enabled: bool) -> CallResult:
+    @staticmethod
+    def _success(task: Task, enabled: bool) -> CallResult:
         return CallResult(True, None, task.protection.expires_at if enabled else None)
 
     def _believed(self, enabled: bool, minutes: int | None) -> float | None:
@@ -178,7 +180,6 @@ class Worker:
         self.env = env
         self.task = task
         self.load = load if load is not None else ServiceLoad()
-        self._counted_busy = False
         self.task_id = task.task_id
         self.policy = policy
         self.config = config
@@ -213,8 +214,8 @@ class Worker:
     def _sync_busy(self) -> None:
         """Keep the service's busy count: busy workers of tasks still RUNNING."""
         busy = self.busy and not self.sigterm and not self.stopped
-        if busy != self._counted_busy:
-            self._counted_busy = busy
+        if busy != self.task.counted_busy:
+            self.task.counted_busy = busy
             self.load.busy += 1 if busy else -1
 
     def view(self) -> WorkerView:
@@ -370,21 +371,11 @@ class QueueWorker(Worker):
                     if not ok and self.config.on_failure == "stop_taking_work":
                         self._drain()
                         return
-                receiver = self.queue.receive()
-                self._receiver = receiver
-                if isinstance(before, Protect):
-                    yield receiver | self.env.timeout(self.receive_wait_s)
-                    if not receiver.triggered:
-                        self.queue.cancel(receiver)
-                        self._receiver = None
-                        yield from self.act(
-                            self.policy.after_empty_receive(self.view())
-                        )
+                job = self.queue.try_receive()
+                if job is None:
+                    job = yield from self._wait_for_job(before)
+                    if job is None:
                         continue
-                else:
-                    yield receiver
-                self._receiver = None
-                job = cast(Job, receiver.value)
                 self.job = job
                 self.work_started_s = self.env.now
                 self.queue.started(job, self.task_id, self.env.now)
@@ -414,6 +405,27 @@ class QueueWorker(Worker):
                     yield from self.act(action)
         except simpy.Interrupt as interrupt:
             self._let_go(str(interrupt.cause))
+
+    def _wait_for_job(self, before: Action) -> ProcessGenerator:
+        """Wait for a message: as a long poll after a protect, else until one comes.
+
+        Returns the message, or None when a long poll came back empty.
+        """
+        receiver = self.queue.receive()
+        self._receiver = receiver
+        if isinstance(before, Protect):
+            yield receiver | self.env.timeout(self.receive_wait_s)
+            if not receiver.triggered:
+                self.queue.cancel(receiver)
+                self._receiver = None
+                action = self.policy.after_empty_receive(self.view())
+                if action is not None:
+                    yield from self.act(action)
+                return None
+        else:
+            yield receiver
+        self._receiver = None
+        return cast(Job, receiver.value)
 
     def _finish_job(self, job: Job) -> None:
         now = self.env.now

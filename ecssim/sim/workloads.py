@@ -106,10 +106,21 @@ class JobQueue:
         self.visible.append(job)
 
     def _hand_over(self, job: Job, receiver: simpy.Event) -> None:
+        self._mark_received(job)
+        receiver.succeed(job)
+
+    def _mark_received(self, job: Job) -> None:
         job.receives += 1
         job.outcome = "in_flight"
         self.in_flight += 1
-        receiver.succeed(job)
+
+    def try_receive(self) -> Job | None:
+        """The next visible message, received now, or None when there is none."""
+        if not self.visible:
+            return None
+        job = self.visible.popleft()
+        self._mark_received(job)
+        return job
 
     def receive(self) -> simpy.Event:
         """An event that succeeds with the next visible message."""

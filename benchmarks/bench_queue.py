@@ -1,0 +1,100 @@
+"""Benchmark: a 7-day, 200-task queue service with per-job protection, renewal
+and target tracking, against a bare SimPy loop measured in the same process.
+
+Run: ``python benchmarks/bench_queue.py`` (``--days N`` for a shorter run).
+Prints simulated jobs, SimPy events processed, wall time, events per second and
+the ratio of the engine's event rate to bare SimPy's. Nothing here is a test:
+tests never time anything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from bare import bare_simpy_rate
+
+from ecssim.runner import _Model
+from ecssim.scenario import parse_scenario
+
+DAILY = [0.4, 0.3, 0.3, 0.3, 0.4, 0.6, 0.8, 1.0, 1.2, 1.3, 1.3, 1.3,
+         1.3, 1.3, 1.2, 1.2, 1.2, 1.1, 1.0, 0.9, 0.8, 0.7, 0.6, 0.5]
+
+
+def scenario(days: float) -> dict[str, object]:
+    """The benchmark scenario: 200 tasks at the daily peak, 7 days."""
+    return {
+        "name": "bench-queue",
+        "duration": f"{days}d",
+        "services": [
+            {
+                "name": "workers",
+                "desired_count": 200,
+                "launch_type": "FARGATE",
+                "stop_timeout": "120s",
+                "autoscaling": {
+                    "min_capacity": 100,
+                    "max_capacity": 240,
+                    "target_tracking": [
+                        {"metric": "BusyTaskPercent", "target_value": 75}
+                    ],
+                },
+                "workload": {
+                    "kind": "queue",
+                    "arrivals": {"rate": "900/h", "daily_profile": DAILY},
+                    "job_duration": {
+                        "distribution": "lognormal",
+                        "median": "8m",
+                        "p95": "30m",
+                    },
+                },
+                "protection": {
+                    "policy": "renewing",
+                    "expires_in": "15m",
+                    "renew_at_fraction": 0.8,
+                },
+            }
+        ],
+    }
+
+
+def main() -> None:
+    """Run the benchmark and print its figures."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--days", type=float, default=7.0)
+    parser.add_argument("--no-autoscaling", action="store_true")
+    args = parser.parse_args()
+    raw = scenario(args.days)
+    if args.no_autoscaling:
+        del raw["services"][0]["autoscaling"]  # type: ignore[index]
+    config = parse_scenario(raw, source="benchmark")
+
+    bare_rate = bare_simpy_rate()
+    started = time.perf_counter()
+    model = _Model(config, config.seed, {})
+    built = time.perf_counter()
+    model.sim.advance(config.duration_s)
+    simulated = time.perf_counter()
+    result = model.result()
+    finished = time.perf_counter()
+    bare_after = bare_simpy_rate()
+
+    events = next(model.env._eid)  # SimPy numbers every scheduled event
+    sim_s = simulated - built
+    rate = events / sim_s
+    bare = (bare_rate + bare_after) / 2
+    summary = result.summary.iloc[0]
+    print(f"simulated time        {args.days:g} days")
+    print(f"jobs simulated        {int(summary['jobs_arrived']):,}")
+    print(f"SimPy events          {events:,}")
+    print(f"wall time: build      {built - started:.2f} s")
+    print(f"           simulate   {sim_s:.2f} s")
+    print(f"           results    {finished - simulated:.2f} s")
+    print(f"           total      {finished - started:.2f} s")
+    print(f"engine events/s       {rate:,.0f}")
+    print(f"bare SimPy events/s   {bare:,.0f}")
+    print(f"ratio engine/bare     {rate / bare:.3f}")
+
+
+if __name__ == "__main__":
+    main()
