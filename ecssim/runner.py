@@ -10,6 +10,7 @@ duration and returns a :class:`RunResult` of tidy frames and a summary.
 from __future__ import annotations
 
 import math
+from datetime import UTC, timedelta
 from functools import partial
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -155,7 +156,10 @@ class _Model:
             if not isinstance(fault, ProtectionApiErrors):
                 faults.add(fault, self.services[fault.service].record)
         for action in scenario.scheduled:
-            at(sim.env, action.at_s, partial(self._scheduled, action))
+            if isinstance(action, SetCapacity):
+                self._add_capacity_change(action)
+            else:
+                at(sim.env, action.at_s, partial(self._scheduled, action))
         self.sampler = Sampler(
             sim.env, scenario.sample_interval_s, self._sampled, self.workers
         )
@@ -307,14 +311,132 @@ class _Model:
         )
 
     def _add_autoscaling(self, runtime: _ServiceRuntime) -> None:
-        from ecssim.autoscaling_setup import add_autoscaling
+        """Register the scalable target and its policies through the
+        Application Auto Scaling client, and feed the metrics they track."""
+        config = runtime.config
+        scaling = config.autoscaling
+        assert scaling is not None  # only called for services with autoscaling
+        sim = self.sim
+        aas = sim.application_autoscaling
+        target = self._scalable_target(config.name)
+        aas.register_scalable_target(
+            **target,
+            MinCapacity=scaling.min_capacity,
+            MaxCapacity=scaling.max_capacity,
+        )
+        dimensions = [
+            {"Name": "ClusterName", "Value": self.cluster_name},
+            {"Name": "ServiceName", "Value": config.name},
+        ]
+        for index, policy in enumerate(scaling.target_tracking):
+            spec: dict[str, Any] = {
+                "TargetValue": policy.target_value,
+                "ScaleOutCooldown": int(policy.scale_out_cooldown_s),
+                "ScaleInCooldown": int(policy.scale_in_cooldown_s),
+                "DisableScaleIn": policy.disable_scale_in,
+            }
+            if policy.metric.startswith("ECSService"):
+                spec["PredefinedMetricSpecification"] = {
+                    "PredefinedMetricType": policy.metric
+                }
+            else:
+                spec["CustomizedMetricSpecification"] = {
+                    "MetricName": policy.metric,
+                    "Namespace": CUSTOM_NAMESPACE,
+                    "Dimensions": dimensions,
+                    "Statistic": "Average",
+                }
+            aas.put_scaling_policy(
+                PolicyName=f"{config.name}-{policy.metric}-{index}",
+                PolicyType="TargetTrackingScaling",
+                TargetTrackingScalingPolicyConfiguration=spec,
+                **target,
+            )
+        self._feed_metrics(runtime, {p.metric for p in scaling.target_tracking})
 
-        add_autoscaling(self, runtime)
+    def _scalable_target(self, service: str) -> dict[str, str]:
+        return {
+            "ServiceNamespace": "ecs",
+            "ResourceId": f"service/{self.cluster_name}/{service}",
+            "ScalableDimension": "ecs:service:DesiredCount",
+        }
+
+    def _feed_metrics(self, runtime: _ServiceRuntime, metrics: set[str]) -> None:
+        """Publish what the workload does as the metrics auto scaling tracks.
+
+        Values are read at the end of each minute: CPU is 5 % for an idle task
+        and 95 % for a busy one, averaged over RUNNING tasks; memory likewise
+        between 30 % and 70 %; BacklogPerTask is visible messages per RUNNING
+        task; SessionsPerTask is connected plus waiting sessions per RUNNING
+        task; BusyTaskPercent is the share of RUNNING tasks with work in hand.
+        """
+        store = self.sim.metrics
+        service = runtime.record
+        load = self.workers.load(service.name)
+
+        def busy_fraction() -> float | None:
+            running = service.running_count
+            return None if running == 0 else load.busy / running
+
+        def cpu(_t: float) -> float | None:
+            fraction = busy_fraction()
+            if fraction is None:
+                return None
+            return IDLE_CPU_PERCENT + (BUSY_CPU_PERCENT - IDLE_CPU_PERCENT) * fraction
+
+        def memory(_t: float) -> float | None:
+            fraction = busy_fraction()
+            return None if fraction is None else 30.0 + 40.0 * fraction
+
+        def backlog(_t: float) -> float | None:
+            queue = runtime.queue
+            if queue is None:
+                return None
+            return queue.queued / max(1, service.running_count)
+
+        def sessions(_t: float) -> float | None:
+            pool = runtime.pool
+            if pool is None:
+                return None
+            return (pool.connected + len(pool.waiting)) / max(1, service.running_count)
+
+        def busy_percent(_t: float) -> float | None:
+            fraction = busy_fraction()
+            return None if fraction is None else 100.0 * fraction
+
+        store.set_service_utilization(
+            self.cluster_name,
+            service.name,
+            cpu=cpu if "ECSServiceAverageCPUUtilization" in metrics else None,
+            memory=memory if "ECSServiceAverageMemoryUtilization" in metrics else None,
+        )
+        dims = {"ClusterName": self.cluster_name, "ServiceName": service.name}
+        custom = {
+            "BacklogPerTask": backlog,
+            "SessionsPerTask": sessions,
+            "BusyTaskPercent": busy_percent,
+        }
+        for name, source in custom.items():
+            if name in metrics:
+                store.set_source(CUSTOM_NAMESPACE, name, dims, source)
+
+    def _add_capacity_change(self, action: SetCapacity) -> None:
+        """A scheduled scaling action (``PutScheduledAction`` with ``at(...)``)."""
+        when = self.scenario.start + timedelta(seconds=action.at_s)
+        scalable_action: dict[str, int] = {}
+        if action.min_capacity is not None:
+            scalable_action["MinCapacity"] = action.min_capacity
+        if action.max_capacity is not None:
+            scalable_action["MaxCapacity"] = action.max_capacity
+        self.sim.application_autoscaling.put_scheduled_action(
+            ScheduledActionName=f"{action.service}-capacity-{int(action.at_s)}",
+            Schedule=f"at({when.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%S')})",
+            ScalableTargetAction=scalable_action,
+            **self._scalable_target(action.service),
+        )
 
     # ---- scheduled actions ------------------------------------------------------
-    def _scheduled(
-        self, action: Deploy | SetDesiredCount | SetCapacity | StopTasks
-    ) -> None:
+    def _scheduled(self, action: Deploy | SetDesiredCount | StopTasks) -> None:
         ecs = self.sim.ecs
         runtime = self.services[action.service]
         self.record("scheduled_action", service=action.service, action=action.action)
@@ -332,7 +454,7 @@ class _Model:
                 service=action.service,
                 desiredCount=action.count,
             )
-        elif isinstance(action, StopTasks):
+        else:
             rng = self.sim.streams["faults"]
             running = sorted(
                 (t for t in runtime.record.live_tasks() if t.started_at is not None),
@@ -345,10 +467,6 @@ class _Model:
                     task=running[int(index)].arn,
                     reason="Stopped by a scheduled action",
                 )
-        else:
-            from ecssim.autoscaling_setup import set_capacity
-
-            set_capacity(self, runtime, action)
 
     def _sampled(self) -> list[Sampled]:
         return [Sampled(r.record, r.queue, r.pool) for r in self.services.values()]

@@ -541,6 +541,14 @@ class Scenario(_Model):
                 raise ValueError(
                     f"scheduled[{i}].service: {item.service!r} is not one of {names}"
                 )
+            if (
+                isinstance(item, SetCapacity)
+                and self.service(item.service).autoscaling is None
+            ):
+                raise ValueError(
+                    f"scheduled[{i}]: set_capacity needs service {item.service!r} "
+                    "to have autoscaling"
+                )
         for i, fault in enumerate(self.faults):
             service = getattr(fault, "service", None)
             if service is not None and service not in names:

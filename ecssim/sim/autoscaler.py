@@ -129,6 +129,11 @@ class Autoscaler:
         self._ticking = False
         self._last_minute = -1
 
+    @property
+    def ticking(self) -> bool:
+        """Whether the minute ticker runs (it does only while alarms exist)."""
+        return self._ticking
+
     def _running_tasks(self, cluster_name: str, service_name: str) -> int:
         """The RUNNING count of a service by name (0 when it does not exist)."""
         cluster = self.backend.find_cluster(cluster_name)
