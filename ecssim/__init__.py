@@ -1,15 +1,32 @@
 """ecssim: a discrete-event simulator of Amazon ECS service scale-in and task
 scale-in protection.
 
-The public API: :class:`Simulation` (a simulated account with a boto3-shaped
-ECS client and a fast-forward clock) and :class:`EcsSettings` (the knobs for
-behaviour AWS does not document).
+The public API:
+
+* :class:`Simulation`: a simulated account and region with boto3-shaped clients
+  (``sim.ecs``, ``sim.application_autoscaling``, ``sim.cloudwatch``) and a
+  fast-forward clock (``sim.advance(seconds)``);
+* :func:`load_scenario` / :func:`parse_scenario`: scenario files to a validated
+  :class:`Scenario`;
+* :func:`run`: run a scenario, returning a :class:`RunResult` of tidy frames;
+* :class:`EcsSettings`: the knobs for ECS behaviour AWS does not document.
 """
 
 from __future__ import annotations
 
 from ecssim.config import EcsSettings
+from ecssim.runner import RunResult, run
+from ecssim.scenario import Scenario, load_scenario, parse_scenario
 from ecssim.simulation import Simulation
 
-__all__ = ["EcsSettings", "Simulation", "__version__"]
+__all__ = [
+    "EcsSettings",
+    "RunResult",
+    "Scenario",
+    "Simulation",
+    "__version__",
+    "load_scenario",
+    "parse_scenario",
+    "run",
+]
 __version__ = "0.1.0"
