@@ -16,12 +16,14 @@ from __future__ import annotations
 
 from ecssim.config import EcsSettings
 from ecssim.runner import RunResult, run
+from ecssim.scaling import ScalingSettings
 from ecssim.scenario import Scenario, load_scenario, parse_scenario
 from ecssim.simulation import Simulation
 
 __all__ = [
     "EcsSettings",
     "RunResult",
+    "ScalingSettings",
     "Scenario",
     "Simulation",
     "__version__",

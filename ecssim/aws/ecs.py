@@ -938,7 +938,7 @@ class EcsClient:
             service = task.service
             holders = service.protection_holders
             # holders bounds the active count from above: scan only when it could bind
-            if len(holders - {task.task_id}) + 1 > service.desired_count:
+            if len(holders) - (task.task_id in holders) + 1 > service.desired_count:
                 others = sum(
                     1
                     for t in service.live_tasks()

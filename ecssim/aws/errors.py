@@ -65,5 +65,5 @@ class ApiErrors:
                 "RetryAttempts": 0,
             },
         }
-        cls = getattr(self.exceptions, code, ClientError)
+        cls = self.exceptions.from_code(code)
         return cls(response, operation)

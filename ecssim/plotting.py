@@ -1,0 +1,450 @@
+"""Plots of a run or a sweep: the only module that imports matplotlib.
+
+Every function takes tidy frames (as a run returns them, or as they are read
+back from a results folder), draws on the given ``ax`` or on a new figure's,
+and returns the Axes. Nothing here touches pyplot or the global rcParams: new
+figures are plain :class:`~matplotlib.figure.Figure` objects on the Agg
+canvas, so plotting never opens a window and never leaks figures.
+:func:`save_png` writes a figure as a byte-for-byte reproducible PNG.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+
+#: Resolution of every PNG ecssim writes; fixed so that files are reproducible.
+PNG_DPI: Final = 100
+
+_COLOURS: Final = {
+    "desired": "#1f77b4",
+    "running": "#2ca02c",
+    "protected": "#d62728",
+    "queue": "#7f7f7f",
+    "deployment_started": "#9467bd",
+    "deployment_completed": "#8c564b",
+    "blocked": "#ff7f0e",
+    "busy": "#2ca02c",
+    "idle": "#c7c7c7",
+    "idle_protected": "#d62728",
+}
+_SECONDS_PER_HOUR: Final = 3600.0
+
+
+def new_axes(width_in: float = 10.0, height_in: float = 5.0) -> Axes:
+    """The Axes of a new Agg figure of the given size (inches), outside pyplot."""
+    figure = Figure(figsize=(width_in, height_in), layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure.add_subplot()
+
+
+def save_png(ax: Axes, path: str | Path) -> Path:
+    """Write the figure that holds *ax* to *path* as a reproducible PNG.
+
+    The PNG carries no software version or timestamp, and the resolution is
+    fixed (:data:`PNG_DPI`), so the same data gives the same bytes.
+    """
+    figure = ax.get_figure(root=True)
+    if not isinstance(figure, Figure):  # pragma: no cover - Axes always have one
+        raise TypeError("the Axes is not on a figure")
+    target = Path(path)
+    figure.savefig(target, format="png", dpi=PNG_DPI, metadata={"Software": None})
+    return target
+
+
+def _hours(seconds: pd.Series | np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    return np.asarray(seconds, dtype=float) / _SECONDS_PER_HOUR
+
+
+def _detail(text: object) -> dict[str, Any]:
+    if not isinstance(text, str) or not text:
+        return {}
+    value = json.loads(text)
+    return value if isinstance(value, dict) else {}
+
+
+def _blocked_spans(events: pd.DataFrame, end_s: float) -> list[tuple[float, float]]:
+    """(start, end) seconds of each stretch during which protection blocked."""
+    spans: list[tuple[float, float]] = []
+    since: float | None = None
+    for time_s, kind in zip(events["time_s"], events["kind"], strict=True):
+        if kind == "scale_in_blocked" and since is None:
+            since = float(time_s)
+        elif kind == "scale_in_unblocked" and since is not None:
+            spans.append((since, float(time_s)))
+            since = None
+    if since is not None:
+        spans.append((since, max(end_s, since)))
+    return spans
+
+
+def _deployment_marks(events: pd.DataFrame) -> list[tuple[str, float]]:
+    """(kind, seconds) of rollouts started after the first and of their completions."""
+    marks: list[tuple[str, float]] = []
+    first: str | None = None
+    seen_start = False
+    for time_s, kind, detail in zip(
+        events["time_s"], events["kind"], events["detail"], strict=True
+    ):
+        if kind == "deployment_started":
+            if not seen_start:
+                seen_start = True
+                first = _detail(detail).get("deployment")
+                continue
+            marks.append((kind, float(time_s)))
+        elif kind == "deployment_completed":
+            if first is not None and _detail(detail).get("deployment") == first:
+                continue  # the service's creation, not a rollout
+            marks.append((kind, float(time_s)))
+    return marks
+
+
+def timeline(
+    timeseries: pd.DataFrame,
+    events: pd.DataFrame,
+    service: str,
+    ax: Axes | None = None,
+) -> Axes:
+    """Tasks of *service* over time, with its queue, rollouts and blocked scale-ins.
+
+    Draws the desired count (a step), RUNNING and protected tasks against
+    hours on the left axis, and the queue length (messages waiting; connected
+    sessions for a sessions workload) on a right-hand axis. Rollouts are
+    vertical lines (dashed when one starts, dotted when it completes; the
+    service's creation is left out) and stretches during which protection
+    blocked a scale-in or a rollout are shaded.
+
+    Args:
+        timeseries: the run's time series (``time_s, service, desired, ...``).
+        events: the run's events (``time_s, kind, service, task, reason, detail``).
+        service: which service to draw.
+        ax: draw here; a new figure's Axes when not given.
+
+    Returns:
+        The Axes with the task counts (the queue is on its twin).
+
+    Raises:
+        KeyError: *service* has no rows in *timeseries*.
+    """
+    if ax is None:
+        ax = new_axes(11.0, 5.0)
+    rows = timeseries[timeseries["service"] == service]
+    if rows.empty:
+        raise KeyError(f"no time series rows for service {service!r}")
+    mine = events[events["service"] == service]
+    hours = _hours(rows["time_s"])
+    end_s = float(rows["time_s"].max())
+
+    handles: list[Any] = []
+    for start_s, stop_s in _blocked_spans(mine, end_s):
+        ax.axvspan(
+            start_s / _SECONDS_PER_HOUR,
+            stop_s / _SECONDS_PER_HOUR,
+            color=_COLOURS["blocked"],
+            alpha=0.15,
+            linewidth=0,
+        )
+    (desired,) = ax.step(
+        hours,
+        rows["desired"].to_numpy(dtype=float),
+        where="post",
+        color=_COLOURS["desired"],
+        linewidth=2.0,
+        label="desired count",
+    )
+    (running,) = ax.plot(
+        hours,
+        rows["running"].to_numpy(dtype=float),
+        color=_COLOURS["running"],
+        linewidth=1.4,
+        label="RUNNING tasks",
+    )
+    (protected,) = ax.plot(
+        hours,
+        rows["protected"].to_numpy(dtype=float),
+        color=_COLOURS["protected"],
+        linewidth=1.2,
+        linestyle="-",
+        alpha=0.85,
+        label="protected tasks",
+    )
+    handles += [desired, running, protected]
+
+    sessions = rows["sessions"].to_numpy(dtype=float)
+    queued = rows["queued"].to_numpy(dtype=float)
+    twin = ax.twinx()
+    if sessions.any() and not queued.any():
+        twin_values, twin_label = sessions, "connected sessions"
+        twin_axis = "sessions"
+    else:
+        twin_values, twin_label = queued, "queued messages"
+        twin_axis = "queue length [messages]"
+    (queue,) = twin.plot(
+        hours,
+        twin_values,
+        color=_COLOURS["queue"],
+        linewidth=1.0,
+        linestyle="--",
+        label=f"{twin_label} (right axis)",
+    )
+    twin.set_ylabel(twin_axis)
+    twin.set_ylim(bottom=0)
+    handles.append(queue)
+
+    marks = _deployment_marks(mine)
+    styles = {
+        "deployment_started": ("--", "rollout started"),
+        "deployment_completed": (":", "rollout completed"),
+    }
+    shown: set[str] = set()
+    for kind, time_s in marks:
+        style, _ = styles[kind]
+        ax.axvline(
+            time_s / _SECONDS_PER_HOUR,
+            color=_COLOURS[kind],
+            linestyle=style,
+            linewidth=1.5,
+        )
+        shown.add(kind)
+    for kind in ("deployment_started", "deployment_completed"):
+        if kind in shown:
+            style, label = styles[kind]
+            handles.append(
+                Line2D([], [], color=_COLOURS[kind], linestyle=style, label=label)
+            )
+    if _blocked_spans(mine, end_s):
+        handles.append(
+            Patch(
+                facecolor=_COLOURS["blocked"],
+                alpha=0.3,
+                label="scale-in blocked by protection",
+            )
+        )
+
+    ax.set_xlim(float(hours.min()), float(hours.max()) if len(hours) > 1 else 1.0)
+    top = float(rows[["desired", "running", "protected"]].to_numpy().max())
+    ax.set_ylim(0, top * 1.1 + 1)
+    # the task lines above the queue line, and the legend above both
+    ax.set_zorder(twin.get_zorder() + 1)
+    ax.patch.set_visible(False)
+    ax.set_xlabel("simulated time [h]")
+    ax.set_ylabel("tasks")
+    ax.set_title(f"{service}: tasks, protection and queue over time")
+    ax.grid(True, alpha=0.3)
+    ax.legend(
+        handles=handles,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.13),
+        ncol=4,
+        fontsize="small",
+        frameon=False,
+    )
+    return ax
+
+
+#: Bars of :func:`job_outcomes`: label and how to count it from the jobs frame.
+_JOB_BARS: Final = (
+    ("completed", "completed"),
+    ("interrupted at least once", "interrupted"),
+    ("dead-lettered", "dead_lettered"),
+    ("in flight at the end", "in_flight"),
+    ("still waiting at the end", "waiting"),
+)
+
+
+def _job_counts(jobs: pd.DataFrame) -> dict[str, int]:
+    outcome = jobs["outcome"]
+    return {
+        "completed": int((outcome == "completed").sum()),
+        "interrupted": int((jobs["interruptions"] > 0).sum()),
+        "dead_lettered": int((outcome == "dead_lettered").sum()),
+        "in_flight": int((outcome == "in_flight").sum()),
+        "waiting": int(outcome.isin(["queued", "invisible"]).sum()),
+    }
+
+
+def job_outcomes(jobs: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """How the queue jobs of each service ended, as grouped bars.
+
+    Bars per service: completed, interrupted at least once (a job can also be
+    in one of the other bars), dead-lettered, in flight and still waiting
+    (queued or invisible) when the run ended.
+
+    Args:
+        jobs: the run's jobs (``job, service, outcome, interruptions, ...``).
+        ax: draw here; a new figure's Axes when not given.
+
+    Returns:
+        The Axes.
+    """
+    if ax is None:
+        ax = new_axes(9.0, 4.5)
+    services = list(dict.fromkeys(str(s) for s in jobs["service"]))
+    ax.set_title("Queue jobs by outcome (interrupted jobs may also count elsewhere)")
+    ax.set_ylabel("jobs")
+    if not services:
+        ax.text(0.5, 0.5, "no queue jobs in this run", ha="center", va="center")
+        ax.set_xticks([])
+        return ax
+    width = 0.8 / len(_JOB_BARS)
+    positions = np.arange(len(services), dtype=float)
+    counts = [_job_counts(jobs[jobs["service"] == s]) for s in services]
+    for i, (label, key) in enumerate(_JOB_BARS):
+        heights = [c[key] for c in counts]
+        bars = ax.bar(
+            positions + (i - (len(_JOB_BARS) - 1) / 2) * width,
+            heights,
+            width=width,
+            label=label,
+        )
+        ax.bar_label(bars, fontsize="x-small")
+    ax.set_xticks(positions, services)
+    ax.set_xlabel("service")
+    ax.grid(True, axis="y", alpha=0.3)
+    ax.legend(fontsize="small")
+    return ax
+
+
+def protection_cost(summary: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """Busy, idle and idle-but-protected task-hours per service, stacked.
+
+    The three parts add up to the service's RUNNING task-hours; the red part
+    is capacity that protection kept alive with no work in hand.
+
+    Args:
+        summary: a run's summary (one row per service).
+        ax: draw here; a new figure's Axes when not given.
+
+    Returns:
+        The Axes.
+    """
+    if ax is None:
+        ax = new_axes(9.0, 4.5)
+    services = [str(s) for s in summary["service"]]
+    busy = summary["busy_task_hours"].to_numpy(dtype=float)
+    idle_protected = summary["idle_protected_task_hours"].to_numpy(dtype=float)
+    idle_free = np.clip(
+        summary["idle_task_hours"].to_numpy(dtype=float) - idle_protected, 0.0, None
+    )
+    positions = np.arange(len(services), dtype=float)
+    bottom = np.zeros(len(services))
+    for values, label, colour in (
+        (busy, "busy (work in hand)", _COLOURS["busy"]),
+        (idle_free, "idle, unprotected", _COLOURS["idle"]),
+        (idle_protected, "idle but protected (protection's cost)", _COLOURS["idle_protected"]),
+    ):
+        ax.bar(positions, values, bottom=bottom, color=colour, label=label, width=0.5)
+        bottom = bottom + values
+    for x, total in zip(positions, bottom, strict=True):
+        ax.annotate(
+            f"{total:.1f}",
+            (x, total),
+            ha="center",
+            va="bottom",
+            fontsize="small",
+            xytext=(0, 2),
+            textcoords="offset points",
+        )
+    ax.set_xticks(positions, services)
+    ax.set_xlim(-0.75, len(services) - 0.25)
+    ax.set_ylim(0, max(float(bottom.max(initial=0.0)), 1.0) * 1.15)
+    ax.set_xlabel("service")
+    ax.set_ylabel("task-hours")
+    ax.set_title("Where the task-hours went: busy, idle, idle but protected")
+    ax.grid(True, axis="y", alpha=0.3)
+    ax.legend(fontsize="small")
+    return ax
+
+
+def _axis_label(column: str) -> str:
+    for suffix, unit in (
+        ("_task_hours", "task-hours"),
+        ("_hours", "h"),
+        ("_s", "s"),
+    ):
+        if column.endswith(suffix):
+            return f"{column.removesuffix(suffix).replace('_', ' ')} [{unit}]"
+    return column.replace("_", " ")
+
+
+def tradeoff(
+    sweep_summary: pd.DataFrame,
+    x: str = "idle_protected_task_hours",
+    y: str = "job_interruptions",
+    by: str | None = None,
+    ax: Axes | None = None,
+) -> Axes:
+    """One point per sweep grid point: mean *x* against mean *y*, with 95 % CIs.
+
+    Args:
+        sweep_summary: a sweep's means (one row per grid point and service,
+            the mean of each outcome in its own column and the half-width of
+            its 95 % confidence interval in ``<column>_ci95``).
+        x: outcome on the horizontal axis.
+        y: outcome on the vertical axis.
+        by: a parameter column; points sharing its value share a colour and a
+            legend entry. Without it every row is its own legend entry.
+        ax: draw here; a new figure's Axes when not given.
+
+    Returns:
+        The Axes.
+
+    Raises:
+        KeyError: *x*, *y* or *by* is not a column of *sweep_summary*.
+    """
+    for column in (x, y, *([by] if by is not None else [])):
+        if column not in sweep_summary.columns:
+            raise KeyError(f"{column!r} is not a column of the sweep summary")
+    if ax is None:
+        ax = new_axes(8.0, 5.5)
+    frame = sweep_summary.reset_index(drop=True)
+    services = list(dict.fromkeys(str(s) for s in frame.get("service", pd.Series())))
+    several = len(services) > 1
+    markers = ("o", "s", "^", "D", "v", "P", "X", "*")
+
+    def error(column: str, rows: pd.DataFrame) -> np.ndarray[Any, Any] | None:
+        name = f"{column}_ci95"
+        if name not in rows.columns:
+            return None
+        return np.nan_to_num(rows[name].to_numpy(dtype=float), nan=0.0)
+
+    if by is None:
+        keys: list[Any] = list(range(len(frame)))
+        groups = [(k, frame.iloc[[k]]) for k in keys]
+    else:
+        values = list(dict.fromkeys(frame[by].tolist()))
+        groups = [(v, frame[frame[by].isin([v])]) for v in values]
+    for index, (key, rows) in enumerate(groups):
+        for service_index, service in enumerate(services or [""]):
+            part = rows[rows["service"] == service] if services else rows
+            if part.empty:
+                continue
+            label = f"{by} = {key}" if by is not None else f"grid point {key}"
+            if several:
+                label = f"{service}: {label}"
+            ax.errorbar(
+                part[x].to_numpy(dtype=float),
+                part[y].to_numpy(dtype=float),
+                xerr=error(x, part),
+                yerr=error(y, part),
+                fmt=markers[service_index % len(markers)],
+                color=f"C{index % 10}",
+                capsize=4,
+                markersize=7,
+                label=label,
+            )
+    ax.set_xlabel(f"{_axis_label(x)} (mean of replications)")
+    ax.set_ylabel(f"{_axis_label(y)} (mean of replications)")
+    ax.set_title(f"Trade-off: {y} against {x}\n(error bars: 95 % confidence interval)")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize="small")
+    return ax
