@@ -561,6 +561,18 @@ class Scenario(_Model):
                 raise ValueError(f"faults[{i}]: give exactly one of at or rate")
         return self
 
+    def with_overrides(self, overrides: Mapping[str, Any]) -> Scenario:
+        """A validated copy with values set by dotted path (YAML names and units).
+
+        Example: ``scenario.with_overrides({"services[0].protection.policy": "none",
+        "duration": "6h"})``.
+
+        Raises:
+            ScenarioError: a path does not exist or a new value is invalid.
+        """
+        raw = self.model_dump(mode="json", by_alias=True)
+        return parse_scenario(with_overrides(raw, overrides), source=f"<{self.name}>")
+
     def service(self, name: str) -> Service:
         """The service called *name*."""
         for service in self.services:
