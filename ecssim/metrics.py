@@ -90,18 +90,23 @@ def _details(events: pd.DataFrame) -> list[dict[str, Any]]:
     return [json.loads(text) for text in events["detail"]]
 
 
-def _blocked_hours(events: pd.DataFrame, end_s: float) -> float:
+def _blocked_episodes(events: pd.DataFrame, end_s: float) -> tuple[int, float]:
+    """How many times protection started to block the scheduler, and for how
+    many hours in all (a repeated ``scale_in_blocked`` inside one episode is
+    the same episode)."""
+    episodes = 0
     total = 0.0
     since: float | None = None
     for time_s, kind in zip(events["time_s"], events["kind"], strict=True):
         if kind == "scale_in_blocked" and since is None:
             since = time_s
+            episodes += 1
         elif kind == "scale_in_unblocked" and since is not None:
             total += time_s - since
             since = None
     if since is not None:
         total += end_s - since
-    return total / 3600
+    return episodes, total / 3600
 
 
 def _convergence(events: pd.DataFrame, timeseries: pd.DataFrame) -> list[float]:
@@ -198,6 +203,7 @@ def _service_row(
     waits = (jobs["first_start_s"] - jobs["arrival_s"]).dropna()
     session_waits = (sessions["start_s"] - sessions["arrival_s"]).dropna()
     delays = _convergence(events, timeseries)
+    episodes, blocked_hours = _blocked_episodes(events, duration_s)
     outcome = jobs["outcome"]
     row: dict[str, Any] = {
         "service": name,
@@ -238,8 +244,8 @@ def _service_row(
                 for d in _details(events[events["kind"] == "scale_in"])
             )
         ),
-        "scale_ins_blocked": _count(events, "scale_in_blocked"),
-        "blocked_hours": _blocked_hours(events, duration_s),
+        "scale_ins_blocked": episodes,
+        "blocked_hours": blocked_hours,
         "convergence_delay_mean_s": float(np.mean(delays)) if delays else float("nan"),
         "convergence_delay_max_s": float(np.max(delays)) if delays else float("nan"),
     }
@@ -277,8 +283,7 @@ def _service_row(
             ),
             "tasks_killed": _count(events, "task_killed"),
             "worker_hangs": _count(events, "worker_hung"),
-            "task_crashes": _count(events, "task_failed_to_start") * 0
-            + int(
+            "task_crashes": int(
                 (
                     (events["kind"] == "fault_injected")
                     & events["detail"].str.contains('"task_crash"', regex=False)

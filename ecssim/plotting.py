@@ -11,8 +11,9 @@ canvas, so plotting never opens a window and never leaks figures.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import numpy as np
 import pandas as pd
@@ -21,6 +22,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+
+from ecssim.metrics import SUMMARY_COLUMNS
 
 #: Resolution of every PNG ecssim writes; fixed so that files are reproducible.
 PNG_DPI: Final = 100
@@ -184,10 +187,10 @@ def timeline(
     twin = ax.twinx()
     if sessions.any() and not queued.any():
         twin_values, twin_label = sessions, "connected sessions"
-        twin_axis = "sessions"
+        twin_axis, work = "connected sessions", "sessions"
     else:
         twin_values, twin_label = queued, "queued messages"
-        twin_axis = "queue length [messages]"
+        twin_axis, work = "queue length [messages]", "queue"
     (queue,) = twin.plot(
         hours,
         twin_values,
@@ -201,7 +204,7 @@ def timeline(
     handles.append(queue)
 
     marks = _deployment_marks(mine)
-    styles = {
+    styles: dict[str, tuple[Literal["--", ":"], str]] = {
         "deployment_started": ("--", "rollout started"),
         "deployment_completed": (":", "rollout completed"),
     }
@@ -238,7 +241,7 @@ def timeline(
     ax.patch.set_visible(False)
     ax.set_xlabel("simulated time [h]")
     ax.set_ylabel("tasks")
-    ax.set_title(f"{service}: tasks, protection and queue over time")
+    ax.set_title(f"{service}: tasks, protection and {work} over time")
     ax.grid(True, alpha=0.3)
     ax.legend(
         handles=handles,
@@ -340,7 +343,11 @@ def protection_cost(summary: pd.DataFrame, ax: Axes | None = None) -> Axes:
     for values, label, colour in (
         (busy, "busy (work in hand)", _COLOURS["busy"]),
         (idle_free, "idle, unprotected", _COLOURS["idle"]),
-        (idle_protected, "idle but protected (protection's cost)", _COLOURS["idle_protected"]),
+        (
+            idle_protected,
+            "idle but protected (protection's cost)",
+            _COLOURS["idle_protected"],
+        ),
     ):
         ax.bar(positions, values, bottom=bottom, color=colour, label=label, width=0.5)
         bottom = bottom + values
@@ -366,11 +373,11 @@ def protection_cost(summary: pd.DataFrame, ax: Axes | None = None) -> Axes:
 
 
 def _axis_label(column: str) -> str:
-    for suffix, unit in (
-        ("_task_hours", "task-hours"),
-        ("_hours", "h"),
-        ("_s", "s"),
-    ):
+    """The plain-word meaning of a summary column, else its name with its unit."""
+    meaning = SUMMARY_COLUMNS.get(column)
+    if meaning:
+        return f"{column}: {meaning}"
+    for suffix, unit in (("_task_hours", "task-hours"), ("_hours", "h"), ("_s", "s")):
         if column.endswith(suffix):
             return f"{column.removesuffix(suffix).replace('_', ' ')} [{unit}]"
     return column.replace("_", " ")
@@ -382,6 +389,8 @@ def tradeoff(
     y: str = "job_interruptions",
     by: str | None = None,
     ax: Axes | None = None,
+    *,
+    annotate: Sequence[str] = (),
 ) -> Axes:
     """One point per sweep grid point: mean *x* against mean *y*, with 95 % CIs.
 
@@ -394,20 +403,27 @@ def tradeoff(
         by: a parameter column; points sharing its value share a colour and a
             legend entry. Without it every row is its own legend entry.
         ax: draw here; a new figure's Axes when not given.
+        annotate: columns whose values are written beside each point (the
+            other parameters of a grid with more than one).
 
     Returns:
         The Axes.
 
     Raises:
-        KeyError: *x*, *y* or *by* is not a column of *sweep_summary*.
+        KeyError: *x*, *y*, *by* or an *annotate* column is not a column of
+            *sweep_summary*.
     """
-    for column in (x, y, *([by] if by is not None else [])):
+    for column in (x, y, *([by] if by is not None else []), *annotate):
         if column not in sweep_summary.columns:
             raise KeyError(f"{column!r} is not a column of the sweep summary")
     if ax is None:
         ax = new_axes(8.0, 5.5)
     frame = sweep_summary.reset_index(drop=True)
-    services = list(dict.fromkeys(str(s) for s in frame.get("service", pd.Series())))
+    services = (
+        list(dict.fromkeys(str(s) for s in frame["service"]))
+        if "service" in frame.columns
+        else []
+    )
     several = len(services) > 1
     markers = ("o", "s", "^", "D", "v", "P", "X", "*")
 
@@ -415,7 +431,8 @@ def tradeoff(
         name = f"{column}_ci95"
         if name not in rows.columns:
             return None
-        return np.nan_to_num(rows[name].to_numpy(dtype=float), nan=0.0)
+        values: np.ndarray[Any, Any] = rows[name].fillna(0.0).to_numpy(dtype=float)
+        return values
 
     if by is None:
         keys: list[Any] = list(range(len(frame)))
@@ -428,7 +445,7 @@ def tradeoff(
             part = rows[rows["service"] == service] if services else rows
             if part.empty:
                 continue
-            label = f"{by} = {key}" if by is not None else f"grid point {key}"
+            label = str(key) if by is not None else f"grid point {key}"
             if several:
                 label = f"{service}: {label}"
             ax.errorbar(
@@ -442,9 +459,18 @@ def tradeoff(
                 markersize=7,
                 label=label,
             )
-    ax.set_xlabel(f"{_axis_label(x)} (mean of replications)")
-    ax.set_ylabel(f"{_axis_label(y)} (mean of replications)")
+            for _, row in part.iterrows():
+                if annotate:
+                    ax.annotate(
+                        ", ".join(f"{c}={row[c]}" for c in annotate),
+                        (float(row[x]), float(row[y])),
+                        xytext=(6, 4),
+                        textcoords="offset points",
+                        fontsize="x-small",
+                    )
+    ax.set_xlabel(f"{_axis_label(x)}\n(mean of replications)", wrap=True)
+    ax.set_ylabel(f"{_axis_label(y)}\n(mean of replications)", wrap=True)
     ax.set_title(f"Trade-off: {y} against {x}\n(error bars: 95 % confidence interval)")
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize="small")
+    ax.legend(fontsize="small", title=by, title_fontsize="small")
     return ax

@@ -39,7 +39,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ecssim import __version__
+import ecssim
 from ecssim.errors import EcsSimError
 from ecssim.metrics import SUMMARY_COLUMNS
 from ecssim.plotting import job_outcomes, protection_cost, save_png, timeline
@@ -121,7 +121,11 @@ class ResultsFolderError(EcsSimError, OSError):
 
 # ---- files -------------------------------------------------------------------------
 def json_value(value: Any) -> Any:
-    """*value* as plain JSON: NaN and infinities as null, floats to 12 digits."""
+    """*value* as plain JSON: NaN and infinities as null, numpy scalars as Python's.
+
+    Floats keep their shortest round-trip form (``repr``), which is the same
+    for the same value on every platform.
+    """
     if isinstance(value, Mapping):
         return {str(k): json_value(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -133,9 +137,7 @@ def json_value(value: Any) -> Any:
     if isinstance(value, bool | int | str):
         return value
     if isinstance(value, float):
-        if not math.isfinite(value):
-            return None
-        return float(f"{value:.12g}")
+        return value if math.isfinite(value) else None
     return str(value)
 
 
@@ -159,7 +161,8 @@ def read_parquet(path: Path) -> pd.DataFrame:
     """Read a table written by :func:`write_parquet`."""
     if not path.is_file():
         raise ResultsFolderError(f"{path.parent}: {path.name} is missing")
-    return pq.read_table(path).to_pandas()
+    frame: pd.DataFrame = pq.read_table(path).to_pandas()
+    return frame
 
 
 def _marker(folder: Path) -> str | None:
@@ -184,17 +187,15 @@ def results_kind(folder: str | Path) -> str | None:
     return _marker(path) if path.is_dir() else None
 
 
-@contextmanager
-def staged_folder(out_dir: str | Path) -> Iterator[Path]:
-    """Write a results folder next to *out_dir*, then put it in place.
+def check_output_folder(out_dir: str | Path) -> Path:
+    """*out_dir* as a Path, if a results folder may be written there.
 
-    Yields an empty folder in the same parent; when the block ends without an
-    error it replaces *out_dir*, otherwise it is removed and *out_dir* is left
-    as it was.
+    It may when it does not exist, is an empty folder or is an ecssim results
+    folder (which is then replaced).
 
     Raises:
         ResultsFolderError: *out_dir* is a file, or a non-empty folder that is
-            not an ecssim results folder (nothing is written).
+            not an ecssim results folder.
     """
     target = Path(out_dir)
     if target.exists() or target.is_symlink():
@@ -207,6 +208,63 @@ def staged_folder(out_dir: str | Path) -> Iterator[Path]:
                 f"{target}: is a non-empty folder that is not an ecssim results "
                 "folder; refusing to overwrite it (choose another output folder)"
             )
+        foreign = foreign_files(target)
+        if foreign:
+            raise ResultsFolderError(
+                f"{target}: holds files ecssim did not write ({', '.join(foreign)}); "
+                "refusing to replace it (move them or choose another output folder)"
+            )
+    return target
+
+
+#: Every name ecssim writes into a run or a sweep folder (timelines aside).
+_OWN_FILES: Final = frozenset(
+    {
+        *(f"{name}.parquet" for name in TABLES),
+        "summary.json",
+        "scenario.json",
+        "job-outcomes.png",
+        "protection-cost.png",
+        "report.md",
+        "report.html",
+        "runs.parquet",
+        "means.parquet",
+        "means.csv",
+        "sweep.json",
+        "tradeoff.png",
+    }
+)
+
+
+def foreign_files(folder: Path) -> list[str]:
+    """Names in *folder* that ecssim does not write, sorted (a user's own files)."""
+    return sorted(
+        p.name
+        for p in folder.iterdir()
+        if not (
+            p.is_file()
+            and (
+                p.name in _OWN_FILES
+                or (p.name.startswith("timeline-") and p.name.endswith(".png"))
+                or (p.name.startswith(".") and p.name.endswith(".tmp"))
+            )
+        )
+    )
+
+
+@contextmanager
+def staged_folder(out_dir: str | Path) -> Iterator[Path]:
+    """Write a results folder next to *out_dir*, then put it in place.
+
+    Yields an empty folder in the same parent; when the block ends without an
+    error it replaces *out_dir*, otherwise it is removed and *out_dir* is left
+    as it was.
+
+    Raises:
+        ResultsFolderError: *out_dir* is a file, or a non-empty folder that is
+            not an ecssim results folder (nothing is written).
+    """
+    target = check_output_folder(out_dir)
     parent = target.parent
     parent.mkdir(parents=True, exist_ok=True)
     token = secrets.token_hex(4)
@@ -239,52 +297,62 @@ def _replace_file(path: Path, write: Any) -> None:
 
 # ---- a small document model, rendered as Markdown and as HTML -------------------------
 @dataclass(frozen=True)
-class _Heading:
+class Heading:
+    """A section title (level 1 is the page title)."""
+
     text: str
     level: int = 2
 
 
 @dataclass(frozen=True)
-class _Paragraph:
+class Paragraph:
+    """Plain text."""
+
     text: str
 
 
 @dataclass(frozen=True)
-class _List:
+class BulletList:
+    """An unordered list of plain-text items."""
+
     items: tuple[str, ...]
 
 
 @dataclass(frozen=True)
-class _Table:
+class Table:
+    """A table of text cells; *collapsed* folds it away in HTML under that label."""
+
     header: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
     collapsed: str | None = None
 
 
 @dataclass(frozen=True)
-class _Figure:
+class FigureRef:
+    """A PNG of the folder with its caption (linked in Markdown, embedded in HTML)."""
+
     path: Path
     caption: str
 
 
-_Block = _Heading | _Paragraph | _List | _Table | _Figure
+Block = Heading | Paragraph | BulletList | Table | FigureRef
 
 
 def _md_cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def to_markdown(blocks: Sequence[_Block]) -> str:
+def to_markdown(blocks: Sequence[Block]) -> str:
     """The blocks as GitHub-flavoured Markdown."""
     out: list[str] = []
     for block in blocks:
-        if isinstance(block, _Heading):
+        if isinstance(block, Heading):
             out.append(f"{'#' * block.level} {block.text}")
-        elif isinstance(block, _Paragraph):
+        elif isinstance(block, Paragraph):
             out.append(block.text)
-        elif isinstance(block, _List):
+        elif isinstance(block, BulletList):
             out.append("\n".join(f"- {item}" for item in block.items))
-        elif isinstance(block, _Table):
+        elif isinstance(block, Table):
             lines = [
                 "| " + " | ".join(_md_cell(h) for h in block.header) + " |",
                 "|" + "|".join(" --- " for _ in block.header) + "|",
@@ -321,7 +389,7 @@ def _looks_numeric(text: str) -> bool:
     return True
 
 
-def to_html(blocks: Sequence[_Block], title: str, folder: Path) -> str:
+def to_html(blocks: Sequence[Block], title: str, folder: Path) -> str:
     """The blocks as one standalone HTML page; figures are embedded and linked."""
     esc = html.escape
     out = [
@@ -335,15 +403,15 @@ def to_html(blocks: Sequence[_Block], title: str, folder: Path) -> str:
         "<body>",
     ]
     for block in blocks:
-        if isinstance(block, _Heading):
+        if isinstance(block, Heading):
             out.append(f"<h{block.level}>{esc(block.text)}</h{block.level}>")
-        elif isinstance(block, _Paragraph):
+        elif isinstance(block, Paragraph):
             css = ' class="note"' if block.text == FIDELITY_NOTE else ""
             out.append(f"<p{css}>{esc(block.text)}</p>")
-        elif isinstance(block, _List):
+        elif isinstance(block, BulletList):
             items = "".join(f"<li>{esc(item)}</li>" for item in block.items)
             out.append(f"<ul>{items}</ul>")
-        elif isinstance(block, _Table):
+        elif isinstance(block, Table):
             head = "".join(f"<th>{esc(h)}</th>" for h in block.header)
             body = "".join(
                 "<tr>"
@@ -356,11 +424,11 @@ def to_html(blocks: Sequence[_Block], title: str, folder: Path) -> str:
                 + "</tr>"
                 for row in block.rows
             )
-            table = f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+            table = (
+                f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+            )
             if block.collapsed:
-                table = (
-                    f"<details><summary>{esc(block.collapsed)}</summary>{table}</details>"
-                )
+                table = f"<details><summary>{esc(block.collapsed)}</summary>{table}</details>"
             out.append(table)
         else:
             data = base64.b64encode((folder / block.path.name).read_bytes()).decode()
@@ -463,13 +531,13 @@ def _describe_fault(fault: Mapping[str, Any]) -> str:
     return f"{kind}{target}{when}"
 
 
-def describe_scenario(scenario: Mapping[str, Any]) -> list[_Block]:
+def describe_scenario(scenario: Mapping[str, Any]) -> list[Block]:
     """What ran, in sentences, from a scenario dumped as JSON."""
-    blocks: list[_Block] = []
+    blocks: list[Block] = []
     if scenario.get("description"):
-        blocks.append(_Paragraph(str(scenario["description"])))
+        blocks.append(Paragraph(str(scenario["description"])))
     blocks.append(
-        _Paragraph(
+        Paragraph(
             f"Scenario {scenario.get('name')!s}: "
             f"{_seconds(scenario.get('duration'))} of simulated time from "
             f"{scenario.get('start')}, sampled every "
@@ -478,25 +546,25 @@ def describe_scenario(scenario: Mapping[str, Any]) -> list[_Block]:
         )
     )
     services = [s for s in scenario.get("services") or () if isinstance(s, Mapping)]
-    blocks.append(_Heading("Services", 3))
-    blocks.append(_List(tuple(_describe_service(s) for s in services)))
+    blocks.append(Heading("Services", 3))
+    blocks.append(BulletList(tuple(_describe_service(s) for s in services)))
     scheduled = [a for a in scenario.get("scheduled") or () if isinstance(a, Mapping)]
     faults = [f for f in scenario.get("faults") or () if isinstance(f, Mapping)]
     standalone = [
         s for s in scenario.get("standalone_tasks") or () if isinstance(s, Mapping)
     ]
-    blocks.append(_Heading("Scheduled actions and faults", 3))
+    blocks.append(Heading("Scheduled actions and faults", 3))
     events = [_describe_action(a) for a in scheduled]
     events += [f"fault: {_describe_fault(f)}" for f in faults]
     events += [
         f"standalone tasks {s.get('name')}: {s.get('count', 1)} started with RunTask"
         for s in standalone
     ]
-    blocks.append(_List(tuple(events)) if events else _Paragraph("None."))
+    blocks.append(BulletList(tuple(events)) if events else Paragraph("None."))
     return blocks
 
 
-def _table(summary: pd.DataFrame, columns: Sequence[str]) -> _Table:
+def _table(summary: pd.DataFrame, columns: Sequence[str]) -> Table:
     services = [str(s) for s in summary["service"]]
     rows = []
     for column in columns:
@@ -509,7 +577,7 @@ def _table(summary: pd.DataFrame, columns: Sequence[str]) -> _Table:
                 *(format_value(column, v) for v in summary[column].tolist()),
             )
         )
-    return _Table(("outcome", "meaning", *services), tuple(rows))
+    return Table(("outcome", "meaning", *services), tuple(rows))
 
 
 def headline_columns(summary: pd.DataFrame) -> list[str]:
@@ -520,9 +588,7 @@ def headline_columns(summary: pd.DataFrame) -> list[str]:
             continue
         if topic == "sessions" and not _any_positive(summary, "sessions_arrived"):
             continue
-        if topic == "deployments" and not _any_positive(
-            summary, "deployments_started"
-        ):
+        if topic == "deployments" and not _any_positive(summary, "deployments_started"):
             continue
         columns += [n for n in names if n in summary.columns]
     return columns
@@ -574,7 +640,7 @@ def _summary_json(
 ) -> dict[str, Any]:
     return {
         "results": RUN_MARKER,
-        "ecssim_version": __version__,
+        "ecssim_version": ecssim.__version__,
         "scenario": name,
         "description": description,
         "seed": seed,
@@ -635,29 +701,29 @@ def _render(folder: Path) -> Path:
     summary = frames["summary"]
     services = [str(s) for s in dict.fromkeys(timeseries["service"])]
 
-    figures: list[_Figure] = []
+    figures: list[FigureRef] = []
     for service in services:
         path = folder / f"timeline-{service}.png"
         ax = timeline(timeseries, events, service)
         _replace_file(path, lambda p, ax=ax: save_png(ax, p))
         figures.append(
-            _Figure(
+            FigureRef(
                 path,
-                f"{service}: desired, RUNNING and protected tasks and the queue over "
-                "time; shaded where protection blocked a scale-in, vertical lines "
-                "at rollouts",
+                f"{service}: desired, RUNNING and protected tasks, and the queue (or "
+                "connected sessions) over time; shaded where protection blocked a "
+                "scale-in, vertical lines at rollouts",
             )
         )
     if len(jobs):
         path = folder / "job-outcomes.png"
         ax = job_outcomes(jobs)
         _replace_file(path, lambda p, ax=ax: save_png(ax, p))
-        figures.append(_Figure(path, "How the queue jobs ended, per service"))
+        figures.append(FigureRef(path, "How the queue jobs ended, per service"))
     path = folder / "protection-cost.png"
     ax = protection_cost(summary)
     _replace_file(path, lambda p, ax=ax: save_png(ax, p))
     figures.append(
-        _Figure(
+        FigureRef(
             path,
             "Task-hours per service: busy, idle, and idle but kept alive by "
             "protection (what protection costs)",
@@ -665,35 +731,35 @@ def _render(folder: Path) -> Path:
     )
 
     title = f"ecssim results: {meta.get('scenario', scenario.get('name'))}"
-    blocks: list[_Block] = [_Heading(title, 1)]
+    blocks: list[Block] = [Heading(title, 1)]
     blocks.append(
-        _Paragraph(
+        Paragraph(
             f"One run with seed {meta.get('seed')} of "
             f"{meta.get('duration', '?')} simulated time "
             f"(ecssim {meta.get('ecssim_version', '?')})."
         )
     )
-    blocks.append(_Heading("What ran"))
+    blocks.append(Heading("What ran"))
     blocks += describe_scenario(scenario)
-    blocks.append(_Heading("Headline outcomes"))
+    blocks.append(Heading("Headline outcomes"))
     blocks.append(
-        _Paragraph(
+        Paragraph(
             "One column per service. Hours and task-hours are simulated time; "
             "'n/a' means there was nothing to measure."
         )
     )
     blocks.append(_table(summary, headline_columns(summary)))
-    blocks.append(_Heading("Figures"))
+    blocks.append(Heading("Figures"))
     blocks += figures
-    blocks.append(_Heading("All outcomes"))
+    blocks.append(Heading("All outcomes"))
     all_columns = [c for c in summary.columns if c != "service"]
     full = _table(summary, all_columns)
     blocks.append(
-        _Table(full.header, full.rows, collapsed=f"All {len(all_columns)} outcomes")
+        Table(full.header, full.rows, collapsed=f"All {len(all_columns)} outcomes")
     )
-    blocks.append(_Heading("Files"))
+    blocks.append(Heading("Files"))
     blocks.append(
-        _List(
+        BulletList(
             (
                 "events.parquet: every recorded event (time_s, kind, service, task, "
                 "reason, detail as JSON)",
@@ -706,8 +772,8 @@ def _render(folder: Path) -> Path:
             )
         )
     )
-    blocks.append(_Heading("Modelling caveats"))
-    blocks.append(_Paragraph(FIDELITY_NOTE))
+    blocks.append(Heading("Modelling caveats"))
+    blocks.append(Paragraph(FIDELITY_NOTE))
 
     report_md = folder / "report.md"
     _replace_file(

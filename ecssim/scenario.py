@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import math
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -169,6 +170,10 @@ class Arrivals(_Model):
             or any(not (f >= 0 and math.isfinite(f)) for f in self.daily_profile)
         ):
             raise ValueError("daily_profile needs 24 finite factors >= 0, one per hour")
+        # the latest step in time wins, whatever order they were written in
+        object.__setattr__(
+            self, "steps", tuple(sorted(self.steps, key=lambda step: step.at_s))
+        )
         if (
             self.trace is None
             and self.rate_per_s == 0
@@ -533,9 +538,12 @@ class Scenario(_Model):
         if self.start.tzinfo is None:
             object.__setattr__(self, "start", self.start.replace(tzinfo=UTC))
         names = [s.name for s in self.services]
-        duplicates = sorted({n for n in names if names.count(n) > 1})
-        if duplicates:
-            raise ValueError(f"service names must be unique; repeated: {duplicates}")
+        for i, name in enumerate(names):
+            if name in names[:i]:
+                raise ValueError(
+                    f"services[{i}].name: {name!r} is the name of services"
+                    f"[{names.index(name)}] too; service names must be unique"
+                )
         for i, item in enumerate(self.scheduled):
             if item.service not in names:
                 raise ValueError(
@@ -586,24 +594,43 @@ def _line_index(text: str) -> dict[tuple[str | int, ...], int]:
     """Map each YAML path (keys and list indexes) to its 1-based line number."""
     lines: dict[tuple[str | int, ...], int] = {}
 
-    def walk(node: yaml.Node, path: tuple[str | int, ...]) -> None:
+    def walk(
+        node: yaml.Node, path: tuple[str | int, ...], seen: frozenset[int]
+    ) -> None:
+        if id(node) in seen:  # a recursive alias: its lines are already known
+            return
+        seen = seen | {id(node)}
         lines.setdefault(path, node.start_mark.line + 1)
         if isinstance(node, yaml.MappingNode):
             for key, value in node.value:
                 sub = (*path, str(key.value))
                 lines[sub] = key.start_mark.line + 1
-                walk(value, sub)
+                walk(value, sub, seen)
         elif isinstance(node, yaml.SequenceNode):
             for i, item in enumerate(node.value):
-                walk(item, (*path, i))
+                walk(item, (*path, i), seen)
 
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError:
         return lines
     if root is not None:
-        walk(root, ())
+        walk(root, (), frozenset())
     return lines
+
+
+_LEADING_PATH = re.compile(
+    r"^([A-Za-z_]\w*(?:\[\d+\])*(?:\.[A-Za-z_]\w*(?:\[\d+\])*)*): (.*)$", re.S
+)
+
+
+def _split_dotted(text: str) -> list[str | int]:
+    parts: list[str | int] = []
+    for chunk in text.split("."):
+        name, *indexes = chunk.replace("]", "").split("[")
+        parts.append(name)
+        parts.extend(int(i) for i in indexes)
+    return parts
 
 
 def dotted(path: tuple[str | int, ...]) -> str:
@@ -626,10 +653,9 @@ def _format_errors(
         # a list whose items all failed also reports itself as too short
         errors = [e for e in errors if e["type"] != "too_short"]
     for error in errors:
-        path = tuple(
-            p for p in error["loc"] if not (isinstance(p, str) and p[:1].isupper())
-        )
-        # pydantic adds the discriminator tag to the path; drop what is not in the file
+        path = tuple(error["loc"])
+        # pydantic adds union and discriminator tags to the path: keep only what
+        # is in the file (and the key a missing/unknown-key error is about)
         clean: list[str | int] = []
         node = raw
         for part in path:
@@ -645,22 +671,37 @@ def _format_errors(
                 clean.append(part)
             elif error["type"] in ("extra_forbidden", "missing") and part == path[-1]:
                 clean.append(part)
+        message = error["msg"].removeprefix("Value error, ")
+        # a check across fields names its own path at the start of its message
+        leading = (
+            _LEADING_PATH.match(message) if error["type"] == "value_error" else None
+        )
+        if leading is not None:
+            clean.extend(_split_dotted(leading.group(1)))
+            message = leading.group(2)
         where = dotted(tuple(clean)) or "(top level)"
         line = None
         for n in range(len(clean), -1, -1):
             line = lines.get(tuple(clean[:n]))
             if line is not None:
                 break
-        message = error["msg"].removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
             message = "unknown key"
-        elif error["type"] != "missing" and "input" in error:
+        elif error["type"] != "missing" and "input" in error and leading is None:
             value = error["input"]
             if not isinstance(value, Mapping | list):
-                message = f"{value!r}: {message}"
+                message = f"{_as_written(node, value)}: {message}"
         prefix = f"{source}:{line}: " if line else f"{source}: "
         messages.append(f"{prefix}{where}: {message}")
     return "\n".join(dict.fromkeys(messages))
+
+
+def _as_written(raw: Any, value: Any) -> str:
+    """The value as the file wrote it, with what it became when units were read."""
+    if isinstance(raw, str) and isinstance(value, float) and raw != str(value):
+        unit = "per s" if "/" in raw else "s"
+        return f"{raw!r} (= {value:g} {unit})"
+    return repr(value)
 
 
 def parse_scenario(

@@ -130,6 +130,9 @@ class Simulation:
     def advance(self, seconds: float) -> None:
         """Run the simulation *seconds* of simulated time forward.
 
+        Everything due up to and including the new time has happened when it
+        returns.
+
         Raises:
             ValueError: *seconds* is negative or not a finite number.
         """
@@ -138,7 +141,13 @@ class Simulation:
         if not math.isfinite(seconds) or seconds < 0:
             raise ValueError(f"seconds must be finite and >= 0, got {seconds!r}")
         if seconds > 0:
-            self.env.run(until=self.env.now + seconds)
+            until = self.env.now + seconds
+            self.env.run(until=until)
+            # SimPy stops before the events due at exactly `until`: run those too,
+            # so that after advance(t) everything due by now + t has happened
+            env = self.env
+            while env.peek() <= until:
+                env.step()
 
     def advance_to(self, when: datetime) -> None:
         """Run the simulation until the simulated time *when*."""

@@ -34,7 +34,7 @@ def parse_duration(value: object) -> float:
             f"{value!r} is not a duration; write it like 90s, 15m, 2h or 3d"
         )
     if isinstance(value, int | float):
-        seconds = float(value)
+        seconds = _to_float(value, "duration")
     elif isinstance(value, str):
         text = value.strip().lower().replace(" ", "")
         parts = _PART.findall(text)
@@ -42,7 +42,7 @@ def parse_duration(value: object) -> float:
             raise ValueError(
                 f"{value!r} is not a duration; write it like 90s, 15m, 2h or 3d"
             )
-        seconds = sum(float(n) * SECONDS[u] for n, u in parts)
+        seconds = sum(_to_float(n, "duration") * SECONDS[u] for n, u in parts)
     else:
         raise ValueError(
             f"{value!r} is not a duration; write it like 90s, 15m, 2h or 3d"
@@ -61,14 +61,14 @@ def parse_rate(value: object) -> float:
     if isinstance(value, bool):
         raise ValueError(f"{value!r} is not a rate; write it like 30/h, 2/m or 0.5/s")
     if isinstance(value, int | float):
-        rate = float(value)
+        rate = _to_float(value, "rate")
     elif isinstance(value, str):
         match = _RATE.match(value.lower())
         if match is None:
             raise ValueError(
                 f"{value!r} is not a rate; write it like 30/h, 2/m or 0.5/s"
             )
-        rate = float(match.group(1)) / SECONDS[match.group(2)]
+        rate = _to_float(match.group(1), "rate") / SECONDS[match.group(2)]
     else:
         raise ValueError(f"{value!r} is not a rate; write it like 30/h, 2/m or 0.5/s")
     if not math.isfinite(rate) or rate < 0:
@@ -76,10 +76,20 @@ def parse_rate(value: object) -> float:
     return rate
 
 
+def _to_float(value: float | str, what: str) -> float:
+    try:
+        return float(value)
+    except OverflowError:
+        raise ValueError(f"a {what} of {len(str(value))} digits is too large") from None
+
+
 def format_duration(seconds: float) -> str:
-    """A short human form of *seconds* (``90s``, ``15m``, ``2h30m``, ``3d``)."""
+    """A short human form of *seconds* that :func:`parse_duration` reads back
+    (``90s``, ``15m``, ``2h30m``, ``3d``, ``1000000s``, ``0.25s``)."""
     if seconds < 60 or seconds % 60:
-        return f"{seconds:g}s"
+        if float(seconds).is_integer():
+            return f"{int(seconds)}s"
+        return f"{seconds:f}".rstrip("0").rstrip(".") + "s"
     minutes = int(seconds // 60)
     days, rest = divmod(minutes, 1440)
     hours, mins = divmod(rest, 60)

@@ -134,14 +134,20 @@ def read_trace(path: Path) -> list[tuple[float, float | None]]:
         ScenarioError: the file cannot be read or a value is bad (names the row).
     """
     try:
-        with path.open(newline="", encoding="utf-8") as handle:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
             reader = csv.DictReader(handle)
-            if reader.fieldnames is None or "arrival" not in reader.fieldnames:
+            if reader.fieldnames is None:
+                raise ScenarioError(
+                    f"{path}: a trace needs a header with an 'arrival' column"
+                )
+            reader.fieldnames = [name.strip() for name in reader.fieldnames]
+            if "arrival" not in reader.fieldnames:
                 raise ScenarioError(
                     f"{path}: a trace needs a header with an 'arrival' column"
                 )
             rows = []
-            for line, row in enumerate(reader, start=2):
+            for row in reader:
+                line = reader.line_num
                 try:
                     arrival = parse_duration(_number_or_text(row["arrival"]))
                     raw = row.get("duration")
@@ -155,12 +161,15 @@ def read_trace(path: Path) -> list[tuple[float, float | None]]:
                 rows.append((arrival, duration))
     except OSError as exc:
         raise ScenarioError(f"{path}: cannot read the trace ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise ScenarioError(f"{path}: the trace is not a UTF-8 text file") from None
     return sorted(rows, key=lambda r: r[0])
 
 
 def _number_or_text(text: str | None) -> float | str:
     if text is None:
         raise ValueError("missing value")
+    text = text.strip()
     try:
         return float(text)
     except ValueError:

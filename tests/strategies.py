@@ -7,11 +7,14 @@ capacity provider strategies.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import copy
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from hypothesis import strategies as st
 
 from ecssim.placement import CapacityProviderItem, TaskView
+from ecssim.policies import WorkerView
 from ecssim.protection import MAX_EXPIRES_IN_MINUTES, MIN_EXPIRES_IN_MINUTES
 
 ZONE_NAMES = ("us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d")
@@ -93,3 +96,115 @@ def capacity_strategies(
         max_size=max_size,
         unique_by=lambda item: item.capacity_provider,
     ).filter(lambda items: any(item.weight > 0 for item in items))
+
+
+# ---- scenario files, workloads and protection policies ------------------------------
+def yaml_scalars() -> st.SearchStrategy[object]:
+    """A scalar ``yaml.safe_load`` can return: null, bool, int, float (NaN, inf), text."""
+    return st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(),
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.text(max_size=12),
+    )
+
+
+def yaml_values() -> st.SearchStrategy[object]:
+    """Any value ``yaml.safe_load`` can return: scalars, lists and string-keyed maps."""
+    return st.recursive(
+        yaml_scalars(),
+        lambda inner: st.one_of(
+            st.lists(inner, max_size=3),
+            st.dictionaries(st.text(max_size=8), inner, max_size=3),
+        ),
+        max_leaves=6,
+    )
+
+
+def _nodes(data: object, path: tuple[str | int, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every (path, value) below *data*, containers and leaves alike."""
+    found: list[tuple[Any, ...]] = [(path, data)]
+    if isinstance(data, Mapping):
+        for key, value in data.items():
+            found.extend(_nodes(value, (*path, key)))
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            found.extend(_nodes(value, (*path, i)))
+    return found
+
+
+def _at(data: Any, path: tuple[str | int, ...]) -> Any:
+    for part in path:
+        data = data[part]
+    return data
+
+
+@st.composite
+def mutated_scenarios(
+    draw: st.DrawFn, raw: Mapping[str, Any]
+) -> tuple[str, dict[str, Any]]:
+    """A deep copy of the raw scenario *raw* with one random change, and its kind.
+
+    The change is one of: a leaf replaced by a value of another type
+    (``"replace"``), a key of some mapping deleted (``"delete"``), or a new
+    key with any value added to some mapping (``"add"``).
+    """
+    data = copy.deepcopy(dict(raw))
+    nodes = _nodes(data)
+    leaves = [(p, v) for p, v in nodes if p and not isinstance(v, Mapping | list)]
+    keyed = [(p, v) for p, v in nodes if p and isinstance(p[-1], str)]
+    maps = [p for p, v in nodes if isinstance(v, Mapping)]
+    kind = draw(st.sampled_from(["replace", "delete", "add"]))
+    if kind == "replace":
+        path, old = draw(st.sampled_from(leaves))
+        new = draw(yaml_values().filter(lambda v: type(v) is not type(old)))
+        _at(data, path[:-1])[path[-1]] = new
+    elif kind == "delete":
+        path, _ = draw(st.sampled_from(keyed))
+        del _at(data, path[:-1])[path[-1]]
+    else:
+        path = draw(st.sampled_from(maps))
+        parent = _at(data, path)
+        key = draw(st.text(min_size=1, max_size=12).filter(lambda k: k not in parent))
+        parent[key] = draw(yaml_values())
+    return kind, data
+
+
+def arrivals_specs(max_rate_per_h: float = 120.0) -> st.SearchStrategy[dict[str, Any]]:
+    """Raw ``arrivals`` mappings (numbers: rates per second, times in seconds)."""
+    rates = st.floats(min_value=0.0, max_value=max_rate_per_h).map(lambda r: r / 3600)
+    times = st.integers(min_value=0, max_value=7 * 86400)
+    return st.fixed_dictionaries(
+        {"rate": rates},
+        optional={
+            "daily_profile": st.lists(
+                st.floats(min_value=0.0, max_value=5.0), min_size=24, max_size=24
+            ),
+            "steps": st.lists(
+                st.fixed_dictionaries({"at": times, "rate": rates}), max_size=4
+            ),
+            "bursts": st.lists(
+                st.fixed_dictionaries(
+                    {
+                        "at": times,
+                        "duration": st.integers(min_value=1, max_value=86400),
+                        "rate": rates,
+                    }
+                ),
+                max_size=3,
+            ),
+        },
+    ).filter(lambda a: a["rate"] > 0 or a.get("steps") or a.get("bursts"))
+
+
+def worker_views(max_now_s: float = 1e7) -> st.SearchStrategy[WorkerView]:
+    """What a worker shows its protection policy at some moment."""
+    return st.builds(
+        WorkerView,
+        now_s=sim_times(max_now_s),
+        busy=st.booleans(),
+        sessions=st.integers(min_value=0, max_value=64),
+        protected_until_s=st.none() | sim_times(2 * max_now_s),
+        releasing=st.booleans(),
+    )

@@ -31,7 +31,9 @@ def test_notebook_runs(path: Path) -> None:
         resources={"metadata": {"path": str(path.parent)}},
     )
     client.execute()
-    outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
+    outputs = [
+        o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs
+    ]
     assert not [o for o in outputs if o.output_type == "error"]
     assert any("image/png" in o.get("data", {}) for o in outputs)
     assert any("text/html" in o.get("data", {}) for o in outputs)

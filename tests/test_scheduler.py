@@ -195,7 +195,9 @@ def test_steady_state_event_after_launch() -> None:
 def test_steady_state_event_after_scale_in() -> None:
     """After a scale-in the service reports a steady state once the surplus task is STOPPED."""
     sim = _sim(desired=3, settle_s=101)
-    _set_desired(sim, 2)  # stop at 116 s, exits 117 s, STOPPED 122 s, reacted on at 137 s
+    _set_desired(
+        sim, 2
+    )  # stop at 116 s, exits 117 s, STOPPED 122 s, reacted on at 137 s
     sim.advance(60)
     assert _messages(sim)[0] == "(service api) has reached a steady state."
     assert list(_events(sim, "steady_state_reached")["time_s"]) == [100.0, 137.0]

@@ -26,8 +26,6 @@ from botocore.exceptions import ClientError
 
 from ecssim.aws.ecs import EcsClient
 from ecssim.aws.state import Task
-from ecssim.errors import InvalidTransition
-from ecssim.protection import check_expires_in_minutes
 
 ECS_CALL_TIMEOUT_S: Final = 4.0
 STEADY_RATE_PER_S: Final = 40.0
@@ -59,51 +57,47 @@ class AgentEndpoint:
         }
 
     def put(self, task: Task, body: Any, now: float) -> AgentResponse:
-        """PUT ``/task-protection/v1/state`` from inside *task*."""
+        """PUT ``/task-protection/v1/state`` from inside *task*.
+
+        The body is decoded first (unknown fields or wrong types: 400 "failed to
+        decode request"), then ``ProtectionEnabled`` must be there; the duration
+        is not range-checked here but by ECS, whose error comes back as is.
+        """
+        decode_error: AgentResponse = (
+            400,
+            {
+                "error": {
+                    "Code": "InvalidParameterException",
+                    "Message": "UpdateTaskProtection: failed to decode request",
+                }
+            },
+        )
         if not isinstance(body, dict) or set(body) - {
             "ProtectionEnabled",
             "ExpiresInMinutes",
         }:
-            return 400, {
-                "error": {
-                    "Code": "InvalidParameterException",
-                    "Message": "UpdateTaskProtection: failed to decode request",
-                }
-            }
+            return decode_error
         enabled = body.get("ProtectionEnabled")
         minutes = body.get("ExpiresInMinutes")
-        if not isinstance(enabled, bool) or (
-            minutes is not None
-            and (isinstance(minutes, bool) or not isinstance(minutes, int))
+        if enabled is not None and not isinstance(enabled, bool):
+            return decode_error
+        if minutes is not None and (
+            isinstance(minutes, bool) or not isinstance(minutes, int)
         ):
-            if enabled is None:
-                return 400, {
-                    "error": {
-                        "Arn": task.arn,
-                        "Code": "InvalidParameterException",
-                        "Message": "Invalid request: does not contain "
-                        "'ProtectionEnabled' field",
-                    }
-                }
+            return decode_error
+        if enabled is None:
             return 400, {
                 "error": {
+                    "Arn": task.arn,
                     "Code": "InvalidParameterException",
-                    "Message": "UpdateTaskProtection: failed to decode request",
+                    "Message": "Invalid request: does not contain "
+                    "'ProtectionEnabled' field",
                 }
             }
-        if enabled and minutes is not None:
-            try:
-                check_expires_in_minutes(minutes)
-            except InvalidTransition as exc:
-                return 400, {
-                    "error": {
-                        "Arn": task.arn,
-                        "Code": "InvalidParameterException",
-                        "Message": f"{exc}.",
-                    }
-                }
         try:
-            self._client.take_protection_token()
+            self._client.take_protection_token(task)
+            if enabled:
+                self._client.check_expires_in_minutes(minutes)
         except ClientError as exc:
             return self.error(task, exc)
         reason = self._client.protect_task(task, enabled, minutes)
@@ -122,7 +116,7 @@ class AgentEndpoint:
             an ECS API error.
         """
         try:
-            self._client.take_protection_token()
+            self._client.take_protection_token(task)
         except ClientError as exc:
             status, body = self.error(task, exc)
             return status, body["error"]["Code"]

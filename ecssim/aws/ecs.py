@@ -819,11 +819,8 @@ class EcsClient:
         self._check_task_list(op, refs, MAX_UPDATE_PROTECTION_TASKS)
         enabled = kwargs["protectionEnabled"]
         minutes = kwargs.get("expiresInMinutes")
-        if enabled and minutes is not None:
-            try:
-                protection.check_expires_in_minutes(minutes)
-            except InvalidTransition as exc:
-                raise self._fail(op, "InvalidParameterException", f"{exc}.") from None
+        if enabled:
+            self.check_expires_in_minutes(minutes)
         outcomes = self.apply_task_protection(cluster, refs, enabled, minutes)
         now = self._backend.clock()
         protected = [
@@ -858,8 +855,11 @@ class EcsClient:
             ClientError: ``ThrottlingException`` when the account's token bucket
                 is empty.
         """
-        self.take_protection_token()
         backend = self._backend
+        first = next(
+            (t for t in (backend.find_task(cluster, ref) for ref in refs) if t), None
+        )
+        self.take_protection_token(first)
         outcomes: list[tuple[Task | str, str | None]] = []
         for ref in refs:
             task = backend.find_task(cluster, ref)
@@ -872,14 +872,35 @@ class EcsClient:
                 outcomes.append((task, self.protect_task(task, enabled, minutes)))
         return outcomes
 
-    def take_protection_token(self) -> None:
-        """Count one UpdateTaskProtection call against the account's rate.
+    def check_expires_in_minutes(self, minutes: int | None) -> None:
+        """Check an enable's ``expiresInMinutes`` as ECS does (None: the default).
+
+        Raises:
+            ClientError: ``InvalidParameterException`` outside 1..2880 or not an
+                integer.
+        """
+        if minutes is None:
+            return
+        try:
+            protection.check_expires_in_minutes(minutes)
+        except InvalidTransition as exc:
+            raise self._fail(
+                "UpdateTaskProtection", "InvalidParameterException", f"{exc}."
+            ) from None
+
+    def take_protection_token(self, task: Task | None = None) -> None:
+        """Count one UpdateTaskProtection call (on behalf of *task*) against the
+        account's rate.
 
         Raises:
             ClientError: ``ThrottlingException`` when the token bucket is empty.
         """
         if not self._throttle.take(self._backend.clock()):
-            self._backend.record("protection_throttled")
+            self._backend.record(
+                "protection_throttled",
+                service=task.service.name if task and task.service else None,
+                task=task.task_id if task else None,
+            )
             raise self._fail(
                 "UpdateTaskProtection", "ThrottlingException", "Rate exceeded"
             )

@@ -134,6 +134,8 @@ class Service:
     events: list[ServiceEvent] = field(default_factory=list)
     tasks: dict[str, Task] = field(default_factory=dict)
     status: str = "ACTIVE"
+    #: the most recent deployment that reached COMPLETED (the rollback target)
+    last_completed: Deployment | None = None
     #: ids of live tasks that have (or had, until it lapsed) protection set
     protection_holders: set[str] = field(default_factory=set)
     #: how many of its tasks are in each lastStatus (kept by Task.set_status)
@@ -150,10 +152,11 @@ class Service:
 
     @property
     def deployment_in_progress(self) -> bool:
-        """Whether a rollout is under way (auto scaling suspends scale-in then)."""
-        return len(self.deployments) > 1 or (
-            bool(self.deployments) and self.primary.rollout_state == "IN_PROGRESS"
-        )
+        """Whether a rollout is under way (auto scaling suspends scale-in then).
+
+        A rollout the circuit breaker FAILED is over, even if old tasks remain.
+        """
+        return bool(self.deployments) and self.primary.rollout_state == "IN_PROGRESS"
 
     @property
     def running_count(self) -> int:

@@ -65,10 +65,14 @@ class Sampler:
         self.rows: list[tuple[Any, ...]] = []
 
     def run(self, until_s: float) -> ProcessGenerator:
-        """Take a sample now and every interval until *until_s* (inclusive)."""
+        """Sample at 0, interval, 2 x interval, ... while before *until_s*.
+
+        Each row stands for the interval that starts at its time, so the rows
+        cover [0, until_s) exactly and task-hours are the sum times the interval.
+        """
         while True:
             self.sample()
-            if self.env.now + self.interval_s > until_s + 1e-9:
+            if self.env.now + self.interval_s >= until_s - 1e-9:
                 return
             yield self.env.timeout(self.interval_s)
 

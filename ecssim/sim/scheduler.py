@@ -76,6 +76,8 @@ class ServiceScheduler:
         self.steady = False
         self._wake_at: float | None = None
         self._blocked_message: str | None = None
+        self._blocked = False
+        self._stuck = False
         self._strategy = tuple(
             CapacityProviderItem(
                 item["capacityProvider"], item.get("base", 0), item.get("weight", 0)
@@ -141,6 +143,7 @@ class ServiceScheduler:
                 )
         stuck = (
             bool(old)
+            and primary.rollout_state != "FAILED"
             and not launch
             and not stopped_old
             and not blocked_old
@@ -180,11 +183,8 @@ class ServiceScheduler:
         )
         if not service.circuit_breaker_rollback:
             return
-        target = next(
-            (d for d in service.deployments[1:] if d.rollout_state == "COMPLETED"),
-            None,
-        )
-        if target is None:
+        target = service.last_completed
+        if target is None or target is primary:
             return
         rollback = self.backend.new_deployment(service, target.task_definition)
         self.backend.add_event(
@@ -333,21 +333,23 @@ class ServiceScheduler:
                 f"(service {name}, taskSet {task_set}) was unable to scale in due "
                 f"to (reason {len(blocked_old)} tasks under protection)"
             )
-        if message != self._blocked_message:
-            if stuck:
-                self.backend.add_event(service, message or "")
-                self.backend.record("deployment_stuck", service=name)
-            elif message is not None:
-                self.backend.add_event(service, message)
-                self.backend.record(
-                    "scale_in_blocked",
-                    service=name,
-                    protected_tasks=len(blocked) + len(blocked_old),
-                    deployment=bool(blocked_old) and not blocked,
-                )
-            elif self._blocked_message is not None:
-                self.backend.record("scale_in_unblocked", service=name)
-            self._blocked_message = message
+        if message != self._blocked_message and message is not None:
+            self.backend.add_event(service, message)
+        now_blocked = bool(blocked or blocked_old)
+        if now_blocked and not self._blocked:
+            self.backend.record(
+                "scale_in_blocked",
+                service=name,
+                protected_tasks=len(blocked) + len(blocked_old),
+                deployment=bool(blocked_old) and not blocked,
+            )
+        elif self._blocked and not now_blocked:
+            self.backend.record("scale_in_unblocked", service=name)
+        if stuck and not self._stuck:
+            self.backend.record("deployment_stuck", service=name)
+        self._blocked = now_blocked
+        self._stuck = stuck
+        self._blocked_message = message
 
     def _retire_old_deployments(self) -> None:
         """Old deployments with no live or stopping task left become INACTIVE."""
@@ -380,6 +382,7 @@ class ServiceScheduler:
             and all(t.is_healthy for t in new_live)
         )
         if steady and primary.rollout_state == "IN_PROGRESS":
+            service.last_completed = primary
             primary.rollout_state = "COMPLETED"
             primary.rollout_state_reason = (
                 "ECS deployment " + primary.id + " completed."

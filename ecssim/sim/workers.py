@@ -132,7 +132,7 @@ class ProtectionCaller:
                 reason = answer
             else:
                 try:
-                    self.client.take_protection_token()
+                    self.client.take_protection_token(task)
                 except ClientError as exc:
                     reason = exc.response["Error"]["Code"]
                 else:

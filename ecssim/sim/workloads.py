@@ -67,10 +67,10 @@ class Job:
     lost_work_s: float = 0.0
     first_start_s: float | None = None
     end_s: float | None = None
-    outcome: str = (
-        "queued"  # queued | in_flight | invisible | completed | dead_lettered
-    )
+    #: queued | in_flight | invisible | completed | dead_lettered
+    outcome: str = "queued"
     task: str | None = None
+    attempt_start_s: float | None = None
 
 
 @dataclass(eq=False)
@@ -139,6 +139,7 @@ class JobQueue:
     def started(self, job: Job, task: str, now: float) -> None:
         """A worker of *task* started processing *job*."""
         job.task = task
+        job.attempt_start_s = now
         if job.first_start_s is None:
             job.first_start_s = now
 
@@ -172,8 +173,14 @@ class JobQueue:
         )
 
     def give_back(self, job: Job) -> None:
-        """The worker returns *job* unworked (visibility set to 0)."""
+        """The worker returns *job* unworked (visibility set to 0): as far as the
+        job is concerned, this attempt never started."""
         self.in_flight -= 1
+        if job.first_start_s is not None and job.first_start_s == job.attempt_start_s:
+            job.first_start_s = None
+            job.task = None
+        job.attempt_start_s = None
+        self.record("job_returned", service=self.service, job=job.id, lost_work_s=0.0)
         self._reappear(job, False)
 
     def _reappear(self, job: Job, was_invisible: bool) -> None:
@@ -185,7 +192,8 @@ class JobQueue:
             job.end_s = self.env.now
             self.record("job_dead_lettered", service=self.service, job=job.id)
             return
-        self.record("job_redelivered", service=self.service, job=job.id)
+        if was_invisible:
+            self.record("job_redelivered", service=self.service, job=job.id)
         self._offer(job)
 
     @property

@@ -1,0 +1,294 @@
+"""The ``ecssim`` command: run, validate, sweep, report and schema.
+
+::
+
+    ecssim run FILE [--seed N] [--out DIR] [--quiet]
+    ecssim validate FILE
+    ecssim sweep FILE [--workers N] [--out DIR] [--quiet]
+    ecssim report DIR
+    ecssim schema
+
+Exit codes: 0 success; 2 bad input (an invalid scenario, a missing file, an
+output folder that must not be overwritten, a bad flag), with a message on
+stderr that names the problem and no traceback; 1 a failure of ecssim itself,
+reported as "internal error" with the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import ecssim
+from ecssim.errors import ScenarioError
+from ecssim.report import (
+    RUN_MARKER,
+    SWEEP_MARKER,
+    ResultsFolderError,
+    check_output_folder,
+    format_value,
+    render_report,
+    results_kind,
+    write_results,
+)
+from ecssim.runner import run
+from ecssim.scenario import Scenario, json_schema, load_scenario
+from ecssim.sweep import render_sweep, sweep, write_sweep
+from ecssim.units import format_duration
+
+EXIT_OK = 0
+EXIT_INTERNAL = 1
+EXIT_BAD_INPUT = 2
+
+#: Outcomes ``ecssim run`` prints per service: (column, short label).
+_HEADLINES = (
+    ("jobs_arrived", "jobs arrived"),
+    ("jobs_completed", "completed"),
+    ("jobs_interrupted", "interrupted"),
+    ("sessions_arrived", "sessions arrived"),
+    ("sessions_interrupted", "interrupted"),
+    ("sessions_dropped", "dropped"),
+    ("task_hours", "task-hours"),
+    ("idle_protected_task_hours", "idle but protected"),
+    ("scale_ins_blocked", "scale-ins blocked"),
+    ("blocked_hours", "blocked [h]"),
+    ("deployments_started", "rollouts"),
+    ("deployments_in_progress_at_end", "still in progress"),
+)
+
+
+class _BadInput(Exception):
+    """A problem with what the user gave us (exit code 2)."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ecssim",
+        description="Simulate Amazon ECS service scale-in and task scale-in protection.",
+        epilog="exit codes: 0 success, 2 bad input (the message names it), "
+        "1 internal error (a bug in ecssim)",
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"ecssim {ecssim.__version__}"
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run_cmd = commands.add_parser(
+        "run", help="run a scenario once and write a results folder"
+    )
+    run_cmd.add_argument("file", type=Path, metavar="FILE", help="scenario YAML file")
+    run_cmd.add_argument(
+        "--seed", type=int, default=None, help="override the scenario's seed"
+    )
+    run_cmd.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="results folder (default results/<scenario>-seed<N>)",
+    )
+    run_cmd.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    validate = commands.add_parser("validate", help="check a scenario file")
+    validate.add_argument("file", type=Path, metavar="FILE", help="scenario YAML file")
+
+    sweep_cmd = commands.add_parser(
+        "sweep", help="run a scenario's sweep grid and write a sweep folder"
+    )
+    sweep_cmd.add_argument("file", type=Path, metavar="FILE", help="scenario YAML file")
+    sweep_cmd.add_argument(
+        "--workers", type=_positive, default=1, help="processes to run on (default 1)"
+    )
+    sweep_cmd.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="sweep folder (default results/<scenario>-sweep)",
+    )
+    sweep_cmd.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    report = commands.add_parser(
+        "report", help="redraw the plots and report of a results folder"
+    )
+    report.add_argument("folder", type=Path, metavar="DIR", help="results folder")
+
+    commands.add_parser("schema", help="print the JSON Schema of scenario files")
+    return parser
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
+
+
+def _describe(scenario: Scenario) -> str:
+    services = ", ".join(s.name for s in scenario.services)
+    text = (
+        f"scenario {scenario.name!r}: {len(scenario.services)} service(s) ({services}), "
+        f"{format_duration(scenario.duration_s)}, seed {scenario.seed}, "
+        f"{len(scenario.scheduled)} scheduled action(s), {len(scenario.faults)} fault(s)"
+    )
+    if scenario.sweep is not None:
+        size = 1
+        for values in scenario.sweep.parameters.values():
+            size *= len(values)
+        text += (
+            f", sweep of {size} grid point(s) x {scenario.sweep.replications} "
+            "replication(s)"
+        )
+    return text
+
+
+def _summary_lines(rows: list[dict[str, Any]]) -> list[str]:
+    lines = []
+    for row in rows:
+        parts = []
+        for column, label in _HEADLINES:
+            value = row.get(column)
+            if column.startswith("jobs") and not row.get("jobs_arrived"):
+                continue
+            if column.startswith("sessions") and not row.get("sessions_arrived"):
+                continue
+            if column.startswith("deployments") and not row.get("deployments_started"):
+                continue
+            parts.append(f"{label} {format_value(column, value)}")
+        lines.append(f"  {row.get('service')}: " + ", ".join(parts))
+    return lines
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    scenario = load_scenario(args.file)
+    seed = scenario.seed if args.seed is None else args.seed
+    if seed < 0:
+        raise _BadInput(f"--seed {seed}: must be >= 0")
+    out = check_output_folder(
+        args.out or Path("results") / f"{scenario.name}-seed{seed}"
+    )
+    progress = not args.quiet and sys.stderr.isatty()
+    result = run(scenario, seed=seed, progress=progress)
+    folder = write_results(result, out)
+    print(
+        f"ran {scenario.name!r} with seed {seed} for "
+        f"{format_duration(scenario.duration_s)} of simulated time"
+    )
+    rows = [
+        {str(k): v for k, v in row.items()}
+        for row in result.summary.to_dict(orient="records")
+    ]
+    print("\n".join(_summary_lines(rows)))
+    print(f"results: {folder}  (open {folder / 'report.html'})")
+    return EXIT_OK
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    scenario = load_scenario(args.file)
+    print(f"OK {args.file}: {_describe(scenario)}")
+    return EXIT_OK
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    scenario = load_scenario(args.file)
+    raw = scenario.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    out = check_output_folder(args.out or Path("results") / f"{scenario.name}-sweep")
+    result = sweep(
+        raw,
+        source=str(args.file),
+        workers=args.workers,
+        progress=not args.quiet and sys.stderr.isatty(),
+    )
+    folder = write_sweep(result, out)
+    points = result.means["point"].nunique()
+    runs = len(result.runs[["point", "replication"]].drop_duplicates())
+    print(
+        f"swept {scenario.name!r}: {points} grid point(s) x "
+        f"{result.replications} replication(s) = {runs} runs"
+    )
+    for row in result.means.to_dict(orient="records"):
+        setting = ", ".join(f"{p}={row[p]}" for p in result.parameters)
+        parts = []
+        for column in ("job_interruptions", "idle_protected_task_hours", "task_hours"):
+            if column in row:
+                spread = row.get(f"{column}_ci95")
+                text = format_value(column, row[column])
+                if isinstance(spread, float) and math.isfinite(spread):
+                    text += f" +/- {format_value(column, spread)}"
+                parts.append(f"{column} {text}")
+        print(f"  {setting} [{row['service']}]: " + ", ".join(parts))
+    print(f"results: {folder}  (open {folder / 'report.html'})")
+    return EXIT_OK
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    folder: Path = args.folder
+    if not folder.is_dir():
+        raise _BadInput(f"{folder}: no such folder")
+    kind = results_kind(folder)
+    if kind == RUN_MARKER:
+        page = render_report(folder)
+    elif kind == SWEEP_MARKER:
+        page = render_sweep(folder)
+    else:
+        raise _BadInput(
+            f"{folder}: not an ecssim results folder (written by ecssim run or "
+            "ecssim sweep)"
+        )
+    print(f"report: {page}")
+    return EXIT_OK
+
+
+def _cmd_schema(_: argparse.Namespace) -> int:
+    print(json.dumps(json_schema(), indent=2, sort_keys=True))
+    return EXIT_OK
+
+
+_COMMANDS = {
+    "run": _cmd_run,
+    "validate": _cmd_validate,
+    "sweep": _cmd_sweep,
+    "report": _cmd_report,
+    "schema": _cmd_schema,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``ecssim`` command line with *argv* (default ``sys.argv[1:]``).
+
+    Returns:
+        The exit code: 0 success, 2 bad input, 1 an internal error.
+    """
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: --help, --version, or a usage error
+        return exc.code if isinstance(exc.code, int) else EXIT_BAD_INPUT
+    try:
+        return _COMMANDS[args.command](args)
+    except (ScenarioError, ResultsFolderError, _BadInput) as exc:
+        print(f"ecssim {args.command}: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as exc:
+        print(f"ecssim {args.command}: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("ecssim: interrupted", file=sys.stderr)
+        return 130
+    except Exception:
+        print(
+            f"ecssim {args.command}: internal error (a bug in ecssim; please report "
+            "it with the traceback below)",
+            file=sys.stderr,
+        )
+        traceback.print_exc(file=sys.stderr)
+        return EXIT_INTERNAL

@@ -1,0 +1,498 @@
+"""Sweeps: a scenario run over a grid of parameter values, several times each.
+
+A scenario's ``sweep`` section names dotted paths and the values to try::
+
+    sweep:
+      parameters: {"services[0].protection.policy": [none, per_job, renewing]}
+      replications: 3
+
+:func:`sweep` runs every point of the grid (the cartesian product of the
+values, in the order written) ``replications`` times with seeds
+``seed + replication``, so every grid point sees the same random streams
+(common random numbers). Every point is validated before the first run
+starts. Runs go to a process pool when ``workers > 1``; the result is the same
+rows in the same order whatever the number of workers.
+
+The result holds two tables: ``runs`` (one row per run and service: ``point``,
+the parameter columns, ``replication``, ``seed`` and every summary column) and
+``means`` (one row per grid point and service: the mean of each outcome in a
+column of its name and the half-width of its 95 % confidence interval, from
+the t-distribution, in ``<outcome>_ci95``). :func:`write_sweep` writes them
+with a trade-off plot and a short report.
+"""
+
+from __future__ import annotations
+
+import importlib
+import itertools
+import json
+import math
+import multiprocessing
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+import ecssim
+from ecssim.errors import ScenarioError
+from ecssim.metrics import SUMMARY_COLUMNS
+from ecssim.plotting import save_png, tradeoff
+from ecssim.report import (
+    FIDELITY_NOTE,
+    SWEEP_MARKER,
+    Block,
+    BulletList,
+    FigureRef,
+    Heading,
+    Paragraph,
+    ResultsFolderError,
+    Table,
+    format_value,
+    read_parquet,
+    results_kind,
+    staged_folder,
+    to_html,
+    to_markdown,
+    write_json,
+    write_parquet,
+)
+from ecssim.runner import run
+from ecssim.scenario import Scenario, parse_scenario, resolve_paths, with_overrides
+
+#: Two-sided 95 % critical values of Student's t for 1..30 degrees of freedom.
+T_CRITICAL_95: Final = (
+    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+    2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+    2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
+)  # fmt: skip
+#: The normal approximation used beyond 30 degrees of freedom.
+Z_95: Final = 1.96
+#: Columns of ``runs`` before the parameters' and the summary's.
+RUN_COLUMNS: Final = ("point", "replication", "seed")
+#: Outcomes of the report's table of means by topic; a topic is shown when the
+#: sweep has data for it (see :func:`report_columns`).
+REPORT_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
+    "jobs": ("job_interruptions", "lost_work_hours", "queue_wait_p95_s"),
+    "sessions": ("sessions_interrupted", "sessions_dropped"),
+    "capacity": (
+        "task_hours",
+        "idle_protected_task_hours",
+        "protected_surplus_task_hours",
+        "blocked_hours",
+    ),
+    "deployments": ("deployment_duration_max_s",),
+    "protection": ("protection_expired_while_busy",),
+}
+_TOPIC_GATES: Final = {
+    "jobs": "jobs_arrived",
+    "sessions": "sessions_arrived",
+    "deployments": "deployments_started",
+}
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """What a sweep produced.
+
+    Attributes:
+        scenario: the scenario as written (before any sweep value is applied).
+        parameters: the swept dotted paths, which are also column names.
+        replications: runs per grid point.
+        runs: one row per run and service.
+        means: one row per grid point and service, means and 95 % CI half-widths.
+    """
+
+    scenario: Scenario
+    parameters: tuple[str, ...]
+    replications: int
+    runs: pd.DataFrame
+    means: pd.DataFrame
+
+
+def t_critical_95(df: int) -> float:
+    """The two-sided 95 % critical value of Student's t with *df* degrees of freedom.
+
+    Uses scipy when it is installed, else :data:`T_CRITICAL_95` (1.96 beyond 30).
+
+    Raises:
+        ValueError: *df* is below 1.
+    """
+    if df < 1:
+        raise ValueError(f"degrees of freedom must be >= 1, got {df}")
+    try:
+        stats = importlib.import_module("scipy.stats")
+    except ImportError:
+        return T_CRITICAL_95[df - 1] if df <= len(T_CRITICAL_95) else Z_95
+    return float(stats.t.ppf(0.975, df))
+
+
+def grid(parameters: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
+    """Every combination of the values, the first parameter varying slowest."""
+    names = list(parameters)
+    return [
+        dict(zip(names, values, strict=True))
+        for values in itertools.product(*(parameters[n] for n in names))
+    ]
+
+
+def _describe_point(point: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in point.items())
+
+
+def grid_scenarios(
+    raw_scenario: Mapping[str, Any],
+    *,
+    source: str = "<scenario>",
+    folder: str | Path | None = None,
+) -> tuple[Scenario, list[dict[str, Any]], list[Scenario]]:
+    """The scenario, its grid points and one validated scenario per point.
+
+    Raises:
+        ScenarioError: the scenario is invalid, has no sweep, or some grid
+            points are invalid (each named by its parameters and values).
+    """
+    base = parse_scenario(raw_scenario, source=source)
+    if base.sweep is None:
+        raise ScenarioError(
+            f"{source}: has no sweep section; add sweep.parameters "
+            "(dotted path: list of values) to run a sweep"
+        )
+    for name, values in base.sweep.parameters.items():
+        if not values:
+            raise ScenarioError(f"{source}: sweep.parameters.{name}: has no values")
+    grid_points = grid(base.sweep.parameters)
+    scenarios: list[Scenario] = []
+    # each problem once, with the first grid point that shows it
+    errors: dict[str, str] = {}
+    for point in grid_points:
+        label = f"{source} [sweep point {_describe_point(point)}]"
+        try:
+            raw = with_overrides(raw_scenario, point)
+            raw.pop("sweep", None)
+            scenario = parse_scenario(raw, source=label)
+        except ScenarioError as exc:
+            for line in str(exc).splitlines():
+                problem = line.removeprefix(label).lstrip(": ")
+                errors.setdefault(problem, f"{label}: {problem}")
+            continue
+        if folder is not None:
+            scenario = resolve_paths(scenario, Path(folder))
+        scenarios.append(scenario)
+    if errors:
+        raise ScenarioError("\n".join(errors.values()))
+    return base, grid_points, scenarios
+
+
+def _column_values(values: Sequence[Any]) -> list[Any]:
+    """Sweep values as one column: kept when they share a scalar type, else text."""
+    present = [v for v in values if v is not None]
+    kinds = {type(v) for v in present}
+    if kinds <= {int, float} or (len(kinds) <= 1 and kinds <= {str, bool}):
+        return list(values)
+    return [
+        v if isinstance(v, str) or v is None else json.dumps(v, sort_keys=True)
+        for v in values
+    ]
+
+
+def run_summary(task: tuple[Scenario, int]) -> pd.DataFrame:
+    """The summary frame of one run (the process pool's worker function)."""
+    scenario, seed = task
+    return run(scenario, seed=seed).summary
+
+
+def sweep(
+    raw_scenario: Mapping[str, Any],
+    *,
+    source: str,
+    workers: int = 1,
+    progress: bool = False,
+    folder: str | Path | None = None,
+) -> SweepResult:
+    """Run every grid point of *raw_scenario*'s sweep ``replications`` times.
+
+    Args:
+        raw_scenario: the scenario as plain data (what the YAML file holds, or
+            ``scenario.model_dump(mode="json", by_alias=True, exclude_unset=True)``).
+        source: names the scenario in error messages (usually its file).
+        workers: processes to run on; 1 runs in this process.
+        progress: show a progress bar over runs on stderr (when it is a TTY).
+        folder: resolve relative trace paths against this folder.
+
+    Raises:
+        ScenarioError: the scenario or a grid point is invalid; nothing has
+            run yet.
+        ValueError: *workers* is below 1.
+    """
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    base, _, scenarios = grid_scenarios(raw_scenario, source=source, folder=folder)
+    assert base.sweep is not None  # grid_scenarios() checked
+    replications = base.sweep.replications
+    tasks = [
+        (scenario, scenario.seed + replication)
+        for scenario in scenarios
+        for replication in range(replications)
+    ]
+    summaries = _run_all(tasks, workers, progress, base.name)
+
+    parameters = tuple(base.sweep.parameters)
+    columns = {name: _column_values(base.sweep.parameters[name]) for name in parameters}
+    indexes = list(
+        itertools.product(*(range(len(columns[name])) for name in parameters))
+    )
+    frames = []
+    for index, summary in enumerate(summaries):
+        point, replication = divmod(index, replications)
+        head: dict[str, Any] = {"point": point}
+        for name, value_index in zip(parameters, indexes[point], strict=True):
+            head[name] = columns[name][value_index]
+        head["replication"] = replication
+        head["seed"] = tasks[index][1]
+        frame = summary.copy()
+        for position, (name, value) in enumerate(head.items()):
+            frame.insert(position, name, [value] * len(frame))
+        frames.append(frame)
+    runs = pd.concat(frames, ignore_index=True)
+    return SweepResult(
+        scenario=base,
+        parameters=parameters,
+        replications=replications,
+        runs=runs,
+        means=means_of(runs, parameters),
+    )
+
+
+def _run_all(
+    tasks: list[tuple[Scenario, int]], workers: int, progress: bool, name: str
+) -> list[pd.DataFrame]:
+    results: list[pd.DataFrame | None] = [None] * len(tasks)
+    with tqdm(
+        total=len(tasks),
+        desc=f"sweep {name}",
+        unit="run",
+        disable=None if progress else True,
+        leave=False,
+    ) as bar:
+        if workers == 1 or len(tasks) == 1:
+            for index, task in enumerate(tasks):
+                results[index] = run_summary(task)
+                bar.update(1)
+        else:
+            context = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(
+                max_workers=min(workers, len(tasks)), mp_context=context
+            ) as pool:
+                futures: dict[Future[pd.DataFrame], int] = {
+                    pool.submit(run_summary, task): index
+                    for index, task in enumerate(tasks)
+                }
+                try:
+                    for future in as_completed(futures):
+                        results[futures[future]] = future.result()
+                        bar.update(1)
+                except BaseException:
+                    for future in futures:
+                        future.cancel()
+                    raise
+    return [r for r in results if r is not None]
+
+
+def means_of(runs: pd.DataFrame, parameters: Sequence[str]) -> pd.DataFrame:
+    """Mean and 95 % CI half-width of every numeric outcome per grid point and service.
+
+    Runs whose value is NaN (nothing to measure) are left out of that outcome's
+    mean; with fewer than two values the half-width is NaN.
+    """
+    keys = ["point", "service"]
+    skip = {*RUN_COLUMNS, *parameters, "service"}
+    outcomes = [
+        c
+        for c in runs.columns
+        if c not in skip
+        and pd.api.types.is_numeric_dtype(runs[c])
+        and not pd.api.types.is_bool_dtype(runs[c])
+    ]
+    groups = runs.groupby(keys, sort=False, dropna=False)
+    mean = groups[outcomes].mean()
+    std = groups[outcomes].std(ddof=1)
+    count = groups[outcomes].count()
+    factor = count.map(
+        lambda n: t_critical_95(int(n) - 1) / math.sqrt(n) if n >= 2 else np.nan
+    )
+    half = std * factor
+    data: dict[str, Any] = {key: mean.index.get_level_values(key) for key in keys}
+    data["replications"] = groups.size().to_numpy()
+    for column in outcomes:
+        data[column] = mean[column].to_numpy(dtype=float)
+        data[f"{column}_ci95"] = half[column].to_numpy(dtype=float)
+    out = pd.DataFrame(data)
+    settings = runs.drop_duplicates("point")[["point", *parameters]]
+    out = settings.merge(out, on="point", how="right", sort=False)
+    return out.reset_index(drop=True)
+
+
+# ---- writing -------------------------------------------------------------------------
+def write_sweep(result: SweepResult, out_dir: str | Path) -> Path:
+    """Write *result* as a sweep folder and return its path.
+
+    The folder holds ``runs.parquet``, ``means.parquet``, ``means.csv``,
+    ``sweep.json`` (what was swept), ``scenario.json``, ``tradeoff.png`` and
+    ``report.md`` / ``report.html``.
+
+    Raises:
+        ResultsFolderError: *out_dir* is a file or a non-empty folder that is
+            not an ecssim results folder.
+    """
+    base = result.scenario
+    assert base.sweep is not None
+    target = Path(out_dir)
+    with staged_folder(target) as staging:
+        write_parquet(result.runs, staging / "runs.parquet")
+        write_parquet(result.means, staging / "means.parquet")
+        (staging / "means.csv").write_text(
+            result.means.to_csv(index=False, lineterminator="\n"), encoding="utf-8"
+        )
+        write_json(
+            {
+                "results": SWEEP_MARKER,
+                "ecssim_version": ecssim.__version__,
+                "scenario": base.name,
+                "description": base.description,
+                "seed": base.seed,
+                "parameters": {k: list(v) for k, v in base.sweep.parameters.items()},
+                "replications": result.replications,
+                "grid_points": int(result.runs["point"].nunique()),
+                "runs": len(result.runs[["point", "replication"]].drop_duplicates()),
+                "columns": dict(SUMMARY_COLUMNS),
+            },
+            staging / "sweep.json",
+        )
+        write_json(
+            base.model_dump(mode="json", by_alias=True), staging / "scenario.json"
+        )
+        _render_sweep(staging)
+    return target
+
+
+def render_sweep(out_dir: str | Path) -> Path:
+    """Redraw the trade-off plot and rewrite the report of the sweep folder *out_dir*.
+
+    Returns:
+        The path of ``report.html``.
+
+    Raises:
+        ResultsFolderError: *out_dir* is not an ecssim sweep folder.
+    """
+    folder = Path(out_dir)
+    if results_kind(folder) != SWEEP_MARKER:
+        raise ResultsFolderError(f"{folder}: not an ecssim sweep results folder")
+    return _render_sweep(folder)
+
+
+def _axes_for(means: pd.DataFrame) -> tuple[str, str]:
+    def total(column: str) -> float:
+        if column not in means.columns:
+            return 0.0
+        return float(means[column].fillna(0).sum())
+
+    y = "job_interruptions"
+    if total("jobs_arrived") == 0 and total("sessions_arrived") > 0:
+        y = "sessions_interrupted"
+    return "idle_protected_task_hours", y
+
+
+def _render_sweep(folder: Path) -> Path:
+    meta = json.loads((folder / "sweep.json").read_text(encoding="utf-8"))
+    means = read_parquet(folder / "means.parquet")
+    parameters = [str(p) for p in meta.get("parameters", {})]
+    x, y = _axes_for(means)
+    ax = tradeoff(
+        means,
+        x=x,
+        y=y,
+        by=parameters[0] if parameters else None,
+        annotate=parameters[1:],
+    )
+    figure = folder / "tradeoff.png"
+    save_png(ax, figure)
+
+    title = f"ecssim sweep: {meta.get('scenario')}"
+    replications = int(meta.get("replications", 1))
+    seed = int(meta.get("seed", 0))
+    blocks: list[Block] = [Heading(title, 1)]
+    if meta.get("description"):
+        blocks.append(Paragraph(str(meta["description"])))
+    blocks.append(
+        Paragraph(
+            f"{meta.get('grid_points')} grid points x {replications} replications "
+            f"= {meta.get('runs')} runs, seeds {seed}..{seed + replications - 1} "
+            f"(the same seeds at every grid point); ecssim {meta.get('ecssim_version')}."
+        )
+    )
+    blocks.append(Heading("Parameters"))
+    blocks.append(
+        BulletList(
+            tuple(
+                f"{name}: {', '.join(json.dumps(v) for v in values)}"
+                for name, values in meta.get("parameters", {}).items()
+            )
+        )
+    )
+    blocks.append(Heading("Means per grid point"))
+    blocks.append(
+        Paragraph(
+            "Each cell is the mean over the replications, +/- the half-width of "
+            "its 95 % confidence interval (Student's t); 'n/a' means there was "
+            "nothing to measure. All outcomes are in means.csv, each run in "
+            "runs.parquet."
+        )
+    )
+    shown = report_columns(means)
+    header = (*parameters, "service", *shown)
+    rows = []
+    for _, row in means.iterrows():
+        cells = [str(row[p]) for p in parameters] + [str(row["service"])]
+        for column in shown:
+            cell = format_value(column, row[column])
+            spread = row.get(f"{column}_ci95")
+            if cell != "n/a" and isinstance(spread, float) and math.isfinite(spread):
+                cell += f" +/- {format_value(column, spread)}"
+            cells.append(cell)
+        rows.append(tuple(cells))
+    blocks.append(Table(header, tuple(rows)))
+    blocks.append(Heading("What each outcome means", 3))
+    blocks.append(
+        BulletList(tuple(f"{c}: {SUMMARY_COLUMNS.get(c, '')}" for c in shown))
+    )
+    blocks.append(Heading("Trade-off"))
+    blocks.append(
+        FigureRef(
+            figure,
+            f"{y} against {x}: means per grid point with 95 % confidence intervals",
+        )
+    )
+    blocks.append(Heading("Modelling caveats"))
+    blocks.append(Paragraph(FIDELITY_NOTE))
+    (folder / "report.md").write_text(to_markdown(blocks), encoding="utf-8")
+    report_html = folder / "report.html"
+    report_html.write_text(to_html(blocks, title, folder), encoding="utf-8")
+    return report_html
+
+
+def report_columns(means: pd.DataFrame) -> list[str]:
+    """The outcomes of the sweep report's table for these means."""
+    shown: list[str] = []
+    for topic, columns in REPORT_COLUMNS.items():
+        gate = _TOPIC_GATES.get(topic)
+        if gate is not None and not (
+            gate in means.columns and bool((means[gate].fillna(0) > 0).any())
+        ):
+            continue
+        shown += [c for c in columns if c in means.columns]
+    return shown

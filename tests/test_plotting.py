@@ -1,0 +1,269 @@
+"""Tests of ecssim.plotting: what each plot draws, and reproducible PNGs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.axes import Axes
+from matplotlib.container import ErrorbarContainer
+
+from ecssim.plotting import (
+    job_outcomes,
+    new_axes,
+    protection_cost,
+    save_png,
+    timeline,
+    tradeoff,
+)
+from ecssim.sim.sampler import TIMESERIES_COLUMNS
+
+
+def _timeseries() -> pd.DataFrame:
+    rows = []
+    for minute in range(0, 121, 10):
+        desired = 4 if minute < 40 else 1
+        running = 4 if minute < 60 else 2
+        rows.append(
+            {
+                "time_s": minute * 60.0,
+                "service": "worker",
+                "desired": desired,
+                "running": running,
+                "pending": 0,
+                "protected": 2,
+                "busy": 2,
+                "idle": running - 2,
+                "idle_protected": 0,
+                "above_desired_protected": max(0, running - desired),
+                "queued": minute // 10,
+                "in_flight": 2,
+                "sessions": 0,
+                "sessions_waiting": 0,
+            }
+        )
+        rows.append({**rows[-1], "service": "other", "queued": 0})
+    return pd.DataFrame(rows, columns=list(TIMESERIES_COLUMNS))
+
+
+def _events() -> pd.DataFrame:
+    rows = [
+        (0.0, "deployment_started", "worker", {"deployment": "d1"}),
+        (100.0, "deployment_completed", "worker", {"deployment": "d1"}),
+        (2400.0, "scale_in_blocked", "worker", {"protected_tasks": 2}),
+        (2500.0, "scale_in_blocked", "worker", {"protected_tasks": 1}),
+        (3600.0, "scale_in_unblocked", "worker", {}),
+        (4200.0, "deployment_started", "worker", {"deployment": "d2"}),
+        (5400.0, "deployment_completed", "worker", {"deployment": "d2"}),
+        (4200.0, "deployment_started", "other", {"deployment": "x"}),
+    ]
+    return pd.DataFrame(
+        [
+            {
+                "time_s": t,
+                "kind": k,
+                "service": s,
+                "task": None,
+                "reason": None,
+                "detail": json.dumps(d),
+            }
+            for t, k, s, d in rows
+        ]
+    )
+
+
+def _legend_texts(ax: Axes) -> list[str]:
+    legend = ax.get_legend()
+    assert legend is not None
+    return [t.get_text() for t in legend.get_texts()]
+
+
+def _vertical_lines(ax: Axes) -> list[float]:
+    xs = []
+    for line in ax.get_lines():
+        data = np.asarray(line.get_xdata(), dtype=float)
+        if len(data) == 2 and data[0] == data[1]:
+            xs.append(float(data[0]))
+    return sorted(xs)
+
+
+def test_timeline_draws_counts_rollouts_and_blocked_spans() -> None:
+    """The timeline has labelled axes, every series in its legend, a line at each
+    rollout after the first and its completion, and one shaded blocked span."""
+    ax = timeline(_timeseries(), _events(), "worker")
+    assert ax.get_xlabel() == "simulated time [h]"
+    assert ax.get_ylabel() == "tasks"
+    assert "worker" in ax.get_title()
+    assert _legend_texts(ax) == [
+        "desired count",
+        "RUNNING tasks",
+        "protected tasks",
+        "queued messages (right axis)",
+        "rollout started",
+        "rollout completed",
+        "scale-in blocked by protection",
+    ]
+    assert _vertical_lines(ax) == [pytest.approx(4200 / 3600), pytest.approx(1.5)]
+    spans = [p for p in ax.patches if p.get_label() != "_nolegend_"]
+    extents = [p.get_extents() for p in spans]
+    assert len(extents) == 1
+    (desired,) = [
+        line for line in ax.get_lines() if line.get_label() == "desired count"
+    ]
+    assert list(desired.get_ydata()) == [4.0] * 4 + [1.0] * 9  # type: ignore[arg-type]
+    twins = [other for other in ax.figure.axes if other is not ax]
+    assert twins[0].get_ylabel() == "queue length [messages]"
+
+
+def test_timeline_uses_the_given_axes_and_rejects_unknown_services() -> None:
+    """Drawing on a given Axes returns it; a service without rows is a KeyError."""
+    ax = new_axes()
+    assert timeline(_timeseries(), _events(), "other", ax=ax) is ax
+    assert "rollout started" not in _legend_texts(ax)  # only the creation
+    with pytest.raises(KeyError, match="nope"):
+        timeline(_timeseries(), _events(), "nope")
+
+
+def test_job_outcomes_counts_each_category_per_service() -> None:
+    """Each outcome bar holds the number of jobs of that service in that category."""
+    jobs = pd.DataFrame(
+        {
+            "service": ["a", "a", "a", "a", "b", "b"],
+            "outcome": [
+                "completed",
+                "completed",
+                "dead_lettered",
+                "queued",
+                "in_flight",
+                "invisible",
+            ],
+            "interruptions": [0, 1, 5, 0, 1, 0],
+        }
+    )
+    ax = job_outcomes(jobs)
+    heights = {
+        container.get_label(): [bar.get_height() for bar in container]
+        for container in ax.containers
+    }
+    assert heights == {
+        "completed": [2, 0],
+        "interrupted at least once": [2, 1],
+        "dead-lettered": [1, 0],
+        "in flight at the end": [0, 1],
+        "still waiting at the end": [1, 1],
+    }
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b"]
+    assert ax.get_ylabel() == "jobs"
+
+
+def test_job_outcomes_without_jobs_says_so() -> None:
+    """An empty jobs frame gives a labelled, empty plot instead of an error."""
+    ax = job_outcomes(pd.DataFrame({"service": [], "outcome": [], "interruptions": []}))
+    assert [t.get_text() for t in ax.texts] == ["no queue jobs in this run"]
+
+
+def test_protection_cost_stacks_busy_idle_and_idle_protected() -> None:
+    """The three stacked parts are busy, idle unprotected and idle protected hours."""
+    summary = pd.DataFrame(
+        {
+            "service": ["a", "b"],
+            "busy_task_hours": [10.0, 1.0],
+            "idle_task_hours": [6.0, 2.0],
+            "idle_protected_task_hours": [4.0, 0.0],
+        }
+    )
+    ax = protection_cost(summary)
+    heights = [[bar.get_height() for bar in c] for c in ax.containers]
+    assert heights == [[10.0, 1.0], [2.0, 2.0], [4.0, 0.0]]
+    assert ax.get_ylabel() == "task-hours"
+    assert _legend_texts(ax)[2] == "idle but protected (protection's cost)"
+
+
+def test_tradeoff_plots_means_with_confidence_intervals() -> None:
+    """Each grid point is a marker at its means with its CI half-widths as error bars."""
+    means = pd.DataFrame(
+        {
+            "policy": ["none", "renewing"],
+            "service": ["s", "s"],
+            "idle_protected_task_hours": [0.0, 3.0],
+            "idle_protected_task_hours_ci95": [0.0, 0.5],
+            "job_interruptions": [8.0, 1.0],
+            "job_interruptions_ci95": [2.0, float("nan")],
+        }
+    )
+    ax = tradeoff(means, by="policy")
+    legend = ax.get_legend()
+    assert legend is not None
+    assert legend.get_title().get_text() == "policy"
+    assert _legend_texts(ax) == ["none", "renewing"]
+    bars = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
+    points = [
+        (
+            float(np.asarray(c.lines[0].get_xdata(), dtype=float)[0]),
+            float(np.asarray(c.lines[0].get_ydata(), dtype=float)[0]),
+        )
+        for c in bars
+    ]
+    assert sorted(points) == [(0.0, 8.0), (3.0, 1.0)]
+    none = next(c for c in bars if c.get_label() == "none")
+    x_bars, y_bars = none.lines[2]
+    assert [list(map(list, seg)) for seg in y_bars.get_segments()] == [
+        [[0.0, 6.0], [0.0, 10.0]]
+    ]
+    assert [list(map(list, seg)) for seg in x_bars.get_segments()] == [
+        [[0.0, 8.0], [0.0, 8.0]]
+    ]
+    assert "95 % confidence interval" in ax.get_title()
+    assert ax.get_xlabel().startswith("idle_protected_task_hours: ")
+
+
+def test_tradeoff_rejects_a_missing_column() -> None:
+    """Naming a column the sweep summary lacks is a KeyError that names it."""
+    with pytest.raises(KeyError, match="nonexistent"):
+        tradeoff(pd.DataFrame({"a": [1]}), x="a", y="nonexistent")
+
+
+def test_save_png_is_reproducible(tmp_path: Path) -> None:
+    """Saving the same plot twice gives the same bytes, with no software stamp."""
+    first = save_png(protection_cost(_summary_one()), tmp_path / "a.png")
+    second = save_png(protection_cost(_summary_one()), tmp_path / "b.png")
+    data = first.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert data == second.read_bytes()
+    assert b"Software" not in data
+    assert b"matplotlib version" not in data
+
+
+def _summary_one() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "service": ["a"],
+            "busy_task_hours": [1.0],
+            "idle_task_hours": [1.0],
+            "idle_protected_task_hours": [0.5],
+        }
+    )
+
+
+def test_plotting_never_imports_pyplot_or_changes_rcparams() -> None:
+    """Importing and using ecssim.plotting leaves pyplot unimported and rcParams as they were."""
+    code = (
+        "import sys, matplotlib\n"
+        "before = matplotlib.rcParams.copy()\n"
+        "import pandas as pd\n"
+        "from ecssim.plotting import protection_cost\n"
+        "protection_cost(pd.DataFrame({'service': ['a'], 'busy_task_hours': [1.0],"
+        " 'idle_task_hours': [0.0], 'idle_protected_task_hours': [0.0]}))\n"
+        "pyplot = 'matplotlib.pyplot' in sys.modules\n"
+        "after = matplotlib.rcParams.copy()\n"  # reading 'backend' loads pyplot
+        "print(pyplot, [k for k in after if after[k] != before[k]])\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "False []"

@@ -1,0 +1,360 @@
+"""``ecssim.run``: reproducible frames, conservation, the summary's shape, the
+invariant checks, and the policy comparison a user runs ecssim for."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ecssim import RunResult, parse_scenario, run
+from ecssim.errors import InvariantViolation
+from ecssim.invariants import check_conservation, check_record
+from ecssim.metrics import SUMMARY_COLUMNS
+from ecssim.scenario import Scenario
+
+FRAMES = ("events", "timeseries", "jobs", "sessions", "summary")
+JOB_OUTCOMES = {"completed", "in_flight", "queued", "invisible", "dead_lettered"}
+
+
+def _mixed(seed: int = 3, duration: str = "6h") -> Scenario:
+    """A queue service and a session service with scale-ins and random faults."""
+    return parse_scenario(
+        {
+            "name": "mixed",
+            "seed": seed,
+            "duration": duration,
+            "sample_interval": "5m",
+            "services": [
+                {
+                    "name": "queue",
+                    "desired_count": 4,
+                    "stop_timeout": "60s",
+                    "workload": {
+                        "kind": "queue",
+                        "arrivals": {"rate": "12/h"},
+                        "job_duration": {
+                            "distribution": "lognormal",
+                            "median": "10m",
+                            "p95": "40m",
+                        },
+                        "visibility_timeout": "10m",
+                        "max_receive_count": 2,
+                    },
+                    "protection": {"policy": "renewing", "expires_in": "15m"},
+                },
+                {
+                    "name": "game",
+                    "desired_count": 2,
+                    "workload": {
+                        "kind": "sessions",
+                        "arrivals": {"rate": "20/h"},
+                        "session_duration": {
+                            "distribution": "exponential",
+                            "mean": "15m",
+                        },
+                        "slots_per_task": 4,
+                        "max_wait": "2m",
+                    },
+                    "protection": {"policy": "sessions", "expires_in": "30m"},
+                },
+            ],
+            "scheduled": [
+                {
+                    "at": "1h",
+                    "action": "set_desired_count",
+                    "service": "queue",
+                    "count": 1,
+                },
+                {
+                    "at": "2h",
+                    "action": "set_desired_count",
+                    "service": "queue",
+                    "count": 4,
+                },
+                {"at": "3h", "action": "deploy", "service": "game"},
+                {
+                    "at": "4h",
+                    "action": "set_desired_count",
+                    "service": "game",
+                    "count": 1,
+                },
+            ],
+            "faults": [
+                {"kind": "task_crash", "service": "queue", "rate": "1/h"},
+                {"kind": "protection_api_errors", "probability": 0.1},
+            ],
+        }
+    )
+
+
+def _queue(policy: str, seed: int = 0, **protection: Any) -> Scenario:
+    """The headline scenario: a queue worker service scaled in and out every 2 h."""
+    return parse_scenario(
+        {
+            "name": "headline",
+            "seed": seed,
+            "duration": "12h",
+            "services": [
+                {
+                    "name": "svc",
+                    "desired_count": 6,
+                    "stop_timeout": "60s",
+                    "workload": {
+                        "kind": "queue",
+                        "arrivals": {"rate": "12/h"},
+                        "job_duration": {
+                            "distribution": "lognormal",
+                            "median": "15m",
+                            "p95": "50m",
+                        },
+                        "visibility_timeout": "15m",
+                    },
+                    "protection": {"policy": policy, **protection},
+                }
+            ],
+            "scheduled": [
+                {
+                    "at": f"{h}h",
+                    "action": "set_desired_count",
+                    "service": "svc",
+                    "count": c,
+                }
+                for h, c in ((2, 3), (4, 6), (6, 2), (8, 6), (10, 3))
+            ],
+        }
+    )
+
+
+# ---- reproducibility ---------------------------------------------------------------------------
+def test_the_same_scenario_and_seed_give_identical_frames() -> None:
+    """Two runs with the same seed produce exactly the same five frames."""
+    first, second = run(_mixed()), run(_mixed())
+    for name in FRAMES:
+        pd.testing.assert_frame_equal(getattr(first, name), getattr(second, name))
+    assert len(first.events) > 100
+    assert len(first.jobs) > 20
+    assert len(first.sessions) > 20
+
+
+def test_a_seed_argument_overrides_the_scenario_seed() -> None:
+    """run(seed=...) replaces the scenario's seed, and the result says which it used."""
+    overridden = run(_mixed(seed=3), seed=4)
+    native = run(_mixed(seed=4))
+    assert (overridden.seed, native.seed) == (4, 4)
+    for name in FRAMES:
+        pd.testing.assert_frame_equal(getattr(overridden, name), getattr(native, name))
+
+
+def test_another_seed_gives_different_frames() -> None:
+    """A different seed changes arrivals, durations and the event log."""
+    first, other = run(_mixed(seed=3)), run(_mixed(seed=4))
+    assert not first.events.equals(other.events)
+    assert list(first.jobs["arrival_s"]) != list(other.jobs["arrival_s"])
+    assert list(first.sessions["arrival_s"]) != list(other.sessions["arrival_s"])
+
+
+# ---- conservation and shapes ---------------------------------------------------------------------
+def test_every_job_is_accounted_for_exactly_once() -> None:
+    """Each job ends in one known outcome, and the summary's parts add up to arrivals."""
+    result = run(_mixed())
+    jobs = result.jobs
+    assert set(jobs["outcome"]) <= JOB_OUTCOMES
+    assert {"completed", "dead_lettered"} <= set(jobs["outcome"])
+    assert list(jobs["job"]) == list(range(len(jobs)))
+    summary = result.service_summary("queue")
+    counts = jobs["outcome"].value_counts()
+    assert summary["jobs_arrived"] == len(jobs)
+    assert summary["jobs_completed"] == counts.get("completed", 0)
+    assert summary["jobs_in_flight_at_end"] == counts.get("in_flight", 0)
+    assert summary["jobs_waiting_at_end"] == counts.get("queued", 0) + counts.get(
+        "invisible", 0
+    )
+    assert summary["jobs_dead_lettered"] == counts.get("dead_lettered", 0)
+    assert (
+        summary["jobs_completed"]
+        + summary["jobs_in_flight_at_end"]
+        + summary["jobs_waiting_at_end"]
+        + summary["jobs_dead_lettered"]
+        == summary["jobs_arrived"]
+    )
+
+
+def test_every_session_is_accounted_for_exactly_once() -> None:
+    """Each session ends in one known outcome and the summary counts match the frame."""
+    result = run(_mixed())
+    sessions = result.sessions
+    outcomes = {"waiting", "connected", "completed", "interrupted", "dropped"}
+    assert set(sessions["outcome"]) <= outcomes
+    summary = result.service_summary("game")
+    counts = sessions["outcome"].value_counts()
+    assert summary["sessions_arrived"] == len(sessions)
+    assert summary["sessions_completed"] == counts.get("completed", 0)
+    assert summary["sessions_interrupted"] == counts.get("interrupted", 0)
+    assert summary["sessions_dropped"] == counts.get("dropped", 0)
+
+
+def test_the_summary_has_every_column_in_order_and_one_row_per_service() -> None:
+    """The summary's columns are exactly SUMMARY_COLUMNS, one row per service."""
+    result = run(_mixed())
+    assert list(result.summary.columns) == list(SUMMARY_COLUMNS)
+    assert list(result.summary["service"]) == ["queue", "game"]
+    with pytest.raises(KeyError, match="nope"):
+        result.service_summary("nope")
+
+
+def test_timeseries_has_one_row_per_service_per_interval_of_the_run() -> None:
+    """Samples are taken at 0 and every sample_interval before the duration: each
+    row stands for the interval that starts at its time, so rows cover the run."""
+    result = run(_mixed(duration="2h"))
+    expected = [float(t) for t in np.arange(0, 2 * 3600, 300)]
+    series = result.timeseries
+    for service in ("queue", "game"):
+        assert list(series[series["service"] == service]["time_s"]) == expected
+
+
+def test_timeseries_rows_follow_each_other_by_the_interval() -> None:
+    """Rows come in time order, one per service per sample, 5 minutes apart."""
+    result = run(_mixed(duration="2h"))
+    series = result.timeseries
+    times = series["time_s"].to_numpy()
+    assert times[0] == 0.0
+    assert list(series["service"][:4]) == ["queue", "game", "queue", "game"]
+    assert set(np.diff(times[::2])) == {300.0}
+    counts = series[["running", "busy", "idle", "protected", "idle_protected"]]
+    assert (counts >= 0).all().all()
+    assert (series["busy"] + series["idle"] == series["running"]).all()
+    assert (series["idle_protected"] <= series["protected"]).all()
+
+
+# ---- invariants -------------------------------------------------------------------------------------
+def test_a_scheduler_stop_of_a_protected_task_breaks_the_invariant() -> None:
+    """check_record raises on a ServiceSchedulerInitiated stop of a protected task."""
+    with pytest.raises(InvariantViolation, match="while protected"):
+        check_record(
+            "task_stop_requested",
+            {"stop_code": "ServiceSchedulerInitiated", "protected": True},
+            0,
+        )
+
+
+@pytest.mark.parametrize(
+    ("kind", "fields"),
+    [
+        (
+            "task_stop_requested",
+            {"stop_code": "ServiceSchedulerInitiated", "protected": False},
+        ),
+        ("task_stop_requested", {"stop_code": "SpotInterruption", "protected": True}),
+        ("task_stop_requested", {"stop_code": "UserInitiated", "protected": True}),
+        (
+            "task_stop_requested",
+            {"stop_code": "EssentialContainerExited", "protected": True},
+        ),
+        ("desired_count_changed", {"desired_count": 0, "previous": 3}),
+    ],
+)
+def test_allowed_records_pass_the_invariant_check(
+    kind: str, fields: dict[str, Any]
+) -> None:
+    """Stops that ignore protection by design, and zero counts, raise nothing."""
+    check_record(kind, fields, 12.5)
+
+
+def test_a_negative_count_breaks_the_invariant() -> None:
+    """check_record raises on a negative desired count."""
+    with pytest.raises(InvariantViolation, match="desired_count is -1"):
+        check_record("desired_count_changed", {"desired_count": -1}, 3.0)
+
+
+def test_conservation_raises_when_parts_do_not_add_up() -> None:
+    """check_conservation raises when the parts miss a job, and when a part is negative."""
+    parts = {"completed": 3, "in_flight": 1, "queued": 0}
+    check_conservation("queue of svc", 4, parts, 0)
+    with pytest.raises(InvariantViolation, match="5 arrived"):
+        check_conservation("queue of svc", 5, parts, 0)
+    with pytest.raises(InvariantViolation, match="negative"):
+        check_conservation("queue of svc", 3, {"completed": 4, "queued": -1}, 0)
+
+
+# ---- the headline comparison ---------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def headline() -> dict[str, dict[str, Any]]:
+    """The headline scenario's summary under each built-in queue policy."""
+    results: dict[str, RunResult] = {
+        policy: run(_queue(policy, expires_in="2h", on_failure="stop_taking_work"))
+        for policy in ("none", "per_job", "renewing", "always")
+    }
+    return {p: r.service_summary("svc") for p, r in results.items()}
+
+
+def test_protection_cuts_interrupted_jobs(headline: dict[str, dict[str, Any]]) -> None:
+    """Without protection scale-ins kill jobs; per_job and renewing kill fewer."""
+    none = headline["none"]["job_interruptions"]
+    assert none >= 3
+    assert headline["per_job"]["job_interruptions"] < none
+    assert headline["renewing"]["job_interruptions"] < none
+    assert headline["none"]["lost_work_hours"] > headline["per_job"]["lost_work_hours"]
+
+
+def test_protection_costs_protected_task_hours(
+    headline: dict[str, dict[str, Any]],
+) -> None:
+    """renewing and always hold protected task-hours that none does not."""
+    assert headline["none"]["protected_task_hours"] == 0
+    assert headline["renewing"]["protected_task_hours"] > 0
+    assert headline["always"]["protected_task_hours"] > 0
+    assert headline["always"]["idle_protected_task_hours"] > 0
+
+
+def test_always_protected_has_the_most_idle_protected_hours(
+    headline: dict[str, dict[str, Any]],
+) -> None:
+    """always keeps idle tasks protected: the most idle-but-protected task-hours."""
+    idle = {p: s["idle_protected_task_hours"] for p, s in headline.items()}
+    assert max(idle, key=idle.__getitem__) == "always"
+    assert idle["always"] > 2 * max(idle["per_job"], idle["renewing"], idle["none"])
+
+
+def test_protection_keeps_tasks_above_desired(
+    headline: dict[str, dict[str, Any]],
+) -> None:
+    """Protection blocks scale-ins, so protected policies spend time above desired."""
+    assert headline["none"]["scale_ins_blocked"] == 0
+    assert headline["none"]["protected_surplus_task_hours"] == 0
+    for policy in ("per_job", "renewing", "always"):
+        assert headline[policy]["scale_ins_blocked"] > 0
+        assert headline[policy]["protected_surplus_task_hours"] > 0
+
+
+def test_throttled_protection_calls_are_counted_for_their_service() -> None:
+    """With a tiny account token bucket, the ThrottlingExceptions the workers get are
+    counted in their service's summary (throttles, protection_calls)."""
+    scenario = parse_scenario(
+        {
+            "name": "throttled",
+            "seed": 1,
+            "duration": "2h",
+            "ecs": {"protection_api_rate": "6/h", "protection_api_burst": 1},
+            "services": [
+                {
+                    "name": "svc",
+                    "desired_count": 4,
+                    "workload": {
+                        "kind": "queue",
+                        "arrivals": {"rate": "30/h"},
+                        "job_duration": {"distribution": "fixed", "value": "5m"},
+                    },
+                    "protection": {"policy": "per_job"},
+                }
+            ],
+        }
+    )
+    result = run(scenario)
+    throttled = int((result.events["kind"] == "protection_throttled").sum())
+    assert throttled > 10
+    summary = result.service_summary("svc")
+    assert summary["throttles"] == throttled
+    assert summary["protection_calls"] >= throttled

@@ -1,0 +1,221 @@
+"""Tests of ecssim.sweep: the grid, seeds, validation, means and workers."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+import yaml
+
+from ecssim.errors import ScenarioError
+from ecssim.metrics import SUMMARY_COLUMNS
+from ecssim.report import read_parquet, results_kind
+from ecssim.sweep import (
+    SweepResult,
+    grid,
+    render_sweep,
+    sweep,
+    t_critical_95,
+    write_sweep,
+)
+
+POLICY = "services[0].protection.policy"
+EXPIRES = "services[0].protection.expires_in"
+
+SCENARIO = """\
+name: tiny-sweep
+seed: 40
+duration: 2h
+services:
+  - name: worker
+    desired_count: 3
+    stop_timeout: 60s
+    workload:
+      kind: queue
+      arrivals: {rate: 24/h}
+      job_duration: {distribution: lognormal, median: 10m, p95: 40m}
+    protection: {policy: renewing, expires_in: 20m}
+  - name: spare
+    desired_count: 1
+scheduled:
+  - {at: 40m, action: set_desired_count, service: worker, count: 1}
+sweep:
+  parameters:
+    services[0].protection.policy: [none, renewing]
+    services[0].protection.expires_in: [20m, 1h]
+  replications: 2
+"""
+
+
+def _raw() -> dict[str, Any]:
+    raw = yaml.safe_load(SCENARIO)
+    assert isinstance(raw, dict)
+    return raw
+
+
+@pytest.fixture(scope="module")
+def result() -> SweepResult:
+    return sweep(_raw(), source="tiny-sweep.yaml")
+
+
+def test_grid_is_the_cartesian_product_in_written_order() -> None:
+    """The first parameter varies slowest, values keep their written order."""
+    assert grid({"a": (1, 2), "b": ("x", "y", "z")}) == [
+        {"a": 1, "b": "x"},
+        {"a": 1, "b": "y"},
+        {"a": 1, "b": "z"},
+        {"a": 2, "b": "x"},
+        {"a": 2, "b": "y"},
+        {"a": 2, "b": "z"},
+    ]
+
+
+def test_runs_has_one_row_per_run_and_service(result: SweepResult) -> None:
+    """Four grid points x two replications x two services give 16 rows, with the
+    point, parameter, replication and seed columns before every summary column."""
+    runs = result.runs
+    assert len(runs) == 4 * 2 * 2
+    assert list(runs.columns) == [
+        "point",
+        POLICY,
+        EXPIRES,
+        "replication",
+        "seed",
+        *SUMMARY_COLUMNS,
+    ]
+    assert result.parameters == (POLICY, EXPIRES)
+    first = runs[runs["service"] == "worker"]
+    assert list(first[POLICY]) == ["none"] * 4 + ["renewing"] * 4
+    assert list(first[EXPIRES]) == ["20m", "20m", "1h", "1h"] * 2
+    assert list(first["replication"]) == [0, 1] * 4
+    assert list(first["seed"]) == [40, 41] * 4
+    assert list(runs["point"]) == [p for p in range(4) for _ in range(4)]
+
+
+def test_policy_changes_the_outcome(result: SweepResult) -> None:
+    """The swept value reaches the run: only protected grid points make protection calls."""
+    calls = result.runs[result.runs["service"] == "worker"].groupby(POLICY)[
+        "protection_calls"
+    ]
+    assert calls.sum()["none"] == 0
+    assert calls.min()["renewing"] > 0
+
+
+def test_means_have_a_95_percent_confidence_interval(result: SweepResult) -> None:
+    """Means hold one row per grid point and service, each outcome's mean and
+    its t-based 95 % CI half-width."""
+    means = result.means
+    assert len(means) == 4 * 2
+    assert list(means.columns[:5]) == [
+        "point",
+        POLICY,
+        EXPIRES,
+        "service",
+        "replications",
+    ]
+    assert set(means["replications"]) == {2}
+    runs = result.runs
+    for _, row in means.iterrows():
+        values = runs[
+            (runs["point"] == row["point"]) & (runs["service"] == row["service"])
+        ]["task_hours"]
+        assert row["task_hours"] == pytest.approx(values.mean())
+        expected = t_critical_95(1) * values.std(ddof=1) / math.sqrt(2)
+        assert row["task_hours_ci95"] == pytest.approx(expected)
+    waits = means[means["service"] == "spare"]["queue_wait_p95_s"]
+    assert waits.isna().all()  # nothing to measure is NaN, not zero
+
+
+def test_t_critical_values() -> None:
+    """Critical values follow Student's t and approach 1.96 for large samples."""
+    assert t_critical_95(1) == pytest.approx(12.706, rel=1e-3)
+    assert t_critical_95(10) == pytest.approx(2.228, rel=1e-3)
+    assert 1.96 <= t_critical_95(200) < 1.975
+    with pytest.raises(ValueError, match="degrees of freedom"):
+        t_critical_95(0)
+
+
+def test_a_bad_sweep_value_names_parameter_and_value_before_any_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An invalid value at one grid point is a ScenarioError naming the parameter
+    and the value, raised before anything runs."""
+
+    def no_runs(*_: object, **__: object) -> None:
+        raise AssertionError("a run started")
+
+    monkeypatch.setattr("ecssim.sweep.run", no_runs)
+    raw = _raw()
+    raw["sweep"]["parameters"][EXPIRES] = ["20m", "3d"]
+    with pytest.raises(ScenarioError) as caught:
+        sweep(raw, source="tiny-sweep.yaml")
+    message = str(caught.value)
+    assert "services[0].protection.expires_in='3d'" in message
+    assert "services[0].protection.expires_in: '3d'" in message
+    assert "2880" in message
+    assert "'20m'" not in message.replace("expires_in='3d'", "")
+
+
+def test_a_sweep_path_that_is_not_there_is_an_error() -> None:
+    """A parameter path through a missing list item is a ScenarioError naming it."""
+    raw = _raw()
+    raw["sweep"]["parameters"] = {"services[5].desired_count": [1]}
+    with pytest.raises(ScenarioError, match=r"services\[5\]\.desired_count"):
+        sweep(raw, source="tiny-sweep.yaml")
+
+
+def test_a_scenario_without_a_sweep_is_an_error() -> None:
+    """Sweeping a scenario that has no sweep section says what to add."""
+    raw = _raw()
+    del raw["sweep"]
+    with pytest.raises(ScenarioError, match="no sweep section"):
+        sweep(raw, source="tiny-sweep.yaml")
+
+
+def test_workers_do_not_change_the_tables(result: SweepResult) -> None:
+    """Two worker processes give exactly the rows, in the order, of one."""
+    parallel = sweep(_raw(), source="tiny-sweep.yaml", workers=2)
+    pd.testing.assert_frame_equal(parallel.runs, result.runs)
+    pd.testing.assert_frame_equal(parallel.means, result.means)
+
+
+def test_write_sweep_writes_tables_plot_and_report(
+    result: SweepResult, tmp_path: Path
+) -> None:
+    """A sweep folder has the runs, the means (Parquet and CSV), the trade-off
+    plot and a report, and rendering it again gives the same bytes."""
+    folder = write_sweep(result, tmp_path / "sweep")
+    assert {p.name for p in folder.iterdir()} == {
+        "runs.parquet",
+        "means.parquet",
+        "means.csv",
+        "sweep.json",
+        "scenario.json",
+        "tradeoff.png",
+        "report.md",
+        "report.html",
+    }
+    assert results_kind(folder) == "ecssim sweep"
+    pd.testing.assert_frame_equal(read_parquet(folder / "runs.parquet"), result.runs)
+    pd.testing.assert_frame_equal(read_parquet(folder / "means.parquet"), result.means)
+    csv = pd.read_csv(folder / "means.csv")
+    assert list(csv.columns) == list(result.means.columns)
+    assert len(csv) == len(result.means)
+    meta = json.loads((folder / "sweep.json").read_text(encoding="utf-8"))
+    assert meta["parameters"] == {POLICY: ["none", "renewing"], EXPIRES: ["20m", "1h"]}
+    assert (meta["grid_points"], meta["runs"], meta["replications"]) == (4, 8, 2)
+    report = (folder / "report.md").read_text(encoding="utf-8")
+    assert "4 grid points x 2 replications = 8 runs, seeds 40..41" in report
+    assert "](tradeoff.png)" in report
+    assert "see README Fidelity" in report
+
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    copy = Path(shutil.copytree(folder, tmp_path / "copy"))
+    (copy / "tradeoff.png").unlink()
+    render_sweep(copy)
+    assert {p.name: p.read_bytes() for p in copy.iterdir()} == before
