@@ -10,7 +10,9 @@ import numpy as np
 import simpy
 
 
-def bare_simpy_rate(events: int = 1_000_000, processes: int = 200, seed: int = 0) -> float:
+def bare_simpy_rate(
+    events: int = 1_000_000, processes: int = 200, seed: int = 0
+) -> float:
     """Events per second of *processes* SimPy processes each yielding random timeouts.
 
     Each process yields exponential timeouts (mean 60 s) until the run has

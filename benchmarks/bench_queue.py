@@ -17,8 +17,32 @@ from bare import bare_simpy_rate
 from ecssim.runner import _Model
 from ecssim.scenario import parse_scenario
 
-DAILY = [0.4, 0.3, 0.3, 0.3, 0.4, 0.6, 0.8, 1.0, 1.2, 1.3, 1.3, 1.3,
-         1.3, 1.3, 1.2, 1.2, 1.2, 1.1, 1.0, 0.9, 0.8, 0.7, 0.6, 0.5]
+DAILY = [
+    0.4,
+    0.3,
+    0.3,
+    0.3,
+    0.4,
+    0.6,
+    0.8,
+    1.0,
+    1.2,
+    1.3,
+    1.3,
+    1.3,
+    1.3,
+    1.3,
+    1.2,
+    1.2,
+    1.2,
+    1.1,
+    1.0,
+    0.9,
+    0.8,
+    0.7,
+    0.6,
+    0.5,
+]
 
 
 def scenario(days: float) -> dict[str, object]:

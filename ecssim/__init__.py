@@ -9,6 +9,7 @@ The public API:
 * :func:`load_scenario` / :func:`parse_scenario`: scenario files to a validated
   :class:`Scenario`;
 * :func:`run`: run a scenario, returning a :class:`RunResult` of tidy frames;
+* :func:`sweep`: run a scenario's grid of parameters times its replications;
 * :class:`EcsSettings`: the knobs for ECS behaviour AWS does not document.
 """
 
@@ -19,6 +20,7 @@ from ecssim.runner import RunResult, run
 from ecssim.scaling import ScalingSettings
 from ecssim.scenario import Scenario, load_scenario, parse_scenario
 from ecssim.simulation import Simulation
+from ecssim.sweep import SweepResult, sweep
 
 __all__ = [
     "EcsSettings",
@@ -26,9 +28,11 @@ __all__ = [
     "ScalingSettings",
     "Scenario",
     "Simulation",
+    "SweepResult",
     "__version__",
     "load_scenario",
     "parse_scenario",
     "run",
+    "sweep",
 ]
 __version__ = "0.1.0"

@@ -31,8 +31,8 @@ SUMMARY_COLUMNS: Final[dict[str, str]] = {
     "jobs_redelivered": "times a message came back after its visibility timeout",
     "lost_work_hours": "hours of work thrown away by interruptions",
     "queue_wait_p50_s": "median wait from arrival to first start [s]",
-    "queue_wait_p95_s": "95th percentile of that wait [s]",
-    "queue_wait_p99_s": "99th percentile of that wait [s]",
+    "queue_wait_p95_s": "95th percentile wait from arrival to first start [s]",
+    "queue_wait_p99_s": "99th percentile wait from arrival to first start [s]",
     "sessions_arrived": "game sessions that asked for a slot",
     "sessions_completed": "sessions that ended normally",
     "sessions_interrupted": "sessions cut off because their task stopped",
@@ -50,7 +50,7 @@ SUMMARY_COLUMNS: Final[dict[str, str]] = {
     "scale_ins_blocked": "times protection started to block a scale-in or rollout",
     "blocked_hours": "hours during which protection blocked the scheduler",
     "convergence_delay_mean_s": "mean time from a desired-count drop to running <= desired [s]",
-    "convergence_delay_max_s": "longest such time [s]",
+    "convergence_delay_max_s": "longest time from a desired-count drop to running <= desired [s]",
     "deployments_started": "rollouts started (the initial one excluded)",
     "deployments_completed": "rollouts that reached COMPLETED",
     "deployments_in_progress_at_end": "rollouts still IN_PROGRESS when the run ended",
@@ -196,6 +196,7 @@ def _service_row(
     timeseries: pd.DataFrame,
     jobs: pd.DataFrame,
     sessions: pd.DataFrame,
+    *,
     duration_s: float,
     sample_interval_s: float,
 ) -> dict[str, Any]:
@@ -332,8 +333,8 @@ def summarize(
                 timeseries[timeseries["service"] == name],
                 jobs[jobs["service"] == name],
                 sessions[sessions["service"] == name],
-                duration_s,
-                sample_interval_s,
+                duration_s=duration_s,
+                sample_interval_s=sample_interval_s,
             )
         )
     return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))

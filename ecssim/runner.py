@@ -10,13 +10,14 @@ duration and returns a :class:`RunResult` of tidy frames and a summary.
 from __future__ import annotations
 
 import math
-from datetime import UTC, timedelta
-from functools import partial
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, timedelta
+from functools import partial
 from typing import Any
 
 import pandas as pd
+from tqdm import tqdm
 
 from ecssim.aws.agent import AgentEndpoint
 from ecssim.aws.state import Service as ServiceRecord
@@ -36,8 +37,8 @@ from ecssim.scenario import (
 )
 from ecssim.scenario import Service as ServiceConfig
 from ecssim.sim.faults import Faults
-from ecssim.sim.timers import at
 from ecssim.sim.sampler import TIMESERIES_COLUMNS, Sampled, Sampler
+from ecssim.sim.timers import at
 from ecssim.sim.workers import (
     ProtectionCaller,
     QueueWorker,
@@ -46,7 +47,14 @@ from ecssim.sim.workers import (
     Workers,
     policy_for,
 )
-from ecssim.sim.workloads import JOB_COLUMNS, SESSION_COLUMNS, JobQueue, SessionPool
+from ecssim.sim.workloads import (
+    JOB_COLUMNS,
+    JOB_DTYPES,
+    SESSION_COLUMNS,
+    SESSION_DTYPES,
+    JobQueue,
+    SessionPool,
+)
 from ecssim.simulation import Simulation
 
 #: CPU of a task: this much when idle, plus the rest up to 95 % when busy.
@@ -134,11 +142,11 @@ class _Model:
         )
         self.caller = ProtectionCaller(
             sim.env,
-            sim.ecs,
-            AgentEndpoint(sim.ecs, scenario.start),
-            sim.streams["api"],
-            api_faults,
-            self.record,
+            client=sim.ecs,
+            agent=AgentEndpoint(sim.ecs, scenario.start),
+            rng=sim.streams["api"],
+            faults=api_faults,
+            record=self.record,
         )
         self.services: dict[str, _ServiceRuntime] = {}
         start_of_day = scenario.start
@@ -179,7 +187,7 @@ class _Model:
                     "name": "worker",
                     "image": f"{config.name}:{revision_tag}",
                     "essential": True,
-                    "stopTimeout": int(math.ceil(config.stop_timeout_s)),
+                    "stopTimeout": math.ceil(config.stop_timeout_s),
                 }
             ],
             requiresCompatibilities=["FARGATE"],
@@ -516,8 +524,8 @@ class _Model:
         sessions = pd.DataFrame.from_records(
             session_rows, columns=list(SESSION_COLUMNS)
         )
-        jobs = jobs.astype({"first_start_s": "float64", "end_s": "float64"})
-        sessions = sessions.astype({"start_s": "float64", "end_s": "float64"})
+        jobs = jobs.astype(JOB_DTYPES)
+        sessions = sessions.astype(SESSION_DTYPES)
         summary = summarize(
             events,
             timeseries,
@@ -562,8 +570,6 @@ def run(
     model = _Model(scenario, chosen_seed, policies or {})
     duration = scenario.duration_s
     if progress:
-        from tqdm import tqdm
-
         steps = 100
         with tqdm(total=steps, desc=scenario.name, unit="%", leave=False) as bar:
             for step in range(1, steps + 1):

@@ -659,15 +659,9 @@ def _format_errors(
         clean: list[str | int] = []
         node = raw
         for part in path:
-            if isinstance(node, Mapping) and part in node:
-                node = node[part]
-                clean.append(part)
-            elif (
-                isinstance(node, list | tuple)
-                and isinstance(part, int)
-                and part < len(node)
-            ):
-                node = node[part]
+            found, child = _child(node, part)
+            if found:
+                node = child
                 clean.append(part)
             elif error["type"] in ("extra_forbidden", "missing") and part == path[-1]:
                 clean.append(part)
@@ -694,6 +688,15 @@ def _format_errors(
         prefix = f"{source}:{line}: " if line else f"{source}: "
         messages.append(f"{prefix}{where}: {message}")
     return "\n".join(dict.fromkeys(messages))
+
+
+def _child(node: Any, part: str | int) -> tuple[bool, Any]:
+    """``(True, node[part])`` when the file has that key or index, else ``(False, None)``."""
+    if isinstance(node, Mapping) and part in node:
+        return True, node[part]
+    if isinstance(node, list | tuple) and isinstance(part, int) and part < len(node):
+        return True, node[part]
+    return False, None
 
 
 def _as_written(raw: Any, value: Any) -> str:
@@ -754,7 +757,8 @@ def load_scenario(path: str | Path) -> Scenario:
 def resolve_paths(scenario: Scenario, folder: Path) -> Scenario:
     """*scenario* with relative trace paths made relative to *folder*."""
     services = []
-    for service in scenario.services:
+    for original in scenario.services:
+        service = original
         workload = service.workload
         trace = workload.arrivals.trace if workload is not None else None
         if workload is not None and trace is not None and not trace.is_absolute():
@@ -766,7 +770,7 @@ def resolve_paths(scenario: Scenario, folder: Path) -> Scenario:
 
 
 def with_overrides(
-    raw: Mapping[str, Any], overrides: Mapping[str, Any]
+    raw: Mapping[str, Any], overrides: Mapping[str, Any], *, what: str = "override"
 ) -> dict[str, Any]:
     """A deep copy of the raw scenario *raw* with values set by dotted path.
 
@@ -774,19 +778,18 @@ def with_overrides(
     with dots; a missing key of a mapping is created.
 
     Raises:
-        ScenarioError: a path goes through something that is not there.
+        ScenarioError: a path goes through something that is not there (the
+            message starts with *what* and the path).
     """
     data = copy.deepcopy(dict(raw))
     for path, value in overrides.items():
-        parts = _split_path(path)
+        parts = _split_path(path, what)
         node: Any = data
         for i, part in enumerate(parts):
             last = i == len(parts) - 1
             if isinstance(part, int):
                 if not isinstance(node, list) or not -len(node) <= part < len(node):
-                    raise ScenarioError(
-                        f"sweep parameter {path!r}: no item [{part}] there"
-                    )
+                    raise ScenarioError(f"{what} {path!r}: no item [{part}] there")
                 if last:
                     node[part] = value
                 else:
@@ -794,16 +797,18 @@ def with_overrides(
             else:
                 if not isinstance(node, dict):
                     raise ScenarioError(
-                        f"sweep parameter {path!r}: {part!r} is not under a mapping"
+                        f"{what} {path!r}: {part!r} is not under a mapping"
                     )
                 if last:
                     node[part] = value
                 else:
-                    node = node.setdefault(part, {})
+                    if node.get(part) is None:  # absent, or a section left null
+                        node[part] = {}
+                    node = node[part]
     return data
 
 
-def _split_path(path: str) -> list[str | int]:
+def _split_path(path: str, what: str) -> list[str | int]:
     parts: list[str | int] = []
     for chunk in path.split("."):
         name, _, rest = chunk.partition("[")
@@ -813,12 +818,12 @@ def _split_path(path: str) -> list[str | int]:
             index, _, rest = rest.partition("]")
             if not index.lstrip("-").isdigit():
                 raise ScenarioError(
-                    f"sweep parameter {path!r}: [{index}] is not an index"
+                    f"{what} {path!r}: [{index}] is not an index"
                 )
             parts.append(int(index))
             rest = rest.removeprefix("[")
     if not parts:
-        raise ScenarioError(f"sweep parameter {path!r} is empty")
+        raise ScenarioError(f"{what} {path!r} is empty")
     return parts
 
 

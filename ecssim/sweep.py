@@ -172,7 +172,7 @@ def grid_scenarios(
     for point in grid_points:
         label = f"{source} [sweep point {_describe_point(point)}]"
         try:
-            raw = with_overrides(raw_scenario, point)
+            raw = with_overrides(raw_scenario, point, what="sweep parameter")
             raw.pop("sweep", None)
             scenario = parse_scenario(raw, source=label)
         except ScenarioError as exc:

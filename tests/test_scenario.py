@@ -819,7 +819,7 @@ def test_with_overrides_rejects_impossible_paths(path: str, reason: str) -> None
     with pytest.raises(ScenarioError) as excinfo:
         with_overrides(RAW["expiry-mid-job.yaml"], {path: 1})
     message = str(excinfo.value)
-    assert message.startswith(f"sweep parameter {path!r}")
+    assert message.startswith(f"override {path!r}")
     assert reason in message
 
 
@@ -852,7 +852,7 @@ def test_scenario_with_overrides_takes_yaml_names_and_units() -> None:
         ),
         (
             {"services[2].desired_count": 1},
-            "sweep parameter 'services[2].desired_count': no item [2] there",
+            "override 'services[2].desired_count': no item [2] there",
         ),
     ],
     ids=["bad value", "impossible path"],

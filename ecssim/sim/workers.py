@@ -17,7 +17,6 @@ and counts as lost work.
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
-from dataclasses import dataclass
 from typing import Any, NamedTuple, cast
 
 import numpy as np
@@ -30,6 +29,7 @@ from ecssim.aws.state import Task
 from ecssim.policies import (
     Action,
     BasePolicy,
+    ConfiguredPolicy,
     Protect,
     ProtectionPolicy,
     Release,
@@ -61,6 +61,7 @@ class ProtectionCaller:
     def __init__(
         self,
         env: simpy.Environment,
+        *,
         client: EcsClient,
         agent: AgentEndpoint,
         rng: np.random.Generator,
@@ -77,9 +78,11 @@ class ProtectionCaller:
     def _injected(self) -> str | None:
         now = self.env.now
         for fault in self.faults:
-            if fault.from_s <= now and (fault.until_s is None or now < fault.until_s):
-                if self.rng.random() < fault.probability:
-                    return fault.code
+            active = fault.from_s <= now and (
+                fault.until_s is None or now < fault.until_s
+            )
+            if active and self.rng.random() < fault.probability:
+                return fault.code
         return None
 
     def call(
@@ -170,6 +173,7 @@ class Worker:
         self,
         env: simpy.Environment,
         task: Task,
+        *,
         policy: ProtectionPolicy,
         config: ProtectionPolicyConfig,
         caller: ProtectionCaller,
@@ -622,6 +626,4 @@ def policy_for(
     """The policy a worker follows: *custom* if given, else the configured one."""
     if custom is not None:
         return custom
-    from ecssim.policies import ConfiguredPolicy
-
     return ConfiguredPolicy(config) if config.policy != "none" else BasePolicy()

@@ -43,6 +43,20 @@ JOB_COLUMNS: Final = (
     "duration_s",
     "task",
 )
+#: The column types of the jobs frame (fixed, so empty frames keep them too).
+JOB_DTYPES: Final = {
+    "job": "int64",
+    "service": "string",
+    "arrival_s": "float64",
+    "first_start_s": "float64",
+    "end_s": "float64",
+    "outcome": "string",
+    "receives": "int64",
+    "interruptions": "int64",
+    "lost_work_s": "float64",
+    "duration_s": "float64",
+    "task": "string",
+}
 SESSION_COLUMNS: Final = (
     "session",
     "service",
@@ -53,6 +67,17 @@ SESSION_COLUMNS: Final = (
     "duration_s",
     "task",
 )
+#: The column types of the sessions frame.
+SESSION_DTYPES: Final = {
+    "session": "int64",
+    "service": "string",
+    "arrival_s": "float64",
+    "start_s": "float64",
+    "end_s": "float64",
+    "outcome": "string",
+    "duration_s": "float64",
+    "task": "string",
+}
 
 
 @dataclass(eq=False, slots=True)
@@ -226,18 +251,19 @@ class JobQueue:
         """Bring the messages of the workload's arrival process as time passes."""
         yield from _feed(
             self.env,
-            self.config.arrivals,
-            self.config.job_duration,
-            rng_arrivals,
-            rng_durations,
-            until_s,
-            start_hour_s,
-            self.arrive,
+            arrivals=self.config.arrivals,
+            distribution=self.config.job_duration,
+            rng_arrivals=rng_arrivals,
+            rng_durations=rng_durations,
+            until_s=until_s,
+            start_hour_s=start_hour_s,
+            arrive=self.arrive,
         )
 
 
 def _feed(
     env: simpy.Environment,
+    *,
     arrivals: Any,
     distribution: Any,
     rng_arrivals: np.random.Generator,
@@ -403,11 +429,11 @@ class SessionPool:
         """Bring sessions as time passes."""
         yield from _feed(
             self.env,
-            self.config.arrivals,
-            self.config.session_duration,
-            rng_arrivals,
-            rng_durations,
-            until_s,
-            start_hour_s,
-            self.arrive,
+            arrivals=self.config.arrivals,
+            distribution=self.config.session_duration,
+            rng_arrivals=rng_arrivals,
+            rng_durations=rng_durations,
+            until_s=until_s,
+            start_hour_s=start_hour_s,
+            arrive=self.arrive,
         )
