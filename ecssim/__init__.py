@@ -21,6 +21,7 @@ from ecssim.scaling import ScalingSettings
 from ecssim.scenario import Scenario, load_scenario, parse_scenario
 from ecssim.simulation import Simulation
 from ecssim.sweep import SweepResult, sweep
+from ecssim.version import __version__
 
 __all__ = [
     "EcsSettings",
@@ -35,4 +36,3 @@ __all__ = [
     "run",
     "sweep",
 ]
-__version__ = "0.1.0"

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import ecssim
+from ecssim.version import __version__
 from ecssim.errors import ScenarioError
 from ecssim.report import (
     RUN_MARKER,
@@ -75,7 +75,7 @@ def _parser() -> argparse.ArgumentParser:
         "1 internal error (a bug in ecssim)",
     )
     parser.add_argument(
-        "--version", action="version", version=f"ecssim {ecssim.__version__}"
+        "--version", action="version", version=f"ecssim {__version__}"
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 

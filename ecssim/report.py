@@ -39,7 +39,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-import ecssim
+from ecssim.version import __version__
 from ecssim.errors import EcsSimError
 from ecssim.metrics import SUMMARY_COLUMNS
 from ecssim.plotting import job_outcomes, protection_cost, save_png, timeline
@@ -640,7 +640,7 @@ def _summary_json(
 ) -> dict[str, Any]:
     return {
         "results": RUN_MARKER,
-        "ecssim_version": ecssim.__version__,
+        "ecssim_version": __version__,
         "scenario": name,
         "description": description,
         "seed": seed,

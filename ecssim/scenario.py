@@ -817,9 +817,7 @@ def _split_path(path: str, what: str) -> list[str | int]:
         while rest:
             index, _, rest = rest.partition("]")
             if not index.lstrip("-").isdigit():
-                raise ScenarioError(
-                    f"{what} {path!r}: [{index}] is not an index"
-                )
+                raise ScenarioError(f"{what} {path!r}: [{index}] is not an index")
             parts.append(int(index))
             rest = rest.removeprefix("[")
     if not parts:

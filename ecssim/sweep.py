@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-import ecssim
+from ecssim.version import __version__
 from ecssim.errors import ScenarioError
 from ecssim.metrics import SUMMARY_COLUMNS
 from ecssim.plotting import save_png, tradeoff
@@ -361,7 +361,7 @@ def write_sweep(result: SweepResult, out_dir: str | Path) -> Path:
         write_json(
             {
                 "results": SWEEP_MARKER,
-                "ecssim_version": ecssim.__version__,
+                "ecssim_version": __version__,
                 "scenario": base.name,
                 "description": base.description,
                 "seed": base.seed,
