@@ -25,7 +25,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ecssim.version import __version__
 from ecssim.errors import ScenarioError
 from ecssim.report import (
     RUN_MARKER,
@@ -41,6 +40,7 @@ from ecssim.runner import run
 from ecssim.scenario import Scenario, json_schema, load_scenario
 from ecssim.sweep import render_sweep, sweep, write_sweep
 from ecssim.units import format_duration
+from ecssim.version import __version__
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -74,9 +74,7 @@ def _parser() -> argparse.ArgumentParser:
         epilog="exit codes: 0 success, 2 bad input (the message names it), "
         "1 internal error (a bug in ecssim)",
     )
-    parser.add_argument(
-        "--version", action="version", version=f"ecssim {__version__}"
-    )
+    parser.add_argument("--version", action="version", version=f"ecssim {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run_cmd = commands.add_parser(

@@ -39,11 +39,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ecssim.version import __version__
 from ecssim.errors import EcsSimError
 from ecssim.metrics import SUMMARY_COLUMNS
 from ecssim.plotting import job_outcomes, protection_cost, save_png, timeline
 from ecssim.units import format_duration
+from ecssim.version import __version__
 
 if TYPE_CHECKING:
     from ecssim.runner import RunResult

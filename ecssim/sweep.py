@@ -38,7 +38,6 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from ecssim.version import __version__
 from ecssim.errors import ScenarioError
 from ecssim.metrics import SUMMARY_COLUMNS
 from ecssim.plotting import save_png, tradeoff
@@ -63,6 +62,7 @@ from ecssim.report import (
 )
 from ecssim.runner import run
 from ecssim.scenario import Scenario, parse_scenario, resolve_paths, with_overrides
+from ecssim.version import __version__
 
 #: Two-sided 95 % critical values of Student's t for 1..30 degrees of freedom.
 T_CRITICAL_95: Final = (

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -149,7 +150,8 @@ def test_a_bad_sweep_value_names_parameter_and_value_before_any_run(
     def no_runs(*_: object, **__: object) -> None:
         raise AssertionError("a run started")
 
-    monkeypatch.setattr("ecssim.sweep.run", no_runs)
+    # the package exports the function sweep, so reach the module through sys.modules
+    monkeypatch.setattr(sys.modules["ecssim.sweep"], "run", no_runs)
     raw = _raw()
     raw["sweep"]["parameters"][EXPIRES] = ["20m", "3d"]
     with pytest.raises(ScenarioError) as caught:
