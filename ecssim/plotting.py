@@ -156,20 +156,27 @@ def timeline(
             alpha=0.15,
             linewidth=0,
         )
+    # RUNNING underneath and wide, desired dashed on top: where they agree,
+    # both stay visible
+    (running,) = ax.step(
+        hours,
+        rows["running"].to_numpy(dtype=float),
+        where="post",
+        color=_COLOURS["running"],
+        linewidth=2.6,
+        alpha=0.7,
+        zorder=2,
+        label="RUNNING tasks",
+    )
     (desired,) = ax.step(
         hours,
         rows["desired"].to_numpy(dtype=float),
         where="post",
         color=_COLOURS["desired"],
-        linewidth=2.0,
-        label="desired count",
-    )
-    (running,) = ax.plot(
-        hours,
-        rows["running"].to_numpy(dtype=float),
-        color=_COLOURS["running"],
         linewidth=1.4,
-        label="RUNNING tasks",
+        linestyle="--",
+        zorder=4,
+        label="desired count",
     )
     (protected,) = ax.plot(
         hours,
