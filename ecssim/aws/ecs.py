@@ -958,13 +958,16 @@ class EcsClient:
         if self._settings.deployment_blocked == "enforce":
             service = task.service
             holders = service.protection_holders
-            # holders bounds the active count from above: scan only when it could bind
-            if len(holders) - (task.task_id in holders) + 1 > service.desired_count:
-                others = sum(
-                    1
-                    for t in service.live_tasks()
-                    if t is not task and t.protection.is_active(now)
-                )
+            # holders bounds the protected count from above; only when the bound
+            # could bind, drop the holders whose protection has lapsed and look again
+            others = len(holders) - (task.task_id in holders)
+            if others + 1 > service.desired_count:
+                tasks = service.tasks
+                lapsed = [
+                    tid for tid in holders if not tasks[tid].protection.is_active(now)
+                ]
+                holders.difference_update(lapsed)
+                others = len(holders) - (task.task_id in holders)
                 if others + 1 > service.desired_count:
                     return "DEPLOYMENT_BLOCKED"
         return None

@@ -91,65 +91,88 @@ class ProtectionCaller:
         enabled: bool,
         minutes: int | None,
         config: ProtectionPolicyConfig,
+        first_attempt: int = 0,
     ) -> ProcessGenerator:
-        """Set or clear *task*'s protection; returns a :class:`CallResult`."""
-        reason: str | None = None
+        """Set or clear *task*'s protection; returns a :class:`CallResult`.
+
+        Each attempt takes the call latency; a retryable error (throttling,
+        server error, timeout) is tried again after an exponential back-off,
+        up to ``max_attempts`` (counting from *first_attempt*, when earlier
+        attempts were made by the caller).
+        """
         env = self.env
         latency = config.call_latency_s
-        for attempt in range(config.max_attempts):
+        outcome: CallResult | str = "ServerException"
+        for attempt in range(first_attempt, config.max_attempts):
             if attempt:
                 yield env.timeout(BACKOFF_BASE_S * 2 ** (attempt - 1))
             if latency > 0:
                 yield env.timeout(latency)
             injected = self._injected() if self.faults else None
             if injected is not None:
-                service = task.service.name if task.service else None
-                reason = (
-                    "RequestCanceled"
-                    if (injected == "RequestTimeout" and config.via == "agent")
-                    else injected
-                )
-                self.record(
-                    "protection_call_error",
-                    service=service,
-                    task=task.task_id,
-                    code=reason,
-                    injected=True,
-                )
+                outcome = self._injected_error(task, injected, config)
                 if injected == "RequestTimeout":
-                    yield self.env.timeout(ECS_CALL_TIMEOUT_S)
+                    yield env.timeout(ECS_CALL_TIMEOUT_S)
                 continue
-            if config.via == "agent":
-                status, answer = self.agent.update(
-                    task, enabled, minutes if enabled else None
-                )
-                if status == 200 and answer is None:
-                    return self._success(task, enabled)
-                if status == 200:
-                    if not config.check_failure_body:
-                        # the client only checks the status code: it thinks it worked
-                        return CallResult(
-                            True, answer, self._believed(enabled, minutes)
-                        )
-                    return CallResult(False, answer)
-                reason = answer
-            else:
-                try:
-                    self.client.take_protection_token(task)
-                except ClientError as exc:
-                    reason = exc.response["Error"]["Code"]
-                else:
-                    failure = self.client.protect_task(task, enabled, minutes)
-                    if failure is None:
-                        return self._success(task, enabled)
-                    return CallResult(False, failure)
-            if reason not in RETRYABLE:
-                return CallResult(False, reason)
-        return CallResult(False, reason)
+            outcome = self.attempt(task, enabled, minutes, config)
+            if isinstance(outcome, CallResult):
+                return outcome
+        return CallResult(
+            False, outcome if isinstance(outcome, str) else outcome.reason
+        )
 
-    @staticmethod
-    def _success(task: Task, enabled: bool) -> CallResult:
-        return CallResult(True, None, task.protection.expires_at if enabled else None)
+    def attempt(
+        self,
+        task: Task,
+        enabled: bool,
+        minutes: int | None,
+        config: ProtectionPolicyConfig,
+    ) -> CallResult | str:
+        """One attempt, now: its result, or the code of a retryable error."""
+        if config.via == "agent":
+            status, answer = self.agent.update(
+                task, enabled, minutes if enabled else None
+            )
+            if status == 200:
+                if answer is None:
+                    return CallResult(
+                        True, None, task.protection.expires_at if enabled else None
+                    )
+                if not config.check_failure_body:
+                    # the client only checks the status code: it thinks it worked
+                    return CallResult(True, answer, self._believed(enabled, minutes))
+                return CallResult(False, answer)
+            reason = answer or "ServerException"
+        else:
+            try:
+                self.client.take_protection_token(task)
+            except ClientError as exc:
+                reason = exc.response["Error"]["Code"]
+            else:
+                failure = self.client.protect_task(task, enabled, minutes)
+                if failure is None:
+                    return CallResult(
+                        True, None, task.protection.expires_at if enabled else None
+                    )
+                return CallResult(False, failure)
+        return reason if reason in RETRYABLE else CallResult(False, reason)
+
+    def _injected_error(
+        self, task: Task, injected: str, config: ProtectionPolicyConfig
+    ) -> str:
+        reason = (
+            "RequestCanceled"
+            if injected == "RequestTimeout" and config.via == "agent"
+            else injected
+        )
+        self.record(
+            "protection_call_error",
+            service=task.service.name if task.service else None,
+            task=task.task_id,
+            code=reason,
+            injected=True,
+        )
+        return reason
 
     def _believed(self, enabled: bool, minutes: int | None) -> float | None:
         if not enabled:
@@ -243,34 +266,49 @@ class Worker:
                 token = self._release_token
                 after(self.env, action.hold_s, lambda: self._held_release(token))
                 return True
-            self._release_token += 1
-            self.releasing = False
-            result = yield from self.caller.call(self.task, False, None, self.config)
+            enabled, minutes = False, None
+        elif isinstance(action, Protect):
+            enabled, minutes = True, action.expires_in_minutes
+        else:
+            raise TypeError(
+                f"a policy returned {action!r}, not Protect, Release or None"
+            )
+        self._release_token += 1
+        self.releasing = False
+        caller, config = self.caller, self.config
+        if caller.faults:
+            result = yield from caller.call(self.task, enabled, minutes, config)
+        else:
+            # the common case, without a nested generator: one attempt after the
+            # latency, and the usual retries only if it hit a retryable error
+            if config.call_latency_s > 0:
+                yield self.env.timeout(config.call_latency_s)
+            outcome = caller.attempt(self.task, enabled, minutes, config)
+            if isinstance(outcome, CallResult):
+                result = outcome
+            else:
+                result = yield from caller.call(
+                    self.task, enabled, minutes, config, first_attempt=1
+                )
+        if not enabled:
             if result.ok:
                 self.protected_until_s = None
                 self._renew_token += 1
             return bool(result.ok)
-        if isinstance(action, Protect):
-            self._release_token += 1
-            self.releasing = False
-            result = yield from self.caller.call(
-                self.task, True, action.expires_in_minutes, self.config
+        # renewal timer either way: a failed protect is tried again at the next
+        # renewal if the policy still wants protection then
+        self._arm_renewal()
+        if result.ok:
+            self.protected_until_s = result.expires_at
+        else:
+            self.record(
+                "protection_rejected",
+                service=self.service,
+                task=self.task_id,
+                reason=result.reason,
+                busy=self.busy,
             )
-            # renewal timer either way: a failed protect is tried again at the
-            # next renewal if the policy still wants protection then
-            self._arm_renewal()
-            if result.ok:
-                self.protected_until_s = result.expires_at
-            else:
-                self.record(
-                    "protection_rejected",
-                    service=self.service,
-                    task=self.task_id,
-                    reason=result.reason,
-                    busy=self.busy,
-                )
-            return bool(result.ok)
-        raise TypeError(f"a policy returned {action!r}, not Protect, Release or None")
+        return bool(result.ok)
 
     def act_later(self, action: Action) -> None:
         """Carry out *action* in a process of its own (timers, session changes)."""
