@@ -26,6 +26,7 @@ from ecssim.metrics import summarize
 from ecssim.policies import ProtectionPolicy
 from ecssim.scenario import (
     Deploy,
+    Distribution,
     ProtectionApiErrors,
     QueueWorkload,
     Scenario,
@@ -54,6 +55,7 @@ from ecssim.sim.workloads import (
     SESSION_DTYPES,
     JobQueue,
     SessionPool,
+    feed_arrivals,
 )
 from ecssim.simulation import Simulation
 
@@ -239,15 +241,25 @@ class _Model:
         durations = sim.streams.for_key("durations", config.name)
         if isinstance(workload, QueueWorkload):
             runtime.queue = JobQueue(sim.env, config.name, workload, self.record)
-            sim.env.process(
-                runtime.queue.feed(arrivals, durations, until, self.start_hour_s)
-            )
+            arrive: Callable[[float], object] = runtime.queue.arrive
+            distribution: Distribution = workload.job_duration
         elif isinstance(workload, SessionWorkload):
             runtime.pool = SessionPool(sim.env, config.name, workload, self.record)
-            sim.env.process(
-                runtime.pool.feed(arrivals, durations, until, self.start_hour_s)
-            )
+            arrive = runtime.pool.arrive
+            distribution = workload.session_duration
         if workload is not None:
+            sim.env.process(
+                feed_arrivals(
+                    sim.env,
+                    arrivals=workload.arrivals,
+                    distribution=distribution,
+                    rng_arrivals=arrivals,
+                    rng_durations=durations,
+                    until_s=until,
+                    start_hour_s=self.start_hour_s,
+                    arrive=arrive,
+                )
+            )
             self.workers.factories[config.name] = self._worker_factory(runtime)
         if config.autoscaling is not None:
             self._add_autoscaling(runtime)

@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -40,7 +40,7 @@ from ecssim.aws.cloudwatch import (
     MetricAlarm,
     MetricKey,
 )
-from ecssim.aws.errors import ApiErrors, ClientError
+from ecssim.aws.errors import BotoShapedClient
 from ecssim.aws.state import EcsBackend, Service
 from ecssim.errors import ScenarioError
 from ecssim.scaling import (
@@ -426,7 +426,7 @@ class AutoScalingBackend:
         policy.alarm_low = low
 
 
-class ApplicationAutoScalingClient:
+class ApplicationAutoScalingClient(BotoShapedClient):
     """A boto3-shaped Application Auto Scaling client for ECS services.
 
     Use it like ``boto3.client("application-autoscaling")`` with
@@ -436,6 +436,8 @@ class ApplicationAutoScalingClient:
     metric math and predefined metrics other than the ECS CPU and memory ones.
     """
 
+    SERVICE = "application-autoscaling"
+
     def __init__(
         self,
         backend: AutoScalingBackend,
@@ -444,31 +446,9 @@ class ApplicationAutoScalingClient:
         request_id: Callable[[], str],
     ) -> None:
         self._backend = backend
-        self._epoch = epoch
-        self._request_id = request_id
-        self._errors = ApiErrors("application-autoscaling", request_id)
-        #: The exception classes boto3 generates for Application Auto Scaling.
-        self.exceptions = self._errors.exceptions
+        super().__init__(epoch=epoch, request_id=request_id)
 
     # ---- plumbing -------------------------------------------------------------
-    def _begin(self, operation: str, params: dict[str, Any]) -> None:
-        self._errors.validate(operation, params)
-
-    def _fail(self, operation: str, code: str, message: str) -> ClientError:
-        return self._errors.error(operation, code, message)
-
-    def _ok(self, body: Response) -> Response:
-        body["ResponseMetadata"] = {
-            "RequestId": self._request_id(),
-            "HTTPStatusCode": 200,
-            "HTTPHeaders": {},
-            "RetryAttempts": 0,
-        }
-        return body
-
-    def _dt(self, t: float) -> datetime:
-        return self._epoch + timedelta(seconds=t)
-
     def _now(self) -> float:
         return self._backend.ecs.clock()
 

@@ -33,12 +33,12 @@ import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Final
 
 from botocore.utils import parse_timestamp
 
-from ecssim.aws.errors import ApiErrors, ClientError
+from ecssim.aws.errors import BotoShapedClient, ClientError
 from ecssim.errors import ScenarioError
 from ecssim.scaling import (
     COMPARISON_OPERATORS,
@@ -430,7 +430,7 @@ class CloudWatchBackend:
 _ALARM_NAME_RE: Final = re.compile(r"^[\x20-\x7e]{1,255}$")
 
 
-class CloudWatchClient:
+class CloudWatchClient(BotoShapedClient):
     """A boto3-shaped CloudWatch client: metric data, metric alarms, statistics.
 
     Supported: ``put_metric_data``, ``get_metric_statistics``,
@@ -440,6 +440,8 @@ class CloudWatchClient:
     rejected with ``InvalidParameterValue``.
     """
 
+    SERVICE = "cloudwatch"
+
     def __init__(
         self,
         backend: CloudWatchBackend,
@@ -448,34 +450,15 @@ class CloudWatchClient:
         request_id: Callable[[], str],
     ) -> None:
         self._backend = backend
-        self._epoch = epoch
-        self._request_id = request_id
-        self._errors = ApiErrors("cloudwatch", request_id)
-        #: The exception classes boto3 generates for CloudWatch.
-        self.exceptions = self._errors.exceptions
+        super().__init__(epoch=epoch, request_id=request_id)
 
     # ---- plumbing -------------------------------------------------------
-    def _begin(self, operation: str, params: dict[str, Any]) -> None:
-        self._errors.validate(operation, params)
-
     def _fail(self, operation: str, code: str, message: str) -> ClientError:
         """The exception boto3 raises for the wire error *code*
         (``InvalidParameterValue`` raises ``InvalidParameterValueException``)."""
         error = self._errors.error(operation, code, message)
         cls = self._errors.exceptions.from_code(code)
         return cls(error.response, operation)
-
-    def _ok(self, body: Response) -> Response:
-        body["ResponseMetadata"] = {
-            "RequestId": self._request_id(),
-            "HTTPStatusCode": 200,
-            "HTTPHeaders": {},
-            "RetryAttempts": 0,
-        }
-        return body
-
-    def _dt(self, t: float) -> datetime:
-        return self._epoch + timedelta(seconds=t)
 
     def _seconds(self, op: str, name: str, value: Any) -> float:
         try:

@@ -16,11 +16,11 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Final
 
 from ecssim import protection
-from ecssim.aws.errors import ApiErrors, ClientError
+from ecssim.aws.errors import BotoShapedClient
 from ecssim.aws.state import (
     MAX_STOP_TIMEOUT_S,
     Cluster,
@@ -52,12 +52,14 @@ _NAME_RE: Final = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
 Response = dict[str, Any]
 
 
-class EcsClient:
+class EcsClient(BotoShapedClient):
     """A boto3-shaped ECS client answered by the simulated control plane.
 
     Use it exactly like ``boto3.client("ecs")``: keyword arguments only, and a
     response dictionary back (``ResponseMetadata`` included).
     """
+
+    SERVICE = "ecs"
 
     def __init__(
         self,
@@ -69,34 +71,12 @@ class EcsClient:
     ) -> None:
         self._backend = backend
         self._settings = settings
-        self._epoch = epoch
-        self._request_id = request_id
-        self._errors = ApiErrors("ecs", request_id)
+        super().__init__(epoch=epoch, request_id=request_id)
         self._throttle = TokenBucket(
             settings.protection_api_rate_per_s, settings.protection_api_burst
         )
-        #: The exception classes boto3 generates for ECS (``ClientError`` subclasses).
-        self.exceptions = self._errors.exceptions
 
     # ---- plumbing -------------------------------------------------------
-    def _begin(self, operation: str, params: dict[str, Any]) -> None:
-        self._errors.validate(operation, params)
-
-    def _fail(self, operation: str, code: str, message: str) -> ClientError:
-        return self._errors.error(operation, code, message)
-
-    def _ok(self, body: Response) -> Response:
-        body["ResponseMetadata"] = {
-            "RequestId": self._request_id(),
-            "HTTPStatusCode": 200,
-            "HTTPHeaders": {},
-            "RetryAttempts": 0,
-        }
-        return body
-
-    def _dt(self, t: float | None) -> datetime | None:
-        return None if t is None else self._epoch + timedelta(seconds=t)
-
     def _cluster(self, operation: str, ref: str | None) -> Cluster:
         cluster = self._backend.find_cluster(ref)
         if cluster is None:

@@ -10,6 +10,8 @@ parameter raises ``botocore.exceptions.ParamValidationError`` as boto3 does.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -19,7 +21,13 @@ from botocore.model import ServiceModel
 from botocore.session import get_session
 from botocore.validate import ParamValidator
 
-__all__ = ["ApiErrors", "ClientError", "ParamValidationError", "service_model"]
+__all__ = [
+    "ApiErrors",
+    "BotoShapedClient",
+    "ClientError",
+    "ParamValidationError",
+    "service_model",
+]
 
 _HTTP_STATUS = {"ServerException": 500, "ThrottlingException": 400}
 
@@ -67,3 +75,41 @@ class ApiErrors:
         }
         cls = self.exceptions.from_code(code)
         return cls(response, operation)
+
+
+class BotoShapedClient:
+    """What every boto3-shaped client of the simulation shares: request
+    validation against the service model, boto3's exceptions, response metadata
+    and timestamps on the simulated clock.
+
+    Subclasses set :attr:`SERVICE` (the botocore service name).
+    """
+
+    SERVICE: str = ""
+
+    def __init__(self, *, epoch: datetime, request_id: Callable[[], str]) -> None:
+        self._epoch = epoch
+        self._request_id = request_id
+        self._errors = ApiErrors(self.SERVICE, request_id)
+        #: The exception classes boto3 generates for the service
+        #: (``ClientError`` subclasses).
+        self.exceptions = self._errors.exceptions
+
+    def _begin(self, operation: str, params: dict[str, Any]) -> None:
+        self._errors.validate(operation, params)
+
+    def _fail(self, operation: str, code: str, message: str) -> ClientError:
+        return self._errors.error(operation, code, message)
+
+    def _ok(self, body: dict[str, Any]) -> dict[str, Any]:
+        body["ResponseMetadata"] = {
+            "RequestId": self._request_id(),
+            "HTTPStatusCode": 200,
+            "HTTPHeaders": {},
+            "RetryAttempts": 0,
+        }
+        return body
+
+    def _dt(self, t: float) -> datetime:
+        """Simulated seconds as a timezone-aware datetime."""
+        return self._epoch + timedelta(seconds=t)

@@ -24,7 +24,7 @@ import numpy as np
 import simpy
 
 from ecssim.invariants import check_conservation
-from ecssim.scenario import QueueWorkload, SessionWorkload
+from ecssim.scenario import Arrivals, Distribution, QueueWorkload, SessionWorkload
 from ecssim.sim.timers import after
 from ecssim.workload import RateFunction, draw, poisson_arrivals, read_trace
 
@@ -241,38 +241,21 @@ class JobQueue:
             self.env.now,
         )
 
-    def feed(
-        self,
-        rng_arrivals: np.random.Generator,
-        rng_durations: np.random.Generator,
-        until_s: float,
-        start_hour_s: float,
-    ) -> ProcessGenerator:
-        """Bring the messages of the workload's arrival process as time passes."""
-        yield from _feed(
-            self.env,
-            arrivals=self.config.arrivals,
-            distribution=self.config.job_duration,
-            rng_arrivals=rng_arrivals,
-            rng_durations=rng_durations,
-            until_s=until_s,
-            start_hour_s=start_hour_s,
-            arrive=self.arrive,
-        )
 
-
-def _feed(
+def feed_arrivals(
     env: simpy.Environment,
     *,
-    arrivals: Any,
-    distribution: Any,
+    arrivals: Arrivals,
+    distribution: Distribution,
     rng_arrivals: np.random.Generator,
     rng_durations: np.random.Generator,
     until_s: float,
     start_hour_s: float,
     arrive: Callable[[float], object],
 ) -> ProcessGenerator:
-    """One arrival process: a trace, or Poisson arrivals with a varying rate."""
+    """One workload's arrival process: bring each arrival (a queue message or
+    a session, calling *arrive* with its duration) as simulated time passes,
+    from a trace or from Poisson arrivals with a varying rate."""
     if arrivals.trace is not None:
         for at_s, duration_s in read_trace(arrivals.trace):
             if at_s >= until_s:
@@ -418,22 +401,3 @@ class SessionPool:
         """Place waiting sessions while free slots exist."""
         while self.waiting and self._place(self.waiting[0]):
             self.waiting.popleft()
-
-    def feed(
-        self,
-        rng_arrivals: np.random.Generator,
-        rng_durations: np.random.Generator,
-        until_s: float,
-        start_hour_s: float,
-    ) -> ProcessGenerator:
-        """Bring sessions as time passes."""
-        yield from _feed(
-            self.env,
-            arrivals=self.config.arrivals,
-            distribution=self.config.session_duration,
-            rng_arrivals=rng_arrivals,
-            rng_durations=rng_durations,
-            until_s=until_s,
-            start_hour_s=start_hour_s,
-            arrive=self.arrive,
-        )
