@@ -1,0 +1,144 @@
+"""Helpers for testing protection policies and code built on ecssim.
+
+* :class:`ReferenceProtection`: a deliberately naive model of one task's
+  protection (a deadline), to check anything that claims to follow ECS's rules.
+* Hypothesis strategies: :func:`worker_views` (what a policy sees) and
+  :func:`moments` (the moments a worker consults its policy).
+* :func:`check_policy`: drives a policy object through random moments and
+  raises ``AssertionError`` with the failing example when an answer is not one
+  ECS would accept (a duration outside 1..2880 minutes, a negative hold, a
+  renewal interval that is not positive ...).
+
+Hypothesis is a test dependency: ``pip install hypothesis`` (it is in the
+``test`` extra) to use the strategies and :func:`check_policy`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Final
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ecssim.policies import Action, Protect, ProtectionPolicy, Release, WorkerView
+from ecssim.protection import (
+    DEFAULT_EXPIRES_IN_MINUTES,
+    MAX_EXPIRES_IN_MINUTES,
+    MIN_EXPIRES_IN_MINUTES,
+)
+
+#: The moments a worker consults its policy (method names of ProtectionPolicy).
+MOMENTS: Final = (
+    "on_start",
+    "before_claim",
+    "after_claim",
+    "after_job",
+    "after_empty_receive",
+    "on_sessions_changed",
+    "renewal_due",
+)
+
+
+@dataclass
+class ReferenceProtection:
+    """One task's protection as the documentation states it, and nothing more.
+
+    Enabling sets the deadline to now + minutes (120 when omitted), whatever it
+    was; disabling clears it; the task is protected while now is before the
+    deadline.
+    """
+
+    deadline_s: float | None = None
+
+    def update(self, now_s: float, enabled: bool, minutes: int | None = None) -> None:
+        """Apply one UpdateTaskProtection request at *now_s*."""
+        if not enabled:
+            self.deadline_s = None
+            return
+        chosen = DEFAULT_EXPIRES_IN_MINUTES if minutes is None else minutes
+        self.deadline_s = now_s + 60.0 * chosen
+
+    def is_protected(self, now_s: float) -> bool:
+        """Whether scale-in must leave the task alone at *now_s*."""
+        return self.deadline_s is not None and now_s < self.deadline_s
+
+
+def _view(
+    now: float, offset: float | None, busy: bool, sessions: int, releasing: bool
+) -> WorkerView:
+    until = None if offset is None else max(0.0, now + offset)
+    return WorkerView(now, busy or sessions > 0, sessions, until, releasing)
+
+
+def worker_views() -> st.SearchStrategy[WorkerView]:
+    """What a policy may be shown: any time, busy or not, any sessions, protected
+    until a later (or earlier) moment or not at all, releasing or not."""
+    return st.builds(
+        _view,
+        st.floats(min_value=0.0, max_value=30 * 86400.0),
+        st.one_of(st.none(), st.floats(min_value=-7200.0, max_value=48 * 3600.0)),
+        st.booleans(),
+        st.integers(min_value=0, max_value=64),
+        st.booleans(),
+    )
+
+
+def moments() -> st.SearchStrategy[str]:
+    """One of the moments in :data:`MOMENTS`."""
+    return st.sampled_from(MOMENTS)
+
+
+def check_action(action: object) -> Action:
+    """Return *action* if ECS and the worker could carry it out, else raise.
+
+    Raises:
+        AssertionError: not None, :class:`Protect` or :class:`Release`, or a
+            duration or hold out of range.
+    """
+    if action is None:
+        return None
+    if isinstance(action, Protect):
+        minutes = action.expires_in_minutes
+        if minutes is not None and (
+            isinstance(minutes, bool)
+            or not isinstance(minutes, int)
+            or not MIN_EXPIRES_IN_MINUTES <= minutes <= MAX_EXPIRES_IN_MINUTES
+        ):
+            raise AssertionError(
+                f"Protect({minutes!r}): expiresInMinutes must be an integer in "
+                f"{MIN_EXPIRES_IN_MINUTES}..{MAX_EXPIRES_IN_MINUTES}"
+            )
+        return action
+    if isinstance(action, Release):
+        hold = action.hold_s
+        if not isinstance(hold, int | float) or not (hold >= 0 and math.isfinite(hold)):
+            raise AssertionError(f"Release({hold!r}): the hold must be finite and >= 0")
+        return action
+    raise AssertionError(f"{action!r} is not None, Protect or Release")
+
+
+def check_policy(policy: ProtectionPolicy, *, max_examples: int = 200) -> None:
+    """Drive *policy* through random sequences of moments and check every answer.
+
+    Raises:
+        AssertionError: an answer ECS would reject, or a renewal interval that
+            is not a positive number of seconds; hypothesis reports the
+            shortest sequence of moments that shows it.
+    """
+    interval = policy.renewal_interval_s()
+    if interval is not None and not (
+        isinstance(interval, int | float) and interval > 0 and math.isfinite(interval)
+    ):
+        raise AssertionError(
+            f"renewal_interval_s() is {interval!r}; it must be None or > 0 seconds"
+        )
+
+    @settings(max_examples=max_examples, deadline=None, database=None)
+    @given(steps=st.lists(st.tuples(moments(), worker_views()), max_size=20))
+    def run(steps: list[tuple[str, WorkerView]]) -> None:
+        for moment, view in steps:
+            check_action(getattr(policy, moment)(view))
+
+    run()
