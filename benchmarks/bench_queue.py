@@ -14,7 +14,7 @@ import time
 
 from bare import bare_simpy_rate
 
-from ecssim.runner import _Model
+from ecssim.runner import build
 from ecssim.scenario import parse_scenario
 
 DAILY = [
@@ -95,7 +95,7 @@ def main() -> None:
 
     bare_rate = bare_simpy_rate()
     started = time.perf_counter()
-    model = _Model(config, config.seed, {})
+    model = build(config)
     built = time.perf_counter()
     model.sim.advance(config.duration_s)
     simulated = time.perf_counter()

@@ -9,6 +9,7 @@ The public API:
 * :func:`load_scenario` / :func:`parse_scenario`: scenario files to a validated
   :class:`Scenario`;
 * :func:`run`: run a scenario, returning a :class:`RunResult` of tidy frames;
+  :func:`build` builds it without running, to step through and inspect;
 * :func:`sweep`: run a scenario's grid of parameters times its replications;
 * :class:`EcsSettings`: the knobs for ECS behaviour AWS does not document.
 """
@@ -16,7 +17,7 @@ The public API:
 from __future__ import annotations
 
 from ecssim.config import EcsSettings
-from ecssim.runner import RunResult, run
+from ecssim.runner import Model, RunResult, build, run
 from ecssim.scaling import ScalingSettings
 from ecssim.scenario import Scenario, load_scenario, parse_scenario
 from ecssim.simulation import Simulation
@@ -25,12 +26,14 @@ from ecssim.version import __version__
 
 __all__ = [
     "EcsSettings",
+    "Model",
     "RunResult",
     "ScalingSettings",
     "Scenario",
     "Simulation",
     "SweepResult",
     "__version__",
+    "build",
     "load_scenario",
     "parse_scenario",
     "run",

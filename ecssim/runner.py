@@ -107,8 +107,13 @@ class _ServiceRuntime:
     pool: SessionPool | None = None
 
 
-class _Model:
-    """Builds one run's world from a scenario (kept out of the public API)."""
+class Model:
+    """A scenario built into a simulated account, ready to run (see :func:`build`).
+
+    ``model.sim`` is the :class:`~ecssim.Simulation` underneath: step it with
+    ``model.sim.advance(seconds)`` and look at it with its boto3-shaped clients
+    mid-run; ``model.result()`` collects the frames of what ran so far.
+    """
 
     def __init__(
         self,
@@ -559,6 +564,27 @@ class _Model:
         )
 
 
+def build(
+    scenario: Scenario,
+    *,
+    seed: int | None = None,
+    policies: Mapping[str, ProtectionPolicy] | None = None,
+) -> Model:
+    """Build *scenario* into a simulated account without running it.
+
+    Everything is in place at simulated time 0: the cluster, task definitions,
+    services and auto scaling (created through the boto3-shaped clients),
+    workloads, workers, faults and scheduled actions. Use it to step through a
+    scenario and inspect it with ``model.sim.ecs``; :func:`run` is build, then
+    advance to the scenario's duration, then ``result()``.
+
+    Raises:
+        KeyError: *policies* names a service the scenario does not have.
+    """
+    chosen_seed = scenario.seed if seed is None else seed
+    return Model(scenario, chosen_seed, policies or {})
+
+
 def run(
     scenario: Scenario,
     *,
@@ -578,8 +604,7 @@ def run(
     Raises:
         KeyError: *policies* names a service the scenario does not have.
     """
-    chosen_seed = scenario.seed if seed is None else seed
-    model = _Model(scenario, chosen_seed, policies or {})
+    model = build(scenario, seed=seed, policies=policies)
     duration = scenario.duration_s
     if progress:
         steps = 100
