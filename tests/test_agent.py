@@ -317,8 +317,25 @@ def test_update_answers_status_and_reason_like_put() -> None:
     )
     first, second = _tasks(sim)
     agent = _agent(sim)
-    assert agent.update(first, True, 10) == (200, None)
+    now = sim.now_s
+    assert agent.update(first, True, 10, now) == (200, None)
     assert first.protection.expires_at == SETTLE_S + 600
     sim.ecs.update_service(cluster="prod", service="api", desiredCount=0)
-    assert agent.update(second, True, 10) == (200, "DEPLOYMENT_BLOCKED")
-    assert agent.update(second, True, 10) == (400, "ThrottlingException")
+    assert agent.update(second, True, 10, now) == (200, "DEPLOYMENT_BLOCKED")
+    assert agent.update(second, True, 10, now) == (400, "ThrottlingException")
+
+
+def test_the_metadata_server_limits_each_task_to_40_per_second_burst_60() -> None:
+    """A task's 61st request within an instant gets 429; the next second allows 40
+    more; another task is not affected."""
+    sim = _sim(desired=2)
+    first, second = _tasks(sim)
+    agent = _agent(sim)
+    now = sim.now_s
+    answers = [agent.get(first, now)[0] for _ in range(61)]
+    assert answers == [200] * 60 + [429]
+    assert agent.put(first, {"ProtectionEnabled": True}, now)[0] == 429
+    assert agent.update(first, True, None, now) == (429, "TooManyRequests")
+    assert agent.get(second, now)[0] == 200
+    later = [agent.get(first, now + 1.0)[0] for _ in range(41)]
+    assert later == [200] * 40 + [429]

@@ -26,12 +26,23 @@ from botocore.exceptions import ClientError
 
 from ecssim.aws.ecs import EcsClient
 from ecssim.aws.state import Task
+from ecssim.aws.throttle import TokenBucket
 
 ECS_CALL_TIMEOUT_S: Final = 4.0
 STEADY_RATE_PER_S: Final = 40.0
 BURST: Final = 60.0
 
 AgentResponse = tuple[int, dict[str, Any]]
+#: What the task metadata server answers over its rate limit (tollbooth's default).
+TOO_MANY_REQUESTS: Final[AgentResponse] = (
+    429,
+    {
+        "error": {
+            "Code": "TooManyRequests",
+            "Message": "You have reached maximum request limit.",
+        }
+    },
+)
 
 
 class AgentEndpoint:
@@ -40,6 +51,15 @@ class AgentEndpoint:
     def __init__(self, client: EcsClient, epoch: datetime) -> None:
         self._client = client
         self._epoch = epoch
+        #: the task metadata server's rate limit, one bucket per task
+        self._buckets: dict[str, TokenBucket] = {}
+
+    def _over_limit(self, task: Task, now: float) -> bool:
+        """Whether the task metadata server refuses this request (40/s, burst 60)."""
+        bucket = self._buckets.get(task.task_id)
+        if bucket is None:
+            bucket = self._buckets[task.task_id] = TokenBucket(STEADY_RATE_PER_S, BURST)
+        return not bucket.take(now)
 
     def _protection(self, task: Task, now: float) -> dict[str, Any]:
         state = task.protection.current(now)
@@ -77,6 +97,8 @@ class AgentEndpoint:
             "ExpiresInMinutes",
         }:
             return decode_error
+        if self._over_limit(task, now):
+            return TOO_MANY_REQUESTS
         enabled = body.get("ProtectionEnabled")
         minutes = body.get("ExpiresInMinutes")
         if enabled is not None and not isinstance(enabled, bool):
@@ -106,7 +128,7 @@ class AgentEndpoint:
         return 200, {"protection": self._protection(task, now)}
 
     def update(
-        self, task: Task, enabled: bool, minutes: int | None
+        self, task: Task, enabled: bool, minutes: int | None, now: float
     ) -> tuple[int, str | None]:
         """The outcome of a well-formed PUT without building its body.
 
@@ -115,6 +137,8 @@ class AgentEndpoint:
             (the agent's 200-with-``failure`` answer), or ``(status, code)`` for
             an ECS API error.
         """
+        if self._over_limit(task, now):
+            return TOO_MANY_REQUESTS[0], "TooManyRequests"
         try:
             self._client.take_protection_token(task)
         except ClientError as exc:
@@ -124,6 +148,8 @@ class AgentEndpoint:
 
     def get(self, task: Task, now: float) -> AgentResponse:
         """GET ``/task-protection/v1/state`` from inside *task*."""
+        if self._over_limit(task, now):
+            return TOO_MANY_REQUESTS
         if task.service is None:
             return 200, {
                 "failure": {"Arn": task.arn, "Detail": None, "Reason": "TASK_NOT_VALID"}

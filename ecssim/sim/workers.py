@@ -42,7 +42,13 @@ from ecssim.sim.workloads import Job, JobQueue, Session, SessionHost, SessionPoo
 ProcessGenerator = Generator[simpy.Event, Any, Any]
 
 RETRYABLE = frozenset(
-    {"ThrottlingException", "ServerException", "RequestTimeout", "RequestCanceled"}
+    {
+        "ThrottlingException",
+        "ServerException",
+        "RequestTimeout",
+        "RequestCanceled",
+        "TooManyRequests",
+    }
 )
 BACKOFF_BASE_S = 0.1
 
@@ -131,7 +137,7 @@ class ProtectionCaller:
         """One attempt, now: its result, or the code of a retryable error."""
         if config.via == "agent":
             status, answer = self.agent.update(
-                task, enabled, minutes if enabled else None
+                task, enabled, minutes if enabled else None, self.env.now
             )
             if status == 200:
                 if answer is None:
