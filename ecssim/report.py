@@ -679,15 +679,6 @@ def render_report(out_dir: str | Path) -> Path:
     return _render(folder)
 
 
-def figure_files(timeseries: pd.DataFrame, jobs: pd.DataFrame) -> list[str]:
-    """The PNG names a run folder holds for these frames."""
-    names = [f"timeline-{s}.png" for s in dict.fromkeys(timeseries["service"])]
-    if len(jobs):
-        names.append("job-outcomes.png")
-    names.append("protection-cost.png")
-    return names
-
-
 def _render(folder: Path) -> Path:
     frames = {name: read_parquet(folder / f"{name}.parquet") for name in TABLES}
     try:

@@ -250,11 +250,6 @@ class MetricStore:
         old = series.get(minute)
         series[minute] = stats if old is None else old.combine(stats)
 
-    def minute_stats(self, key: MetricKey, minute: int) -> StatSet | None:
-        """The statistics of one minute, None when it has no data."""
-        series = self._data.get(key)
-        return None if series is None else series.get(minute)
-
     def period_stats(
         self, key: MetricKey, first_minute: int, minutes: int
     ) -> StatSet | None:

@@ -474,7 +474,3 @@ class EcsBackend:
         for task in cluster.tasks.values():
             if task.service is not None and task.last_status is not TaskStatus.STOPPED:
                 yield task
-
-    def protected_count(self, service: Service, now: float) -> int:
-        """Live tasks of *service* whose protection is active at *now*."""
-        return sum(1 for t in service.live_tasks() if t.protection.is_active(now))

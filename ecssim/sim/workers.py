@@ -659,10 +659,6 @@ class Workers:
         if worker is not None:
             worker.on_stopped()
 
-    def workers_of(self, service: str) -> list[Worker]:
-        """The live workers of *service*, oldest first."""
-        return [w for w in self.by_task.values() if w.service == service]
-
 
 def policy_for(
     config: ProtectionPolicyConfig, custom: ProtectionPolicy | None = None
