@@ -380,23 +380,32 @@ class AutoScalingBackend:
             f"DO NOT EDIT OR DELETE. For TargetTrackingScaling policy {policy.arn}."
         )
         settings = self.settings
-        self.cloudwatch.put_alarm(
-            MetricAlarm(
-                name=high,
-                arn=self.cloudwatch.alarm_arn(high),
-                namespace=namespace,
-                metric_name=metric_name,
-                dimensions=dims,
-                statistic=statistic,
-                period_s=60,
-                evaluation_periods=settings.scale_out_datapoints,
-                datapoints_to_alarm=settings.scale_out_datapoints,
-                threshold=config.target_value,
-                comparison="GreaterThanThreshold",
-                alarm_actions=(policy.arn,),
-                description=description,
-                managed_by=policy.arn,
+
+        def put(name: str, datapoints: int, threshold: float, comparison: str) -> None:
+            self.cloudwatch.put_alarm(
+                MetricAlarm(
+                    name=name,
+                    arn=self.cloudwatch.alarm_arn(name),
+                    namespace=namespace,
+                    metric_name=metric_name,
+                    dimensions=dims,
+                    statistic=statistic,
+                    period_s=60,
+                    evaluation_periods=datapoints,
+                    datapoints_to_alarm=datapoints,
+                    threshold=threshold,
+                    comparison=comparison,
+                    alarm_actions=(policy.arn,),
+                    description=description,
+                    managed_by=policy.arn,
+                )
             )
+
+        put(
+            high,
+            settings.scale_out_datapoints,
+            config.target_value,
+            "GreaterThanThreshold",
         )
         policy.alarm_high = high
         if config.disable_scale_in:
@@ -405,23 +414,11 @@ class AutoScalingBackend:
             policy.alarm_low = None
             return
         low = low or f"{base}-AlarmLow-{self.new_uuid()}"
-        self.cloudwatch.put_alarm(
-            MetricAlarm(
-                name=low,
-                arn=self.cloudwatch.alarm_arn(low),
-                namespace=namespace,
-                metric_name=metric_name,
-                dimensions=dims,
-                statistic=statistic,
-                period_s=60,
-                evaluation_periods=settings.scale_in_datapoints,
-                datapoints_to_alarm=settings.scale_in_datapoints,
-                threshold=config.target_value * settings.scale_in_fraction,
-                comparison="LessThanThreshold",
-                alarm_actions=(policy.arn,),
-                description=description,
-                managed_by=policy.arn,
-            )
+        put(
+            low,
+            settings.scale_in_datapoints,
+            config.target_value * settings.scale_in_fraction,
+            "LessThanThreshold",
         )
         policy.alarm_low = low
 
