@@ -586,6 +586,17 @@ class CloudWatchClient(BotoShapedClient):
             total = total.combine(StatSet.of(float(value), count))
         return total
 
+    def _period(self, op: str, period: int) -> int:
+        """*period* if it is a whole number of minutes (ecssim keeps 1-minute data)."""
+        if period < 60 or period % 60:
+            raise self._fail(
+                op,
+                "InvalidParameterValue",
+                f"The parameter Period must be a multiple of 60 (ecssim keeps 1-minute "
+                f"data); got {period}.",
+            )
+        return period
+
     def get_metric_statistics(self, **kwargs: Any) -> Response:
         """Statistics of one metric per ``Period`` from ``StartTime`` to ``EndTime``.
 
@@ -595,14 +606,7 @@ class CloudWatchClient(BotoShapedClient):
         """
         op = "GetMetricStatistics"
         self._begin(op, kwargs)
-        period = kwargs["Period"]
-        if period < 60 or period % 60:
-            raise self._fail(
-                op,
-                "InvalidParameterValue",
-                f"The parameter Period must be a multiple of 60 (ecssim keeps 1-minute "
-                f"data); got {period}.",
-            )
+        period = self._period(op, kwargs["Period"])
         statistics = kwargs.get("Statistics") or []
         if kwargs.get("ExtendedStatistics"):
             raise self._fail(
@@ -703,14 +707,7 @@ class CloudWatchClient(BotoShapedClient):
                 raise self._fail(
                     op, "MissingParameter", f"The parameter {required} is required."
                 )
-        period = kwargs["Period"]
-        if period < 60 or period % 60:
-            raise self._fail(
-                op,
-                "InvalidParameterValue",
-                f"The parameter Period must be a multiple of 60 (ecssim keeps 1-minute "
-                f"data); got {period}.",
-            )
+        period = self._period(op, kwargs["Period"])
         if kwargs["Statistic"] not in STATISTICS:
             raise self._fail(
                 op,
