@@ -15,7 +15,9 @@ from typing import Any, Final
 
 import pandas as pd
 import simpy
+from botocore.client import BaseClient
 
+from ecssim.aws.bridge import real_client
 from ecssim.aws.ecs import EcsClient
 from ecssim.aws.state import EcsBackend
 from ecssim.config import EcsSettings
@@ -152,6 +154,29 @@ class Simulation:
     def advance_to(self, when: datetime) -> None:
         """Run the simulation until the simulated time *when*."""
         self.advance(max(0.0, (when - self.now).total_seconds()))
+
+    def client(self, service_name: str) -> BaseClient:
+        """A real botocore client (what ``boto3.client`` returns) answered by
+        this simulation: run your own boto3 code against it unchanged.
+
+        Args:
+            service_name: ``"ecs"``, ``"application-autoscaling"`` or
+                ``"cloudwatch"``.
+
+        Raises:
+            ValueError: a service the simulation does not have.
+        """
+        targets = {
+            "ecs": self.ecs,
+            "application-autoscaling": self.application_autoscaling,
+            "cloudwatch": self.cloudwatch,
+        }
+        if service_name not in targets:
+            raise ValueError(
+                f"the simulation has no {service_name!r} service; it has "
+                f"{', '.join(sorted(targets))}"
+            )
+        return real_client(targets[service_name], self.backend.region)
 
     def fail_task_starts(
         self, task_definition: str, reason: str = "CannotPullContainerError"
