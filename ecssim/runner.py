@@ -49,13 +49,11 @@ from ecssim.sim.workers import (
     policy_for,
 )
 from ecssim.sim.workloads import (
-    JOB_COLUMNS,
-    JOB_DTYPES,
-    SESSION_COLUMNS,
-    SESSION_DTYPES,
     JobQueue,
     SessionPool,
     feed_arrivals,
+    jobs_frame,
+    sessions_frame,
 )
 from ecssim.simulation import Simulation
 
@@ -504,45 +502,9 @@ class Model:
         timeseries = pd.DataFrame.from_records(
             self.sampler.rows, columns=list(TIMESERIES_COLUMNS)
         )
-        job_rows = [
-            (
-                job.id,
-                name,
-                job.arrival_s,
-                job.first_start_s,
-                job.end_s,
-                job.outcome,
-                job.receives,
-                job.interruptions,
-                job.lost_work_s,
-                job.duration_s,
-                job.task,
-            )
-            for name, runtime in self.services.items()
-            if runtime.queue is not None
-            for job in runtime.queue.jobs
-        ]
-        jobs = pd.DataFrame.from_records(job_rows, columns=list(JOB_COLUMNS))
-        session_rows = [
-            (
-                s.id,
-                name,
-                s.arrival_s,
-                s.start_s,
-                s.end_s,
-                s.outcome,
-                s.duration_s,
-                s.task,
-            )
-            for name, runtime in self.services.items()
-            if runtime.pool is not None
-            for s in runtime.pool.sessions
-        ]
-        sessions = pd.DataFrame.from_records(
-            session_rows, columns=list(SESSION_COLUMNS)
-        )
-        jobs = jobs.astype(JOB_DTYPES)
-        sessions = sessions.astype(SESSION_DTYPES)
+        runtimes = self.services.values()
+        jobs = jobs_frame(r.queue for r in runtimes if r.queue is not None)
+        sessions = sessions_frame(r.pool for r in runtimes if r.pool is not None)
         summary = summarize(
             events,
             timeseries,

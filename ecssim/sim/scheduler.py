@@ -126,7 +126,7 @@ class ServiceScheduler:
         self._check_circuit_breaker(now)
         primary = service.primary
 
-        stopped = self._scale_in(new, desired, now, blocked)
+        stopped = self._scale_in(new, old, desired, now, blocked)
         stopped_old, blocked_old = self._replace_old(
             old, live, stopped, minimum_healthy, now
         )
@@ -199,16 +199,20 @@ class ServiceScheduler:
         )
 
     def _scale_in(
-        self, new: list[Task], desired: int, now: float, blocked: list[Task]
+        self,
+        new: list[Task],
+        old: list[Task],
+        desired: int,
+        now: float,
+        blocked: list[Task],
     ) -> list[Task]:
-        """Stop primary tasks above the desired count; protected ones stay."""
+        """Stop primary tasks above the desired count; protected ones stay (old
+        deployments' tasks count towards their zones' load)."""
         surplus = len(new) - desired
         if surplus <= 0:
             return []
         by_id = {t.task_id: t for t in new}
-        others = [
-            _view(t, now) for t in self.service.live_tasks() if t.task_id not in by_id
-        ]
+        others = [_view(t, now) for t in old]
         views = [_view(t, now) for t in new]
         victims = [by_id[i] for i in select_victims(views, surplus, self.rng, others)]
         self._stop_all(victims)

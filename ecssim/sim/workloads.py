@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import contextlib
 from collections import deque
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 import numpy as np
+import pandas as pd
 import simpy
 
 from ecssim.invariants import check_conservation
@@ -30,19 +31,6 @@ from ecssim.workload import RateFunction, draw, poisson_arrivals, read_trace
 
 ProcessGenerator = Generator[simpy.Event, Any, None]
 
-JOB_COLUMNS: Final = (
-    "job",
-    "service",
-    "arrival_s",
-    "first_start_s",
-    "end_s",
-    "outcome",
-    "receives",
-    "interruptions",
-    "lost_work_s",
-    "duration_s",
-    "task",
-)
 #: The column types of the jobs frame (fixed, so empty frames keep them too).
 JOB_DTYPES: Final = {
     "job": "int64",
@@ -57,16 +45,6 @@ JOB_DTYPES: Final = {
     "duration_s": "float64",
     "task": "string",
 }
-SESSION_COLUMNS: Final = (
-    "session",
-    "service",
-    "arrival_s",
-    "start_s",
-    "end_s",
-    "outcome",
-    "duration_s",
-    "task",
-)
 #: The column types of the sessions frame.
 SESSION_DTYPES: Final = {
     "session": "int64",
@@ -78,6 +56,51 @@ SESSION_DTYPES: Final = {
     "duration_s": "float64",
     "task": "string",
 }
+JOB_COLUMNS: Final = tuple(JOB_DTYPES)
+SESSION_COLUMNS: Final = tuple(SESSION_DTYPES)
+
+
+def jobs_frame(queues: Iterable[JobQueue]) -> pd.DataFrame:
+    """One row per job of *queues*, with the columns and types of JOB_DTYPES."""
+    rows = [
+        (
+            job.id,
+            queue.service,
+            job.arrival_s,
+            job.first_start_s,
+            job.end_s,
+            job.outcome,
+            job.receives,
+            job.interruptions,
+            job.lost_work_s,
+            job.duration_s,
+            job.task,
+        )
+        for queue in queues
+        for job in queue.jobs
+    ]
+    return pd.DataFrame.from_records(rows, columns=list(JOB_COLUMNS)).astype(JOB_DTYPES)
+
+
+def sessions_frame(pools: Iterable[SessionPool]) -> pd.DataFrame:
+    """One row per session of *pools*, with the columns and types of SESSION_DTYPES."""
+    rows = [
+        (
+            s.id,
+            pool.service,
+            s.arrival_s,
+            s.start_s,
+            s.end_s,
+            s.outcome,
+            s.duration_s,
+            s.task,
+        )
+        for pool in pools
+        for s in pool.sessions
+    ]
+    return pd.DataFrame.from_records(rows, columns=list(SESSION_COLUMNS)).astype(
+        SESSION_DTYPES
+    )
 
 
 @dataclass(eq=False, slots=True)

@@ -58,14 +58,12 @@ class World:
         self.scheduler(service).notify()
 
     def protection_changed(self, task: Task) -> None:
-        """Protection matters to the scheduler only while it is blocked."""
-        if task.service is not None:
-            scheduler = self.scheduler(task.service)
-            if not scheduler.steady:
-                scheduler.notify()
+        """Protection matters to the scheduler only while it is out of steady state."""
+        self._task_changed(task)
 
     def _task_changed(self, task: Task) -> None:
-        """A service task started, became healthy or stopped."""
+        """A service task started, became healthy, stopped or had its protection
+        changed: the scheduler needs to look only while it is out of steady state."""
         if task.service is not None:
             scheduler = self.scheduler(task.service)
             if not scheduler.steady:
