@@ -17,6 +17,10 @@ from ecssim.errors import InvalidTransition
 class TaskStatus(enum.Enum):
     """A task's ``lastStatus`` as ECS reports it."""
 
+    # members are singletons: identity hashing is exact and, unlike Enum's
+    # hash of the name, costs no Python call (statuses are hashed on hot paths)
+    __hash__ = object.__hash__
+
     PROVISIONING = "PROVISIONING"
     PENDING = "PENDING"
     RUNNING = "RUNNING"

@@ -14,7 +14,7 @@ Write your own by implementing :class:`ProtectionPolicy` (or subclassing
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple, Protocol, runtime_checkable
+from typing import Final, NamedTuple, Protocol, runtime_checkable
 
 from ecssim.scenario import ProtectionPolicyConfig
 
@@ -220,3 +220,47 @@ class ConfiguredPolicy(BasePolicy):
     def renewal_interval_s(self) -> float | None:
         """The configured renewal interval (None: no renewal)."""
         return self._interval_s
+
+    def silent_hooks(self) -> frozenset[str]:
+        """The hooks that answer None whatever the view, for this configuration."""
+        per_job = self.kind in ("per_job", "renewing")
+        speaks = {
+            "on_start": self.kind == "always",
+            "before_claim": per_job and self._protect_before,
+            "after_claim": per_job and not self._protect_before,
+            "after_job": per_job,
+            "after_empty_receive": per_job and self._protect_before,
+            "on_sessions_changed": self.kind == "sessions",
+            "renewal_due": self.kind in ("always", "per_job", "renewing", "sessions"),
+        }
+        return frozenset(hook for hook, acts in speaks.items() if not acts)
+
+
+#: The moments a worker consults its policy (the hooks answering an Action).
+HOOKS: Final = (
+    "on_start",
+    "before_claim",
+    "after_claim",
+    "after_job",
+    "after_empty_receive",
+    "on_sessions_changed",
+    "renewal_due",
+)
+
+
+def silent_hooks(policy: ProtectionPolicy) -> frozenset[str]:
+    """The hooks of *policy* that always answer None, so a worker need not ask.
+
+    A built-in policy knows which of its hooks its configuration uses; a hook a
+    :class:`BasePolicy` subclass inherits unchanged never acts; any other
+    policy is asked at every moment.
+    """
+    if type(policy) is ConfiguredPolicy:
+        return policy.silent_hooks()
+    if isinstance(policy, BasePolicy):
+        return frozenset(
+            hook
+            for hook in HOOKS
+            if getattr(type(policy), hook) is getattr(BasePolicy, hook)
+        )
+    return frozenset()

@@ -13,6 +13,7 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -30,6 +31,8 @@ from ecssim.units import parse_duration
 
 #: z-score of the 95th percentile of a standard normal.
 Z95 = 1.6448536269514722
+#: How many random values are drawn at once for arrivals and durations.
+BLOCK = 512
 
 
 def draw(distribution: Distribution, rng: np.random.Generator) -> float:
@@ -47,6 +50,36 @@ def draw(distribution: Distribution, rng: np.random.Generator) -> float:
         case Empirical(values_s=values):
             return values[int(rng.integers(len(values)))]
     raise TypeError(f"unknown distribution {distribution!r}")
+
+
+def draw_many(
+    distribution: Distribution, rng: np.random.Generator, n: int
+) -> list[float]:
+    """*n* durations in seconds from *distribution*, drawn at once."""
+    match distribution:
+        case Fixed(value_s=value):
+            return [value] * n
+        case Exponential(mean_s=mean):
+            values = rng.exponential(mean, n)
+        case LogNormal(median_s=median, p95_s=p95):
+            sigma = math.log(p95 / median) / Z95
+            values = rng.lognormal(math.log(median), sigma, n)
+        case Uniform(low_s=low, high_s=high):
+            values = rng.uniform(low, high, n)
+        case Empirical(values_s=values_s):
+            values = np.asarray(values_s)[rng.integers(len(values_s), size=n)]
+        case _:
+            raise TypeError(f"unknown distribution {distribution!r}")
+    return cast(list[float], values.tolist())
+
+
+def durations(
+    distribution: Distribution, rng: np.random.Generator, block: int = BLOCK
+) -> Iterator[float]:
+    """An endless stream of durations from *distribution*, drawn *block* at a time
+    (numpy draws many values far faster than it draws one)."""
+    while True:
+        yield from draw_many(distribution, rng, block)
 
 
 def mean_of(distribution: Distribution) -> float:
@@ -94,6 +127,20 @@ class RateFunction:
                 rate += burst.rate_per_s
         return rate
 
+    def rates_at(self, t: np.ndarray) -> np.ndarray:
+        """:meth:`rate_at` of every time in *t*, computed at once (same values)."""
+        a = self.arrivals
+        rate = np.full(t.shape, a.rate_per_s)
+        for step in a.steps:
+            rate[t >= step.at_s] = step.rate_per_s
+        if a.daily_profile is not None:
+            hours = (((t + self.start_hour_s) % 86400) // 3600).astype(np.int64)
+            rate = rate * np.asarray(a.daily_profile)[hours]
+        for burst in a.bursts:
+            inside = (burst.at_s <= t) & (t < burst.at_s + burst.duration_s)
+            rate = rate + np.where(inside, burst.rate_per_s, 0.0)
+        return rate
+
     @property
     def max_rate(self) -> float:
         """An upper bound of :meth:`rate_at` over all time (for thinning)."""
@@ -105,23 +152,23 @@ class RateFunction:
 
 
 def poisson_arrivals(
-    rate: RateFunction, rng: np.random.Generator, until_s: float
+    rate: RateFunction, rng: np.random.Generator, until_s: float, block: int = BLOCK
 ) -> Iterator[float]:
     """Arrival times in [0, until_s) of a Poisson process with a varying rate.
 
     Thinning (Lewis and Shedler): candidates at the maximum rate, each kept
-    with probability rate(t) / max_rate.
+    with probability rate(t) / max_rate. Candidates are drawn *block* at a time.
     """
     peak = rate.max_rate
     if peak <= 0:
         return
     t = 0.0
-    while True:
-        t += float(rng.exponential(1.0 / peak))
-        if t >= until_s:
-            return
-        if rng.random() * peak < rate.rate_at(t):
-            yield t
+    while t < until_s:
+        times = np.cumsum(np.concatenate(([t], rng.exponential(1.0 / peak, block))))
+        times = times[1:]
+        kept = (rng.random(block) * peak < rate.rates_at(times)) & (times < until_s)
+        yield from times[kept].tolist()
+        t = float(times[-1])
 
 
 def read_trace(path: Path) -> list[tuple[float, float | None]]:

@@ -137,14 +137,18 @@ class AgentEndpoint:
             (the agent's 200-with-``failure`` answer), or ``(status, code)`` for
             an ECS API error.
         """
-        if self._over_limit(task, now):
+        bucket = self._buckets.get(task.task_id)
+        if bucket is None:
+            bucket = self._buckets[task.task_id] = TokenBucket(STEADY_RATE_PER_S, BURST)
+        if not bucket.take(now):
             return TOO_MANY_REQUESTS[0], "TooManyRequests"
+        client = self._client
         try:
-            self._client.take_protection_token(task)
+            client.take_protection_token(task, now)
         except ClientError as exc:
             status, body = self.error(task, exc)
             return status, body["error"]["Code"]
-        return 200, self._client.protect_task(task, enabled, minutes)
+        return 200, client.protect_task(task, enabled, minutes, now)
 
     def get(self, task: Task, now: float) -> AgentResponse:
         """GET ``/task-protection/v1/state`` from inside *task*."""

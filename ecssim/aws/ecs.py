@@ -868,14 +868,16 @@ class EcsClient(BotoShapedClient):
                 "UpdateTaskProtection", "InvalidParameterException", f"{exc}."
             ) from None
 
-    def take_protection_token(self, task: Task | None = None) -> None:
+    def take_protection_token(
+        self, task: Task | None = None, now: float | None = None
+    ) -> None:
         """Count one UpdateTaskProtection call (on behalf of *task*) against the
-        account's rate.
+        account's rate, at *now* (default: the simulated time).
 
         Raises:
             ClientError: ``ThrottlingException`` when the token bucket is empty.
         """
-        if not self._throttle.take(self._backend.clock()):
+        if not self._throttle.take(self._backend.clock() if now is None else now):
             self._backend.record(
                 "protection_throttled",
                 service=task.service.name if task and task.service else None,
@@ -886,27 +888,39 @@ class EcsClient(BotoShapedClient):
             )
 
     def protect_task(
-        self, task: Task, enabled: bool, minutes: int | None
+        self,
+        task: Task,
+        enabled: bool,
+        minutes: int | None,
+        now: float | None = None,
     ) -> str | None:
-        """Apply one task's part of an UpdateTaskProtection call.
+        """Apply one task's part of an UpdateTaskProtection call at *now*
+        (default: the simulated time).
 
         Returns:
             the per-task failure reason, or None when the update applied.
         """
         backend = self._backend
-        now = backend.clock()
-        service = task.service.name if task.service is not None else None
+        if now is None:
+            now = backend.clock()
         reason = self._protection_failure(task, enabled, now)
         if reason is not None:
             backend.record(
                 "protection_failed",
-                service=service,
+                service=task.service.name if task.service is not None else None,
                 task=task.task_id,
                 reason=reason,
                 enabled=enabled,
             )
             return reason
-        was_active = task.protection.is_active(now)
+        if enabled:
+            kind = (
+                "protection_renewed"
+                if task.protection.is_active(now)
+                else "protection_set"
+            )
+        else:
+            kind = "protection_cleared"
         state = protection.update(
             task.protection,
             now,
@@ -915,10 +929,8 @@ class EcsClient(BotoShapedClient):
         )
         backend.set_protection(task, state)
         backend.record(
-            "protection_cleared"
-            if not enabled
-            else ("protection_renewed" if was_active else "protection_set"),
-            service=service,
+            kind,
+            service=task.service.name if task.service is not None else None,
             task=task.task_id,
             expires_at=state.expires_at,
         )

@@ -14,12 +14,18 @@ class TokenBucket:
 
     def take(self, now: float) -> bool:
         """Spend one token at *now*; False when the bucket is empty (throttled)."""
-        if self.rate_per_s is None:
+        rate = self.rate_per_s
+        if rate is None:
             return True
-        elapsed = max(0.0, now - self._updated_at)
-        self._tokens = min(self.burst, self._tokens + elapsed * self.rate_per_s)
+        tokens = self._tokens
+        elapsed = now - self._updated_at
+        if elapsed > 0:
+            tokens += elapsed * rate
+            if tokens > self.burst:  # noqa: PLR1730 (hot path: no builtin call)
+                tokens = self.burst
         self._updated_at = now
-        if self._tokens >= 1.0:
-            self._tokens -= 1.0
+        if tokens >= 1.0:
+            self._tokens = tokens - 1.0
             return True
+        self._tokens = tokens
         return False

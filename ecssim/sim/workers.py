@@ -27,6 +27,7 @@ from ecssim.aws.agent import ECS_CALL_TIMEOUT_S, AgentEndpoint
 from ecssim.aws.ecs import EcsClient
 from ecssim.aws.state import Task
 from ecssim.policies import (
+    HOOKS,
     Action,
     BasePolicy,
     ConfiguredPolicy,
@@ -34,9 +35,9 @@ from ecssim.policies import (
     ProtectionPolicy,
     Release,
     WorkerView,
+    silent_hooks,
 )
 from ecssim.scenario import ProtectionApiErrors, ProtectionPolicyConfig, WorkerConfig
-from ecssim.sim.timers import after
 from ecssim.sim.workloads import Job, JobQueue, Session, SessionHost, SessionPool
 
 ProcessGenerator = Generator[simpy.Event, Any, Any]
@@ -150,12 +151,13 @@ class ProtectionCaller:
                 return CallResult(False, answer)
             reason = answer or "ServerException"
         else:
+            now = self.env.now
             try:
-                self.client.take_protection_token(task)
+                self.client.take_protection_token(task, now)
             except ClientError as exc:
                 reason = exc.response["Error"]["Code"]
             else:
-                failure = self.client.protect_task(task, enabled, minutes)
+                failure = self.client.protect_task(task, enabled, minutes, now)
                 if failure is None:
                     return CallResult(
                         True, None, task.protection.expires_at if enabled else None
@@ -226,8 +228,16 @@ class Worker:
         self.draining = False
         self.hung = False
         self.renewing_when_hung = True
-        self._renew_token = 0
-        self._release_token = 0
+        # the pending renewal and held-release timers; a timer that fires while
+        # no longer the pending one was superseded and does nothing
+        self._renewal: simpy.Event | None = None
+        self._held: simpy.Event | None = None
+        silent = silent_hooks(policy)
+        #: which hooks the worker asks (one that always answers None is skipped)
+        self.asks = {hook: hook not in silent for hook in HOOKS}
+        #: one attempt after the call latency, without a process of its own,
+        #: unless injected faults or a zero latency need the general path
+        self._direct_calls = not caller.faults and config.call_latency_s > 0
 
     @property
     def service(self) -> str | None:
@@ -261,17 +271,15 @@ class Worker:
             self.releasing,
         )
 
-    def act(self, action: Action) -> ProcessGenerator:
-        """Carry out *action*; returns False when a protect request failed."""
-        if action is None or self.stopped:
-            return True
+    def _prepare(self, action: Action) -> tuple[bool, int | None] | None:
+        """Start carrying out *action*: the call to make as ``(enabled,
+        minutes)``, or None when there is none (a held release waits first)."""
         if isinstance(action, Release):
             if action.hold_s > 0:
                 self.releasing = True
-                self._release_token += 1
-                token = self._release_token
-                after(self.env, action.hold_s, lambda: self._held_release(token))
-                return True
+                held = self._held = self.env.timeout(action.hold_s)
+                held.callbacks.append(self._held_release)
+                return None
             enabled, minutes = False, None
         elif isinstance(action, Protect):
             enabled, minutes = True, action.expires_in_minutes
@@ -279,28 +287,17 @@ class Worker:
             raise TypeError(
                 f"a policy returned {action!r}, not Protect, Release or None"
             )
-        self._release_token += 1
+        self._held = None
         self.releasing = False
-        caller, config = self.caller, self.config
-        if caller.faults:
-            result = yield from caller.call(self.task, enabled, minutes, config)
-        else:
-            # the common case, without a nested generator: one attempt after the
-            # latency, and the usual retries only if it hit a retryable error
-            if config.call_latency_s > 0:
-                yield self.env.timeout(config.call_latency_s)
-            outcome = caller.attempt(self.task, enabled, minutes, config)
-            if isinstance(outcome, CallResult):
-                result = outcome
-            else:
-                result = yield from caller.call(
-                    self.task, enabled, minutes, config, first_attempt=1
-                )
+        return enabled, minutes
+
+    def _settle(self, enabled: bool, result: CallResult) -> bool:
+        """What the worker does with the answer to its call; returns its success."""
         if not enabled:
             if result.ok:
                 self.protected_until_s = None
-                self._renew_token += 1
-            return bool(result.ok)
+                self._renewal = None
+            return result.ok
         # renewal timer either way: a failed protect is tried again at the next
         # renewal if the policy still wants protection then
         self._arm_renewal()
@@ -314,15 +311,37 @@ class Worker:
                 reason=result.reason,
                 busy=self.busy,
             )
-        return bool(result.ok)
+        return result.ok
+
+    def act(self, action: Action) -> ProcessGenerator:
+        """Carry out *action*; returns False when a protect request failed."""
+        if action is None or self.stopped:
+            return True
+        call = self._prepare(action)
+        if call is None:
+            return True
+        enabled, minutes = call
+        caller, config, task = self.caller, self.config, self.task
+        if self._direct_calls:
+            # the common case: one attempt after the latency, and the usual
+            # retries only if it hit a retryable error
+            yield self.env.timeout(config.call_latency_s)
+            result = caller.attempt(task, enabled, minutes, config)
+            if not isinstance(result, CallResult):
+                result = yield from caller.call(
+                    task, enabled, minutes, config, first_attempt=1
+                )
+        else:
+            result = yield from caller.call(task, enabled, minutes, config)
+        return self._settle(enabled, result)
 
     def act_later(self, action: Action) -> None:
         """Carry out *action* in a process of its own (timers, session changes)."""
         if action is not None and not self.stopped:
             self.env.process(self.act(action))
 
-    def _held_release(self, token: int) -> None:
-        if token == self._release_token and not self.stopped:
+    def _held_release(self, timer: simpy.Event) -> None:
+        if timer is self._held and not self.stopped:
             self.releasing = False
             self.act_later(Release(0.0))
 
@@ -330,21 +349,22 @@ class Worker:
         interval = self.policy.renewal_interval_s()
         if interval is None:
             return
-        self._renew_token += 1
-        token = self._renew_token
-        after(self.env, interval, lambda: self._renewal_fired(token))
+        timer = self._renewal = self.env.timeout(interval if interval > 0 else 0.0)
+        timer.callbacks.append(self._renewal_fired)
 
-    def _renewal_fired(self, token: int) -> None:
-        if token != self._renew_token or self.stopped:
+    def _renewal_fired(self, timer: simpy.Event) -> None:
+        if timer is not self._renewal or self.stopped:
             return
         if self.hung and not self.renewing_when_hung:
             return
-        self.act_later(self.policy.renewal_due(self.view()))
+        if self.asks["renewal_due"]:
+            self.act_later(self.policy.renewal_due(self.view()))
 
     # ---- lifecycle hooks (overridden by the kinds) ---------------------------------
     def start(self) -> None:
         """The task is RUNNING: begin."""
-        self.act_later(self.policy.on_start(self.view()))
+        if self.asks["on_start"]:
+            self.act_later(self.policy.on_start(self.view()))
 
     def on_sigterm(self) -> float | None:
         """SIGTERM: seconds until the container exits (None: never by itself)."""
@@ -356,8 +376,7 @@ class Worker:
         """The containers exited: stop everything."""
         self.stopped = True
         self._sync_busy()
-        self._renew_token += 1
-        self._release_token += 1
+        self._renewal = self._held = None
 
     def hang(self, still_renewing: bool) -> None:
         """The worker hangs: work it holds (or takes next) never finishes."""
@@ -407,50 +426,55 @@ class QueueWorker(Worker):
 
     def _loop(self) -> ProcessGenerator:
         """Receive, protect, work, release; until SIGTERM, a kill, or draining."""
+        env, policy, queue, asks = self.env, self.policy, self.queue, self.asks
+        stop_on_failure = self.config.on_failure == "stop_taking_work"
         try:
-            policy = self.policy
-            action = policy.on_start(self.view())
-            if action is not None:
-                yield from self.act(action)
+            if asks["on_start"]:
+                action = policy.on_start(self.view())
+                if action is not None:
+                    yield from self.act(action)
             while not (self.sigterm or self.draining or self.stopped):
-                before = policy.before_claim(self.view())
+                before = (
+                    policy.before_claim(self.view()) if asks["before_claim"] else None
+                )
                 if before is not None:
                     ok = yield from self.act(before)
-                    if not ok and self.config.on_failure == "stop_taking_work":
+                    if not ok and stop_on_failure:
                         self._drain()
                         return
-                job = self.queue.try_receive()
+                job = queue.try_receive()
                 if job is None:
                     job = yield from self._wait_for_job(before)
                     if job is None:
                         continue
                 self.job = job
-                self.work_started_s = self.env.now
-                self.queue.started(job, self.task_id, self.env.now)
-                action = policy.after_claim(self.view())
-                ok = True
-                if action is not None:
-                    ok = yield from self.act(action)
-                if not ok and self.config.on_failure == "stop_taking_work":
-                    self.job = None
-                    self.queue.give_back(job)
-                    self._drain()
-                    return
-                self.work_started_s = self.env.now
-                self.job_ends_s = self.env.now + job.duration_s
+                now = self.work_started_s = env.now
+                queue.started(job, self.task_id, now)
+                if asks["after_claim"]:
+                    action = policy.after_claim(self.view())
+                    if action is not None:
+                        ok = yield from self.act(action)
+                        if not ok and stop_on_failure:
+                            self.job = None
+                            queue.give_back(job)
+                            self._drain()
+                            return
+                now = self.work_started_s = env.now
+                self.job_ends_s = now + job.duration_s
                 while not self.hung:
                     try:
-                        yield self.env.timeout(self.job_ends_s - self.env.now)
+                        yield env.timeout(self.job_ends_s - env.now)
                         break
                     except simpy.Interrupt as interrupt:
                         if interrupt.cause != "hang":
                             raise
                 if self.hung:
-                    yield self.env.event()  # the job never finishes
+                    yield env.event()  # the job never finishes
                 self._finish_job(job)
-                action = policy.after_job(self.view())
-                if action is not None:
-                    yield from self.act(action)
+                if asks["after_job"]:
+                    action = policy.after_job(self.view())
+                    if action is not None:
+                        yield from self.act(action)
         except simpy.Interrupt as interrupt:
             self._let_go(str(interrupt.cause))
 
@@ -466,9 +490,10 @@ class QueueWorker(Worker):
             if not receiver.triggered:
                 self.queue.cancel(receiver)
                 self._receiver = None
-                action = self.policy.after_empty_receive(self.view())
-                if action is not None:
-                    yield from self.act(action)
+                if self.asks["after_empty_receive"]:
+                    action = self.policy.after_empty_receive(self.view())
+                    if action is not None:
+                        yield from self.act(action)
                 return None
         else:
             yield receiver
@@ -579,14 +604,14 @@ class SessionWorker(Worker, SessionHost):
         """A session connected."""
         self.sessions.add(session)
         self._sync_busy()
-        if len(self.sessions) == 1:
+        if len(self.sessions) == 1 and self.asks["on_sessions_changed"]:
             self.act_later(self.policy.on_sessions_changed(self.view()))
 
     def remove_session(self, session: Session) -> None:
         """A session left."""
         self.sessions.discard(session)
         self._sync_busy()
-        if not self.sessions and not self.stopped:
+        if not self.sessions and not self.stopped and self.asks["on_sessions_changed"]:
             self.act_later(self.policy.on_sessions_changed(self.view()))
 
     def on_sigterm(self) -> float | None:

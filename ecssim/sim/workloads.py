@@ -27,7 +27,7 @@ import simpy
 from ecssim.invariants import check_conservation
 from ecssim.scenario import Arrivals, Distribution, QueueWorkload, SessionWorkload
 from ecssim.sim.timers import after
-from ecssim.workload import RateFunction, draw, poisson_arrivals, read_trace
+from ecssim.workload import RateFunction, durations, poisson_arrivals, read_trace
 
 ProcessGenerator = Generator[simpy.Event, Any, None]
 
@@ -279,22 +279,19 @@ def feed_arrivals(
     """One workload's arrival process: bring each arrival (a queue message or
     a session, calling *arrive* with its duration) as simulated time passes,
     from a trace or from Poisson arrivals with a varying rate."""
+    draws = durations(distribution, rng_durations)
     if arrivals.trace is not None:
         for at_s, duration_s in read_trace(arrivals.trace):
             if at_s >= until_s:
                 return
             if at_s > env.now:
                 yield env.timeout(at_s - env.now)
-            arrive(
-                duration_s
-                if duration_s is not None
-                else draw(distribution, rng_durations)
-            )
+            arrive(duration_s if duration_s is not None else next(draws))
         return
     rate = RateFunction(arrivals, start_hour_s)
     for at_s in poisson_arrivals(rate, rng_arrivals, until_s):
         yield env.timeout(at_s - env.now)
-        arrive(draw(distribution, rng_durations))
+        arrive(next(draws))
 
 
 @dataclass(eq=False, slots=True)

@@ -59,7 +59,13 @@ class World:
 
     def protection_changed(self, task: Task) -> None:
         """Protection matters to the scheduler only while it is out of steady state."""
-        self._task_changed(task)
+        service = task.service
+        if service is not None:
+            scheduler = self.schedulers.get(service.arn)
+            if scheduler is None or scheduler.service is not service:
+                scheduler = self.scheduler(service)
+            if not scheduler.steady:
+                scheduler.notify()
 
     def _task_changed(self, task: Task) -> None:
         """A service task started, became healthy, stopped or had its protection
