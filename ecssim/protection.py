@@ -68,12 +68,16 @@ def enable(now: float, expires_in_minutes: int | None = None) -> Protection:
     Raises:
         InvalidTransition: the duration is not an integer in 1..2880.
     """
-    minutes = (
-        DEFAULT_EXPIRES_IN_MINUTES
-        if expires_in_minutes is None
-        else check_expires_in_minutes(expires_in_minutes)
-    )
-    return Protection(expires_at=now + minutes * SECONDS_PER_MINUTE)
+    if expires_in_minutes is None:
+        minutes = DEFAULT_EXPIRES_IN_MINUTES
+    elif (
+        type(expires_in_minutes) is int
+        and MIN_EXPIRES_IN_MINUTES <= expires_in_minutes <= MAX_EXPIRES_IN_MINUTES
+    ):
+        minutes = expires_in_minutes  # the common case, checked without a call
+    else:
+        minutes = check_expires_in_minutes(expires_in_minutes)
+    return Protection(now + minutes * SECONDS_PER_MINUTE)
 
 
 def disable() -> Protection:

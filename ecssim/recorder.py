@@ -2,8 +2,10 @@
 
 The recorder knows nothing about the model: the control plane and the processes
 hand it a kind (past tense, ``task_stopped``) and a few fields. Recording only
-appends a tuple; pandas and JSON are touched once, in
-:meth:`Recorder.events_frame`, at the end.
+appends to three column lists; pandas and JSON are touched once, in
+:meth:`Recorder.events_frame`, at the end. Columns rather than a tuple per
+event keep long runs cheap for Python's cyclic garbage collector: a dict of
+plain values is not tracked by it, a tuple holding a dict always is.
 """
 
 from __future__ import annotations
@@ -26,17 +28,24 @@ class Recorder:
     """
 
     def __init__(self) -> None:
-        self.rows: list[tuple[float, str, Mapping[str, Any]]] = []
+        self.times: list[float] = []
+        self.kinds: list[str] = []
+        self.fields: list[Mapping[str, Any]] = []
+
+    def __len__(self) -> int:
+        return len(self.times)
 
     def record(self, now: float, kind: str, fields: Mapping[str, Any]) -> None:
         """Append one event."""
-        self.rows.append((now, kind, fields))
+        self.times.append(now)
+        self.kinds.append(kind)
+        self.fields.append(fields)
 
     def events_frame(self) -> pd.DataFrame:
         """All events as a tidy frame with the columns of :data:`EVENT_COLUMNS`."""
         dumps = json.dumps
         rows = []
-        for now, kind, fields in self.rows:
+        for now, kind, fields in zip(self.times, self.kinds, self.fields, strict=True):
             rest = {k: v for k, v in fields.items() if k not in _COLUMN_FIELDS}
             rows.append(
                 (

@@ -230,4 +230,4 @@ class Simulation:
         now = self.env.now
         if kind in CHECKED_KINDS:
             check_record(kind, fields, now)
-        self.recorder.rows.append((now, kind, fields))
+        self.recorder.record(now, kind, fields)
