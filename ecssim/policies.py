@@ -159,12 +159,15 @@ class ConfiguredPolicy(BasePolicy):
         self._minutes = int(config.expires_in_s // 60)
         self._interval_s = config.renewal_interval_s
         self._protect_before = config.order == "protect_then_claim"
+        # actions are immutable: one of each serves every answer
+        self._protect_action = Protect(self._minutes)
+        self._release_action = Release(config.release_hold_s)
 
     def _protect(self) -> Protect:
-        return Protect(self._minutes)
+        return self._protect_action
 
     def _release(self) -> Release:
-        return Release(self.config.release_hold_s)
+        return self._release_action
 
     def _covered(self, view: WorkerView) -> bool:
         """Already protected for at least half the duration: no call needed."""

@@ -43,24 +43,28 @@ class Recorder:
 
     def events_frame(self) -> pd.DataFrame:
         """All events as a tidy frame with the columns of :data:`EVENT_COLUMNS`."""
-        dumps = json.dumps
-        rows = []
-        for now, kind, fields in zip(self.times, self.kinds, self.fields, strict=True):
+        # one encoder for every row: json.dumps with options builds one per call
+        encode = json.JSONEncoder(sort_keys=True, default=str).encode
+        services, tasks, reasons, details = [], [], [], []
+        for fields in self.fields:
+            services.append(fields.get("service"))
+            tasks.append(fields.get("task"))
+            reasons.append(fields.get("reason"))
             rest = {k: v for k, v in fields.items() if k not in _COLUMN_FIELDS}
-            rows.append(
-                (
-                    now,
-                    kind,
-                    fields.get("service"),
-                    fields.get("task"),
-                    fields.get("reason"),
-                    dumps(rest, sort_keys=True, default=str),
-                )
-            )
-        frame = pd.DataFrame.from_records(rows, columns=list(EVENT_COLUMNS))
+            details.append(encode(rest) if rest else "{}")
+        frame = pd.DataFrame(
+            {
+                "time_s": pd.Series(self.times, dtype="float64"),
+                "kind": pd.Series(self.kinds, dtype=object),
+                "service": pd.Series(services, dtype=object),
+                "task": pd.Series(tasks, dtype=object),
+                "reason": pd.Series(reasons, dtype=object),
+                "detail": pd.Series(details, dtype=object),
+            },
+            columns=list(EVENT_COLUMNS),
+        )
         return frame.astype(
             {
-                "time_s": "float64",
                 "kind": "string",
                 "service": "string",
                 "task": "string",

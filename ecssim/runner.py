@@ -55,7 +55,7 @@ from ecssim.sim.workloads import (
     jobs_frame,
     sessions_frame,
 )
-from ecssim.simulation import Simulation
+from ecssim.simulation import Simulation, fewer_collections
 
 #: CPU of a task: this much when idle, plus the rest up to 95 % when busy.
 IDLE_CPU_PERCENT = 5.0
@@ -497,6 +497,10 @@ class Model:
     # ---- results --------------------------------------------------------------------
     def result(self) -> RunResult:
         """Collect the frames of a finished run."""
+        with fewer_collections():
+            return self._result()
+
+    def _result(self) -> RunResult:
         scenario = self.scenario
         events = self.sim.events()
         timeseries = pd.DataFrame.from_records(

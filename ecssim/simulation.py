@@ -40,13 +40,13 @@ GC_THRESHOLD_WHILE_RUNNING: Final = 20_000
 
 
 @contextlib.contextmanager
-def _fewer_collections() -> Iterator[None]:
-    """Collect cyclic garbage less often while the model runs.
+def fewer_collections() -> Iterator[None]:
+    """Collect cyclic garbage less often while a model runs or its results are built.
 
-    The model allocates many short-lived objects that reference counting frees
-    (events, records); Python's default threshold (700) runs the cyclic
-    collector so often that it takes a tenth of a long run. The threshold is
-    restored afterwards, and collections still happen, only less often.
+    Both allocate many objects that reference counting frees (events) or that
+    live to the end (records, jobs); Python's default threshold (700) runs the
+    cyclic collector so often that it takes a tenth of a long run. The
+    threshold is restored afterwards; collections still happen, less often.
     """
     threshold = gc.get_threshold()
     raised = threshold[0] < GC_THRESHOLD_WHILE_RUNNING
@@ -170,7 +170,7 @@ class Simulation:
             raise ValueError(f"seconds must be finite and >= 0, got {seconds!r}")
         if seconds > 0:
             until = self.env.now + seconds
-            with _fewer_collections():
+            with fewer_collections():
                 self.env.run(until=until)
                 # SimPy stops before the events due at exactly `until`: run those
                 # too, so that after advance(t) everything due by now + t happened
@@ -230,4 +230,8 @@ class Simulation:
         now = self.env.now
         if kind in CHECKED_KINDS:
             check_record(kind, fields, now)
-        self.recorder.record(now, kind, fields)
+        # Recorder.record, inlined: every record of a run passes here
+        recorder = self.recorder
+        recorder.times.append(now)
+        recorder.kinds.append(kind)
+        recorder.fields.append(fields)

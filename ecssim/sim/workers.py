@@ -52,6 +52,8 @@ RETRYABLE = frozenset(
     }
 )
 BACKOFF_BASE_S = 0.1
+#: A worker asks its policy for the renewal interval after each protect.
+_ASK_POLICY: Any = object()
 
 
 class CallResult(NamedTuple):
@@ -238,6 +240,12 @@ class Worker:
         #: one attempt after the call latency, without a process of its own,
         #: unless injected faults or a zero latency need the general path
         self._direct_calls = not caller.faults and config.call_latency_s > 0
+        #: a built-in policy's renewal interval is fixed; others are asked each time
+        self._renewal_interval_s: Any = (
+            policy.renewal_interval_s()
+            if type(policy) in (ConfiguredPolicy, BasePolicy)
+            else _ASK_POLICY
+        )
 
     @property
     def service(self) -> str | None:
@@ -271,56 +279,29 @@ class Worker:
             self.releasing,
         )
 
-    def _prepare(self, action: Action) -> tuple[bool, int | None] | None:
-        """Start carrying out *action*: the call to make as ``(enabled,
-        minutes)``, or None when there is none (a held release waits first)."""
-        if isinstance(action, Release):
+    def act(self, action: Action) -> ProcessGenerator:
+        """Carry out *action*; returns False when a protect request failed.
+
+        A held release only starts its timer; a protect or release is one call
+        (after the call latency), with retries of retryable errors.
+        """
+        if action is None or self.stopped:
+            return True
+        if isinstance(action, Protect):
+            enabled, minutes = True, action.expires_in_minutes
+        elif isinstance(action, Release):
             if action.hold_s > 0:
                 self.releasing = True
                 held = self._held = self.env.timeout(action.hold_s)
                 held.callbacks.append(self._held_release)
-                return None
+                return True
             enabled, minutes = False, None
-        elif isinstance(action, Protect):
-            enabled, minutes = True, action.expires_in_minutes
         else:
             raise TypeError(
                 f"a policy returned {action!r}, not Protect, Release or None"
             )
         self._held = None
         self.releasing = False
-        return enabled, minutes
-
-    def _settle(self, enabled: bool, result: CallResult) -> bool:
-        """What the worker does with the answer to its call; returns its success."""
-        if not enabled:
-            if result.ok:
-                self.protected_until_s = None
-                self._renewal = None
-            return result.ok
-        # renewal timer either way: a failed protect is tried again at the next
-        # renewal if the policy still wants protection then
-        self._arm_renewal()
-        if result.ok:
-            self.protected_until_s = result.expires_at
-        else:
-            self.record(
-                "protection_rejected",
-                service=self.service,
-                task=self.task_id,
-                reason=result.reason,
-                busy=self.busy,
-            )
-        return result.ok
-
-    def act(self, action: Action) -> ProcessGenerator:
-        """Carry out *action*; returns False when a protect request failed."""
-        if action is None or self.stopped:
-            return True
-        call = self._prepare(action)
-        if call is None:
-            return True
-        enabled, minutes = call
         caller, config, task = self.caller, self.config, self.task
         if self._direct_calls:
             # the common case: one attempt after the latency, and the usual
@@ -333,7 +314,31 @@ class Worker:
                 )
         else:
             result = yield from caller.call(task, enabled, minutes, config)
-        return self._settle(enabled, result)
+        ok = result.ok
+        if not enabled:
+            if ok:
+                self.protected_until_s = None
+                self._renewal = None
+            return ok
+        # renewal timer either way: a failed protect is tried again at the next
+        # renewal if the policy still wants protection then
+        interval = self._renewal_interval_s
+        if interval is _ASK_POLICY:
+            interval = self.policy.renewal_interval_s()
+        if interval is not None:
+            timer = self._renewal = self.env.timeout(interval if interval > 0 else 0.0)
+            timer.callbacks.append(self._renewal_fired)
+        if ok:
+            self.protected_until_s = result.expires_at
+        else:
+            self.record(
+                "protection_rejected",
+                service=self.service,
+                task=self.task_id,
+                reason=result.reason,
+                busy=self.busy,
+            )
+        return ok
 
     def act_later(self, action: Action) -> None:
         """Carry out *action* in a process of its own (timers, session changes)."""
@@ -344,13 +349,6 @@ class Worker:
         if timer is self._held and not self.stopped:
             self.releasing = False
             self.act_later(Release(0.0))
-
-    def _arm_renewal(self) -> None:
-        interval = self.policy.renewal_interval_s()
-        if interval is None:
-            return
-        timer = self._renewal = self.env.timeout(interval if interval > 0 else 0.0)
-        timer.callbacks.append(self._renewal_fired)
 
     def _renewal_fired(self, timer: simpy.Event) -> None:
         if timer is not self._renewal or self.stopped:
@@ -413,12 +411,27 @@ class QueueWorker(Worker):
     @job.setter
     def job(self, job: Job | None) -> None:
         self._job = job
-        self._sync_busy()
+        # _sync_busy, inlined (twice per job)
+        busy = job is not None and not self.sigterm and not self.stopped
+        task = self.task
+        if busy != task.counted_busy:
+            task.counted_busy = busy
+            self.load.busy += 1 if busy else -1
 
     @property
     def busy(self) -> bool:
         """Holding a message."""
         return self._job is not None
+
+    def view(self) -> WorkerView:
+        """What the policy sees now (a queue worker hosts no sessions)."""
+        return WorkerView(
+            self.env.now,
+            self._job is not None,
+            0,
+            self.protected_until_s,
+            self.releasing,
+        )
 
     def start(self) -> None:
         """Run the receive-process-release loop."""

@@ -139,22 +139,27 @@ class JobQueue:
 
     def arrive(self, duration_s: float) -> Job:
         """A new message arrives now."""
-        job = Job(id=len(self.jobs), arrival_s=self.env.now, duration_s=duration_s)
-        self.jobs.append(job)
+        jobs = self.jobs
+        job = Job(len(jobs), self.env.now, duration_s)
+        jobs.append(job)
         self._offer(job)
         return job
 
     def _offer(self, job: Job) -> None:
         job.outcome = "queued"
-        while self.waiting:
-            receiver = self.waiting.popleft()
+        waiting = self.waiting
+        while waiting:
+            receiver = waiting.popleft()
             if not receiver.triggered:
                 self._hand_over(job, receiver)
                 return
         self.visible.append(job)
 
     def _hand_over(self, job: Job, receiver: simpy.Event) -> None:
-        self._mark_received(job)
+        # _mark_received, inlined: once per job
+        job.receives += 1
+        job.outcome = "in_flight"
+        self.in_flight += 1
         receiver.succeed(job)
 
     def _mark_received(self, job: Job) -> None:
