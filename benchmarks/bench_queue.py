@@ -10,39 +10,15 @@ tests never time anything.
 from __future__ import annotations
 
 import argparse
+import gc
 import time
 
 from bare import bare_simpy_rate
+from common import DAILY
+from floor import run_floor
 
 from ecssim.runner import build
 from ecssim.scenario import parse_scenario
-
-DAILY = [
-    0.4,
-    0.3,
-    0.3,
-    0.3,
-    0.4,
-    0.6,
-    0.8,
-    1.0,
-    1.2,
-    1.3,
-    1.3,
-    1.3,
-    1.3,
-    1.3,
-    1.2,
-    1.2,
-    1.2,
-    1.1,
-    1.0,
-    0.9,
-    0.8,
-    0.7,
-    0.6,
-    0.5,
-]
 
 
 def scenario(days: float) -> dict[str, object]:
@@ -93,7 +69,9 @@ def main() -> None:
         del raw["services"][0]["autoscaling"]  # type: ignore[index]
     config = parse_scenario(raw, source="benchmark")
 
+    gc.collect()
     bare_rate = bare_simpy_rate()
+    gc.collect()
     started = time.perf_counter()
     model = build(config)
     built = time.perf_counter()
@@ -101,23 +79,30 @@ def main() -> None:
     simulated = time.perf_counter()
     result = model.result()
     finished = time.perf_counter()
+    gc.collect()
     bare_after = bare_simpy_rate()
+    floor_events, floor_s = run_floor(args.days, DAILY)
 
     events = next(model.env._eid)  # SimPy numbers every scheduled event
     sim_s = simulated - built
     rate = events / sim_s
     bare = (bare_rate + bare_after) / 2
     summary = result.summary.iloc[0]
+    jobs = int(summary["jobs_arrived"])
     print(f"simulated time        {args.days:g} days")
-    print(f"jobs simulated        {int(summary['jobs_arrived']):,}")
+    print(f"jobs simulated        {jobs:,}")
     print(f"SimPy events          {events:,}")
     print(f"wall time: build      {built - started:.2f} s")
-    print(f"           simulate   {sim_s:.2f} s")
+    print(f"           simulate   {sim_s:.2f} s ({sim_s / jobs * 1e6:.1f} us per job)")
     print(f"           results    {finished - simulated:.2f} s")
     print(f"           total      {finished - started:.2f} s")
     print(f"engine events/s       {rate:,.0f}")
     print(f"bare SimPy events/s   {bare:,.0f}")
     print(f"ratio engine/bare     {rate / bare:.3f}")
+    print(
+        f"floor model           {floor_events:,} events in {floor_s:.2f} s, "
+        f"ratio {floor_events / floor_s / bare:.3f} (benchmarks/floor.py)"
+    )
 
 
 if __name__ == "__main__":

@@ -275,8 +275,16 @@ class MetricStore:
         per = max(1, period_s // int(MINUTE_S))
         last = math.floor(end_s / period_s) - 1
         values: list[float | None] = []
+        series = self._data.get(key)
+        if series is None:
+            return [None] * periods
         for index in range(last - periods + 1, last + 1):
-            stats = None if index < 0 else self.period_stats(key, index * per, per)
+            if index < 0:
+                stats = None
+            elif per == 1:
+                stats = series.get(index)  # one-minute periods: the minute itself
+            else:
+                stats = self.period_stats(key, index * per, per)
             values.append(None if stats is None else stats.value(statistic))
         return values
 

@@ -462,11 +462,12 @@ class EcsBackend:
     def set_protection(self, task: Task, state: Protection) -> None:
         """Store *task*'s new protection and tell the process layer."""
         task.protection = state
-        if task.service is not None:
+        service = task.service
+        if service is not None:
             if state.expires_at is None or not task.is_live:
-                task.service.protection_holders.discard(task.task_id)
+                service.protection_holders.discard(task.task_id)
             else:
-                task.service.protection_holders.add(task.task_id)
+                service.protection_holders.add(task.task_id)
         self.listener.protection_changed(task)
 
     def iter_service_tasks(self, cluster: Cluster) -> Iterator[Task]:
