@@ -255,15 +255,18 @@ def silent_hooks(policy: ProtectionPolicy) -> frozenset[str]:
     """The hooks of *policy* that always answer None, so a worker need not ask.
 
     A built-in policy knows which of its hooks its configuration uses; a hook a
-    :class:`BasePolicy` subclass inherits unchanged never acts; any other
-    policy is asked at every moment.
+    :class:`BasePolicy` subclass inherits unchanged never acts (unless the
+    instance has one of its own); any other policy is asked at every moment.
     """
+    # a hook set on the instance itself always speaks
+    own = vars(policy) if hasattr(policy, "__dict__") else {}
     if type(policy) is ConfiguredPolicy:
-        return policy.silent_hooks()
+        return policy.silent_hooks() - own.keys()
     if isinstance(policy, BasePolicy):
         return frozenset(
             hook
             for hook in HOOKS
             if getattr(type(policy), hook) is getattr(BasePolicy, hook)
+            and hook not in own
         )
     return frozenset()

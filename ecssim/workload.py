@@ -166,8 +166,12 @@ def poisson_arrivals(
     while t < until_s:
         times = np.cumsum(np.concatenate(([t], rng.exponential(1.0 / peak, block))))
         times = times[1:]
-        kept = (rng.random(block) * peak < rate.rates_at(times)) & (times < until_s)
-        yield from times[kept].tolist()
+        accept = rng.random(block)
+        # times increase: the candidates before the horizon are a prefix, and
+        # the rate is only evaluated there (a later one may even be infinite)
+        inside = int(np.searchsorted(times, until_s))
+        head = times[:inside]
+        yield from head[accept[:inside] * peak < rate.rates_at(head)].tolist()
         t = float(times[-1])
 
 

@@ -3,7 +3,9 @@
 The built-in policies' answer at every moment of a worker's life, for both
 orders (a full table), then the details: no call while well covered, the
 release hold, renewal intervals, idle renewals, sessions. ``BasePolicy`` never
-acts, and a user's own class satisfies the ``ProtectionPolicy`` protocol.
+acts, and a user's own class satisfies the ``ProtectionPolicy`` protocol. The
+hooks a policy reports silent (which the worker then skips) answer None
+whatever the view, and a user's overridden hook is never reported silent.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from hypothesis import strategies as st
 from strategies import worker_views
 
 from ecssim.policies import (
+    HOOKS,
     Action,
     BasePolicy,
     ConfiguredPolicy,
@@ -23,8 +26,10 @@ from ecssim.policies import (
     ProtectionPolicy,
     Release,
     WorkerView,
+    silent_hooks,
 )
 from ecssim.scenario import ProtectionPolicyConfig
+from ecssim.sim.workers import policy_for
 
 MOMENTS = (
     "on_start",
@@ -355,3 +360,158 @@ def test_actions_are_small_frozen_values() -> None:
     assert Release(1.0) != Release(2.0)
     with pytest.raises(AttributeError):
         Protect(5).expires_in_minutes = 6  # type: ignore[misc]
+
+
+# ---- silent hooks (skipped by the worker) ------------------------------------------------
+class _DuckTyped:
+    """A ProtectionPolicy that does not subclass BasePolicy (and never acts)."""
+
+    def on_start(self, view: WorkerView) -> Action:
+        return None
+
+    def before_claim(self, view: WorkerView) -> Action:
+        return None
+
+    def after_claim(self, view: WorkerView) -> Action:
+        return None
+
+    def after_job(self, view: WorkerView) -> Action:
+        return None
+
+    def after_empty_receive(self, view: WorkerView) -> Action:
+        return None
+
+    def on_sessions_changed(self, view: WorkerView) -> Action:
+        return None
+
+    def renewal_due(self, view: WorkerView) -> Action:
+        return None
+
+    def renewal_interval_s(self) -> float | None:
+        return None
+
+
+class _ReleaseAfterJob(BasePolicy):
+    """Overrides only after_job."""
+
+    def after_job(self, view: WorkerView) -> Action:
+        return Release()
+
+
+def test_hooks_are_the_moments_that_answer_an_action() -> None:
+    """HOOKS lists every moment a policy answers with an action, and not the interval."""
+    assert HOOKS == MOMENTS
+    assert "renewal_interval_s" not in HOOKS
+
+
+@given(
+    st.sampled_from(KINDS),
+    st.sampled_from(ORDERS),
+    st.sampled_from(["0s", "45s", "10m"]),
+    st.sampled_from([{}, {"renew_every": "5m"}, {"renew_at_fraction": 0.5}]),
+    worker_views(),
+)
+def test_a_silent_hook_of_a_built_in_policy_answers_none_whatever_the_view(
+    kind: str, order: str, hold: str, renewal: dict[str, Any], view: WorkerView
+) -> None:
+    """Every hook a built-in configuration reports silent answers None for any view,
+    for the ConfiguredPolicy and for what ``policy_for`` hands the worker."""
+    config = ProtectionPolicyConfig.model_validate(
+        {
+            "policy": kind,
+            "order": order,
+            "expires_in": "30m",
+            "release_hold": hold,
+            **renewal,
+        }
+    )
+    for policy in (ConfiguredPolicy(config), policy_for(config)):
+        for hook in silent_hooks(policy):
+            assert _ask(policy, hook, view) is None, (type(policy), hook)
+
+
+@pytest.mark.parametrize("order", ORDERS)
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_built_in_policy_is_silent_exactly_where_the_table_has_no_action(
+    kind: str, order: str
+) -> None:
+    """The silent hooks are all the moments except the table's: none that acts is skipped,
+    and every one that never acts is."""
+    policy = _policy(kind, order)
+    assert policy.silent_hooks() == set(MOMENTS) - set(TABLE[kind, order])
+    assert silent_hooks(policy) == policy.silent_hooks()
+
+
+def test_policy_none_is_base_policy_and_silent_everywhere() -> None:
+    """``policy_for`` gives policy none a BasePolicy, every hook of which is silent."""
+    policy = policy_for(ProtectionPolicyConfig.model_validate({"policy": "none"}))
+    assert type(policy) is BasePolicy
+    assert silent_hooks(policy) == set(HOOKS)
+
+
+def test_a_custom_policy_given_to_policy_for_wins() -> None:
+    """``policy_for`` returns the custom policy itself, whatever the configuration."""
+    custom = _ReleaseAfterJob()
+    config = ProtectionPolicyConfig.model_validate({"policy": "always"})
+    assert policy_for(config, custom) is custom
+
+
+def test_a_base_policy_subclass_is_silent_only_where_it_inherits() -> None:
+    """Overriding only after_job leaves every other hook silent and after_job asked,
+    also for a subclass of that subclass."""
+
+    class Again(_ReleaseAfterJob):
+        """Inherits the override."""
+
+    for policy in (_ReleaseAfterJob(), Again()):
+        assert silent_hooks(policy) == set(HOOKS) - {"after_job"}
+        assert policy.after_job(_view()) == Release()
+
+
+def test_a_hook_from_a_mixin_is_not_silent() -> None:
+    """A hook that comes from a mixin ahead of BasePolicy is asked."""
+
+    class ProtectOnStartMixin:
+        def on_start(self, view: WorkerView) -> Action:
+            return Protect(5)
+
+    class Mixed(ProtectOnStartMixin, BasePolicy):
+        """on_start from the mixin, the rest from BasePolicy."""
+
+    assert silent_hooks(Mixed()) == set(HOOKS) - {"on_start"}
+
+
+def test_a_hook_set_on_the_instance_is_not_silent() -> None:
+    """A hook assigned to a policy object (not its class) is asked, built-in or not."""
+    base = BasePolicy()
+    base.after_job = lambda view: Release()  # type: ignore[method-assign]
+    assert silent_hooks(base) == set(HOOKS) - {"after_job"}
+    built_in = _policy("none", "claim_then_protect")
+    built_in.on_start = lambda view: Protect(5)  # type: ignore[method-assign]
+    assert "on_start" not in silent_hooks(built_in)
+
+
+def test_a_policy_not_derived_from_base_policy_has_no_silent_hooks() -> None:
+    """A duck-typed ProtectionPolicy is asked at every moment, even if it never acts."""
+    policy = _DuckTyped()
+    assert isinstance(policy, ProtectionPolicy)
+    assert silent_hooks(policy) == frozenset()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_configured_policy_subclass_is_not_treated_as_the_built_in(kind: str) -> None:
+    """A ConfiguredPolicy subclass (the type check is exact) has no silent hooks, so a
+    hook it overrides is asked even where the built-in configuration never acts."""
+
+    class ProtectOnStartToo(ConfiguredPolicy):
+        def on_start(self, view: WorkerView) -> Action:
+            return Protect(5)
+
+    class Unchanged(ConfiguredPolicy):
+        """Overrides nothing: still not the built-in."""
+
+    config = ProtectionPolicyConfig.model_validate({"policy": kind})
+    assert "on_start" in ConfiguredPolicy(config).silent_hooks() or kind == "always"
+    assert silent_hooks(ProtectOnStartToo(config)) == frozenset()
+    assert silent_hooks(Unchanged(config)) == frozenset()
+    assert ProtectOnStartToo(config).on_start(_view()) == Protect(5)

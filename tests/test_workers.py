@@ -16,8 +16,15 @@ import pandas as pd
 import pytest
 
 from ecssim import RunResult, parse_scenario, run
-from ecssim.policies import Action, BasePolicy, Protect, WorkerView
-from ecssim.scenario import Scenario
+from ecssim.policies import (
+    Action,
+    BasePolicy,
+    ConfiguredPolicy,
+    Protect,
+    Release,
+    WorkerView,
+)
+from ecssim.scenario import ProtectionPolicyConfig, Scenario
 
 SCHEDULER = "ServiceSchedulerInitiated"
 LogRow = tuple[float, str, str | None, str | None]
@@ -702,6 +709,86 @@ def test_a_custom_policy_is_consulted_instead_of_the_scenarios(tmp_path: Path) -
     assert len(log) == 4
     assert log[3][1:3] in (("task_stop_requested", "t0"), ("task_stop_requested", "t1"))
     assert 1845.1 <= log[3][0] <= 1845.1 + 15 + 1e-6
+
+
+class ProtectWhileWorking(BasePolicy):
+    """Overrides only after_claim and after_job: protect for each job, release after it."""
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[str, float]] = []
+
+    def after_claim(self, view: WorkerView) -> Action:
+        """Protect for an hour."""
+        self.asked.append(("after_claim", view.now_s))
+        return Protect(60)
+
+    def after_job(self, view: WorkerView) -> Action:
+        """Release at once."""
+        self.asked.append(("after_job", view.now_s))
+        return Release()
+
+
+def test_a_base_policy_subclass_overriding_some_hooks_is_consulted(
+    tmp_path: Path,
+) -> None:
+    """A BasePolicy subclass overriding only after_claim and after_job is asked at those
+    moments (its other hooks are skipped) and protects like per_job: the scale-in
+    waits for both jobs and interrupts neither."""
+    policy = ProtectWhileWorking()
+    scenario = _scenario(
+        tmp_path, [(60, 1800), (61, 1800)], desired=2, counts=((600, 1),)
+    )
+    result = run(scenario, policies={"svc": policy})
+    assert sorted(policy.asked) == [
+        ("after_claim", 60.0),
+        ("after_claim", 61.0),
+        ("after_job", 1860.1),
+        ("after_job", 1861.1),
+    ]
+    log = _log(
+        result,
+        "protection_set",
+        "protection_cleared",
+        "scale_in_blocked",
+        "task_stop_requested",
+        "job_interrupted",
+    )
+    assert [row[:2] for row in log] == [
+        (60.1, "protection_set"),
+        (61.1, "protection_set"),
+        (615.0, "scale_in_blocked"),
+        (1860.2, "protection_cleared"),
+        (1861.2, "protection_cleared"),
+        (1875.0, "task_stop_requested"),
+    ]
+    assert _stops_of_busy_tasks(result) == []
+    assert list(result.jobs["outcome"]) == ["completed", "completed"]
+
+
+class ProtectOnStartToo(ConfiguredPolicy):
+    """The built-in policy, plus a protect at start."""
+
+    def on_start(self, view: WorkerView) -> Action:
+        """Protect for 30 minutes."""
+        return Protect(30)
+
+
+def test_a_configured_policy_subclass_is_asked_where_the_built_in_is_silent(
+    tmp_path: Path,
+) -> None:
+    """A ConfiguredPolicy subclass of policy none still has its own on_start asked:
+    each task protects itself at start, which blocks the scale-in."""
+    policy = ProtectOnStartToo(
+        ProtectionPolicyConfig.model_validate({"policy": "none"})
+    )
+    scenario = _scenario(tmp_path, [(60, 60)], desired=2, counts=((600, 1),))
+    result = run(scenario, policies={"svc": policy})
+    log = _log(result, "protection_set", "scale_in_blocked")
+    assert log[:3] == [
+        (45.1, "protection_set", "t0", None),
+        (45.1, "protection_set", "t1", None),
+        (615.0, "scale_in_blocked", None, None),
+    ]
 
 
 def test_policies_for_an_unknown_service_are_refused(tmp_path: Path) -> None:

@@ -1,9 +1,12 @@
 """Workload rules: ``ecssim.workload`` (durations, arrival rates, arrivals, traces).
 
-Each distribution's draws match its parameters over many seeded draws; the rate
-function follows steps, the daily profile (by the clock's hour) and bursts, and
-never exceeds ``max_rate``; thinned Poisson arrivals match the integral of the
-rate; CSV traces parse, sort and name the file and line of a bad value.
+Each distribution's draws match its parameters over many seeded draws, one at
+a time or in blocks, and a stream of durations continues one generator block
+after block; the rate function follows steps, the daily profile (by the clock's
+hour) and bursts, never exceeds ``max_rate``, and its vectorised form gives the
+same values exactly; thinned Poisson arrivals match the integral of the rate
+whatever the block size and stop exactly at the horizon; CSV traces parse, sort
+and name the file and line of a bad value.
 """
 
 from __future__ import annotations
@@ -23,9 +26,12 @@ from strategies import arrivals_specs
 from ecssim.errors import ScenarioError
 from ecssim.scenario import Arrivals, Distribution
 from ecssim.workload import (
+    BLOCK,
     Z95,
     RateFunction,
     draw,
+    draw_many,
+    durations,
     mean_of,
     poisson_arrivals,
     read_trace,
@@ -151,6 +157,109 @@ def test_an_unknown_distribution_is_a_type_error() -> None:
         mean_of("gamma")  # type: ignore[arg-type]
 
 
+# ---- durations drawn in blocks ------------------------------------------------------------
+# one raw distribution of each kind
+DISTRIBUTIONS: dict[str, dict[str, Any]] = {
+    "fixed": {"distribution": "fixed", "value": "90s"},
+    "exponential": {"distribution": "exponential", "mean": "5m"},
+    "lognormal": {"distribution": "lognormal", "median": "15m", "p95": "75m"},
+    "uniform": {"distribution": "uniform", "low": "5m", "high": "2h"},
+    "empirical": {"distribution": "empirical", "values": ["1m", "5m", "5m", 3600]},
+}
+
+
+def _many(distribution: Distribution, n: int, seed: int = 1) -> np.ndarray:
+    return np.array(draw_many(distribution, np.random.default_rng(seed), n))
+
+
+@pytest.mark.parametrize("kind", DISTRIBUTIONS)
+@pytest.mark.parametrize("n", [0, 1, 7])
+def test_draw_many_gives_n_plain_floats(kind: str, n: int) -> None:
+    """``draw_many(..., n)`` is a list of n Python floats (not numpy scalars)."""
+    values = draw_many(_dist(**DISTRIBUTIONS[kind]), np.random.default_rng(0), n)
+    assert isinstance(values, list)
+    assert len(values) == n
+    assert all(type(v) is float for v in values)
+
+
+def test_draw_many_fixed_is_the_value_n_times() -> None:
+    """A fixed distribution drawn in a block is its value n times."""
+    fixed = _dist(**DISTRIBUTIONS["fixed"])
+    assert draw_many(fixed, np.random.default_rng(0), 5) == [90.0] * 5
+
+
+def test_draw_many_exponential_has_the_mean() -> None:
+    """20 000 exponential draws in one block average within 3 % of the mean."""
+    values = _many(_dist(**DISTRIBUTIONS["exponential"]), 20_000)
+    assert values.min() >= 0
+    assert values.mean() == pytest.approx(300.0, rel=0.03)
+
+
+def test_draw_many_lognormal_has_the_median_and_p95() -> None:
+    """20 000 log-normal draws in one block have the given median and p95 within 5 %."""
+    values = _many(_dist(**DISTRIBUTIONS["lognormal"]), 20_000)
+    assert values.min() > 0
+    assert np.median(values) == pytest.approx(900.0, rel=0.05)
+    assert np.percentile(values, 95) == pytest.approx(4500.0, rel=0.05)
+
+
+def test_draw_many_uniform_stays_within_the_bounds() -> None:
+    """Uniform draws in one block lie in [low, high], reach near both ends, average the midpoint."""
+    values = _many(_dist(**DISTRIBUTIONS["uniform"]), 20_000)
+    assert values.min() >= 300.0
+    assert values.max() <= 7200.0
+    assert values.min() < 300.0 + 10
+    assert values.max() > 7200.0 - 10
+    assert values.mean() == pytest.approx(3750.0, rel=0.02)
+
+
+def test_draw_many_empirical_draws_only_the_given_values() -> None:
+    """Empirical draws in one block come only from the listed values, in their shares."""
+    counts = Counter(_many(_dist(**DISTRIBUTIONS["empirical"]), 8_000).tolist())
+    assert set(counts) == {60.0, 300.0, 3600.0}
+    assert counts[300.0] / 8_000 == pytest.approx(0.5, abs=0.03)
+    assert counts[60.0] / 8_000 == pytest.approx(0.25, abs=0.03)
+    assert counts[3600.0] / 8_000 == pytest.approx(0.25, abs=0.03)
+
+
+def test_draw_many_of_an_unknown_distribution_is_a_type_error() -> None:
+    """Something that is not a distribution raises TypeError naming it, in a block too."""
+    with pytest.raises(TypeError, match="unknown distribution 'gamma'"):
+        draw_many("gamma", np.random.default_rng(0), 3)  # type: ignore[arg-type]
+    stream = durations("gamma", np.random.default_rng(0))  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="unknown distribution 'gamma'"):
+        next(stream)
+
+
+@pytest.mark.parametrize("kind", DISTRIBUTIONS)
+def test_a_durations_stream_continues_one_generator_block_after_block(
+    kind: str,
+) -> None:
+    """With block 5 the stream's first 10 values are two successive ``draw_many(5)``
+    on a generator of the same seed: each block picks up where the last one ended."""
+    distribution = _dist(**DISTRIBUTIONS[kind])
+    stream = durations(distribution, np.random.default_rng(4), block=5)
+    rng = np.random.default_rng(4)
+    expected = draw_many(distribution, rng, 5) + draw_many(distribution, rng, 5)
+    assert list(itertools.islice(stream, 10)) == expected
+
+
+def test_a_durations_stream_depends_only_on_the_seed() -> None:
+    """Two streams of one seed agree over several default blocks; another seed differs."""
+    lognormal = _dist(**DISTRIBUTIONS["lognormal"])
+    n = 3 * BLOCK + 1
+
+    def first(seed: int) -> list[float]:
+        return list(
+            itertools.islice(durations(lognormal, np.random.default_rng(seed)), n)
+        )
+
+    assert len(first(5)) == n
+    assert first(5) == first(5)
+    assert first(5) != first(6)
+    assert len(set(first(5))) == n  # later blocks are fresh draws, not repeats
+
+
 # ---- the rate function ------------------------------------------------------------------
 def test_a_constant_rate_is_the_same_at_all_times() -> None:
     """Without profile, steps or bursts the rate is ``rate`` everywhere."""
@@ -263,6 +372,39 @@ def test_max_rate_bounds_the_rate_everywhere(
         assert 0 <= rate.rate_at(t) <= rate.max_rate * (1 + 1e-12)
 
 
+def _edges(raw: dict[str, Any], start_hour_s: float) -> list[float]:
+    """Times where the rate may change (steps, burst ends, hours of the clock), and
+    the float just below each: where a vectorised rate could round differently."""
+    edges = [s["at"] for s in raw.get("steps", [])]
+    for burst in raw.get("bursts", []):
+        edges += [burst["at"], burst["at"] + burst["duration"]]
+    edges += [DAY + h * HOUR - start_hour_s for h in range(25)]
+    below = [float(np.nextafter(t, -np.inf)) for t in edges]
+    return [float(t) for t in edges] + [t for t in below if t >= 0]
+
+
+@given(
+    arrivals_specs(),
+    st.floats(min_value=0, max_value=DAY, allow_nan=False),
+    st.lists(st.floats(min_value=0, max_value=3e6, allow_nan=False), max_size=20),
+)
+def test_rates_at_is_rate_at_of_each_time_exactly(
+    raw: dict[str, Any], start_hour_s: float, times: list[float]
+) -> None:
+    """``rates_at(array)`` equals ``[rate_at(t) for t in array]`` exactly (==), edges included."""
+    rate = RateFunction(Arrivals.model_validate(raw), start_hour_s=start_hour_s)
+    points = [*times, *_edges(raw, start_hour_s)]
+    rates = rate.rates_at(np.array(points, dtype=np.float64))
+    assert rates.shape == (len(points),)
+    assert rates.tolist() == [rate.rate_at(t) for t in points]
+
+
+def test_rates_at_of_no_times_is_empty() -> None:
+    """An empty array of times gives an empty array of rates."""
+    rate = _rate(rate="10/h", daily_profile=PROFILE, steps=[{"at": 5, "rate": 1}])
+    assert rate.rates_at(np.array([], dtype=np.float64)).tolist() == []
+
+
 # ---- Poisson arrivals --------------------------------------------------------------------
 def _arrivals(rate: RateFunction, until_s: float, seed: int = 3) -> list[float]:
     return list(poisson_arrivals(rate, np.random.default_rng(seed), until_s))
@@ -340,6 +482,61 @@ def test_arrival_times_are_increasing_and_inside_the_horizon(
     assert all(a < b for a, b in itertools.pairwise(times))
     assert all(0 <= t < until_s for t in times)
     assert all(rate.rate_at(t) > 0 for t in times)
+
+
+def _blocked(
+    rate: RateFunction, until_s: float, block: int, seed: int = 3
+) -> list[float]:
+    return list(poisson_arrivals(rate, np.random.default_rng(seed), until_s, block))
+
+
+def test_tiny_blocks_give_the_constant_rate_count() -> None:
+    """Candidates drawn 3 at a time: 600/h over 20 h still gives 12 000 within 3 %,
+    strictly increasing in (0, until)."""
+    times = _blocked(_rate(rate="600/h"), 20 * HOUR, block=3)
+    assert len(times) == pytest.approx(12_000, rel=0.03)
+    assert all(a < b for a, b in itertools.pairwise(times))
+    assert times[0] > 0
+    assert times[-1] < 20 * HOUR
+
+
+def test_tiny_blocks_thin_by_the_daily_profile() -> None:
+    """Candidates drawn 5 at a time and thinned by a profile give rate * mean(profile)."""
+    days = 10
+    times = _blocked(_rate(rate="40/h", daily_profile=PROFILE), days * DAY, block=5)
+    assert len(times) == pytest.approx(40 * np.mean(PROFILE) * 24 * days, rel=0.04)
+
+
+def test_an_arrival_exactly_at_the_horizon_is_left_out() -> None:
+    """A horizon equal to an arrival inside a block ends the arrivals just before it;
+    one between two arrivals of a block keeps the earlier one."""
+    rate = _rate(rate="60/h")  # constant: every candidate is kept
+    full = _blocked(rate, 10 * HOUR, block=3)
+    assert len(full) > 6
+    assert _blocked(rate, full[4], block=3) == full[:4]
+    assert _blocked(rate, (full[4] + full[5]) / 2, block=3) == full[:5]
+    assert _blocked(rate, full[0], block=3) == []
+
+
+@given(
+    arrivals_specs(max_rate_per_h=60.0),
+    st.integers(min_value=1, max_value=8),
+    st.integers(min_value=0, max_value=2**32),
+    st.data(),
+)
+def test_a_shorter_horizon_gives_exactly_the_earlier_arrivals(
+    raw: dict[str, Any], block: int, seed: int, data: st.DataObject
+) -> None:
+    """For any block size, cutting the horizon (at an arrival or anywhere) keeps the
+    longer run's arrivals before it, and nothing at or after it."""
+    rate = RateFunction(Arrivals.model_validate(raw))
+    horizon = 6 * HOUR
+    full = _blocked(rate, horizon, block, seed)
+    assert all(a < b for a, b in itertools.pairwise(full))
+    assert all(0 <= t < horizon and rate.rate_at(t) > 0 for t in full)
+    anywhere = st.floats(min_value=0, max_value=horizon, allow_nan=False)
+    until_s = data.draw(st.sampled_from(full) | anywhere if full else anywhere)
+    assert _blocked(rate, until_s, block, seed) == [t for t in full if t < until_s]
 
 
 # ---- CSV traces --------------------------------------------------------------------------
