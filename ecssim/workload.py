@@ -164,7 +164,9 @@ def poisson_arrivals(
         return
     t = 0.0
     while t < until_s:
-        times = np.cumsum(np.concatenate(([t], rng.exponential(1.0 / peak, block))))
+        with np.errstate(over="ignore"):  # at a vanishing rate, times overflow to inf
+            gaps = rng.exponential(1.0 / peak, block)
+            times = np.cumsum(np.concatenate(([t], gaps)))
         times = times[1:]
         accept = rng.random(block)
         # times increase: the candidates before the horizon are a prefix, and
