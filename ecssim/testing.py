@@ -22,7 +22,14 @@ from typing import Final
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ecssim.policies import Action, Protect, ProtectionPolicy, Release, WorkerView
+from ecssim.policies import (
+    HOOKS,
+    Action,
+    Protect,
+    ProtectionPolicy,
+    Release,
+    WorkerView,
+)
 from ecssim.protection import (
     DEFAULT_EXPIRES_IN_MINUTES,
     MAX_EXPIRES_IN_MINUTES,
@@ -30,15 +37,7 @@ from ecssim.protection import (
 )
 
 #: The moments a worker consults its policy (method names of ProtectionPolicy).
-MOMENTS: Final = (
-    "on_start",
-    "before_claim",
-    "after_claim",
-    "after_job",
-    "after_empty_receive",
-    "on_sessions_changed",
-    "renewal_due",
-)
+MOMENTS: Final = HOOKS
 
 
 @dataclass

@@ -296,6 +296,34 @@ def test_base_policy_never_acts(view: WorkerView) -> None:
     assert policy.renewal_interval_s() is None
 
 
+class _DuckTyped:
+    """A ProtectionPolicy that does not subclass BasePolicy (and never acts)."""
+
+    def on_start(self, view: WorkerView) -> Action:
+        return None
+
+    def before_claim(self, view: WorkerView) -> Action:
+        return None
+
+    def after_claim(self, view: WorkerView) -> Action:
+        return None
+
+    def after_job(self, view: WorkerView) -> Action:
+        return None
+
+    def after_empty_receive(self, view: WorkerView) -> Action:
+        return None
+
+    def on_sessions_changed(self, view: WorkerView) -> Action:
+        return None
+
+    def renewal_due(self, view: WorkerView) -> Action:
+        return None
+
+    def renewal_interval_s(self) -> float | None:
+        return None
+
+
 def test_user_policies_satisfy_the_protocol() -> None:
     """A BasePolicy subclass, a duck-typed class and the built-ins are ProtectionPolicy."""
 
@@ -306,34 +334,9 @@ def test_user_policies_satisfy_the_protocol() -> None:
         def after_job(self, view: WorkerView) -> Action:
             return Release()
 
-    class DuckTyped:
-        def on_start(self, view: WorkerView) -> Action:
-            return None
-
-        def before_claim(self, view: WorkerView) -> Action:
-            return None
-
-        def after_claim(self, view: WorkerView) -> Action:
-            return None
-
-        def after_job(self, view: WorkerView) -> Action:
-            return None
-
-        def after_empty_receive(self, view: WorkerView) -> Action:
-            return None
-
-        def on_sessions_changed(self, view: WorkerView) -> Action:
-            return None
-
-        def renewal_due(self, view: WorkerView) -> Action:
-            return None
-
-        def renewal_interval_s(self) -> float | None:
-            return None
-
     mine = ProtectWhileBusy()
     assert isinstance(mine, ProtectionPolicy)
-    assert isinstance(DuckTyped(), ProtectionPolicy)
+    assert isinstance(_DuckTyped(), ProtectionPolicy)
     assert isinstance(BasePolicy(), ProtectionPolicy)
     assert isinstance(_policy("renewing"), ProtectionPolicy)
     assert mine.after_claim(_view()) == Protect(60)
@@ -363,34 +366,6 @@ def test_actions_are_small_frozen_values() -> None:
 
 
 # ---- silent hooks (skipped by the worker) ------------------------------------------------
-class _DuckTyped:
-    """A ProtectionPolicy that does not subclass BasePolicy (and never acts)."""
-
-    def on_start(self, view: WorkerView) -> Action:
-        return None
-
-    def before_claim(self, view: WorkerView) -> Action:
-        return None
-
-    def after_claim(self, view: WorkerView) -> Action:
-        return None
-
-    def after_job(self, view: WorkerView) -> Action:
-        return None
-
-    def after_empty_receive(self, view: WorkerView) -> Action:
-        return None
-
-    def on_sessions_changed(self, view: WorkerView) -> Action:
-        return None
-
-    def renewal_due(self, view: WorkerView) -> Action:
-        return None
-
-    def renewal_interval_s(self) -> float | None:
-        return None
-
-
 class _ReleaseAfterJob(BasePolicy):
     """Overrides only after_job."""
 
