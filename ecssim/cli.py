@@ -2,9 +2,9 @@
 
 ::
 
-    ecssim run FILE [--seed N] [--out DIR] [--quiet]
-    ecssim validate FILE
-    ecssim sweep FILE [--workers N] [--out DIR] [--quiet]
+    ecssim run FILE [--set PATH=VALUE ...] [--seed N] [--out DIR] [--quiet]
+    ecssim validate FILE [--set PATH=VALUE ...]
+    ecssim sweep FILE [--set PATH=VALUE ...] [--workers N] [--out DIR] [--quiet]
     ecssim report DIR
     ecssim schema
 
@@ -19,11 +19,14 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from ecssim.errors import ScenarioError
 from ecssim.report import (
@@ -37,7 +40,13 @@ from ecssim.report import (
     write_results,
 )
 from ecssim.runner import run
-from ecssim.scenario import Scenario, json_schema, load_scenario
+from ecssim.scenario import (
+    Scenario,
+    json_schema,
+    load_scenario,
+    parse_scenario,
+    with_overrides,
+)
 from ecssim.sweep import render_sweep, sweep, write_sweep
 from ecssim.units import format_duration
 from ecssim.version import __version__
@@ -81,6 +90,7 @@ def _parser() -> argparse.ArgumentParser:
         "run", help="run a scenario once and write a results folder"
     )
     run_cmd.add_argument("file", type=Path, metavar="FILE", help="scenario YAML file")
+    _add_set(run_cmd)
     run_cmd.add_argument(
         "--seed", type=int, default=None, help="override the scenario's seed"
     )
@@ -95,11 +105,13 @@ def _parser() -> argparse.ArgumentParser:
 
     validate = commands.add_parser("validate", help="check a scenario file")
     validate.add_argument("file", type=Path, metavar="FILE", help="scenario YAML file")
+    _add_set(validate)
 
     sweep_cmd = commands.add_parser(
         "sweep", help="run a scenario's sweep grid and write a sweep folder"
     )
     sweep_cmd.add_argument("file", type=Path, metavar="FILE", help="scenario YAML file")
+    _add_set(sweep_cmd)
     sweep_cmd.add_argument(
         "--workers", type=_positive, default=1, help="processes to run on (default 1)"
     )
@@ -119,6 +131,57 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("schema", help="print the JSON Schema of scenario files")
     return parser
+
+
+def _add_set(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--set",
+        dest="settings",
+        type=_setting,
+        action="append",
+        default=[],
+        metavar="PATH=VALUE",
+        help="change one value of the scenario, written as in YAML (repeatable), "
+        "e.g. --set services[0].protection.policy=none --set duration=6h",
+    )
+
+
+def _setting(text: str) -> tuple[str, Any]:
+    path, equals, value = text.partition("=")
+    if not equals or not path.strip():
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not PATH=VALUE (e.g. services[0].protection.policy=none)"
+        )
+    try:
+        parsed = yaml.safe_load(value)
+    except yaml.YAMLError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: {value!r} is not a YAML value"
+        ) from None
+    return path.strip(), parsed
+
+
+def _load(args: argparse.Namespace) -> tuple[Scenario, dict[str, Any]]:
+    """The scenario of ``args.file`` with the ``--set`` changes, and its raw form.
+
+    Raises:
+        ScenarioError: the file, a path given to --set, or a changed value is bad.
+    """
+    scenario = load_scenario(args.file)
+    raw = scenario.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    if not args.settings:
+        return scenario, raw
+    raw = with_overrides(raw, dict(args.settings), what="--set")
+    return parse_scenario(raw, source=f"{args.file} with --set"), raw
+
+
+def _settings_slug(settings: list[tuple[str, Any]]) -> str:
+    """A folder-name suffix for --set changes: the last key and the value of each."""
+    parts = []
+    for path, value in settings:
+        key = re.sub(r"\[-?\d+\]", "", path).rsplit(".", 1)[-1]
+        parts.append(f"{key}-{value}")
+    return re.sub(r"[^A-Za-z0-9._]+", "-", "-".join(parts)).strip("-")[:80]
 
 
 def _positive(text: str) -> int:
@@ -167,13 +230,14 @@ def _summary_lines(rows: list[dict[str, Any]]) -> list[str]:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    scenario = load_scenario(args.file)
+    scenario, _ = _load(args)
     seed = scenario.seed if args.seed is None else args.seed
     if seed < 0:
         raise _BadInput(f"--seed {seed}: must be >= 0")
-    out = check_output_folder(
-        args.out or Path("results") / f"{scenario.name}-seed{seed}"
-    )
+    name = f"{scenario.name}-seed{seed}"
+    if args.settings:
+        name += f"-{_settings_slug(args.settings)}"
+    out = check_output_folder(args.out or Path("results") / name)
     progress = not args.quiet and sys.stderr.isatty()
     result = run(scenario, seed=seed, progress=progress)
     folder = write_results(result, out)
@@ -191,15 +255,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    scenario = load_scenario(args.file)
-    print(f"OK {args.file}: {_describe(scenario)}")
+    scenario, _ = _load(args)
+    changed = " (with --set)" if args.settings else ""
+    print(f"OK {args.file}{changed}: {_describe(scenario)}")
     return EXIT_OK
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
-    scenario = load_scenario(args.file)
-    raw = scenario.model_dump(mode="json", by_alias=True, exclude_unset=True)
-    out = check_output_folder(args.out or Path("results") / f"{scenario.name}-sweep")
+    scenario, raw = _load(args)
+    name = f"{scenario.name}-sweep"
+    if args.settings:
+        name += f"-{_settings_slug(args.settings)}"
+    out = check_output_folder(args.out or Path("results") / name)
     result = sweep(
         raw,
         source=str(args.file),

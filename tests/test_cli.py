@@ -224,3 +224,74 @@ def test_python_dash_m_ecssim_validate(scenario_file: Path) -> None:
     assert bad.returncode == 2
     assert "cannot read the scenario file" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+# ---- --set: change a value of the scenario from the command line ----------------------
+def test_run_with_set_changes_the_scenario_and_names_the_folder(
+    scenario_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--set`` values are YAML (units included), reach the run and its
+    scenario.json, and give the default folder a suffix per change."""
+    monkeypatch.chdir(tmp_path)
+    args = ["run", str(scenario_file), "--quiet"]
+    changes = ["--set", "services[0].protection.policy=none", "--set", "duration=1h"]
+    assert main([*args, *changes]) == 0
+    folder = tmp_path / "results" / "cli-demo-seed3-policy-none-duration-1h"
+    scenario = json.loads((folder / "scenario.json").read_text(encoding="utf-8"))
+    assert scenario["services"][0]["protection"]["policy"] == "none"
+    assert scenario["duration"] in ("1h", 3600, 3600.0)
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    assert summary["duration_s"] == 3600
+    # the file itself is untouched: a plain run still uses its values
+    assert main(args) == 0
+    plain = tmp_path / "results" / "cli-demo-seed3" / "scenario.json"
+    original = json.loads(plain.read_text(encoding="utf-8"))
+    assert original["services"][0]["protection"]["policy"] == "per_job"
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ("services[0].protection.polic=none", "services[0].protection.polic"),
+        ("services[4].desired_count=2", "no item [4]"),
+        ("duration=-5h", "duration: '-5h'"),
+        ("duration", "is not PATH=VALUE"),
+        ("duration=[1", "is not a YAML value"),
+    ],
+)
+def test_a_bad_set_exits_2_naming_it(
+    scenario_file: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    setting: str,
+    message: str,
+) -> None:
+    """A --set with an unknown key, a missing item, a bad value or no '=' exits 2,
+    naming the path or value, and writes nothing."""
+    out_dir = tmp_path / "out"
+    code = main(["run", str(scenario_file), "--set", setting, "--out", str(out_dir)])
+    assert code == 2
+    assert message in capsys.readouterr().err
+    assert not out_dir.exists()
+
+
+def test_validate_and_sweep_take_set(
+    scenario_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``validate`` describes the changed scenario; ``sweep`` runs its grid on it."""
+    assert main(["validate", str(scenario_file), "--set", "duration=30m"]) == 0
+    assert "(with --set)" in capsys.readouterr().out
+    out_dir = tmp_path / "sweep"
+    code = main(
+        [
+            "sweep",
+            str(scenario_file),
+            "--set",
+            "sweep.replications=1",
+            "--out",
+            str(out_dir),
+            "--quiet",
+        ]
+    )
+    assert code == 0
+    assert "2 grid point(s) x 1 replication(s) = 2 runs" in capsys.readouterr().out
