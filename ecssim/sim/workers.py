@@ -457,9 +457,14 @@ class QueueWorker(Worker):
                         return
                 job = queue.try_receive()
                 if job is None:
-                    job = yield from self._wait_for_job(before)
-                    if job is None:
-                        continue
+                    receiver = self._receiver = queue.receive()
+                    if isinstance(before, Protect):
+                        job = yield from self._long_poll(receiver)
+                        if job is None:
+                            continue
+                    else:  # wait until a message comes (inline: once per job)
+                        job = yield receiver
+                        self._receiver = None
                 self.job = job
                 now = self.work_started_s = env.now
                 queue.started(job, self.task_id, now)
@@ -491,25 +496,20 @@ class QueueWorker(Worker):
         except simpy.Interrupt as interrupt:
             self._let_go(str(interrupt.cause))
 
-    def _wait_for_job(self, before: Action) -> ProcessGenerator:
-        """Wait for a message: as a long poll after a protect, else until one comes.
+    def _long_poll(self, receiver: simpy.Event) -> ProcessGenerator:
+        """Wait on *receiver* for at most the receive wait (after a protect).
 
-        Returns the message, or None when a long poll came back empty.
+        Returns the message, or None when the long poll came back empty.
         """
-        receiver = self.queue.receive()
-        self._receiver = receiver
-        if isinstance(before, Protect):
-            yield receiver | self.env.timeout(self.receive_wait_s)
-            if not receiver.triggered:
-                self.queue.cancel(receiver)
-                self._receiver = None
-                if self.asks["after_empty_receive"]:
-                    action = self.policy.after_empty_receive(self.view())
-                    if action is not None:
-                        yield from self.act(action)
-                return None
-        else:
-            yield receiver
+        yield receiver | self.env.timeout(self.receive_wait_s)
+        if not receiver.triggered:
+            self.queue.cancel(receiver)
+            self._receiver = None
+            if self.asks["after_empty_receive"]:
+                action = self.policy.after_empty_receive(self.view())
+                if action is not None:
+                    yield from self.act(action)
+            return None
         self._receiver = None
         return cast(Job, receiver.value)
 
