@@ -137,10 +137,7 @@ class AgentEndpoint:
             (the agent's 200-with-``failure`` answer), or ``(status, code)`` for
             an ECS API error.
         """
-        bucket = self._buckets.get(task.task_id)
-        if bucket is None:
-            bucket = self._buckets[task.task_id] = TokenBucket(STEADY_RATE_PER_S, BURST)
-        if not bucket.take(now):
+        if self._over_limit(task, now):
             return TOO_MANY_REQUESTS[0], "TooManyRequests"
         client = self._client
         try:

@@ -241,10 +241,11 @@ class Worker:
         #: unless injected faults or a zero latency need the general path
         self._direct_calls = not caller.faults and config.call_latency_s > 0
         #: a built-in policy's renewal interval is fixed; others are asked each time
+        fixed = type(policy) in (ConfiguredPolicy, BasePolicy) and (
+            "renewal_interval_s" not in vars(policy)
+        )
         self._renewal_interval_s: Any = (
-            policy.renewal_interval_s()
-            if type(policy) in (ConfiguredPolicy, BasePolicy)
-            else _ASK_POLICY
+            policy.renewal_interval_s() if fixed else _ASK_POLICY
         )
 
     @property
