@@ -37,19 +37,7 @@ BLOCK = 512
 
 def draw(distribution: Distribution, rng: np.random.Generator) -> float:
     """One duration in seconds from *distribution*."""
-    match distribution:
-        case Fixed(value_s=value):
-            return value
-        case Exponential(mean_s=mean):
-            return float(rng.exponential(mean))
-        case LogNormal(median_s=median, p95_s=p95):
-            sigma = math.log(p95 / median) / Z95
-            return float(rng.lognormal(math.log(median), sigma))
-        case Uniform(low_s=low, high_s=high):
-            return float(rng.uniform(low, high))
-        case Empirical(values_s=values):
-            return values[int(rng.integers(len(values)))]
-    raise TypeError(f"unknown distribution {distribution!r}")
+    return draw_many(distribution, rng, 1)[0]
 
 
 def draw_many(
