@@ -230,8 +230,4 @@ class Simulation:
         now = self.env.now
         if kind in CHECKED_KINDS:
             check_record(kind, fields, now)
-        # Recorder.record, inlined: every record of a run passes here
-        recorder = self.recorder
-        recorder.times.append(now)
-        recorder.kinds.append(kind)
-        recorder.fields.append(fields)
+        self.recorder.record(now, kind, fields)

@@ -102,21 +102,11 @@ class RateFunction:
 
     def rate_at(self, t: float) -> float:
         """Arrivals per second at time *t*."""
-        a = self.arrivals
-        rate = a.rate_per_s
-        for step in a.steps:
-            if step.at_s <= t:
-                rate = step.rate_per_s
-        if a.daily_profile is not None:
-            hour = int(((t + self.start_hour_s) % 86400) // 3600)
-            rate *= a.daily_profile[hour]
-        for burst in a.bursts:
-            if burst.at_s <= t < burst.at_s + burst.duration_s:
-                rate += burst.rate_per_s
-        return rate
+        return float(self.rates_at(np.array([t], dtype=np.float64))[0])
 
     def rates_at(self, t: np.ndarray) -> np.ndarray:
-        """:meth:`rate_at` of every time in *t*, computed at once (same values)."""
+        """Arrivals per second at each time of *t* (steps in order, the daily
+        profile's hour of the clock, bursts added while they last)."""
         a = self.arrivals
         rate = np.full(t.shape, a.rate_per_s)
         for step in a.steps:

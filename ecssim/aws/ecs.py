@@ -913,17 +913,15 @@ class EcsClient(BotoShapedClient):
                 enabled=enabled,
             )
             return reason
-        # protection.update's two cases, called directly (this is the hot path)
-        if enabled:
-            kind = (
-                "protection_renewed"
-                if task.protection.is_active(now)
-                else "protection_set"
-            )
-            state = protection.enable(now, minutes)
-        else:
+        if not enabled:
             kind = "protection_cleared"
-            state = protection.disable()
+        elif task.protection.is_active(now):
+            kind = "protection_renewed"
+        else:
+            kind = "protection_set"
+        state = protection.update(
+            task.protection, now, protection_enabled=enabled, expires_in_minutes=minutes
+        )
         backend.set_protection(task, state)
         backend.record(
             kind,

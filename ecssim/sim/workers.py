@@ -412,27 +412,12 @@ class QueueWorker(Worker):
     @job.setter
     def job(self, job: Job | None) -> None:
         self._job = job
-        # _sync_busy, inlined (twice per job)
-        busy = job is not None and not self.sigterm and not self.stopped
-        task = self.task
-        if busy != task.counted_busy:
-            task.counted_busy = busy
-            self.load.busy += 1 if busy else -1
+        self._sync_busy()
 
     @property
     def busy(self) -> bool:
         """Holding a message."""
         return self._job is not None
-
-    def view(self) -> WorkerView:
-        """What the policy sees now (a queue worker hosts no sessions)."""
-        return WorkerView(
-            self.env.now,
-            self._job is not None,
-            0,
-            self.protected_until_s,
-            self.releasing,
-        )
 
     def start(self) -> None:
         """Run the receive-process-release loop."""
