@@ -17,8 +17,8 @@ from bare import bare_simpy_rate
 from common import DAILY
 from floor import run_floor
 
-from ecssim.runner import build
-from ecssim.scenario import parse_scenario
+from ecssim.model.build import build
+from ecssim.scenario.loading import parse_scenario
 
 
 def scenario(days: float) -> dict[str, object]:

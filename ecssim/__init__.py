@@ -17,11 +17,13 @@ The public API:
 from __future__ import annotations
 
 from ecssim.config import EcsSettings
-from ecssim.runner import Model, RunResult, build, run
-from ecssim.scaling import ScalingSettings
-from ecssim.scenario import Scenario, load_scenario, parse_scenario
-from ecssim.simulation import Simulation
-from ecssim.sweep import SweepResult, sweep
+from ecssim.experiments.sweep import SweepResult, sweep
+from ecssim.model.build import Model, build, run
+from ecssim.model.result import RunResult
+from ecssim.model.simulation import Simulation
+from ecssim.rules.scaling import ScalingSettings
+from ecssim.scenario.loading import load_scenario, parse_scenario
+from ecssim.scenario.schema import Scenario
 from ecssim.version import __version__
 
 __all__ = [

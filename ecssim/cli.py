@@ -29,25 +29,23 @@ from typing import Any
 import yaml
 
 from ecssim.errors import ScenarioError
-from ecssim.report import (
+from ecssim.experiments.sweep import render_sweep, sweep, write_sweep
+from ecssim.model.build import run
+from ecssim.reports.folders import (
     RUN_MARKER,
     SWEEP_MARKER,
     ResultsFolderError,
     check_output_folder,
-    format_value,
-    render_report,
     results_kind,
-    write_results,
 )
-from ecssim.runner import run
-from ecssim.scenario import (
-    Scenario,
+from ecssim.reports.run_report import format_value, render_report, write_results
+from ecssim.scenario.loading import (
     json_schema,
     load_scenario,
     parse_scenario,
     with_overrides,
 )
-from ecssim.sweep import render_sweep, sweep, write_sweep
+from ecssim.scenario.schema import Scenario
 from ecssim.units import format_duration
 from ecssim.version import __version__
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final, NamedTuple, Protocol, runtime_checkable
 
-from ecssim.scenario import ProtectionPolicyConfig
+from ecssim.scenario.schema import ProtectionPolicyConfig
 
 
 @dataclass(frozen=True, slots=True)

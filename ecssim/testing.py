@@ -30,7 +30,7 @@ from ecssim.policies import (
     Release,
     WorkerView,
 )
-from ecssim.protection import (
+from ecssim.rules.protection import (
     DEFAULT_EXPIRES_IN_MINUTES,
     MAX_EXPIRES_IN_MINUTES,
     MIN_EXPIRES_IN_MINUTES,

@@ -18,7 +18,7 @@ from typing import cast
 import numpy as np
 
 from ecssim.errors import ScenarioError
-from ecssim.scenario import (
+from ecssim.scenario.schema import (
     Arrivals,
     Distribution,
     Empirical,

@@ -13,9 +13,9 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from ecssim.placement import CapacityProviderItem, TaskView
 from ecssim.policies import WorkerView
-from ecssim.protection import MAX_EXPIRES_IN_MINUTES, MIN_EXPIRES_IN_MINUTES
+from ecssim.rules.placement import CapacityProviderItem, TaskView
+from ecssim.rules.protection import MAX_EXPIRES_IN_MINUTES, MIN_EXPIRES_IN_MINUTES
 
 ZONE_NAMES = ("us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d")
 

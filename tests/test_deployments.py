@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from ecssim import EcsSettings, Simulation
 from ecssim.aws.cloudwatch import from_series
-from ecssim.deployments import (
+from ecssim.rules.deployments import (
     CIRCUIT_BREAKER_MAX,
     CIRCUIT_BREAKER_MIN,
     circuit_breaker_threshold,

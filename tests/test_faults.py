@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from ecssim import RunResult, parse_scenario, run
-from ecssim.scenario import Scenario
+from ecssim.scenario.schema import Scenario
 
 SCHEDULER = "ServiceSchedulerInitiated"
 

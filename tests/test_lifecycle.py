@@ -1,4 +1,4 @@
-"""Tests for ecssim.lifecycle: the task statuses and the moves between them."""
+"""Tests for ecssim.rules.lifecycle: the task statuses and the moves between them."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import botocore.session
 import pytest
 
 from ecssim.errors import InvalidTransition
-from ecssim.lifecycle import (
+from ecssim.rules.lifecycle import (
     ALLOWED,
     LIVE_STATUSES,
     NOT_YET_RUNNING,

@@ -1,6 +1,6 @@
-"""``ecssim.metrics.summarize`` over small hand-built frames.
+"""``ecssim.results.metrics.summarize`` over small hand-built frames.
 
-Events are built with the real :class:`~ecssim.recorder.Recorder`, so they have
+Events are built with the real :class:`~ecssim.results.recorder.Recorder`, so they have
 the run's exact schema; the other frames use the runner's column tuples. Each
 test checks the columns it is about and that the rest stay at their zero value.
 """
@@ -14,13 +14,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ecssim.metrics import (
+from ecssim.results.metrics import (
     CLOUDFORMATION_TIMEOUT_S,
     STANDALONE,
     SUMMARY_COLUMNS,
     summarize,
 )
-from ecssim.recorder import Recorder
+from ecssim.results.recorder import Recorder
 from ecssim.sim.sampler import TIMESERIES_COLUMNS
 from ecssim.sim.workloads import JOB_COLUMNS, SESSION_COLUMNS
 

@@ -1,4 +1,4 @@
-"""Tests for ecssim.placement: zones for new tasks, scale-in victims, capacity providers."""
+"""Tests for ecssim.rules.placement: zones for new tasks, scale-in victims, capacity providers."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from strategies import ZONE_NAMES, capacity_strategies, task_views, zones
 
-from ecssim.placement import (
+from ecssim.rules.placement import (
     CapacityProviderItem,
     TaskView,
     choose_capacity_provider,

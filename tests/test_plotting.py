@@ -1,4 +1,4 @@
-"""Tests of ecssim.plotting: what each plot draws, and reproducible PNGs."""
+"""Tests of ecssim.reports.plotting: what each plot draws, and reproducible PNGs."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from matplotlib.axes import Axes
 from matplotlib.container import ErrorbarContainer
 
-from ecssim.plotting import (
+from ecssim.reports.plotting import (
     job_outcomes,
     new_axes,
     protection_cost,
@@ -251,12 +251,12 @@ def _summary_one() -> pd.DataFrame:
 
 
 def test_plotting_never_imports_pyplot_or_changes_rcparams() -> None:
-    """Importing and using ecssim.plotting leaves pyplot unimported and rcParams as they were."""
+    """Importing and using ecssim.reports.plotting leaves pyplot unimported and rcParams as they were."""
     code = (
         "import sys, matplotlib\n"
         "before = matplotlib.rcParams.copy()\n"
         "import pandas as pd\n"
-        "from ecssim.plotting import protection_cost\n"
+        "from ecssim.reports.plotting import protection_cost\n"
         "protection_cost(pd.DataFrame({'service': ['a'], 'busy_task_hours': [1.0],"
         " 'idle_task_hours': [0.0], 'idle_protected_task_hours': [0.0]}))\n"
         "pyplot = 'matplotlib.pyplot' in sys.modules\n"

@@ -28,7 +28,7 @@ from ecssim.policies import (
     WorkerView,
     silent_hooks,
 )
-from ecssim.scenario import ProtectionPolicyConfig
+from ecssim.scenario.schema import ProtectionPolicyConfig
 from ecssim.sim.workers import policy_for
 
 MOMENTS = HOOKS

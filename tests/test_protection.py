@@ -1,4 +1,4 @@
-"""Tests for ecssim.protection: the pure task scale-in protection rules."""
+"""Tests for ecssim.rules.protection: the pure task scale-in protection rules."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from strategies import invalid_minutes, minutes, sim_times
 
 from ecssim.errors import InvalidTransition
-from ecssim.protection import (
+from ecssim.rules.protection import (
     UNPROTECTED,
     Protection,
     check_expires_in_minutes,

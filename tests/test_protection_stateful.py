@@ -1,4 +1,4 @@
-"""Model-based test of ecssim.protection against a deliberately naive reference.
+"""Model-based test of ecssim.rules.protection against a deliberately naive reference.
 
 The reference keeps one optional deadline in whole seconds of integer time and
 knows only the documented rules: enable sets it to now + minutes (120 when
@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 from strategies import invalid_minutes, minutes
 
-from ecssim import protection
 from ecssim.errors import InvalidTransition
-from ecssim.protection import UNPROTECTED, Protection
+from ecssim.rules import protection
+from ecssim.rules.protection import UNPROTECTED, Protection
 
 DAY_S = 86_400
 

@@ -1,4 +1,4 @@
-"""``ecssim.recorder``: the events a run records, and their tidy frame.
+"""``ecssim.results.recorder``: the events a run records, and their tidy frame.
 
 The frame has the columns of ``EVENT_COLUMNS`` with fixed dtypes (float64 time,
 pandas ``string`` elsewhere) whether or not anything was recorded; service,
@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ecssim.recorder import EVENT_COLUMNS, Recorder
+from ecssim.results.recorder import EVENT_COLUMNS, Recorder
 
 STRING_COLUMNS = ("kind", "service", "task", "reason", "detail")
 

@@ -1,4 +1,4 @@
-"""Tests of ecssim.report: results folder content, reproducibility, safe writes."""
+"""Tests of ecssim.reports: results folder content, reproducibility, safe writes."""
 
 from __future__ import annotations
 
@@ -9,16 +9,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ecssim.metrics import SUMMARY_COLUMNS
-from ecssim.report import (
-    ResultsFolderError,
-    read_parquet,
-    render_report,
-    results_kind,
-    write_results,
-)
-from ecssim.runner import RunResult, run
-from ecssim.scenario import Scenario, load_scenario
+from ecssim.model.build import run
+from ecssim.model.result import RunResult
+from ecssim.reports.folders import ResultsFolderError, read_parquet, results_kind
+from ecssim.reports.run_report import render_report, write_results
+from ecssim.results.metrics import SUMMARY_COLUMNS
+from ecssim.scenario.loading import load_scenario
+from ecssim.scenario.schema import Scenario
 
 SCENARIO = """\
 name: tiny
@@ -225,7 +222,7 @@ def test_failure_while_writing_keeps_the_previous_folder(
     def broken(_: Path) -> Path:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr("ecssim.report._render", broken)
+    monkeypatch.setattr("ecssim.reports.run_report._render", broken)
     with pytest.raises(RuntimeError, match="disk on fire"):
         write_results(result, target)
     assert _files(target) == _files(folder)

@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 
 from ecssim import EcsSettings, Simulation
-from ecssim.recorder import EVENT_COLUMNS
+from ecssim.results.recorder import EVENT_COLUMNS
 
 
 def _scenario(seed: int, *, read_only_calls: bool = False) -> Simulation:

@@ -11,9 +11,9 @@ import pytest
 
 from ecssim import RunResult, parse_scenario, run
 from ecssim.errors import InvariantViolation
-from ecssim.invariants import check_conservation, check_record
-from ecssim.metrics import SUMMARY_COLUMNS
-from ecssim.scenario import Scenario
+from ecssim.results.metrics import SUMMARY_COLUMNS
+from ecssim.rules.invariants import check_conservation, check_record
+from ecssim.scenario.schema import Scenario
 
 FRAMES = ("events", "timeseries", "jobs", "sessions", "summary")
 JOB_OUTCOMES = {"completed", "in_flight", "queued", "invisible", "dead_lettered"}
@@ -363,7 +363,7 @@ def test_throttled_protection_calls_are_counted_for_their_service() -> None:
 def test_build_then_advance_gives_what_run_gives() -> None:
     """A built scenario stepped to its end in pieces gives the frames run gives,
     and can be inspected with the boto3-shaped client on the way."""
-    from ecssim.runner import build
+    from ecssim.model.build import build
 
     scenario = _mixed(duration="2h")
     model = build(scenario)

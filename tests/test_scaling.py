@@ -1,4 +1,4 @@
-"""The pure Service Auto Scaling rules of ``ecssim.scaling``.
+"""The pure Service Auto Scaling rules of ``ecssim.rules.scaling``.
 
 Alarm evaluation, target-tracking and step arithmetic (the AWS documentation's
 own examples), cooldowns, policy combination, bounds, deployments and
@@ -17,13 +17,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ecssim.errors import ScenarioError
-from ecssim.scaling import (
-    AtSchedule,
+from ecssim.rules.alarms import aggregate, breaches, evaluate_alarm
+from ecssim.rules.scaling import (
     Bounds,
     Cooldowns,
-    CronSchedule,
     Decision,
-    RateSchedule,
     ScalingSettings,
     Signal,
     StepAdjustment,
@@ -31,13 +29,8 @@ from ecssim.scaling import (
     Suspension,
     TargetTracking,
     TargetView,
-    aggregate,
-    breaches,
     check_step_adjustments,
     decide,
-    evaluate_alarm,
-    next_fire,
-    parse_schedule,
     percent_change,
     scheduled_bounds,
     select_step,
@@ -45,6 +38,13 @@ from ecssim.scaling import (
     step_signal,
     target_tracking_capacity,
     target_tracking_signal,
+)
+from ecssim.rules.schedules import (
+    AtSchedule,
+    CronSchedule,
+    RateSchedule,
+    next_fire,
+    parse_schedule,
 )
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)  # a Monday

@@ -24,17 +24,14 @@ from pydantic import ValidationError
 from strategies import mutated_scenarios
 
 from ecssim.errors import ScenarioError
-from ecssim.scenario import (
-    Exponential,
-    LogNormal,
-    QueueWorkload,
-    Scenario,
+from ecssim.scenario.loading import (
     dotted,
     json_schema,
     load_scenario,
     parse_scenario,
     with_overrides,
 )
+from ecssim.scenario.schema import Exponential, LogNormal, QueueWorkload, Scenario
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 BUNDLED = sorted(SCENARIOS.glob("*.yaml"))

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ecssim import load_scenario, run
-from ecssim.metrics import STANDALONE, SUMMARY_COLUMNS
+from ecssim.results.metrics import STANDALONE, SUMMARY_COLUMNS
 
 SCENARIOS = sorted((Path(__file__).parent.parent / "scenarios").glob("*.yaml"))
 CAP_S = 6 * 3600.0

@@ -1,4 +1,4 @@
-"""``ecssim.simulation.fewer_collections``: the cyclic collector runs less often
+"""``ecssim.model.simulation.fewer_collections``: the cyclic collector runs less often
 while a model runs, and its thresholds are restored afterwards.
 
 Every test sets the thresholds it starts from and puts the process's own back
@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import simpy
 
-from ecssim.simulation import (
+from ecssim.model.simulation import (
     GC_THRESHOLD_WHILE_RUNNING,
     Simulation,
     fewer_collections,

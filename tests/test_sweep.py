@@ -1,4 +1,4 @@
-"""Tests of ecssim.sweep: the grid, seeds, validation, means and workers."""
+"""Tests of ecssim.experiments.sweep: the grid, seeds, validation, means and workers."""
 
 from __future__ import annotations
 
@@ -14,9 +14,7 @@ import pytest
 import yaml
 
 from ecssim.errors import ScenarioError
-from ecssim.metrics import SUMMARY_COLUMNS
-from ecssim.report import read_parquet, results_kind
-from ecssim.sweep import (
+from ecssim.experiments.sweep import (
     SweepResult,
     grid,
     render_sweep,
@@ -24,6 +22,8 @@ from ecssim.sweep import (
     t_critical_95,
     write_sweep,
 )
+from ecssim.reports.folders import read_parquet, results_kind
+from ecssim.results.metrics import SUMMARY_COLUMNS
 
 POLICY = "services[0].protection.policy"
 EXPIRES = "services[0].protection.expires_in"
@@ -151,7 +151,7 @@ def test_a_bad_sweep_value_names_parameter_and_value_before_any_run(
         raise AssertionError("a run started")
 
     # the package exports the function sweep, so reach the module through sys.modules
-    monkeypatch.setattr(sys.modules["ecssim.sweep"], "run", no_runs)
+    monkeypatch.setattr(sys.modules["ecssim.experiments.sweep"], "run", no_runs)
     raw = _raw()
     raw["sweep"]["parameters"][EXPIRES] = ["20m", "3d"]
     with pytest.raises(ScenarioError) as caught:

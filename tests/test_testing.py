@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ecssim import protection
 from ecssim.policies import BasePolicy, ConfiguredPolicy, Protect, Release, WorkerView
-from ecssim.scenario import ProtectionPolicyConfig
+from ecssim.rules import protection
+from ecssim.scenario.schema import ProtectionPolicyConfig
 from ecssim.testing import (
     MOMENTS,
     ReferenceProtection,

@@ -24,7 +24,7 @@ from ecssim.policies import (
     Release,
     WorkerView,
 )
-from ecssim.scenario import ProtectionPolicyConfig, Scenario
+from ecssim.scenario.schema import ProtectionPolicyConfig, Scenario
 
 SCHEDULER = "ServiceSchedulerInitiated"
 LogRow = tuple[float, str, str | None, str | None]

@@ -24,7 +24,7 @@ from pydantic import TypeAdapter
 from strategies import arrivals_specs
 
 from ecssim.errors import ScenarioError
-from ecssim.scenario import Arrivals, Distribution
+from ecssim.scenario.schema import Arrivals, Distribution
 from ecssim.workload import (
     BLOCK,
     Z95,

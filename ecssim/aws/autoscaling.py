@@ -6,7 +6,7 @@ target-tracking alarms it creates in CloudWatch
 (``TargetTracking-service/CLUSTER/SERVICE-AlarmHigh-<uuid>`` and ``-AlarmLow-``),
 and the scaling activities. Requests are validated against botocore's
 ``application-autoscaling`` model first, then against the rules of
-:mod:`ecssim.scaling`; API errors raise the exception classes boto3 generates
+:mod:`ecssim.rules.scaling`; API errors raise the exception classes boto3 generates
 (``ValidationException``, ``ObjectNotFoundException`` ...).
 
 Every change of a service's desired count goes through
@@ -43,22 +43,21 @@ from ecssim.aws.cloudwatch import (
 from ecssim.aws.errors import BotoShapedClient
 from ecssim.aws.state import EcsBackend, Service
 from ecssim.errors import ScenarioError
-from ecssim.scaling import (
+from ecssim.rules.scaling import (
     NO_COOLDOWNS,
     NOT_SCALED_CODES,
     SCHEDULED_SUSPENDED,
     Bounds,
     Cooldowns,
     ScalingSettings,
-    Schedule,
     Skip,
     StepAdjustment,
     StepScaling,
     Suspension,
     TargetTracking,
-    parse_schedule,
     scheduled_bounds,
 )
+from ecssim.rules.schedules import Schedule, parse_schedule
 
 NAMESPACE: Final = "ecs"
 DIMENSION: Final = "ecs:service:DesiredCount"

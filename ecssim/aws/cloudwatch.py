@@ -21,7 +21,7 @@ simulated time and is stamped with its start. Data arrives two ways:
 
 Alarms are evaluated by :meth:`CloudWatchBackend.evaluate_alarms` (the process
 layer calls it after each sample) with the pure rules of
-:mod:`ecssim.scaling`; every state change is recorded as
+:mod:`ecssim.rules.scaling`; every state change is recorded as
 ``alarm_state_changed``. No SimPy here.
 """
 
@@ -40,7 +40,7 @@ from botocore.utils import parse_timestamp
 
 from ecssim.aws.errors import BotoShapedClient, ClientError
 from ecssim.errors import ScenarioError
-from ecssim.scaling import (
+from ecssim.rules.alarms import (
     COMPARISON_OPERATORS,
     STATISTICS,
     TREAT_MISSING_DATA,

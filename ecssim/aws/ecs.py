@@ -19,7 +19,6 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Final
 
-from ecssim import protection
 from ecssim.aws.errors import BotoShapedClient
 from ecssim.aws.state import (
     MAX_STOP_TIMEOUT_S,
@@ -33,8 +32,9 @@ from ecssim.aws.state import (
 from ecssim.aws.throttle import TokenBucket
 from ecssim.config import EcsSettings
 from ecssim.errors import InvalidTransition
-from ecssim.lifecycle import StopCode, TaskStatus
-from ecssim.placement import (
+from ecssim.rules import protection
+from ecssim.rules.lifecycle import StopCode, TaskStatus
+from ecssim.rules.placement import (
     CapacityProviderItem,
     choose_capacity_provider,
     launch_zones,

@@ -2,7 +2,7 @@
 deployments, tasks and service events.
 
 Records here are plain mutable objects owned by :class:`EcsBackend`. The backend
-applies the pure rules (:mod:`ecssim.protection`, :mod:`ecssim.lifecycle`) and
+applies the pure rules (:mod:`ecssim.rules.protection`, :mod:`ecssim.rules.lifecycle`) and
 tells a :class:`Listener` (the process layer) what changed; it never waits.
 Simulated time is float seconds since the simulation's start.
 """
@@ -14,9 +14,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
-from ecssim import lifecycle, protection
-from ecssim.lifecycle import LIVE_STATUSES, StopCode, TaskStatus
-from ecssim.protection import Protection
+from ecssim.rules import lifecycle, protection
+from ecssim.rules.lifecycle import LIVE_STATUSES, StopCode, TaskStatus
+from ecssim.rules.protection import Protection
 
 
 class Listener(Protocol):

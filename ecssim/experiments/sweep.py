@@ -39,29 +39,32 @@ import pandas as pd
 from tqdm import tqdm
 
 from ecssim.errors import ScenarioError
-from ecssim.metrics import SUMMARY_COLUMNS
-from ecssim.plotting import save_png, tradeoff
-from ecssim.report import (
+from ecssim.model.build import run
+from ecssim.reports.document import (
     FIDELITY_NOTE,
-    SWEEP_MARKER,
     Block,
     BulletList,
     FigureRef,
     Heading,
     Paragraph,
-    ResultsFolderError,
     Table,
-    format_value,
+    to_html,
+    to_markdown,
+)
+from ecssim.reports.folders import (
+    SWEEP_MARKER,
+    ResultsFolderError,
     read_parquet,
     results_kind,
     staged_folder,
-    to_html,
-    to_markdown,
     write_json,
     write_parquet,
 )
-from ecssim.runner import run
-from ecssim.scenario import Scenario, parse_scenario, resolve_paths, with_overrides
+from ecssim.reports.plotting import save_png, tradeoff
+from ecssim.reports.run_report import format_value
+from ecssim.results.metrics import SUMMARY_COLUMNS
+from ecssim.scenario.loading import parse_scenario, resolve_paths, with_overrides
+from ecssim.scenario.schema import Scenario
 from ecssim.version import __version__
 
 #: Two-sided 95 % critical values of Student's t for 1..30 degrees of freedom.

@@ -1,6 +1,6 @@
 """Run a scenario: build the simulated account from it, run it, collect results.
 
-:func:`run` turns a :class:`~ecssim.scenario.Scenario` into ECS calls (cluster,
+:func:`run` turns a :class:`~ecssim.scenario.schema.Scenario` into ECS calls (cluster,
 task definitions, services, auto scaling through the boto3-shaped clients, so
 everything goes through the same validated paths a user's code would), starts
 the workloads, workers, faults and scheduled actions, runs to the scenario's
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, timedelta
 from functools import partial
 from typing import Any
@@ -22,9 +22,11 @@ from tqdm import tqdm
 from ecssim.aws.agent import AgentEndpoint
 from ecssim.aws.state import Service as ServiceRecord
 from ecssim.aws.state import Task
-from ecssim.metrics import summarize
+from ecssim.model.result import RunResult
+from ecssim.model.simulation import Simulation, fewer_collections
 from ecssim.policies import ProtectionPolicy
-from ecssim.scenario import (
+from ecssim.results.metrics import summarize
+from ecssim.scenario.schema import (
     Deploy,
     Distribution,
     ProtectionApiErrors,
@@ -36,7 +38,7 @@ from ecssim.scenario import (
     StandaloneTasks,
     StopTasks,
 )
-from ecssim.scenario import Service as ServiceConfig
+from ecssim.scenario.schema import Service as ServiceConfig
 from ecssim.sim.faults import Faults
 from ecssim.sim.sampler import TIMESERIES_COLUMNS, Sampled, Sampler
 from ecssim.sim.timers import at
@@ -55,46 +57,11 @@ from ecssim.sim.workloads import (
     jobs_frame,
     sessions_frame,
 )
-from ecssim.simulation import Simulation, fewer_collections
 
 #: CPU of a task: this much when idle, plus the rest up to 95 % when busy.
 IDLE_CPU_PERCENT = 5.0
 BUSY_CPU_PERCENT = 95.0
 CUSTOM_NAMESPACE = "ecssim"
-
-
-@dataclass(frozen=True)
-class RunResult:
-    """Everything one run produced.
-
-    Attributes:
-        scenario: the scenario that ran.
-        seed: the seed it ran with.
-        events: one row per recorded event (``time_s, kind, service, task, detail``).
-        timeseries: one row per service per sample interval.
-        jobs: one row per queue job.
-        sessions: one row per game session.
-        summary: one row per service with every outcome, named with units.
-    """
-
-    scenario: Scenario
-    seed: int
-    events: pd.DataFrame
-    timeseries: pd.DataFrame
-    jobs: pd.DataFrame
-    sessions: pd.DataFrame
-    summary: pd.DataFrame
-    simulation: Simulation = field(repr=False, compare=False)
-
-    def service_summary(self, service: str) -> dict[str, Any]:
-        """The summary of *service* as a plain dict."""
-        rows = self.summary[self.summary["service"] == service]
-        if rows.empty:
-            raise KeyError(f"no service named {service!r} in this run")
-        return {
-            str(k): v.item() if hasattr(v, "item") else v
-            for k, v in rows.iloc[0].items()
-        }
 
 
 @dataclass

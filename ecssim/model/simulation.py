@@ -23,10 +23,10 @@ from ecssim.aws.bridge import real_client
 from ecssim.aws.ecs import EcsClient
 from ecssim.aws.state import EcsBackend
 from ecssim.config import EcsSettings
-from ecssim.invariants import CHECKED_KINDS, check_record
-from ecssim.recorder import Recorder
+from ecssim.results.recorder import Recorder
 from ecssim.rng import Streams
-from ecssim.scaling import ScalingSettings
+from ecssim.rules.invariants import CHECKED_KINDS, check_record
+from ecssim.rules.scaling import ScalingSettings
 from ecssim.sim.autoscaler import Autoscaler
 from ecssim.sim.world import World
 

@@ -23,7 +23,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from ecssim.metrics import SUMMARY_COLUMNS
+from ecssim.results.metrics import SUMMARY_COLUMNS
 
 #: Resolution of every PNG ecssim writes; fixed so that files are reproducible.
 PNG_DPI: Final = 100

@@ -1,6 +1,6 @@
 """Results folders: a run's tables, summary, plots and one-page report on disk.
 
-:func:`write_results` turns a :class:`~ecssim.runner.RunResult` into a folder
+:func:`write_results` turns a :class:`~ecssim.model.result.RunResult` into a folder
 a person can open without Python::
 
     events.parquet  timeseries.parquet  jobs.parquet  sessions.parquet
@@ -21,46 +21,45 @@ replaced when it is empty or is an ecssim results folder.
 
 from __future__ import annotations
 
-import base64
-import html
 import json
 import math
-import os
-import secrets
-import shutil
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
-from ecssim.errors import EcsSimError
-from ecssim.metrics import SUMMARY_COLUMNS
-from ecssim.plotting import job_outcomes, protection_cost, save_png, timeline
+from ecssim.reports.document import (
+    FIDELITY_NOTE,
+    Block,
+    BulletList,
+    FigureRef,
+    Heading,
+    Paragraph,
+    Table,
+    to_html,
+    to_markdown,
+)
+from ecssim.reports.folders import (
+    RUN_MARKER,
+    TABLES,
+    ResultsFolderError,
+    folder_marker,
+    read_parquet,
+    replace_file,
+    staged_folder,
+    write_json,
+    write_parquet,
+)
+from ecssim.reports.plotting import job_outcomes, protection_cost, save_png, timeline
+from ecssim.results.metrics import SUMMARY_COLUMNS
 from ecssim.units import format_duration
 from ecssim.version import __version__
 
 if TYPE_CHECKING:
-    from ecssim.runner import RunResult
+    from ecssim.model.result import RunResult
 
-#: The value of ``"results"`` in ``summary.json`` that marks a run's folder.
-RUN_MARKER: Final = "ecssim run"
-#: The value of ``"results"`` in ``sweep.json`` that marks a sweep's folder.
-SWEEP_MARKER: Final = "ecssim sweep"
-#: The tables of a run folder, in the order they are written.
-TABLES: Final = ("events", "timeseries", "jobs", "sessions", "summary")
-FIDELITY_NOTE: Final = (
-    "ecssim models ECS behaviour from AWS's documentation; where AWS is silent "
-    "it picks a documented default (scheduler reaction delay, victim choice, "
-    "DEPLOYMENT_BLOCKED rule, throttling). Read the numbers as comparisons "
-    "between policies, not as predictions: see README Fidelity for the "
-    "modelling caveats."
-)
 
 #: Outcomes shown in the report's headline table, by topic.
 HEADLINE: Final[dict[str, tuple[str, ...]]] = {
@@ -113,332 +112,6 @@ HEADLINE: Final[dict[str, tuple[str, ...]]] = {
         "tasks_killed",
     ),
 }
-
-
-class ResultsFolderError(EcsSimError, OSError):
-    """A folder is not an ecssim results folder, or cannot become one."""
-
-
-# ---- files -------------------------------------------------------------------------
-def json_value(value: Any) -> Any:
-    """*value* as plain JSON: NaN and infinities as null, numpy scalars as Python's.
-
-    Floats keep their shortest round-trip form (``repr``), which is the same
-    for the same value on every platform.
-    """
-    if isinstance(value, Mapping):
-        return {str(k): json_value(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_value(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    return str(value)
-
-
-def write_json(data: Any, path: Path) -> Path:
-    """Write *data* as indented JSON with sorted keys and a final newline."""
-    text = json.dumps(
-        json_value(data), sort_keys=True, indent=2, allow_nan=False, ensure_ascii=False
-    )
-    path.write_text(text + "\n", encoding="utf-8")
-    return path
-
-
-def write_parquet(frame: pd.DataFrame, path: Path) -> Path:
-    """Write *frame* to Parquet without its index (same frame, same bytes)."""
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    pq.write_table(table, path, compression="snappy")
-    return path
-
-
-def read_parquet(path: Path) -> pd.DataFrame:
-    """Read a table written by :func:`write_parquet`."""
-    if not path.is_file():
-        raise ResultsFolderError(f"{path.parent}: {path.name} is missing")
-    frame: pd.DataFrame = pq.read_table(path).to_pandas()
-    return frame
-
-
-def _marker(folder: Path) -> str | None:
-    for name in ("summary.json", "sweep.json"):
-        path = folder / name
-        if path.is_file():
-            try:
-                data = json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                continue
-            if isinstance(data, dict) and data.get("results") in (
-                RUN_MARKER,
-                SWEEP_MARKER,
-            ):
-                return str(data["results"])
-    return None
-
-
-def results_kind(folder: str | Path) -> str | None:
-    """``"ecssim run"`` or ``"ecssim sweep"`` for a results folder, else None."""
-    path = Path(folder)
-    return _marker(path) if path.is_dir() else None
-
-
-def check_output_folder(out_dir: str | Path) -> Path:
-    """*out_dir* as a Path, if a results folder may be written there.
-
-    It may when it does not exist, is an empty folder or is an ecssim results
-    folder (which is then replaced).
-
-    Raises:
-        ResultsFolderError: *out_dir* is a file, or a non-empty folder that is
-            not an ecssim results folder.
-    """
-    target = Path(out_dir)
-    if target.exists() or target.is_symlink():
-        if not target.is_dir():
-            raise ResultsFolderError(
-                f"{target}: exists and is not a folder; choose another output folder"
-            )
-        if any(target.iterdir()) and _marker(target) is None:
-            raise ResultsFolderError(
-                f"{target}: is a non-empty folder that is not an ecssim results "
-                "folder; refusing to overwrite it (choose another output folder)"
-            )
-        foreign = foreign_files(target)
-        if foreign:
-            raise ResultsFolderError(
-                f"{target}: holds files ecssim did not write ({', '.join(foreign)}); "
-                "refusing to replace it (move them or choose another output folder)"
-            )
-    return target
-
-
-#: Every name ecssim writes into a run or a sweep folder (timelines aside).
-_OWN_FILES: Final = frozenset(
-    {
-        *(f"{name}.parquet" for name in TABLES),
-        "summary.json",
-        "scenario.json",
-        "job-outcomes.png",
-        "protection-cost.png",
-        "report.md",
-        "report.html",
-        "runs.parquet",
-        "means.parquet",
-        "means.csv",
-        "sweep.json",
-        "tradeoff.png",
-    }
-)
-
-
-def foreign_files(folder: Path) -> list[str]:
-    """Names in *folder* that ecssim does not write, sorted (a user's own files)."""
-    return sorted(
-        p.name
-        for p in folder.iterdir()
-        if not (
-            p.is_file()
-            and (
-                p.name in _OWN_FILES
-                or (p.name.startswith("timeline-") and p.name.endswith(".png"))
-                or (p.name.startswith(".") and p.name.endswith(".tmp"))
-            )
-        )
-    )
-
-
-@contextmanager
-def staged_folder(out_dir: str | Path) -> Iterator[Path]:
-    """Write a results folder next to *out_dir*, then put it in place.
-
-    Yields an empty folder in the same parent; when the block ends without an
-    error it replaces *out_dir*, otherwise it is removed and *out_dir* is left
-    as it was.
-
-    Raises:
-        ResultsFolderError: *out_dir* is a file, or a non-empty folder that is
-            not an ecssim results folder (nothing is written).
-    """
-    target = check_output_folder(out_dir)
-    parent = target.parent
-    parent.mkdir(parents=True, exist_ok=True)
-    token = secrets.token_hex(4)
-    staging = parent / f".{target.name}.tmp-{token}"
-    staging.mkdir()
-    try:
-        yield staging
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    old = parent / f".{target.name}.old-{token}"
-    if target.exists():
-        target.rename(old)
-    try:
-        staging.rename(target)
-    except BaseException:
-        if old.exists():
-            old.rename(target)
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
-
-
-def _replace_file(path: Path, write: Any) -> None:
-    """Write *path* through a temporary sibling so a failure keeps the old file."""
-    temporary = path.with_name(f".{path.name}.tmp")
-    write(temporary)
-    os.replace(temporary, path)
-
-
-# ---- a small document model, rendered as Markdown and as HTML -------------------------
-@dataclass(frozen=True)
-class Heading:
-    """A section title (level 1 is the page title)."""
-
-    text: str
-    level: int = 2
-
-
-@dataclass(frozen=True)
-class Paragraph:
-    """Plain text."""
-
-    text: str
-
-
-@dataclass(frozen=True)
-class BulletList:
-    """An unordered list of plain-text items."""
-
-    items: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Table:
-    """A table of text cells; *collapsed* folds it away in HTML under that label."""
-
-    header: tuple[str, ...]
-    rows: tuple[tuple[str, ...], ...]
-    collapsed: str | None = None
-
-
-@dataclass(frozen=True)
-class FigureRef:
-    """A PNG of the folder with its caption (linked in Markdown, embedded in HTML)."""
-
-    path: Path
-    caption: str
-
-
-Block = Heading | Paragraph | BulletList | Table | FigureRef
-
-
-def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
-def to_markdown(blocks: Sequence[Block]) -> str:
-    """The blocks as GitHub-flavoured Markdown."""
-    out: list[str] = []
-    for block in blocks:
-        if isinstance(block, Heading):
-            out.append(f"{'#' * block.level} {block.text}")
-        elif isinstance(block, Paragraph):
-            out.append(block.text)
-        elif isinstance(block, BulletList):
-            out.append("\n".join(f"- {item}" for item in block.items))
-        elif isinstance(block, Table):
-            lines = [
-                "| " + " | ".join(_md_cell(h) for h in block.header) + " |",
-                "|" + "|".join(" --- " for _ in block.header) + "|",
-            ]
-            lines += [
-                "| " + " | ".join(_md_cell(c) for c in row) + " |" for row in block.rows
-            ]
-            out.append("\n".join(lines))
-        else:
-            out.append(f"![{block.caption}]({block.path.name})\n\n*{block.caption}*")
-    return "\n\n".join(out) + "\n"
-
-
-_CSS: Final = """
-body { font-family: system-ui, sans-serif; max-width: 70rem; margin: 2rem auto;
-       padding: 0 1rem; color: #222; line-height: 1.45; }
-table { border-collapse: collapse; margin: 0.5rem 0 1.5rem; font-size: 0.9rem; }
-th, td { border: 1px solid #ccc; padding: 0.25rem 0.5rem; text-align: left; }
-td.n { text-align: right; font-variant-numeric: tabular-nums; }
-th { background: #f3f3f3; }
-figure { margin: 1rem 0 2rem; }
-figure img { max-width: 100%; border: 1px solid #eee; }
-figcaption { font-style: italic; color: #555; }
-.note { background: #fff8e1; border-left: 4px solid #f0b400; padding: 0.5rem 1rem; }
-""".strip()
-
-
-def _looks_numeric(text: str) -> bool:
-    head = text.split(" ", 1)[0].replace(",", "")
-    try:
-        float(head)
-    except ValueError:
-        return False
-    return True
-
-
-def to_html(blocks: Sequence[Block], title: str, folder: Path) -> str:
-    """The blocks as one standalone HTML page; figures are embedded and linked."""
-    esc = html.escape
-    out = [
-        "<!DOCTYPE html>",
-        '<html lang="en">',
-        "<head>",
-        '<meta charset="utf-8">',
-        f"<title>{esc(title)}</title>",
-        f"<style>\n{_CSS}\n</style>",
-        "</head>",
-        "<body>",
-    ]
-    for block in blocks:
-        if isinstance(block, Heading):
-            out.append(f"<h{block.level}>{esc(block.text)}</h{block.level}>")
-        elif isinstance(block, Paragraph):
-            css = ' class="note"' if block.text == FIDELITY_NOTE else ""
-            out.append(f"<p{css}>{esc(block.text)}</p>")
-        elif isinstance(block, BulletList):
-            items = "".join(f"<li>{esc(item)}</li>" for item in block.items)
-            out.append(f"<ul>{items}</ul>")
-        elif isinstance(block, Table):
-            head = "".join(f"<th>{esc(h)}</th>" for h in block.header)
-            body = "".join(
-                "<tr>"
-                + "".join(
-                    f'<td class="n">{esc(c)}</td>'
-                    if i >= 2 and _looks_numeric(c)
-                    else f"<td>{esc(c)}</td>"
-                    for i, c in enumerate(row)
-                )
-                + "</tr>"
-                for row in block.rows
-            )
-            table = (
-                f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-            )
-            if block.collapsed:
-                table = f"<details><summary>{esc(block.collapsed)}</summary>{table}</details>"
-            out.append(table)
-        else:
-            data = base64.b64encode((folder / block.path.name).read_bytes()).decode()
-            out.append(
-                f'<figure><a href="{esc(block.path.name)}">'
-                f'<img src="data:image/png;base64,{data}" alt="{esc(block.caption)}">'
-                f"</a><figcaption>{esc(block.caption)}</figcaption></figure>"
-            )
-    out += ["</body>", "</html>"]
-    return "\n".join(out) + "\n"
 
 
 # ---- formatting ------------------------------------------------------------------------
@@ -671,7 +344,7 @@ def render_report(out_dir: str | Path) -> Path:
     folder = Path(out_dir)
     if not folder.is_dir():
         raise ResultsFolderError(f"{folder}: no such folder")
-    if _marker(folder) != RUN_MARKER:
+    if folder_marker(folder) != RUN_MARKER:
         raise ResultsFolderError(
             f"{folder}: not an ecssim run results folder (no summary.json "
             "written by ecssim run)"
@@ -696,7 +369,7 @@ def _render(folder: Path) -> Path:
     for service in services:
         path = folder / f"timeline-{service}.png"
         ax = timeline(timeseries, events, service)
-        _replace_file(path, lambda p, ax=ax: save_png(ax, p))
+        replace_file(path, lambda p, ax=ax: save_png(ax, p))
         figures.append(
             FigureRef(
                 path,
@@ -708,11 +381,11 @@ def _render(folder: Path) -> Path:
     if len(jobs):
         path = folder / "job-outcomes.png"
         ax = job_outcomes(jobs)
-        _replace_file(path, lambda p, ax=ax: save_png(ax, p))
+        replace_file(path, lambda p, ax=ax: save_png(ax, p))
         figures.append(FigureRef(path, "How the queue jobs ended, per service"))
     path = folder / "protection-cost.png"
     ax = protection_cost(summary)
-    _replace_file(path, lambda p, ax=ax: save_png(ax, p))
+    replace_file(path, lambda p, ax=ax: save_png(ax, p))
     figures.append(
         FigureRef(
             path,
@@ -767,11 +440,11 @@ def _render(folder: Path) -> Path:
     blocks.append(Paragraph(FIDELITY_NOTE))
 
     report_md = folder / "report.md"
-    _replace_file(
+    replace_file(
         report_md, lambda p: p.write_text(to_markdown(blocks), encoding="utf-8")
     )
     report_html = folder / "report.html"
-    _replace_file(
+    replace_file(
         report_html,
         lambda p: p.write_text(to_html(blocks, title, folder), encoding="utf-8"),
     )

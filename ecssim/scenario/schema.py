@@ -11,28 +11,23 @@ second (``_per_s``) inside.
 
 from __future__ import annotations
 
-import copy
 import math
-import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
-    ValidationError,
     model_validator,
 )
 
 from ecssim.config import EcsSettings
-from ecssim.errors import ScenarioError
-from ecssim.protection import MAX_EXPIRES_IN_MINUTES, MIN_EXPIRES_IN_MINUTES
+from ecssim.rules.protection import MAX_EXPIRES_IN_MINUTES, MIN_EXPIRES_IN_MINUTES
 from ecssim.units import parse_duration, parse_rate
 
 Seconds = Annotated[
@@ -579,6 +574,11 @@ class Scenario(_Model):
             ScenarioError: a path does not exist or a new value is invalid.
         """
         raw = self.model_dump(mode="json", by_alias=True)
+        from ecssim.scenario.loading import (  # noqa: PLC0415 (loading imports this module)
+            parse_scenario,
+            with_overrides,
+        )
+
         return parse_scenario(with_overrides(raw, overrides), source=f"<{self.name}>")
 
     def service(self, name: str) -> Service:
@@ -587,247 +587,3 @@ class Scenario(_Model):
             if service.name == name:
                 return service
         raise KeyError(f"no service named {name!r} in scenario {self.name!r}")
-
-
-# ---- loading ------------------------------------------------------------------------------
-def _line_index(text: str) -> dict[tuple[str | int, ...], int]:
-    """Map each YAML path (keys and list indexes) to its 1-based line number."""
-    lines: dict[tuple[str | int, ...], int] = {}
-
-    def walk(
-        node: yaml.Node, path: tuple[str | int, ...], seen: frozenset[int]
-    ) -> None:
-        if id(node) in seen:  # a recursive alias: its lines are already known
-            return
-        seen = seen | {id(node)}
-        lines.setdefault(path, node.start_mark.line + 1)
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                sub = (*path, str(key.value))
-                lines[sub] = key.start_mark.line + 1
-                walk(value, sub, seen)
-        elif isinstance(node, yaml.SequenceNode):
-            for i, item in enumerate(node.value):
-                walk(item, (*path, i), seen)
-
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
-        return lines
-    if root is not None:
-        walk(root, (), frozenset())
-    return lines
-
-
-_LEADING_PATH = re.compile(
-    r"^([A-Za-z_]\w*(?:\[\d+\])*(?:\.[A-Za-z_]\w*(?:\[\d+\])*)*): (.*)$", re.S
-)
-
-
-def _split_dotted(text: str) -> list[str | int]:
-    parts: list[str | int] = []
-    for chunk in text.split("."):
-        name, *indexes = chunk.replace("]", "").split("[")
-        parts.append(name)
-        parts.extend(int(i) for i in indexes)
-    return parts
-
-
-def dotted(path: tuple[str | int, ...]) -> str:
-    """``services[0].protection.expires_in`` from ``("services", 0, ...)``."""
-    text = ""
-    for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
-    return text
-
-
-def _format_errors(
-    exc: ValidationError,
-    raw: Any,
-    lines: Mapping[tuple[str | int, ...], int],
-    source: str,
-) -> str:
-    messages = []
-    errors = exc.errors()
-    if any(e["type"] != "too_short" for e in errors):
-        # a list whose items all failed also reports itself as too short
-        errors = [e for e in errors if e["type"] != "too_short"]
-    for error in errors:
-        path = tuple(error["loc"])
-        # pydantic adds union and discriminator tags to the path: keep only what
-        # is in the file (and the key a missing/unknown-key error is about)
-        clean: list[str | int] = []
-        node = raw
-        for part in path:
-            found, child = _child(node, part)
-            if found:
-                node = child
-                clean.append(part)
-            elif error["type"] in ("extra_forbidden", "missing") and part == path[-1]:
-                clean.append(part)
-        message = error["msg"].removeprefix("Value error, ")
-        # a check across fields names its own path at the start of its message
-        leading = (
-            _LEADING_PATH.match(message) if error["type"] == "value_error" else None
-        )
-        if leading is not None:
-            clean.extend(_split_dotted(leading.group(1)))
-            message = leading.group(2)
-        where = dotted(tuple(clean)) or "(top level)"
-        line = None
-        for n in range(len(clean), -1, -1):
-            line = lines.get(tuple(clean[:n]))
-            if line is not None:
-                break
-        if error["type"] == "extra_forbidden":
-            message = "unknown key"
-        elif error["type"] != "missing" and "input" in error and leading is None:
-            value = error["input"]
-            if not isinstance(value, Mapping | list):
-                message = f"{_as_written(node, value)}: {message}"
-        prefix = f"{source}:{line}: " if line else f"{source}: "
-        messages.append(f"{prefix}{where}: {message}")
-    return "\n".join(dict.fromkeys(messages))
-
-
-def _child(node: Any, part: str | int) -> tuple[bool, Any]:
-    """``(True, node[part])`` when the file has that key or index, else ``(False, None)``."""
-    if isinstance(node, Mapping) and part in node:
-        return True, node[part]
-    if isinstance(node, list | tuple) and isinstance(part, int) and part < len(node):
-        return True, node[part]
-    return False, None
-
-
-def _as_written(raw: Any, value: Any) -> str:
-    """The value as the file wrote it, with what it became when units were read."""
-    if isinstance(raw, str) and isinstance(value, float) and raw != str(value):
-        unit = "per s" if "/" in raw else "s"
-        return f"{raw!r} (= {value:g} {unit})"
-    return repr(value)
-
-
-def parse_scenario(
-    raw: Any, *, source: str = "<scenario>", text: str | None = None
-) -> Scenario:
-    """Validate a scenario given as plain data (what ``yaml.safe_load`` returns).
-
-    Raises:
-        ScenarioError: naming each bad field's dotted path, value and line.
-    """
-    if not isinstance(raw, Mapping):
-        raise ScenarioError(
-            f"{source}: a scenario is a mapping of keys, got {type(raw).__name__}"
-        )
-    lines = _line_index(text) if text is not None else {}
-    try:
-        return Scenario.model_validate(raw)
-    except ValidationError as exc:
-        raise ScenarioError(_format_errors(exc, raw, lines, source)) from None
-
-
-def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate the scenario file at *path*.
-
-    Relative trace paths are resolved against the file's folder.
-
-    Raises:
-        ScenarioError: the file is missing, is not YAML, or is not a valid scenario.
-    """
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ScenarioError(
-            f"{path}: cannot read the scenario file ({exc.strerror})"
-        ) from None
-    except UnicodeDecodeError:
-        raise ScenarioError(f"{path}: is not a UTF-8 text file") from None
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ScenarioError(f"{path}{where}: not valid YAML: {problem}") from None
-    scenario = parse_scenario(raw, source=str(path), text=text)
-    return resolve_paths(scenario, path.parent)
-
-
-def resolve_paths(scenario: Scenario, folder: Path) -> Scenario:
-    """*scenario* with relative trace paths made relative to *folder*."""
-    services = []
-    for original in scenario.services:
-        service = original
-        workload = service.workload
-        trace = workload.arrivals.trace if workload is not None else None
-        if workload is not None and trace is not None and not trace.is_absolute():
-            arrivals = workload.arrivals.model_copy(update={"trace": folder / trace})
-            workload = workload.model_copy(update={"arrivals": arrivals})
-            service = service.model_copy(update={"workload": workload})
-        services.append(service)
-    return scenario.model_copy(update={"services": tuple(services)})
-
-
-def with_overrides(
-    raw: Mapping[str, Any], overrides: Mapping[str, Any], *, what: str = "override"
-) -> dict[str, Any]:
-    """A deep copy of the raw scenario *raw* with values set by dotted path.
-
-    ``services[0].protection.expires_in`` indexes lists with ``[i]`` and maps
-    with dots; a missing key of a mapping is created.
-
-    Raises:
-        ScenarioError: a path goes through something that is not there (the
-            message starts with *what* and the path).
-    """
-    data = copy.deepcopy(dict(raw))
-    for path, value in overrides.items():
-        parts = _split_path(path, what)
-        node: Any = data
-        for i, part in enumerate(parts):
-            last = i == len(parts) - 1
-            if isinstance(part, int):
-                if not isinstance(node, list) or not -len(node) <= part < len(node):
-                    raise ScenarioError(f"{what} {path!r}: no item [{part}] there")
-                if last:
-                    node[part] = value
-                else:
-                    node = node[part]
-            else:
-                if not isinstance(node, dict):
-                    raise ScenarioError(
-                        f"{what} {path!r}: {part!r} is not under a mapping"
-                    )
-                if last:
-                    node[part] = value
-                else:
-                    if node.get(part) is None:  # absent, or a section left null
-                        node[part] = {}
-                    node = node[part]
-    return data
-
-
-def _split_path(path: str, what: str) -> list[str | int]:
-    parts: list[str | int] = []
-    for chunk in path.split("."):
-        name, _, rest = chunk.partition("[")
-        if name:
-            parts.append(name)
-        while rest:
-            index, _, rest = rest.partition("]")
-            if not index.lstrip("-").isdigit():
-                raise ScenarioError(f"{what} {path!r}: [{index}] is not an index")
-            parts.append(int(index))
-            rest = rest.removeprefix("[")
-    if not parts:
-        raise ScenarioError(f"{what} {path!r} is empty")
-    return parts
-
-
-def json_schema() -> dict[str, Any]:
-    """The JSON Schema of scenario files (for editors)."""
-    schema = Scenario.model_json_schema(by_alias=True)
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = "ecssim scenario"
-    return schema

@@ -7,7 +7,7 @@ Application Auto Scaling (state and boto3-shaped clients) and runs:
   minute boundary it samples every metric source for the minute that just
   ended, evaluates every alarm, then executes the scaling policies of every
   scalable target: each policy turns its alarms into a
-  :class:`~ecssim.scaling.Signal`, :func:`~ecssim.scaling.decide` combines
+  :class:`~ecssim.rules.scaling.Signal`, :func:`~ecssim.rules.scaling.decide` combines
   them (cooldowns, suspension, deployments, bounds), and the decision is
   applied through ``EcsBackend.set_desired_count``. While an alarm stays in
   ALARM its policy is invoked every minute, as CloudWatch does for Auto
@@ -16,7 +16,7 @@ Application Auto Scaling (state and boto3-shaped clients) and runs:
   MinCapacity/MaxCapacity and moves the desired count into the new range,
   whatever cooldown is in force.
 
-The rules live in :mod:`ecssim.scaling`; this module only schedules them.
+The rules live in :mod:`ecssim.rules.scaling`; this module only schedules them.
 """
 
 from __future__ import annotations
@@ -45,16 +45,16 @@ from ecssim.aws.cloudwatch import (
     MetricStore,
 )
 from ecssim.aws.state import EcsBackend, Service
-from ecssim.scaling import (
+from ecssim.rules.alarms import aggregate
+from ecssim.rules.scaling import (
     ScalingSettings,
     Signal,
     TargetView,
-    aggregate,
     decide,
-    next_fire,
     step_signal,
     target_tracking_signal,
 )
+from ecssim.rules.schedules import next_fire
 
 ProcessGenerator = Generator[simpy.Event, Any, None]
 

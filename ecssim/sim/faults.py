@@ -16,8 +16,8 @@ import numpy as np
 import simpy
 
 from ecssim.aws.state import EcsBackend, Service, Task
-from ecssim.lifecycle import StopCode, TaskStatus
-from ecssim.scenario import SpotInterruption, TaskCrash, WorkerHang
+from ecssim.rules.lifecycle import StopCode, TaskStatus
+from ecssim.scenario.schema import SpotInterruption, TaskCrash, WorkerHang
 from ecssim.sim.tasks import TaskRunner
 from ecssim.sim.timers import at
 from ecssim.sim.workers import Workers

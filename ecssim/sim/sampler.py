@@ -14,8 +14,8 @@ from typing import Any, Final
 import simpy
 
 from ecssim.aws.state import Service
-from ecssim.invariants import check_counts
-from ecssim.lifecycle import TaskStatus
+from ecssim.rules.invariants import check_counts
+from ecssim.rules.lifecycle import TaskStatus
 from ecssim.sim.workers import Workers
 from ecssim.sim.workloads import JobQueue, SessionPool
 

@@ -30,14 +30,14 @@ from ecssim.aws.state import (
     Task,
 )
 from ecssim.config import EcsSettings
-from ecssim.deployments import (
+from ecssim.rules.deployments import (
     circuit_breaker_threshold,
     maximum_tasks,
     minimum_healthy_tasks,
 )
-from ecssim.invariants import check_deployment_bounds
-from ecssim.lifecycle import StopCode, TaskStatus
-from ecssim.placement import (
+from ecssim.rules.invariants import check_deployment_bounds
+from ecssim.rules.lifecycle import StopCode, TaskStatus
+from ecssim.rules.placement import (
     CapacityProviderItem,
     TaskView,
     choose_capacity_provider,

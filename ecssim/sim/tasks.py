@@ -15,7 +15,7 @@ import simpy
 
 from ecssim.aws.state import EcsBackend, Task
 from ecssim.config import EcsSettings
-from ecssim.lifecycle import StopCode, TaskStatus
+from ecssim.rules.lifecycle import StopCode, TaskStatus
 
 ProcessGenerator = Generator[simpy.Event, Any, None]
 

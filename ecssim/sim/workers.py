@@ -37,7 +37,11 @@ from ecssim.policies import (
     WorkerView,
     silent_hooks,
 )
-from ecssim.scenario import ProtectionApiErrors, ProtectionPolicyConfig, WorkerConfig
+from ecssim.scenario.schema import (
+    ProtectionApiErrors,
+    ProtectionPolicyConfig,
+    WorkerConfig,
+)
 from ecssim.sim.workloads import Job, JobQueue, Session, SessionHost, SessionPool
 
 ProcessGenerator = Generator[simpy.Event, Any, Any]

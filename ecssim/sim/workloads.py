@@ -24,8 +24,13 @@ import numpy as np
 import pandas as pd
 import simpy
 
-from ecssim.invariants import check_conservation
-from ecssim.scenario import Arrivals, Distribution, QueueWorkload, SessionWorkload
+from ecssim.rules.invariants import check_conservation
+from ecssim.scenario.schema import (
+    Arrivals,
+    Distribution,
+    QueueWorkload,
+    SessionWorkload,
+)
 from ecssim.sim.timers import after
 from ecssim.workload import RateFunction, durations, poisson_arrivals, read_trace
 

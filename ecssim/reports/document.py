@@ -1,0 +1,169 @@
+"""A small document model for reports, rendered as Markdown and as HTML.
+
+Run and sweep reports are lists of blocks (headings, paragraphs, bullet lists,
+tables, figures); :func:`to_markdown` and :func:`to_html` render the same
+blocks, the HTML self-contained with its figures inlined.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+FIDELITY_NOTE: Final = (
+    "ecssim models ECS behaviour from AWS's documentation; where AWS is silent "
+    "it picks a documented default (scheduler reaction delay, victim choice, "
+    "DEPLOYMENT_BLOCKED rule, throttling). Read the numbers as comparisons "
+    "between policies, not as predictions: see README Fidelity for the "
+    "modelling caveats."
+)
+
+
+# ---- a small document model, rendered as Markdown and as HTML -------------------------
+@dataclass(frozen=True)
+class Heading:
+    """A section title (level 1 is the page title)."""
+
+    text: str
+    level: int = 2
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """Plain text."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class BulletList:
+    """An unordered list of plain-text items."""
+
+    items: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table of text cells; *collapsed* folds it away in HTML under that label."""
+
+    header: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    collapsed: str | None = None
+
+
+@dataclass(frozen=True)
+class FigureRef:
+    """A PNG of the folder with its caption (linked in Markdown, embedded in HTML)."""
+
+    path: Path
+    caption: str
+
+
+Block = Heading | Paragraph | BulletList | Table | FigureRef
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def to_markdown(blocks: Sequence[Block]) -> str:
+    """The blocks as GitHub-flavoured Markdown."""
+    out: list[str] = []
+    for block in blocks:
+        if isinstance(block, Heading):
+            out.append(f"{'#' * block.level} {block.text}")
+        elif isinstance(block, Paragraph):
+            out.append(block.text)
+        elif isinstance(block, BulletList):
+            out.append("\n".join(f"- {item}" for item in block.items))
+        elif isinstance(block, Table):
+            lines = [
+                "| " + " | ".join(_md_cell(h) for h in block.header) + " |",
+                "|" + "|".join(" --- " for _ in block.header) + "|",
+            ]
+            lines += [
+                "| " + " | ".join(_md_cell(c) for c in row) + " |" for row in block.rows
+            ]
+            out.append("\n".join(lines))
+        else:
+            out.append(f"![{block.caption}]({block.path.name})\n\n*{block.caption}*")
+    return "\n\n".join(out) + "\n"
+
+
+_CSS: Final = """
+body { font-family: system-ui, sans-serif; max-width: 70rem; margin: 2rem auto;
+       padding: 0 1rem; color: #222; line-height: 1.45; }
+table { border-collapse: collapse; margin: 0.5rem 0 1.5rem; font-size: 0.9rem; }
+th, td { border: 1px solid #ccc; padding: 0.25rem 0.5rem; text-align: left; }
+td.n { text-align: right; font-variant-numeric: tabular-nums; }
+th { background: #f3f3f3; }
+figure { margin: 1rem 0 2rem; }
+figure img { max-width: 100%; border: 1px solid #eee; }
+figcaption { font-style: italic; color: #555; }
+.note { background: #fff8e1; border-left: 4px solid #f0b400; padding: 0.5rem 1rem; }
+""".strip()
+
+
+def _looks_numeric(text: str) -> bool:
+    head = text.split(" ", 1)[0].replace(",", "")
+    try:
+        float(head)
+    except ValueError:
+        return False
+    return True
+
+
+def to_html(blocks: Sequence[Block], title: str, folder: Path) -> str:
+    """The blocks as one standalone HTML page; figures are embedded and linked."""
+    esc = html.escape
+    out = [
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        f"<title>{esc(title)}</title>",
+        f"<style>\n{_CSS}\n</style>",
+        "</head>",
+        "<body>",
+    ]
+    for block in blocks:
+        if isinstance(block, Heading):
+            out.append(f"<h{block.level}>{esc(block.text)}</h{block.level}>")
+        elif isinstance(block, Paragraph):
+            css = ' class="note"' if block.text == FIDELITY_NOTE else ""
+            out.append(f"<p{css}>{esc(block.text)}</p>")
+        elif isinstance(block, BulletList):
+            items = "".join(f"<li>{esc(item)}</li>" for item in block.items)
+            out.append(f"<ul>{items}</ul>")
+        elif isinstance(block, Table):
+            head = "".join(f"<th>{esc(h)}</th>" for h in block.header)
+            body = "".join(
+                "<tr>"
+                + "".join(
+                    f'<td class="n">{esc(c)}</td>'
+                    if i >= 2 and _looks_numeric(c)
+                    else f"<td>{esc(c)}</td>"
+                    for i, c in enumerate(row)
+                )
+                + "</tr>"
+                for row in block.rows
+            )
+            table = (
+                f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+            )
+            if block.collapsed:
+                table = f"<details><summary>{esc(block.collapsed)}</summary>{table}</details>"
+            out.append(table)
+        else:
+            data = base64.b64encode((folder / block.path.name).read_bytes()).decode()
+            out.append(
+                f'<figure><a href="{esc(block.path.name)}">'
+                f'<img src="data:image/png;base64,{data}" alt="{esc(block.caption)}">'
+                f"</a><figcaption>{esc(block.caption)}</figcaption></figure>"
+            )
+    out += ["</body>", "</html>"]
+    return "\n".join(out) + "\n"

@@ -1,0 +1,214 @@
+"""Results folders on disk: safe writes, markers, Parquet and JSON files.
+
+A folder is written next to its destination and renamed into place at the
+end, so a failure leaves what was there before. An existing folder is only
+replaced when it is empty or is an ecssim results folder. Tables are written
+without an index and JSON with sorted keys, so the same run gives the same
+bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import secrets
+import shutil
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ecssim.errors import EcsSimError
+
+#: The value of ``"results"`` in ``summary.json`` that marks a run's folder.
+RUN_MARKER: Final = "ecssim run"
+#: The value of ``"results"`` in ``sweep.json`` that marks a sweep's folder.
+SWEEP_MARKER: Final = "ecssim sweep"
+#: The tables of a run folder, in the order they are written.
+TABLES: Final = ("events", "timeseries", "jobs", "sessions", "summary")
+
+
+class ResultsFolderError(EcsSimError, OSError):
+    """A folder is not an ecssim results folder, or cannot become one."""
+
+
+# ---- files -------------------------------------------------------------------------
+def json_value(value: Any) -> Any:
+    """*value* as plain JSON: NaN and infinities as null, numpy scalars as Python's.
+
+    Floats keep their shortest round-trip form (``repr``), which is the same
+    for the same value on every platform.
+    """
+    if isinstance(value, Mapping):
+        return {str(k): json_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_value(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    return str(value)
+
+
+def write_json(data: Any, path: Path) -> Path:
+    """Write *data* as indented JSON with sorted keys and a final newline."""
+    text = json.dumps(
+        json_value(data), sort_keys=True, indent=2, allow_nan=False, ensure_ascii=False
+    )
+    path.write_text(text + "\n", encoding="utf-8")
+    return path
+
+
+def write_parquet(frame: pd.DataFrame, path: Path) -> Path:
+    """Write *frame* to Parquet without its index (same frame, same bytes)."""
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    pq.write_table(table, path, compression="snappy")
+    return path
+
+
+def read_parquet(path: Path) -> pd.DataFrame:
+    """Read a table written by :func:`write_parquet`."""
+    if not path.is_file():
+        raise ResultsFolderError(f"{path.parent}: {path.name} is missing")
+    frame: pd.DataFrame = pq.read_table(path).to_pandas()
+    return frame
+
+
+def folder_marker(folder: Path) -> str | None:
+    for name in ("summary.json", "sweep.json"):
+        path = folder / name
+        if path.is_file():
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            if isinstance(data, dict) and data.get("results") in (
+                RUN_MARKER,
+                SWEEP_MARKER,
+            ):
+                return str(data["results"])
+    return None
+
+
+def results_kind(folder: str | Path) -> str | None:
+    """``"ecssim run"`` or ``"ecssim sweep"`` for a results folder, else None."""
+    path = Path(folder)
+    return folder_marker(path) if path.is_dir() else None
+
+
+def check_output_folder(out_dir: str | Path) -> Path:
+    """*out_dir* as a Path, if a results folder may be written there.
+
+    It may when it does not exist, is an empty folder or is an ecssim results
+    folder (which is then replaced).
+
+    Raises:
+        ResultsFolderError: *out_dir* is a file, or a non-empty folder that is
+            not an ecssim results folder.
+    """
+    target = Path(out_dir)
+    if target.exists() or target.is_symlink():
+        if not target.is_dir():
+            raise ResultsFolderError(
+                f"{target}: exists and is not a folder; choose another output folder"
+            )
+        if any(target.iterdir()) and folder_marker(target) is None:
+            raise ResultsFolderError(
+                f"{target}: is a non-empty folder that is not an ecssim results "
+                "folder; refusing to overwrite it (choose another output folder)"
+            )
+        foreign = foreign_files(target)
+        if foreign:
+            raise ResultsFolderError(
+                f"{target}: holds files ecssim did not write ({', '.join(foreign)}); "
+                "refusing to replace it (move them or choose another output folder)"
+            )
+    return target
+
+
+#: Every name ecssim writes into a run or a sweep folder (timelines aside).
+_OWN_FILES: Final = frozenset(
+    {
+        *(f"{name}.parquet" for name in TABLES),
+        "summary.json",
+        "scenario.json",
+        "job-outcomes.png",
+        "protection-cost.png",
+        "report.md",
+        "report.html",
+        "runs.parquet",
+        "means.parquet",
+        "means.csv",
+        "sweep.json",
+        "tradeoff.png",
+    }
+)
+
+
+def foreign_files(folder: Path) -> list[str]:
+    """Names in *folder* that ecssim does not write, sorted (a user's own files)."""
+    return sorted(
+        p.name
+        for p in folder.iterdir()
+        if not (
+            p.is_file()
+            and (
+                p.name in _OWN_FILES
+                or (p.name.startswith("timeline-") and p.name.endswith(".png"))
+                or (p.name.startswith(".") and p.name.endswith(".tmp"))
+            )
+        )
+    )
+
+
+@contextmanager
+def staged_folder(out_dir: str | Path) -> Iterator[Path]:
+    """Write a results folder next to *out_dir*, then put it in place.
+
+    Yields an empty folder in the same parent; when the block ends without an
+    error it replaces *out_dir*, otherwise it is removed and *out_dir* is left
+    as it was.
+
+    Raises:
+        ResultsFolderError: *out_dir* is a file, or a non-empty folder that is
+            not an ecssim results folder (nothing is written).
+    """
+    target = check_output_folder(out_dir)
+    parent = target.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_hex(4)
+    staging = parent / f".{target.name}.tmp-{token}"
+    staging.mkdir()
+    try:
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    old = parent / f".{target.name}.old-{token}"
+    if target.exists():
+        target.rename(old)
+    try:
+        staging.rename(target)
+    except BaseException:
+        if old.exists():
+            old.rename(target)
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def replace_file(path: Path, write: Any) -> None:
+    """Write *path* through a temporary sibling so a failure keeps the old file."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    write(temporary)
+    os.replace(temporary, path)
