@@ -302,3 +302,18 @@ def test_bases_first_then_weighted_shares(
         share = total_extra * item.weight / total_weight
         deviation = extra[item.capacity_provider] - share
         assert -(len(weighted) - 1) - 1e-9 <= deviation <= 1 + 1e-9
+
+
+def test_others_count_towards_their_zone_when_choosing_victims() -> None:
+    """Live tasks that may not be chosen now (*others*) still weigh their zone:
+    with two candidates in a and one in b, three others in b make b the fuller
+    zone, so the victim comes from b."""
+    candidates = [
+        TaskView("t1", "a", running=True, protected=False),
+        TaskView("t2", "a", running=True, protected=False),
+        TaskView("t3", "b", running=True, protected=False),
+    ]
+    others = [TaskView(f"o{i}", "b", running=True, protected=False) for i in range(3)]
+    rng = np.random.default_rng(0)
+    assert select_victims(candidates, 1, rng, others) == ["t3"]
+    assert select_victims(candidates, 1, np.random.default_rng(0)) in (["t1"], ["t2"])

@@ -14,8 +14,10 @@ from ecssim.rules.protection import (
     UNPROTECTED,
     Protection,
     check_expires_in_minutes,
+    deployment_blocked,
     disable,
     enable,
+    task_not_valid,
     update,
 )
 
@@ -137,3 +139,43 @@ def test_every_invalid_duration_is_rejected(value: object, now: float) -> None:
     """Out-of-range integers, bools, floats and strings are all rejected on enable."""
     with pytest.raises(InvalidTransition, match=r"expiresInMinutes"):
         enable(now, value)  # type: ignore[arg-type]
+
+
+# --- when an update fails for one task ------------------------------------------------
+
+
+@given(
+    others=st.integers(min_value=0, max_value=50),
+    desired=st.integers(min_value=0, max_value=50),
+)
+def test_deployment_blocked_exactly_when_protected_would_exceed_desired(
+    others: int, desired: int
+) -> None:
+    """Under "enforce" an enable is refused iff the protected count would then
+    exceed the desired count; under "ignore" it never is."""
+    assert deployment_blocked(
+        "enforce", other_protected=others, desired_count=desired
+    ) is (others + 1 > desired)
+    assert not deployment_blocked(
+        "ignore", other_protected=others, desired_count=desired
+    )
+
+
+def test_deployment_blocked_at_the_boundary() -> None:
+    """Protecting the last of desired-count tasks is allowed; one more is refused."""
+    assert not deployment_blocked("enforce", other_protected=2, desired_count=3)
+    assert deployment_blocked("enforce", other_protected=3, desired_count=3)
+    assert deployment_blocked("enforce", other_protected=0, desired_count=0)
+
+
+@given(in_service=st.booleans(), enabling=st.booleans(), stopping=st.booleans())
+def test_task_not_valid_for_standalone_tasks_and_enables_on_stopping_tasks(
+    in_service: bool, enabling: bool, stopping: bool
+) -> None:
+    """Standalone tasks always fail; a service task fails only when protection is
+    enabled while it is stopping."""
+    expected = (not in_service) or (enabling and stopping)
+    assert (
+        task_not_valid(in_service=in_service, enabling=enabling, stopping=stopping)
+        is expected
+    )

@@ -932,31 +932,41 @@ class EcsClient(BotoShapedClient):
         return None
 
     def _protection_failure(self, task: Task, enabled: bool, now: float) -> str | None:
-        """The per-task failure reason of an update, or None if it may proceed."""
-        if task.service is None:
-            return "TASK_NOT_VALID"
-        if not enabled:
-            return None
-        if task.desired_status == "STOPPED" or task.last_status in (
+        """The per-task failure reason of an update, or None if it may proceed.
+
+        The control plane only counts; the rules are
+        :func:`~ecssim.rules.protection.task_not_valid` and
+        :func:`~ecssim.rules.protection.deployment_blocked`.
+        """
+        service = task.service
+        stopping = task.desired_status == "STOPPED" or task.last_status in (
             TaskStatus.STOPPING,
             TaskStatus.STOPPED,
+        )
+        if protection.task_not_valid(
+            in_service=service is not None, enabling=enabled, stopping=stopping
         ):
-            return "TASK_NOT_VALID"
-        if self._settings.deployment_blocked == "enforce":
-            service = task.service
-            holders = service.protection_holders
-            # holders bounds the protected count from above; only when the bound
-            # could bind, drop the holders whose protection has lapsed and look again
+            return protection.TASK_NOT_VALID
+        if not enabled or service is None:
+            return None
+        rule = self._settings.deployment_blocked
+        holders = service.protection_holders
+        # holders bounds the protected count from above; only when the bound
+        # could bind, drop the holders whose protection has lapsed and ask again
+        others = len(holders) - (task.task_id in holders)
+        if protection.deployment_blocked(
+            rule, other_protected=others, desired_count=service.desired_count
+        ):
+            tasks = service.tasks
+            lapsed = [
+                tid for tid in holders if not tasks[tid].protection.is_active(now)
+            ]
+            holders.difference_update(lapsed)
             others = len(holders) - (task.task_id in holders)
-            if others + 1 > service.desired_count:
-                tasks = service.tasks
-                lapsed = [
-                    tid for tid in holders if not tasks[tid].protection.is_active(now)
-                ]
-                holders.difference_update(lapsed)
-                others = len(holders) - (task.task_id in holders)
-                if others + 1 > service.desired_count:
-                    return "DEPLOYMENT_BLOCKED"
+            if protection.deployment_blocked(
+                rule, other_protected=others, desired_count=service.desired_count
+            ):
+                return protection.DEPLOYMENT_BLOCKED
         return None
 
     def get_task_protection(self, **kwargs: Any) -> Response:

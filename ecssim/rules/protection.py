@@ -104,3 +104,32 @@ def update(
     if protection_enabled:
         return enable(now, expires_in_minutes)
     return disable()
+
+
+# ---- when an update fails for one task ---------------------------------------------
+
+#: Per-task failure reasons of ``UpdateTaskProtection`` (``failures[].reason``).
+TASK_NOT_VALID: Final = "TASK_NOT_VALID"
+DEPLOYMENT_BLOCKED: Final = "DEPLOYMENT_BLOCKED"
+MISSING: Final = "MISSING"
+
+
+def task_not_valid(*, in_service: bool, enabling: bool, stopping: bool) -> bool:
+    """Whether an update of one task fails with ``TASK_NOT_VALID``.
+
+    A standalone task (not in a service) can never be protected or unprotected
+    (AWS documents this); enabling protection on a task that is stopping or
+    stopped fails too (DESIGN §4; AWS is silent).
+    """
+    return not in_service or (enabling and stopping)
+
+
+def deployment_blocked(rule: str, *, other_protected: int, desired_count: int) -> bool:
+    """Whether enabling protection on a task fails with ``DEPLOYMENT_BLOCKED``.
+
+    The documented condition is a service with more protected tasks than its
+    desired count. Under ``rule="enforce"`` an enable is refused when the task
+    plus the *other_protected* tasks of its service would exceed
+    *desired_count*; under ``"ignore"`` never.
+    """
+    return rule == "enforce" and other_protected + 1 > desired_count
