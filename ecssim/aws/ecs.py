@@ -40,6 +40,8 @@ from ecssim.rules.placement import (
     launch_zones,
 )
 
+#: The Amazon ECS service quota "Tasks per service" (5,000; not adjustable).
+MAX_TASKS_PER_SERVICE: Final = 5000
 MAX_UPDATE_PROTECTION_TASKS: Final = 10
 MAX_GET_PROTECTION_TASKS: Final = 100
 MAX_DESCRIBE_TASKS: Final = 100
@@ -514,10 +516,7 @@ class EcsClient(BotoShapedClient):
                 "InvalidParameterException",
                 "desiredCount is required for a REPLICA service.",
             )
-        if desired < 0:
-            raise self._fail(
-                op, "InvalidParameterException", f"desiredCount {desired} must be >= 0."
-            )
+        self._check_desired_count(op, desired)
         launch_type, _ = self._launch_options(op, kwargs)
         min_pct, max_pct, enable, rollback = self._deployment_configuration(
             op, kwargs.get("deploymentConfiguration", {}), (100, 200, False, False)
@@ -557,10 +556,8 @@ class EcsClient(BotoShapedClient):
                     op, "InvalidParameterException", "TaskDefinition not found."
                 )
         desired = kwargs.get("desiredCount")
-        if desired is not None and desired < 0:
-            raise self._fail(
-                op, "InvalidParameterException", f"desiredCount {desired} must be >= 0."
-            )
+        if desired is not None:
+            self._check_desired_count(op, desired)
         config = self._deployment_configuration(
             op,
             kwargs.get("deploymentConfiguration", {}),
@@ -774,6 +771,33 @@ class EcsClient(BotoShapedClient):
         if state.expires_at is not None:
             body["expirationDate"] = self._dt(state.expires_at)
         return body
+
+    def _check_desired_count(self, op: str, desired: object) -> None:
+        """Check a service's ``desiredCount`` as ECS does.
+
+        botocore lets a bool through as an integer; ECS's JSON parser does not.
+
+        Raises:
+            ClientError: ``InvalidParameterException`` for a bool, a negative
+                count or one above the tasks-per-service quota.
+        """
+        if isinstance(desired, bool) or not isinstance(desired, int):
+            raise self._fail(
+                op,
+                "InvalidParameterException",
+                f"desiredCount {desired!r} is not an integer.",
+            )
+        if desired < 0:
+            raise self._fail(
+                op, "InvalidParameterException", f"desiredCount {desired} must be >= 0."
+            )
+        if desired > MAX_TASKS_PER_SERVICE:
+            raise self._fail(
+                op,
+                "InvalidParameterException",
+                f"desiredCount {desired} is above the limit of "
+                f"{MAX_TASKS_PER_SERVICE} tasks per service.",
+            )
 
     def _check_task_list(self, op: str, refs: list[str], limit: int) -> None:
         if not 1 <= len(refs) <= limit:

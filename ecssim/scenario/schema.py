@@ -12,6 +12,7 @@ second (``_per_s``) inside.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -55,6 +56,22 @@ def _whole_minutes(seconds: float) -> float:
 
 
 ProtectionSeconds = Annotated[Seconds, AfterValidator(_whole_minutes)]
+
+#: A scenario's name becomes a results folder name: only characters safe in a file
+#: name, no leading dot, no separators, so no name can point outside ``results/``.
+_SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+
+
+def _safe_name(name: str) -> str:
+    if not _SAFE_NAME.fullmatch(name) or name.endswith("."):
+        raise ValueError(
+            "a scenario name becomes a folder name: use 1..128 letters, digits, "
+            "'-', '_' or '.', not starting with '.' or '-' and not ending with '.'"
+        )
+    return name
+
+
+SafeName = Annotated[str, AfterValidator(_safe_name)]
 
 
 class _Model(BaseModel):
@@ -292,8 +309,8 @@ class TargetTracking(_Model):
 class AutoScaling(_Model):
     """Service Auto Scaling: a scalable target and its policies."""
 
-    min_capacity: int = Field(ge=0)
-    max_capacity: int = Field(ge=0)
+    min_capacity: int = Field(ge=0, le=5000)  # ECS: 5,000 tasks per service
+    max_capacity: int = Field(ge=0, le=5000)
     target_tracking: tuple[TargetTracking, ...] = ()
 
     @model_validator(mode="after")
@@ -333,7 +350,7 @@ class Service(_Model):
     """One ECS service, what it runs and how it protects its tasks."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,255}$")
-    desired_count: int = Field(ge=0)
+    desired_count: int = Field(ge=0, le=5000)  # ECS: 5,000 tasks per service
     launch_type: Literal["FARGATE", "EC2"] | None = None
     capacity_provider_strategy: tuple[CapacityProvider, ...] = ()
     stop_timeout_s: Seconds = Field(default=30.0, alias="stop_timeout", le=120)
@@ -379,7 +396,7 @@ class SetDesiredCount(_Model):
     action: Literal["set_desired_count"]
     at_s: Seconds = Field(alias="at")
     service: str
-    count: int = Field(ge=0)
+    count: int = Field(ge=0, le=5000)  # ECS: 5,000 tasks per service
 
 
 class SetCapacity(_Model):
@@ -388,8 +405,8 @@ class SetCapacity(_Model):
     action: Literal["set_capacity"]
     at_s: Seconds = Field(alias="at")
     service: str
-    min_capacity: int | None = Field(default=None, ge=0)
-    max_capacity: int | None = Field(default=None, ge=0)
+    min_capacity: int | None = Field(default=None, ge=0, le=5000)
+    max_capacity: int | None = Field(default=None, ge=0, le=5000)
 
 
 class StopTasks(_Model):
@@ -514,7 +531,7 @@ class Scenario(_Model):
     """One experiment: the cluster, its services and workloads, the protection
     policy, scheduled actions, faults, how long to run, and an optional sweep."""
 
-    name: str = Field(min_length=1)
+    name: SafeName
     description: str = ""
     seed: int = Field(default=0, ge=0)
     start: datetime = datetime(2026, 1, 5, 0, 0, tzinfo=UTC)

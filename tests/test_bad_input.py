@@ -1,0 +1,143 @@
+"""Bad input that used to get through: each test names a family the fuzzing of
+issue 16 found, and fails on the code before its fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ecssim import Simulation
+from ecssim.cli import main
+
+SCENARIO = """\
+name: {name}
+duration: 10m
+services:
+  - name: app
+    desired_count: 1
+"""
+
+
+def _scenario(tmp_path: Path, name: str) -> Path:
+    path = tmp_path / "s.yaml"
+    path.write_text(SCENARIO.format(name=name), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    "name",
+    ['"../../outside"', '"/tmp/absolute"', '".hidden"', '"a/b"', '"a\\0b"', '"a b"'],
+)
+def test_unsafe_scenario_names_are_refused_before_touching_the_disk(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    name: str,
+) -> None:
+    """A scenario name that is not a plain file name (a path, a dot file, a NUL
+    byte) fails validation naming `name` and its line, and `run` writes nothing."""
+    path = _scenario(tmp_path, name)
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    assert main(["run", str(path), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}:1: name: " in err
+    assert "folder name" in err
+    assert list(work.iterdir()) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.yaml", "work"]
+
+
+def test_a_safe_scenario_name_with_dots_still_runs_into_results(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Letters, digits, '-', '_' and inner dots are accepted, and the default
+    results folder is inside results/."""
+    path = _scenario(tmp_path, "queue.v2_test-1")
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", str(path), "--quiet"]) == 0
+    assert [p.name for p in (tmp_path / "results").iterdir()] == [
+        "queue.v2_test-1-seed0"
+    ]
+
+
+def test_set_cannot_smuggle_an_unsafe_name(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`--set name=...` goes through the same check as the file."""
+    path = _scenario(tmp_path, "fine")
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", str(path), "--quiet", "--set", "name=../escape"]) == 2
+    assert "name: '../escape'" in capsys.readouterr().err
+    assert not (tmp_path / "results").exists()
+    assert not (tmp_path.parent / "escape-seed0").exists()
+
+
+def _sim() -> Simulation:
+    sim = Simulation(seed=1)
+    sim.ecs.create_cluster(clusterName="prod")
+    sim.ecs.register_task_definition(
+        family="web", containerDefinitions=[{"name": "app", "image": "nginx"}]
+    )
+    return sim
+
+
+@pytest.mark.parametrize("desired", [True, False, 5001, 2**31])
+def test_create_service_refuses_a_bool_or_an_over_quota_desired_count(
+    desired: int,
+) -> None:
+    """botocore lets a bool through as an integer and has no upper bound; ECS
+    refuses both (5,000 tasks per service), and no service is created."""
+    sim = _sim()
+    ecs = sim.ecs
+    with pytest.raises(ecs.exceptions.InvalidParameterException) as err:
+        ecs.create_service(
+            cluster="prod",
+            serviceName="api",
+            taskDefinition="web",
+            desiredCount=desired,
+        )
+    assert "desiredCount" in err.value.response["Error"]["Message"]
+    assert ecs.list_services(cluster="prod")["serviceArns"] == []
+
+
+@pytest.mark.parametrize("desired", [True, 5001, 2**31])
+def test_update_service_refuses_a_bool_or_an_over_quota_desired_count(
+    desired: int,
+) -> None:
+    """UpdateService keeps the old desired count when the new one is a bool or
+    above the quota; 5,000 itself is accepted."""
+    sim = _sim()
+    ecs = sim.ecs
+    ecs.create_service(
+        cluster="prod", serviceName="api", taskDefinition="web", desiredCount=1
+    )
+    with pytest.raises(ecs.exceptions.InvalidParameterException):
+        ecs.update_service(cluster="prod", service="api", desiredCount=desired)
+    service = ecs.describe_services(cluster="prod", services=["api"])["services"][0]
+    assert service["desiredCount"] == 1
+    assert type(service["desiredCount"]) is int
+    ecs.update_service(cluster="prod", service="api", desiredCount=5000)
+    service = ecs.describe_services(cluster="prod", services=["api"])["services"][0]
+    assert service["desiredCount"] == 5000
+
+
+def test_validate_refuses_a_desired_count_above_the_ecs_quota(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A scenario asking for 1,000,000 tasks fails validation (it would have hung
+    run), naming the field and its line."""
+    path = tmp_path / "big.yaml"
+    path.write_text(
+        SCENARIO.format(name="big").replace(
+            "desired_count: 1", "desired_count: 1000000"
+        ),
+        encoding="utf-8",
+    )
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "services[0].desired_count" in err
+    assert ":5:" in err
