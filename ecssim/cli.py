@@ -152,9 +152,9 @@ def _setting(text: str) -> tuple[str, Any]:
         )
     try:
         parsed = yaml.safe_load(value)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, RecursionError, ValueError):
         raise argparse.ArgumentTypeError(
-            f"{text!r}: {value!r} is not a YAML value"
+            f"{text[:80]!r}: {value[:60]!r} is not a YAML value this can use"
         ) from None
     return path.strip(), parsed
 

@@ -141,3 +141,76 @@ def test_validate_refuses_a_desired_count_above_the_ecs_quota(
     err = capsys.readouterr().err
     assert "services[0].desired_count" in err
     assert ":5:" in err
+
+
+def _validate(tmp_path: Path, text: str) -> tuple[int, str, Path]:
+    path = tmp_path / "s.yaml"
+    path.write_text(text, encoding="utf-8")
+    code = main(["validate", str(path)])
+    return code, str(path), path
+
+
+def test_a_duplicate_key_is_refused_with_both_lines(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A key given twice is an error naming its dotted path and both lines, not a
+    silent last-one-wins."""
+    text = SCENARIO.format(name="dup") + "    desired_count: 2\n"
+    code, source, _ = _validate(tmp_path, text)
+    assert code == 2
+    err = capsys.readouterr().err
+    assert f"{source}:6: services[0].desired_count: given twice (lines 5 and 6)" in err
+
+
+def test_an_alias_bomb_is_refused_quickly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Nine levels of nine aliases (387 million values) are refused, naming the
+    key and line, instead of being expanded."""
+    levels = ["a: &a [x, x, x, x, x, x, x, x, x]"]
+    for i in range(1, 9):
+        name, previous = chr(ord("a") + i), chr(ord("a") + i - 1)
+        levels.append(f"{name}: &{name} [" + ", ".join([f"*{previous}"] * 9) + "]")
+    text = (
+        SCENARIO.format(name="bomb")
+        + "extra:\n"
+        + "".join(f"  {line}\n" for line in levels)
+    )
+    code, source, _ = _validate(tmp_path, text)
+    assert code == 2
+    err = capsys.readouterr().err
+    assert f"{source}:12: extra.f: stands for more than 100,000 values" in err
+
+
+def test_deep_nesting_is_refused_without_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A 1,000-deep list (RecursionError in the YAML composer) and a 60-deep one
+    are both refused with a message."""
+    for depth in (1000, 60):
+        text = SCENARIO.format(name="deep") + "extra: " + "[" * depth + "]" * depth
+        code, _, _ = _validate(tmp_path, text + "\n")
+        assert code == 2
+        err = capsys.readouterr().err
+        assert "nested" in err
+        assert "Traceback" not in err
+
+
+def test_an_integer_with_thousands_of_digits_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A 5,000-digit seed (ValueError in int()) gives exit 2 and a message."""
+    text = SCENARIO.format(name="big") + "seed: " + "1" * 5000 + "\n"
+    code, source, _ = _validate(tmp_path, text)
+    assert code == 2
+    assert f"{source}: a number is too long" in capsys.readouterr().err
+
+
+def test_a_nested_set_value_does_not_escape_main(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A 1,000-deep YAML value given to --set is a usage error (exit 2)."""
+    scenario = Path(__file__).resolve().parent.parent / "scenarios" / "hung-worker.yaml"
+    nested = "[" * 1000 + "]" * 1000
+    assert main(["validate", str(scenario), "--set", f"seed={nested}"]) == 2
+    assert "is not a YAML value" in capsys.readouterr().err

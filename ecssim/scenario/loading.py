@@ -13,7 +13,7 @@ import copy
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import yaml
 from pydantic import (
@@ -23,8 +23,72 @@ from pydantic import (
 from ecssim.errors import ScenarioError
 from ecssim.scenario.schema import Scenario
 
-
 # ---- loading ------------------------------------------------------------------------------
+#: Bounds on a scenario document, checked before anything walks it: values after
+#: aliases are expanded (a few nested aliases can stand for billions), and depth.
+MAX_YAML_VALUES: Final = 100_000
+MAX_YAML_DEPTH: Final = 50
+
+
+def _check_document(text: str, source: str) -> None:
+    """Refuse YAML that is safe to parse but not to use: duplicate keys, alias
+    bombs and deep nesting, each named with its dotted path and line.
+
+    Raises:
+        ScenarioError: naming the problem, the path and the line.
+    """
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except RecursionError:
+        raise ScenarioError(
+            f"{source}: the document is nested too deeply "
+            f"(at most {MAX_YAML_DEPTH} levels)"
+        ) from None
+    except yaml.YAMLError:
+        return  # reported with its line when the document is loaded
+    if root is None:
+        return
+    sizes: dict[int, int] = {}
+
+    def size(node: yaml.Node, path: tuple[str | int, ...], depth: int) -> int:
+        """The number of values *node* stands for once its aliases are expanded."""
+        line = node.start_mark.line + 1
+        if depth > MAX_YAML_DEPTH:
+            raise ScenarioError(
+                f"{source}:{line}: {dotted(path)}: nested more than "
+                f"{MAX_YAML_DEPTH} levels deep"
+            )
+        known = sizes.get(id(node))
+        if known is not None:
+            return known
+        sizes[id(node)] = 1  # a recursive alias counts once
+        total = 1
+        if isinstance(node, yaml.MappingNode):
+            first: dict[str, int] = {}
+            for key, value in node.value:
+                name = str(key.value)
+                key_line = key.start_mark.line + 1
+                if name in first and name != "<<":
+                    raise ScenarioError(
+                        f"{source}:{key_line}: {dotted((*path, name))}: "
+                        f"given twice (lines {first[name]} and {key_line})"
+                    )
+                first.setdefault(name, key_line)
+                total += size(value, (*path, name), depth + 1)
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                total += size(item, (*path, index), depth + 1)
+        if total > MAX_YAML_VALUES:
+            raise ScenarioError(
+                f"{source}:{line}: {dotted(path) or 'the document'}: stands for more "
+                f"than {MAX_YAML_VALUES:,} values once its aliases are expanded"
+            )
+        sizes[id(node)] = total
+        return total
+
+    size(root, (), 0)
+
+
 def _line_index(text: str) -> dict[tuple[str | int, ...], int]:
     """Map each YAML path (keys and list indexes) to its 1-based line number."""
     lines: dict[tuple[str | int, ...], int] = {}
@@ -178,8 +242,13 @@ def load_scenario(path: str | Path) -> Scenario:
         ) from None
     except UnicodeDecodeError:
         raise ScenarioError(f"{path}: is not a UTF-8 text file") from None
+    _check_document(text, str(path))
     try:
         raw = yaml.safe_load(text)
+    except ValueError:  # an integer longer than Python converts (4,300 digits)
+        raise ScenarioError(
+            f"{path}: a number is too long to read (more than 4,300 digits)"
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark is not None else ""
