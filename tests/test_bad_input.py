@@ -214,3 +214,70 @@ def test_a_nested_set_value_does_not_escape_main(
     nested = "[" * 1000 + "]" * 1000
     assert main(["validate", str(scenario), "--set", f"seed={nested}"]) == 2
     assert "is not a YAML value" in capsys.readouterr().err
+
+
+AUTOSCALED = """\
+name: scaled
+duration: 1h
+cluster:
+  availability_zones: [{zones}]
+services:
+  - name: app
+    desired_count: 1
+    autoscaling:
+      min_capacity: 1
+      max_capacity: 3
+      target_tracking:
+        - {{metric: BusyTaskPercent, target_value: {target}}}
+        - {{metric: {second}, target_value: 50}}
+scheduled:
+  - {{action: set_capacity, at: 10m, service: app, min_capacity: {low}, max_capacity: 2}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            {"zones": "us-east-1a, us-east-1a"},
+            ":4: cluster.availability_zones[1]: 'us-east-1a' is listed twice",
+        ),
+        (
+            {"target": ".inf"},
+            ":12: services[0].autoscaling.target_tracking[0].target_value: inf",
+        ),
+        (
+            {"second": "BusyTaskPercent"},
+            "target_tracking[1].metric: 'BusyTaskPercent' already has a policy",
+        ),
+        ({"low": "5"}, ":15: scheduled[0]: min_capacity 5 is above max_capacity 2"),
+    ],
+)
+def test_values_that_used_to_crash_run_fail_validation(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    change: dict[str, str],
+    expected: str,
+) -> None:
+    """Duplicate zones, an infinite target, two policies on one metric and a
+    scheduled min above max are refused by validate, with path and line."""
+    values = {
+        "zones": "us-east-1a, us-east-1b",
+        "target": "50",
+        "second": "ECSServiceAverageCPUUtilization",
+        "low": "1",
+    }
+    code, _, _ = _validate(tmp_path, AUTOSCALED.format(**{**values, **change}))
+    assert code == 2
+    assert expected in capsys.readouterr().err
+
+
+def test_the_unchanged_autoscaled_scenario_is_valid(tmp_path: Path) -> None:
+    """The base of the cases above validates, so each case fails for its change."""
+    text = AUTOSCALED.format(
+        zones="us-east-1a, us-east-1b",
+        target="50",
+        second="ECSServiceAverageCPUUtilization",
+        low="1",
+    )
+    assert _validate(tmp_path, text)[0] == 0

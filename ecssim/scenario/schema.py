@@ -300,7 +300,8 @@ class TargetTracking(_Model):
         "SessionsPerTask",
         "BusyTaskPercent",
     ]
-    target_value: float = Field(gt=0)
+    # Application Auto Scaling's documented TargetValue range; no inf or nan
+    target_value: float = Field(gt=0, le=6.1734729e108, allow_inf_nan=False)
     scale_out_cooldown_s: Seconds = Field(default=300.0, alias="scale_out_cooldown")
     scale_in_cooldown_s: Seconds = Field(default=300.0, alias="scale_in_cooldown")
     disable_scale_in: bool = False
@@ -319,6 +320,14 @@ class AutoScaling(_Model):
             raise ValueError(
                 f"min_capacity {self.min_capacity} is above max_capacity {self.max_capacity}"
             )
+        metrics = [policy.metric for policy in self.target_tracking]
+        for index, metric in enumerate(metrics):
+            if metric in metrics[:index]:
+                raise ValueError(
+                    f"target_tracking[{index}].metric: {metric!r} already has a "
+                    f"policy (target_tracking[{metrics.index(metric)}]); one policy "
+                    "per metric"
+                )
         return self
 
 
@@ -408,6 +417,13 @@ class SetCapacity(_Model):
     min_capacity: int | None = Field(default=None, ge=0, le=5000)
     max_capacity: int | None = Field(default=None, ge=0, le=5000)
 
+    @model_validator(mode="after")
+    def _check(self) -> SetCapacity:
+        low, high = self.min_capacity, self.max_capacity
+        if low is not None and high is not None and low > high:
+            raise ValueError(f"min_capacity {low} is above max_capacity {high}")
+        return self
+
 
 class StopTasks(_Model):
     """``StopTask`` on some running tasks of a service (ignores protection)."""
@@ -491,6 +507,16 @@ class Cluster(_Model):
     availability_zones: tuple[str, ...] = Field(
         default=("us-east-1a", "us-east-1b", "us-east-1c"), min_length=1
     )
+
+    @model_validator(mode="after")
+    def _check(self) -> Cluster:
+        zones = self.availability_zones
+        for index, zone in enumerate(zones):
+            if zone in zones[:index]:
+                raise ValueError(
+                    f"availability_zones[{index}]: {zone!r} is listed twice"
+                )
+        return self
 
 
 class EcsKnobs(_Model):
