@@ -9,7 +9,7 @@ Simulated time is float seconds since the simulation's start.
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
@@ -17,6 +17,9 @@ from typing import Any, Final, Protocol
 from ecssim.rules import lifecycle, protection
 from ecssim.rules.lifecycle import LIVE_STATUSES, StopCode, TaskStatus
 from ecssim.rules.protection import Protection
+
+#: ECS keeps (and DescribeServices shows) a service's 100 most recent events
+MAX_SERVICE_EVENTS: Final = 100
 
 
 class Listener(Protocol):
@@ -131,13 +134,19 @@ class Service:
     created_at: float
     request: dict[str, Any]
     deployments: list[Deployment] = field(default_factory=list)
-    events: list[ServiceEvent] = field(default_factory=list)
+    #: the 100 most recent service events (ECS shows no more)
+    events: deque[ServiceEvent] = field(
+        default_factory=lambda: deque(maxlen=MAX_SERVICE_EVENTS)
+    )
     tasks: dict[str, Task] = field(default_factory=dict)
     status: str = "ACTIVE"
     #: the most recent deployment that reached COMPLETED (the rollback target)
     last_completed: Deployment | None = None
     #: ids of live tasks that have (or had, until it lapsed) protection set
     protection_holders: set[str] = field(default_factory=set)
+    #: since when each task (by id) has blocked a scale-in or a rollout with
+    #: its protection (kept by the service scheduler)
+    blocking_since: dict[str, float] = field(default_factory=dict)
     #: how many of its tasks are in each lastStatus (kept by Task.set_status)
     status_counts: Counter[TaskStatus] = field(default_factory=Counter)
 

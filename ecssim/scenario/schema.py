@@ -532,7 +532,19 @@ class EcsKnobs(_Model):
     task_pending_s: Seconds = Field(default=20.0, alias="task_pending")
     task_healthy_after_s: Seconds = Field(default=40.0, alias="task_healthy_after")
     task_deprovisioning_s: Seconds = Field(default=5.0, alias="task_deprovisioning")
-    deployment_blocked: Literal["enforce", "ignore"] = "enforce"
+    deployment_blocked: Literal["refuse_new", "refuse_renewals_too", "ignore"] = Field(
+        default="refuse_new",
+        description="when enabling protection fails with DEPLOYMENT_BLOCKED: "
+        "refuse_new (protecting an unprotected task beyond the desired count; "
+        "renewals are accepted, as AWS's sample shows), refuse_renewals_too, ignore",
+    )
+    refuse_renewals_after_s: Seconds | None = Field(
+        default=None,
+        alias="refuse_renewals_after",
+        gt=0,
+        description="refuse renewals of a task that has blocked a scale-in or a "
+        "rollout for this long (AWS documents no threshold; default: never)",
+    )
     protection_api_rate_per_s: PerSecond | None = Field(
         default=50.0, alias="protection_api_rate", gt=0
     )
@@ -548,6 +560,7 @@ class EcsKnobs(_Model):
             task_healthy_after_s=self.task_healthy_after_s,
             task_deprovisioning_s=self.task_deprovisioning_s,
             deployment_blocked=self.deployment_blocked,
+            refuse_renewals_after_s=self.refuse_renewals_after_s,
             protection_api_rate_per_s=self.protection_api_rate_per_s,
             protection_api_burst=self.protection_api_burst,
         )
