@@ -66,7 +66,10 @@ class EcsSettings:
             if not f.name.endswith("_s") or f.name.endswith("_per_s"):
                 continue
             value = getattr(self, f.name)
-            if value is None and f.name in ("sigterm_exit_s", "refuse_renewals_after_s"):
+            if value is None and f.name in (
+                "sigterm_exit_s",
+                "refuse_renewals_after_s",
+            ):
                 continue
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise ScenarioError(f"{f.name}: {value!r} is not a number of seconds")

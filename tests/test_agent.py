@@ -230,7 +230,10 @@ def test_put_with_a_body_that_does_not_decode_is_400(body: Any) -> None:
         ({"PROTECTIONENABLED": True}, 120),
         ({"protectionenabled": True, "ExpiresInMinutes": 5}, 5),
         # two spellings of one field: the last one wins, as in Go
-        ({"ExpiresInMinutes": 5, "expiresInMinutes": 45, "ProtectionEnabled": True}, 45),
+        (
+            {"ExpiresInMinutes": 5, "expiresInMinutes": 45, "ProtectionEnabled": True},
+            45,
+        ),
     ],
 )
 def test_put_matches_field_names_in_any_case(

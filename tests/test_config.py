@@ -23,7 +23,9 @@ DURATION_FIELDS = [
     "refuse_renewals_after_s",
 ]
 OPTIONAL_DURATION_FIELDS = ("sigterm_exit_s", "refuse_renewals_after_s")
-REQUIRED_DURATION_FIELDS = [f for f in DURATION_FIELDS if f not in OPTIONAL_DURATION_FIELDS]
+REQUIRED_DURATION_FIELDS = [
+    f for f in DURATION_FIELDS if f not in OPTIONAL_DURATION_FIELDS
+]
 
 
 def test_defaults_are_the_documented_ones() -> None:

@@ -194,7 +194,10 @@ def test_renewals_of_a_long_blocking_task_are_refused_once_a_threshold_passes(
     scale-in or rollout for at least that long is refused whatever the counts;
     without it (or for a task not blocking) only the counts decide."""
     long_blocking = (
-        renewal and after is not None and blocking_for is not None and blocking_for >= after
+        renewal
+        and after is not None
+        and blocking_for is not None
+        and blocking_for >= after
     )
     # counts that never block on their own
     assert (

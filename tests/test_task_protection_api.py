@@ -277,7 +277,9 @@ def test_renewals_are_refused_too_under_refuse_renewals_too() -> None:
     """Under deployment_blocked="refuse_renewals_too", once the desired count drops
     below the protected tasks renewing fails too; within the desired count it
     succeeds; a rejected renewal leaves the earlier protection untouched."""
-    sim = _sim(desired=3, settings=EcsSettings(deployment_blocked="refuse_renewals_too"))
+    sim = _sim(
+        desired=3, settings=EcsSettings(deployment_blocked="refuse_renewals_too")
+    )
     arns = _tasks(sim)
     assert _protect(sim, arns)["failures"] == []
     renewal = _protect(sim, [arns[0]], expiresInMinutes=30)

@@ -36,7 +36,10 @@ BURST: Final = 60.0
 
 AgentResponse = tuple[int, dict[str, Any]]
 #: the PUT body's fields, by their lower-cased names
-_FIELDS: Final = {"protectionenabled": "ProtectionEnabled", "expiresinminutes": "ExpiresInMinutes"}
+_FIELDS: Final = {
+    "protectionenabled": "ProtectionEnabled",
+    "expiresinminutes": "ExpiresInMinutes",
+}
 #: What the task metadata server answers over its rate limit (tollbooth's default).
 TOO_MANY_REQUESTS: Final[AgentResponse] = (
     429,
