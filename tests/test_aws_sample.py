@@ -5,6 +5,7 @@ against ``sim.client("ecs")``."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -46,7 +47,7 @@ def test_the_demo_job_finishes_and_then_ecs_stops_the_task() -> None:
     during = [t for t in renewed if SCALE_IN_S < t < JOB_START_S + JOB_S]
     # a renewal every ~50 s (80 % of a minute, on a 10 s timer) through the job
     assert len(during) >= 5
-    assert all(40 <= b - a <= 60 for a, b in zip(renewed, renewed[1:], strict=False))
+    assert all(40 <= b - a <= 60 for a, b in itertools.pairwise(renewed))
     messages = _messages(result)
     blocked = [m for m in messages if "was unable to scale in due to" in m]
     assert len(blocked) == 1
@@ -123,7 +124,7 @@ def test_the_sample_releases_between_jobs_and_holds_a_short_release(
     assert min(t for t in clears if t > 150) == pytest.approx(150.03)
     # never two protects without a release between (real gaps, not renewals)
     merged = [k for _, k in rows]
-    assert all(a != b for a, b in zip(merged, merged[1:], strict=False))
+    assert all(a != b for a, b in itertools.pairwise(merged))
 
 
 # ---- the sample's ProtectionManager, ported, against sim.client("ecs") ---------

@@ -80,8 +80,9 @@ def _jsonable(value: Any) -> Any:
 
 # ---- bundled scenarios ---------------------------------------------------------------
 def test_the_bundled_scenarios_are_all_here() -> None:
-    """The scenarios folder ships the nine documented experiments."""
+    """The scenarios folder ships the ten documented experiments."""
     assert [p.stem for p in BUNDLED] == [
+        "aws-sample-demo",
         "baseline-no-protection",
         "deploy-at-peak",
         "expiry-mid-job",
