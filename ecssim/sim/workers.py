@@ -275,9 +275,12 @@ class Worker:
     def _sync_busy(self) -> None:
         """Keep the service's busy count: busy workers of tasks still RUNNING."""
         busy = self.busy and not self.sigterm and not self.stopped
-        if busy != self.task.counted_busy:
-            self.task.counted_busy = busy
+        task = self.task
+        if busy != task.counted_busy:
+            task.counted_busy = busy
             self.load.busy += 1 if busy else -1
+            if task.service is not None:
+                task.service.protected_count.busy_changed(task)
 
     def view(self) -> WorkerView:
         """What the policy sees now."""
