@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
 from ecssim.rules import lifecycle, protection
+from ecssim.rules.deployments import ROLLING, DeploymentStrategy
 from ecssim.rules.lifecycle import LIVE_STATUSES, StopCode, TaskStatus
 from ecssim.rules.protection import Protection
 
@@ -103,6 +104,13 @@ class Deployment:
     rollout_state: str = "IN_PROGRESS"  # IN_PROGRESS | COMPLETED | FAILED
     rollout_state_reason: str = ""
     failed_tasks: int = 0
+    #: the service's strategy when the deployment started
+    strategy: DeploymentStrategy = ROLLING
+    #: BLUE_GREEN, LINEAR, CANARY: the lifecycle stage, when it began, and the
+    #: production traffic on this (green) revision in percent
+    stage: str | None = None
+    stage_entered_at: float = 0.0
+    traffic_percent: float = 0.0
 
 
 @dataclass(eq=False)
@@ -136,6 +144,10 @@ class Service:
     status: str = "ACTIVE"
     #: the most recent deployment that reached COMPLETED (the rollback target)
     last_completed: Deployment | None = None
+    #: ``strategy``, bake times, linear/canary configuration, lifecycle hooks
+    strategy: DeploymentStrategy = ROLLING
+    #: ``deploymentConfiguration.lifecycleHooks`` as the caller gave them
+    lifecycle_hooks: list[dict[str, Any]] = field(default_factory=list)
     #: ids of live tasks that have (or had, until it lapsed) protection set
     protection_holders: set[str] = field(default_factory=set)
     #: how many of its tasks are in each lastStatus (kept by Task.set_status)
@@ -337,7 +349,13 @@ class EcsBackend:
             updated_at=now,
             desired_count=service.desired_count,
             launch_type=service.launch_type,
+            strategy=service.strategy,
         )
+        if not service.strategy.is_rolling and service.deployments:
+            # a service's first deployment has no blue revision: it just starts
+            several = sum(1 for d in service.deployments if d.status != "INACTIVE") > 1
+            deployment.stage = "RECONCILE_SERVICE" if several else "PRE_SCALE_UP"
+            deployment.stage_entered_at = now
         for old in service.deployments:
             old.status = "ACTIVE"
             old.updated_at = now
@@ -347,6 +365,7 @@ class EcsBackend:
             service=service.name,
             deployment=deployment.id,
             task_definition=task_definition.arn,
+            strategy=service.strategy.strategy,
         )
         return deployment
 

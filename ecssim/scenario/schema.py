@@ -537,6 +537,7 @@ class EcsKnobs(_Model):
         default=50.0, alias="protection_api_rate", gt=0
     )
     protection_api_burst: float = Field(default=100.0, ge=1)
+    lifecycle_hook_s: Seconds = Field(default=0.0, alias="lifecycle_hook", ge=0)
 
     def settings(self) -> EcsSettings:
         """The control plane's settings for these knobs."""
@@ -550,6 +551,7 @@ class EcsKnobs(_Model):
             deployment_blocked=self.deployment_blocked,
             protection_api_rate_per_s=self.protection_api_rate_per_s,
             protection_api_burst=self.protection_api_burst,
+            lifecycle_hook_s=self.lifecycle_hook_s,
         )
 
 
