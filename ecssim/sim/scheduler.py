@@ -277,6 +277,7 @@ class ServiceScheduler:
                 if paused_hook_rolls_back(deployment.strategy, stage):
                     self._roll_back_staged(now, hook_stage=stage)
                     return
+            self._sync_traffic(ended_at - deployment.stage_entered_at)
             deployment.stage = next_stage(stage)
             deployment.stage_entered_at = ended_at
             deployment.updated_at = now
@@ -286,19 +287,26 @@ class ServiceScheduler:
                 deployment=deployment.id,
                 stage=deployment.stage,
             )
+        if deployment.stage is not None:
+            self._sync_traffic(now - deployment.stage_entered_at)
+
+    def _sync_traffic(self, elapsed_s: float) -> None:
+        """Record a change of the production traffic on the primary (green)
+        revision, *elapsed_s* into its current stage."""
+        deployment = self.service.primary
         if deployment.stage is None:
             return
         percent = traffic_percent(
             deployment.strategy,
             deployment.stage,
-            now - deployment.stage_entered_at,
-            hook_s=hook_s,
+            elapsed_s,
+            hook_s=self.settings.lifecycle_hook_s,
         )
         if percent != deployment.traffic_percent:
             deployment.traffic_percent = percent
             self.backend.record(
                 "traffic_shifted",
-                service=service.name,
+                service=self.service.name,
                 deployment=deployment.id,
                 percent=percent,
             )
