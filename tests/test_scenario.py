@@ -80,9 +80,10 @@ def _jsonable(value: Any) -> Any:
 
 # ---- bundled scenarios ---------------------------------------------------------------
 def test_the_bundled_scenarios_are_all_here() -> None:
-    """The scenarios folder ships the nine documented experiments."""
+    """The scenarios folder ships the ten documented experiments."""
     assert [p.stem for p in BUNDLED] == [
         "baseline-no-protection",
+        "blue-green-vs-rolling",
         "deploy-at-peak",
         "expiry-mid-job",
         "game-servers",

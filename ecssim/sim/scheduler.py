@@ -231,14 +231,16 @@ class ServiceScheduler:
         stopped = self._scale_in(green, blue, desired, now, blocked)
         green_count = len(green) - len(stopped)
         failed = primary.rollout_state == "FAILED"
-        scaling = STAGES.index(primary.stage or "SCALE_UP") >= STAGES.index("SCALE_UP")
-        if not failed and scaling and green_count < desired:
-            self._launch(primary, desired - green_count)
         green_ready = green_count >= desired and all(
             t.is_healthy for t in green if t not in stopped
         )
         if not failed:
             self._advance_stage(now, green_ready=green_ready)
+        stage = primary.stage or "SCALE_UP"
+        scaling = STAGES.index(stage) >= STAGES.index("SCALE_UP")
+        current = service.primary is primary and not failed
+        if current and scaling and green_count < desired:
+            self._launch(primary, desired - green_count)
         blocked_old: list[Task] = []
         if not failed and service.primary is primary and primary.stage == "CLEAN_UP":
             unprotected = [t for t in blue if not t.protection.is_active(now)]
