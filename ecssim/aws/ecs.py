@@ -223,7 +223,9 @@ class EcsClient(BotoShapedClient):
             "id": d.id,
             "status": d.status,
             "taskDefinition": d.task_definition.arn,
-            "desiredCount": d.desired_count,
+            "desiredCount": d.desired_count
+            if d.status == "PRIMARY" or d.replacement_target is None
+            else d.replacement_target,
             "pendingCount": sum(
                 1
                 for t in tasks

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
-from ecssim.rules import lifecycle, protection
+from ecssim.rules import deployments, lifecycle, protection
 from ecssim.rules.deployments import ROLLING, DeploymentStrategy
 from ecssim.rules.lifecycle import LIVE_STATUSES, StopCode, TaskStatus
 from ecssim.rules.protection import Protection
@@ -111,6 +111,10 @@ class Deployment:
     stage: str | None = None
     stage_entered_at: float = 0.0
     traffic_percent: float = 0.0
+    #: once replaced by a newer deployment: how many of its tasks the rolling
+    #: update keeps (lowered as the scheduler replaces them; a task lost another
+    #: way is replaced from this revision; scale-out raises it)
+    replacement_target: int | None = None
 
 
 @dataclass(eq=False)
@@ -359,6 +363,13 @@ class EcsBackend:
         for old in service.deployments:
             old.status = "ACTIVE"
             old.updated_at = now
+            healthy = sum(
+                1
+                for t in service.tasks.values()
+                if t.deployment is old and t.is_healthy
+            )
+            failed = old.rollout_state == "FAILED"
+            old.replacement_target = 0 if failed else healthy
         service.deployments.insert(0, deployment)
         self.record(
             "deployment_started",
@@ -382,8 +393,15 @@ class EcsBackend:
                 desired_count=desired,
                 cause=cause,
             )
+            previous = service.desired_count
             service.desired_count = desired
             service.primary.desired_count = desired
+            if service.deployment_in_progress and service.primary.stage is None:
+                for old in service.deployments[1:]:
+                    if old.replacement_target is not None:
+                        old.replacement_target = deployments.scaled_out_target(
+                            old.replacement_target, previous, desired
+                        )
         self.listener.service_changed(service)
 
     def add_event(self, service: Service, message: str) -> None:

@@ -38,6 +38,20 @@ def circuit_breaker_threshold(desired_count: int) -> int:
     )
 
 
+def scaled_out_target(target: int, previous_desired: int, desired: int) -> int:
+    """An old revision's share of a scale-out during a rolling deployment.
+
+    Since November 2025 ECS applies a scale-out during a rolling deployment to
+    both revisions. How it splits the new tasks is not documented: ecssim scales
+    the old revision's count by the same factor as the desired count (rounded
+    down). A scale-in leaves it unchanged (auto scaling does not scale in during
+    a deployment; the rollout replaces the old tasks anyway).
+    """
+    if desired <= previous_desired or previous_desired <= 0:
+        return target
+    return target * desired // previous_desired
+
+
 # ---- deployment strategies: BLUE_GREEN, LINEAR, CANARY -------------------------------
 #: ``deploymentConfiguration.strategy`` (botocore's ``DeploymentStrategy``).
 STRATEGIES: Final = ("ROLLING", "BLUE_GREEN", "LINEAR", "CANARY")

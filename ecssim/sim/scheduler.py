@@ -147,15 +147,18 @@ class ServiceScheduler:
         )
         remaining = len(live) - len(stopped) - len(stopped_old)
         new_count = len(new) - len(stopped)
+        restored = self._restore_old(old, stopped_old, maximum - remaining)
+        remaining += restored
         launch = 0
         if primary.rollout_state != "FAILED":
             room = maximum - remaining
             launch = max(0, min(desired - new_count, room))
             if launch:
                 self._launch(primary, launch)
-                check_deployment_bounds(
-                    service.name, remaining + launch, maximum, desired, now
-                )
+        if launch or restored:
+            check_deployment_bounds(
+                service.name, remaining + launch, maximum, desired, now
+            )
         stuck = (
             bool(old)
             and primary.rollout_state != "FAILED"
@@ -370,6 +373,7 @@ class ServiceScheduler:
         blue.desired_count = service.desired_count
         blue.updated_at = now
         green.status = "ACTIVE"
+        green.replacement_target = 0
         self.backend.add_event(
             service, f"(service {service.name}) rolling back to deployment {blue.id}."
         )
@@ -425,16 +429,61 @@ class ServiceScheduler:
             return [], []
         unprotected = [t for t in old if not t.protection.is_active(now)]
         protected = [t for t in old if t.protection.is_active(now)]
-        unhealthy = [t for t in unprotected if not t.is_healthy]
+        unhealthy = self._surplus_starting(old, unprotected)
         healthy_total = sum(1 for t in live if t.is_healthy and t not in stopped)
         budget = max(0, healthy_total - minimum_healthy)
         healthy_old = [t for t in unprotected if t.is_healthy]
         chosen = select_victims([_view(t, now) for t in healthy_old], budget, self.rng)
         by_id = {t.task_id: t for t in healthy_old}
-        victims = unhealthy + [by_id[i] for i in chosen]
+        replaced = [by_id[i] for i in chosen]
+        for task in replaced:
+            deployment = task.deployment
+            if deployment is not None and deployment.replacement_target is not None:
+                deployment.replacement_target = max(
+                    0, deployment.replacement_target - 1
+                )
+        victims = unhealthy + replaced
         self._stop_all(victims)
         blocked = protected if budget > len(chosen) else []
         return victims, blocked
+
+    @staticmethod
+    def _surplus_starting(old: list[Task], unprotected: list[Task]) -> list[Task]:
+        """Old-revision tasks not yet healthy beyond what their revision keeps
+        (its ``replacement_target``): stopped at once. A replacement of the same
+        revision started for a task that was lost is kept."""
+        live: dict[int, int] = {}
+        for task in old:
+            live[id(task.deployment)] = live.get(id(task.deployment), 0) + 1
+        surplus = []
+        for task in unprotected:
+            if task.is_healthy:
+                continue
+            deployment = task.deployment
+            target = None if deployment is None else deployment.replacement_target
+            key = id(deployment)
+            if target is None or live[key] > target:
+                surplus.append(task)
+                live[key] -= 1
+        return surplus
+
+    def _restore_old(self, old: list[Task], stopped_old: list[Task], room: int) -> int:
+        """Replace lost old-revision tasks with tasks of the same revision, within
+        *room* (the 2025 rolling-deployment change: terminated tasks are replaced
+        from the revision they belong to); returns how many were started."""
+        started = 0
+        for deployment in self.service.deployments[1:]:
+            target = deployment.replacement_target
+            if target is None or deployment.status == "INACTIVE":
+                continue
+            live = sum(
+                1 for t in old if t.deployment is deployment and t not in stopped_old
+            )
+            count = min(target - live, room - started)
+            if count > 0:
+                self._launch(deployment, count)
+                started += count
+        return started
 
     def _stop_all(self, tasks: list[Task]) -> None:
         """Stop *tasks* (scale-in or replacement) and say so in the service events."""
