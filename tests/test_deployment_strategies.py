@@ -14,6 +14,8 @@ import pandas as pd
 import pytest
 from botocore.exceptions import ClientError
 from botocore.loaders import Loader
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ecssim import EcsSettings, Simulation, load_scenario, run
 from ecssim.cli import main
@@ -638,3 +640,127 @@ def test_bundled_comparison_blue_green_keeps_old_tasks_longer() -> None:
         rows["BLUE_GREEN"]["deployment_duration_max_s"]
         >= rows["ROLLING"]["deployment_duration_max_s"]
     )
+
+
+def test_a_pause_hook_on_the_traffic_shift_rolls_back_before_any_traffic_moves() -> (
+    None
+):
+    """A PAUSE hook on PRODUCTION_TRAFFIC_SHIFT holds the stage before its first
+    step; at its timeout (ROLLBACK) blue is PRIMARY again and no traffic moved."""
+    hook = {
+        "targetType": "PAUSE",
+        "lifecycleStages": ["PRODUCTION_TRAFFIC_SHIFT"],
+        "timeoutConfiguration": {"timeoutInMinutes": 7},
+    }
+    config = {"strategy": "LINEAR", "lifecycleHooks": [hook]}
+    sim = _sim(2, config)
+    blue = _arns(sim)
+    [original] = _service(sim)["deployments"]
+    t0 = sim.now_s
+    sim.ecs.update_service(cluster="prod", service="api", taskDefinition="worker:2")
+    sim.advance(3600)
+    ready = _green_ready_at(sim, t0)
+    failed = _events(sim, "deployment_failed", t0)
+    assert list(failed["time_s"] - t0) == [ready + 7 * MINUTE]
+    assert list(failed["lifecycle_stage"]) == ["PRODUCTION_TRAFFIC_SHIFT"]
+    assert _events(sim, "traffic_shifted", t0).empty
+    assert _arns(sim) == blue
+    [primary] = _service(sim)["deployments"]
+    assert primary["id"] == original["id"]
+
+
+def test_a_second_deployment_supersedes_one_in_its_bake_time() -> None:
+    """A deployment started while another bakes goes through RECONCILE_SERVICE
+    (two revisions active), and its CLEAN_UP removes the tasks of both older
+    revisions."""
+    sim = _sim(2, {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 30})
+    t0 = sim.now_s
+    sim.ecs.update_service(cluster="prod", service="api", taskDefinition="worker:2")
+    sim.advance(10 * MINUTE)
+    assert len(_arns(sim)) == 4
+    t1 = sim.now_s
+    sim.ecs.update_service(
+        cluster="prod",
+        service="api",
+        taskDefinition="worker:3",
+        deploymentConfiguration={"bakeTimeInMinutes": 0},
+    )
+    record = sim.backend.clusters["prod"].services["api"]
+    assert record.primary.stage == "RECONCILE_SERVICE"
+    first = _service(sim)["deployments"][0]
+    assert first["id"] == record.primary.id
+    sim.advance(30 * MINUTE)
+    stages = _events(sim, "deployment_stage", t1)
+    assert list(stages["stage"])[:2] == ["PRE_SCALE_UP", "SCALE_UP"]
+    assert _task_definitions(sim) == ["worker:3"] * 2
+    [deployment] = _service(sim)["deployments"]
+    assert deployment["rolloutState"] == "COMPLETED"
+    stops = _events(sim, "task_stop_requested", t0)
+    assert len(stops) == 4
+    assert len(set(stops["time_s"])) == 1  # both older revisions, at one CLEAN_UP
+
+
+# ---- 7. properties ------------------------------------------------------------------------
+@st.composite
+def _staged(draw: st.DrawFn) -> tuple[dict[str, Any], list[int | None], int]:
+    """(deploymentConfiguration, protection minutes per blue task or None, seed)."""
+    strategy = draw(st.sampled_from(["BLUE_GREEN", "LINEAR", "CANARY"]))
+    config: dict[str, Any] = {
+        "strategy": strategy,
+        "bakeTimeInMinutes": draw(st.integers(0, 20)),
+    }
+    if strategy == "LINEAR":
+        config["linearConfiguration"] = {
+            "stepPercent": draw(st.integers(30, 1000)) / 10,
+            "stepBakeTimeInMinutes": draw(st.integers(0, 5)),
+        }
+    if strategy == "CANARY":
+        config["canaryConfiguration"] = {
+            "canaryPercent": draw(st.integers(1, 1000)) / 10,
+            "canaryBakeTimeInMinutes": draw(st.integers(0, 20)),
+        }
+    desired = draw(st.integers(1, 6))
+    minutes = draw(
+        st.lists(
+            st.one_of(st.none(), st.integers(1, 90)), min_size=desired, max_size=desired
+        )
+    )
+    return config, minutes, draw(st.integers(0, 2**16))
+
+
+@settings(max_examples=15)
+@given(_staged())
+def test_every_staged_deployment_completes_after_protection_and_bake(
+    case: tuple[dict[str, Any], list[int | None], int],
+) -> None:
+    """Whatever the strategy, configuration and protection: traffic only grows and
+    ends at 100 %, no blue task is stopped before CLEAN_UP nor while protected,
+    and the deployment completes once the last protection lapsed, with only
+    green tasks left."""
+    config, minutes, seed = case
+    sim = _sim(len(minutes), config, seed=seed)
+    blue = _arns(sim)
+    for arn, protect in zip(blue, minutes, strict=True):
+        if protect is not None:
+            sim.ecs.update_task_protection(
+                cluster="prod",
+                tasks=[arn],
+                protectionEnabled=True,
+                expiresInMinutes=protect,
+            )
+    t0 = sim.now_s
+    sim.ecs.update_service(cluster="prod", service="api", taskDefinition="worker:2")
+    sim.advance(6 * 3600)
+    shifts = list(_events(sim, "traffic_shifted", t0)["percent"])
+    assert shifts == sorted(shifts)
+    assert shifts[-1] == 100.0
+    stages = _events(sim, "deployment_stage", t0)
+    clean_up = float(stages[stages["stage"] == "CLEAN_UP"]["time_s"].iloc[0])
+    stops = _events(sim, "task_stop_requested", t0)
+    assert (stops["time_s"] >= clean_up).all()
+    assert not stops["protected"].any()
+    last_expiry = t0 + max((m * MINUTE for m in minutes if m is not None), default=0.0)
+    completed = _events(sim, "deployment_completed", t0)
+    assert len(completed) == 1
+    assert float(completed["time_s"].iloc[0]) >= max(clean_up, last_expiry)
+    assert _task_definitions(sim) == ["worker:2"] * len(minutes)

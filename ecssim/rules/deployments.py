@@ -172,17 +172,23 @@ def stage_duration_s(
     """
     if stage in ("SCALE_UP", "CLEAN_UP"):
         return None
-    hooks = [h for h in strategy.hooks if stage in h.stages]
-    waits = [
-        hook_s if h.target_type == "AWS_LAMBDA" else h.timeout_minutes * 60.0
-        for h in hooks
-    ]
-    longest = max(waits, default=0.0)
+    longest = hook_wait_s(strategy, stage, hook_s=hook_s)
     if stage == "PRODUCTION_TRAFFIC_SHIFT":
         return longest + production_traffic_steps(strategy)[-1][0]
     if stage == "BAKE_TIME":
         return (strategy.bake_time_minutes or 0) * 60.0
     return longest
+
+
+def hook_wait_s(strategy: DeploymentStrategy, stage: str, *, hook_s: float) -> float:
+    """How long the hooks of *stage* hold it: the slowest of them (a Lambda
+    hook ``hook_s``, a PAUSE hook its timeout), 0 without hooks."""
+    waits = [
+        hook_s if h.target_type == "AWS_LAMBDA" else h.timeout_minutes * 60.0
+        for h in strategy.hooks
+        if stage in h.stages
+    ]
+    return max(waits, default=0.0)
 
 
 def paused_hook_rolls_back(strategy: DeploymentStrategy, stage: str) -> bool:

@@ -39,6 +39,7 @@ from ecssim.config import EcsSettings
 from ecssim.rules.deployments import (
     STAGES,
     circuit_breaker_threshold,
+    hook_wait_s,
     maximum_tasks,
     minimum_healthy_tasks,
     next_stage,
@@ -276,12 +277,16 @@ class ServiceScheduler:
                     break
                 ended_at = now
             else:
+                strategy = deployment.strategy
+                waited = now - deployment.stage_entered_at + 1e-6
+                if paused_hook_rolls_back(strategy, stage) and waited >= hook_wait_s(
+                    strategy, stage, hook_s=hook_s
+                ):
+                    self._roll_back_staged(now, hook_stage=stage)
+                    return
                 ended_at = deployment.stage_entered_at + duration
                 if now + 1e-6 < ended_at:
                     break
-                if paused_hook_rolls_back(deployment.strategy, stage):
-                    self._roll_back_staged(now, hook_stage=stage)
-                    return
             self._sync_traffic(ended_at - deployment.stage_entered_at)
             deployment.stage = next_stage(stage)
             deployment.stage_entered_at = ended_at
