@@ -619,9 +619,10 @@ def test_a_deploy_action_switches_the_strategy(tmp_path: Path) -> None:
 
 
 def test_bundled_comparison_blue_green_keeps_old_tasks_longer() -> None:
-    """On the bundled comparison (one seed, 12 hours), blue/green holds at least as
-    many old-revision task-hours as the rolling update (its bake time keeps the
-    idle blue tasks), and neither strategy stops a protected task."""
+    """On the bundled comparison (its seed, one day), blue/green holds more
+    old-revision task-hours than the rolling update (its bake time keeps the idle
+    blue tasks), takes at least as long, both complete but over CloudFormation's
+    3 hours, and neither strategy stops a protected task."""
     path = Path(__file__).parent.parent / "scenarios" / "blue-green-vs-rolling.yaml"
     scenario = load_scenario(path)
     rows = {}
@@ -640,6 +641,9 @@ def test_bundled_comparison_blue_green_keeps_old_tasks_longer() -> None:
         rows["BLUE_GREEN"]["deployment_duration_max_s"]
         >= rows["ROLLING"]["deployment_duration_max_s"]
     )
+    for row in rows.values():
+        assert row["deployments_completed"] == 1
+        assert row["deployments_over_cloudformation_timeout"] == 1
 
 
 def test_a_pause_hook_on_the_traffic_shift_rolls_back_before_any_traffic_moves() -> (
