@@ -20,6 +20,7 @@ DURATION_FIELDS = [
     "task_healthy_after_s",
     "sigterm_exit_s",
     "task_deprovisioning_s",
+    "lifecycle_hook_s",
 ]
 REQUIRED_DURATION_FIELDS = [f for f in DURATION_FIELDS if f != "sigterm_exit_s"]
 
@@ -37,6 +38,7 @@ def test_defaults_are_the_documented_ones() -> None:
         "deployment_blocked": "enforce",
         "protection_api_rate_per_s": 50.0,
         "protection_api_burst": 100.0,
+        "lifecycle_hook_s": 0.0,
     }
 
 
