@@ -160,11 +160,11 @@ def _task_definitions(sim: Simulation) -> list[str]:
 
 
 def _timeline(sim: Simulation, t0: float) -> list[tuple[float, str, Any]]:
-    """Stages and traffic changes after *t0* in the order they were recorded, as
-    (seconds after t0, kind, stage or percent)."""
+    """Stages and traffic changes from *t0* on in the order they were recorded,
+    as (seconds after t0, kind, stage or percent)."""
     frame = sim.events()
     kinds = ("deployment_stage", "traffic_shifted")
-    rows = frame[frame["kind"].isin(kinds) & (frame["time_s"] > t0)]
+    rows = frame[frame["kind"].isin(kinds) & (frame["time_s"] >= t0)]
     out = []
     for time_s, kind, detail in zip(
         rows["time_s"], rows["kind"], rows["detail"], strict=True
@@ -338,6 +338,7 @@ def test_blue_green_timeline() -> None:
     sim.advance(5 * MINUTE)
     ready = _green_ready_at(sim, t0)
     assert _timeline(sim, t0) == [
+        (0.0, "deployment_stage", "PRE_SCALE_UP"),
         (KNOBS.scheduler_reaction_delay_s, "deployment_stage", "SCALE_UP"),
         (ready, "deployment_stage", "POST_SCALE_UP"),
         (ready, "deployment_stage", "TEST_TRAFFIC_SHIFT"),
@@ -689,13 +690,13 @@ def test_a_second_deployment_supersedes_one_in_its_bake_time() -> None:
         taskDefinition="worker:3",
         deploymentConfiguration={"bakeTimeInMinutes": 0},
     )
-    record = sim.backend.clusters["prod"].services["api"]
-    assert record.primary.stage == "RECONCILE_SERVICE"
-    first = _service(sim)["deployments"][0]
-    assert first["id"] == record.primary.id
     sim.advance(30 * MINUTE)
-    stages = _events(sim, "deployment_stage", t1)
-    assert list(stages["stage"])[:2] == ["PRE_SCALE_UP", "SCALE_UP"]
+    stages = _events(sim, "deployment_stage", t1 - 1)
+    assert list(stages["stage"])[:3] == [
+        "RECONCILE_SERVICE",
+        "PRE_SCALE_UP",
+        "SCALE_UP",
+    ]
     assert _task_definitions(sim) == ["worker:3"] * 2
     [deployment] = _service(sim)["deployments"]
     assert deployment["rolloutState"] == "COMPLETED"

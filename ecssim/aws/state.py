@@ -378,6 +378,13 @@ class EcsBackend:
             task_definition=task_definition.arn,
             strategy=service.strategy.strategy,
         )
+        if deployment.stage is not None:
+            self.record(
+                "deployment_stage",
+                service=service.name,
+                deployment=deployment.id,
+                stage=deployment.stage,
+            )
         return deployment
 
     def set_desired_count(self, service: Service, desired: int, cause: str) -> None:
