@@ -9,7 +9,7 @@ Simulated time is float seconds since the simulation's start.
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
@@ -18,6 +18,9 @@ from ecssim.rules import deployments, lifecycle, protection
 from ecssim.rules.deployments import ROLLING, DeploymentStrategy
 from ecssim.rules.lifecycle import LIVE_STATUSES, StopCode, TaskStatus
 from ecssim.rules.protection import Protection
+
+#: ECS keeps (and DescribeServices shows) a service's 100 most recent events
+MAX_SERVICE_EVENTS: Final = 100
 
 
 class Listener(Protocol):
@@ -143,7 +146,10 @@ class Service:
     created_at: float
     request: dict[str, Any]
     deployments: list[Deployment] = field(default_factory=list)
-    events: list[ServiceEvent] = field(default_factory=list)
+    #: the 100 most recent service events (ECS shows no more)
+    events: deque[ServiceEvent] = field(
+        default_factory=lambda: deque(maxlen=MAX_SERVICE_EVENTS)
+    )
     tasks: dict[str, Task] = field(default_factory=dict)
     status: str = "ACTIVE"
     #: the most recent deployment that reached COMPLETED (the rollback target)
@@ -154,6 +160,9 @@ class Service:
     lifecycle_hooks: list[dict[str, Any]] = field(default_factory=list)
     #: ids of live tasks that have (or had, until it lapsed) protection set
     protection_holders: set[str] = field(default_factory=set)
+    #: since when each task (by id) has blocked a scale-in or a rollout with
+    #: its protection (kept by the service scheduler)
+    blocking_since: dict[str, float] = field(default_factory=dict)
     #: how many of its tasks are in each lastStatus (kept by Task.set_status)
     status_counts: Counter[TaskStatus] = field(default_factory=Counter)
 
