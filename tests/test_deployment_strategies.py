@@ -452,7 +452,7 @@ def test_protected_blue_tasks_hold_the_deployment_until_protection_lapses() -> N
     service = _service(sim)
     green, old = service["deployments"]
     assert green["rolloutState"] == "IN_PROGRESS"
-    assert (old["status"], old["runningCount"]) == ("ACTIVE", 1)
+    assert (old["status"], old["desiredCount"], old["runningCount"]) == ("ACTIVE", 1, 1)
     assert protected in _arns(sim)
     assert (
         f"(service api, taskSet {old['id']}) was unable to scale in due to "

@@ -253,6 +253,10 @@ class ServiceScheduler:
         if not failed and service.primary is primary and primary.stage == "CLEAN_UP":
             unprotected = [t for t in blue if not t.protection.is_active(now)]
             blocked_old = [t for t in blue if t.protection.is_active(now)]
+            for deployment in service.deployments[1:]:
+                deployment.replacement_target = sum(
+                    1 for t in blocked_old if t.deployment is deployment
+                )
             self._stop_all(unprotected)
             if unprotected:
                 self.backend.record(
