@@ -1031,6 +1031,59 @@ def test_every_rollout_completes_within_its_bounds(
         assert when >= expiry.get(task, t0)
 
 
+@settings(max_examples=25, deadline=None)
+@given(
+    _rollouts(),
+    st.lists(st.integers(0, 600), min_size=1, max_size=3),
+)
+def test_rollouts_with_lost_old_tasks_still_complete_within_maximum(
+    rollout: tuple[int, int, int, list[int | None], int], stop_after_s: list[int]
+) -> None:
+    """Old tasks stopped by StopTask during a rollout are replaced from their own
+    revision (never beyond maximumPercent), only before the rollout completes, and
+    the rollout still completes once protection lapses, stopping no protected
+    task itself."""
+    desired, minimum, maximum, minutes, seed = rollout
+    most = maximum_tasks(desired, maximum)
+    assume(most > desired or minimum_healthy_tasks(desired, minimum) < desired)
+    sim = _sim(desired, minimum, maximum, seed=seed)
+    old = _arns(sim)
+    [original] = _deployments(sim)
+    for arn, m in zip(old, minutes, strict=True):
+        if m is not None:
+            _protect(sim, [arn], m)
+    t0 = _deploy(sim)
+    lost = 0
+    for delay in sorted(stop_after_s):
+        sim.advance(max(0.0, t0 + delay - sim.now_s))
+        live_old = [
+            t["taskArn"]
+            for t in _describe(sim, _arns(sim))
+            if t["taskDefinitionArn"] == _td(sim, 1)
+        ]
+        if live_old:
+            sim.ecs.stop_task(cluster="prod", task=live_old[0], reason="lost")
+            lost += 1
+    sim.advance(3 * 3600)
+    [deployment] = _deployments(sim)
+    assert deployment["rolloutState"] == "COMPLETED"
+    assert _task_definitions_running(sim) == [_td(sim, 2)] * desired
+    completed = _first(sim, "deployment_completed", t0)
+    assert completed is not None
+    restored = [t for t, _, d in _created(sim, t0) if d == original["id"]]
+    assert len(restored) <= lost
+    assert all(t < completed for t in restored)
+    timeline = [t for t in _timeline(sim) if t[0] >= t0]
+    assert max(live for _, live, _ in timeline) <= max(most, desired)
+    for _, _, code, protected in _stops(sim, t0):
+        assert code in (SCHEDULER, "UserInitiated")
+        assert not (protected and code == SCHEDULER)
+
+
+def _task_definitions_running(sim: Simulation) -> list[str]:
+    return sorted(t["taskDefinitionArn"] for t in _describe(sim, _arns(sim)))
+
+
 _LEVELS = st.one_of(
     st.none(), st.sampled_from([0.0, 5.0, 30.0, 44.0, 50.0, 56.0, 90.0, 100.0])
 )
