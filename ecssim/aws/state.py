@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
-from ecssim.rules import lifecycle, protection
+from ecssim.rules import deployments, lifecycle, protection
+from ecssim.rules.deployments import ROLLING, DeploymentStrategy
 from ecssim.rules.lifecycle import LIVE_STATUSES, StopCode, TaskStatus
 from ecssim.rules.protection import Protection
 
@@ -107,6 +108,17 @@ class Deployment:
     rollout_state: str = "IN_PROGRESS"  # IN_PROGRESS | COMPLETED | FAILED
     rollout_state_reason: str = ""
     failed_tasks: int = 0
+    #: the service's strategy when the deployment started
+    strategy: DeploymentStrategy = ROLLING
+    #: BLUE_GREEN, LINEAR, CANARY: the lifecycle stage, when it began, and the
+    #: production traffic on this (green) revision in percent
+    stage: str | None = None
+    stage_entered_at: float = 0.0
+    traffic_percent: float = 0.0
+    #: once replaced by a newer deployment: how many of its tasks the rolling
+    #: update keeps (lowered as the scheduler replaces them; a task lost another
+    #: way is replaced from this revision; scale-out raises it)
+    replacement_target: int | None = None
 
 
 @dataclass(eq=False)
@@ -191,6 +203,10 @@ class Service:
     status: str = "ACTIVE"
     #: the most recent deployment that reached COMPLETED (the rollback target)
     last_completed: Deployment | None = None
+    #: ``strategy``, bake times, linear/canary configuration, lifecycle hooks
+    strategy: DeploymentStrategy = ROLLING
+    #: ``deploymentConfiguration.lifecycleHooks`` as the caller gave them
+    lifecycle_hooks: list[dict[str, Any]] = field(default_factory=list)
     #: ids of live tasks that have (or had, until it lapsed) protection set
     protection_holders: set[str] = field(default_factory=set)
     #: since when each task (by id) has blocked a scale-in or a rollout with
@@ -399,17 +415,38 @@ class EcsBackend:
             updated_at=now,
             desired_count=service.desired_count,
             launch_type=service.launch_type,
+            strategy=service.strategy,
         )
+        if not service.strategy.is_rolling and service.deployments:
+            # a service's first deployment has no blue revision: it just starts
+            several = sum(1 for d in service.deployments if d.status != "INACTIVE") > 1
+            deployment.stage = "RECONCILE_SERVICE" if several else "PRE_SCALE_UP"
+            deployment.stage_entered_at = now
         for old in service.deployments:
             old.status = "ACTIVE"
             old.updated_at = now
+            healthy = sum(
+                1
+                for t in service.tasks.values()
+                if t.deployment is old and t.is_healthy
+            )
+            failed = old.rollout_state == "FAILED"
+            old.replacement_target = 0 if failed else healthy
         service.deployments.insert(0, deployment)
         self.record(
             "deployment_started",
             service=service.name,
             deployment=deployment.id,
             task_definition=task_definition.arn,
+            strategy=service.strategy.strategy,
         )
+        if deployment.stage is not None:
+            self.record(
+                "deployment_stage",
+                service=service.name,
+                deployment=deployment.id,
+                stage=deployment.stage,
+            )
         return deployment
 
     def set_desired_count(self, service: Service, desired: int, cause: str) -> None:
@@ -425,8 +462,15 @@ class EcsBackend:
                 desired_count=desired,
                 cause=cause,
             )
+            previous = service.desired_count
             service.desired_count = desired
             service.primary.desired_count = desired
+            if service.deployment_in_progress and service.primary.stage is None:
+                for old in service.deployments[1:]:
+                    if old.replacement_target is not None:
+                        old.replacement_target = deployments.scaled_out_target(
+                            old.replacement_target, previous, desired
+                        )
         self.listener.service_changed(service)
 
     def add_event(self, service: Service, message: str) -> None:
