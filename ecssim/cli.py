@@ -362,11 +362,17 @@ def _cmd_schema(_: argparse.Namespace) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    import signal
-    import threading
+    # Imported here: only serve needs the HTTP server and its threads.
+    import signal  # noqa: PLC0415
+    import threading  # noqa: PLC0415
 
-    from ecssim.serve.server import LOOPBACK, BindError, EcssimHttpServer, is_loopback
-    from ecssim.serve.session import serve_scenario
+    from ecssim.serve.server import (  # noqa: PLC0415
+        LOOPBACK,
+        BindError,
+        EcssimHttpServer,
+        is_loopback,
+    )
+    from ecssim.serve.session import serve_scenario  # noqa: PLC0415
 
     scenario, _ = _load(args)
     seed = scenario.seed if args.seed is None else args.seed
@@ -397,7 +403,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             f"AWS_DEFAULT_REGION={server.app.model.sim.backend.region}"
         )
         print(f"  tasks and their ECS_AGENT_URI: {server.url}/_ecssim/tasks")
-        print(f"  clock: {server.url}/_ecssim/clock  summary: {server.url}/_ecssim/summary")
+        print(
+            f"  clock: {server.url}/_ecssim/clock  summary: {server.url}/_ecssim/summary"
+        )
         print("Ctrl-C (or SIGTERM) stops and writes the results folder", flush=True)
 
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())

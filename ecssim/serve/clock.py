@@ -11,6 +11,7 @@ and only :meth:`Clock.advance` moves time.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -119,9 +120,9 @@ class Clock:
             ValueError: *seconds* is negative or not finite.
         """
         with self.lock:
-            step = min(seconds, max(0.0, self.until_s - self.sim.now_s))
-            if seconds < 0 or step != step:  # negative or NaN
+            if not math.isfinite(seconds) or seconds < 0:
                 raise ValueError(f"seconds must be finite and >= 0, got {seconds!r}")
+            step = min(seconds, max(0.0, self.until_s - self.sim.now_s))
             self.sim.advance(step)
             self._anchor()
             self.ticked.notify_all()

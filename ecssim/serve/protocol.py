@@ -46,9 +46,7 @@ class Answer:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-def error_answer(
-    status: int, code: str, message: str, request_id: str = ""
-) -> Answer:
+def error_answer(status: int, code: str, message: str, request_id: str = "") -> Answer:
     """The JSON protocol's error body, as botocore parses it."""
     headers = {"x-amzn-RequestId": request_id} if request_id else {}
     if code in {"SerializationException", "UnknownOperationException"}:
@@ -165,9 +163,9 @@ def parse_input(shape: Shape | None, value: Any) -> Any:
             for key, item in value.items()
         }
     if kind == "list" and isinstance(value, list):
-        return [parse_input(shape.member, item) for item in value]  # type: ignore[attr-defined]
+        return [parse_input(shape.member, item) for item in value]
     if kind == "map" and isinstance(value, dict):
-        return {k: parse_input(shape.value, v) for k, v in value.items()}  # type: ignore[attr-defined]
+        return {k: parse_input(shape.value, v) for k, v in value.items()}
     if kind == "timestamp":
         return _timestamp(value)
     if kind == "blob" and isinstance(value, str):

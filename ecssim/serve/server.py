@@ -50,6 +50,8 @@ LOOPBACK: Final = "127.0.0.1"
 AGENT_PREFIX: Final = "/api/"
 METADATA_PREFIX: Final = "/v4/"
 CONTROL_PREFIX: Final = "/_ecssim/"
+#: An oversize body up to this size is read and dropped before the 413 answer.
+DRAIN_BYTES: Final = 16 * 1024 * 1024
 
 
 class BindError(EcsSimError, ValueError):
@@ -103,7 +105,9 @@ class ServeApp:
         request_id = sim.streams.request_id
         services = [
             JsonService("ecs", sim.ecs, request_id),
-            JsonService("application-autoscaling", sim.application_autoscaling, request_id),
+            JsonService(
+                "application-autoscaling", sim.application_autoscaling, request_id
+            ),
         ]
         #: extra JSON services (SQS), keyed like the others by target prefix
         self.services: dict[str, JsonService] = {s.target_prefix: s for s in services}
@@ -184,7 +188,9 @@ class ServeApp:
             status, answer = self.agent.get(task, now)
             return Answer(status, answer)
         if method != "PUT":
-            return Answer(405, {"error": {"Code": "MethodNotAllowed", "Message": method}})
+            return Answer(
+                405, {"error": {"Code": "MethodNotAllowed", "Message": method}}
+            )
         try:
             decoded: Any = json.loads(body, parse_constant=_refuse)
         except (ValueError, RecursionError):
@@ -254,13 +260,12 @@ class ServeApp:
         }
         if task.service is not None:
             doc["ServiceName"] = task.service.name
-        for key, value in (
-            ("PullStartedAt", at(task.pull_started_at)),
-            ("PullStoppedAt", at(task.pull_stopped_at)),
-            ("ExecutionStoppedAt", at(task.execution_stopped_at)),
-        ):
-            if value is not None:
-                doc[key] = value
+        times = {
+            "PullStartedAt": at(task.pull_started_at),
+            "PullStoppedAt": at(task.pull_stopped_at),
+            "ExecutionStoppedAt": at(task.execution_stopped_at),
+        }
+        doc.update({key: value for key, value in times.items() if value is not None})
         return doc
 
     def _control(self, method: str, what: str, query: dict[str, list[str]]) -> Answer:
@@ -312,19 +317,17 @@ class ServeApp:
 
     def tasks(self) -> list[dict[str, Any]]:
         """Every task with its status and its two URIs."""
-        out = []
-        for cluster in self.model.sim.backend.clusters.values():
-            for task in cluster.tasks.values():
-                out.append(
-                    {
-                        "taskArn": task.arn,
-                        "service": task.service.name if task.service else None,
-                        "lastStatus": task.last_status.value,
-                        "ECS_AGENT_URI": self.agent_uri(task),
-                        "ECS_CONTAINER_METADATA_URI_V4": self.metadata_uri(task),
-                    }
-                )
-        return out
+        return [
+            {
+                "taskArn": task.arn,
+                "service": task.service.name if task.service else None,
+                "lastStatus": task.last_status.value,
+                "ECS_AGENT_URI": self.agent_uri(task),
+                "ECS_CONTAINER_METADATA_URI_V4": self.metadata_uri(task),
+            }
+            for cluster in self.model.sim.backend.clusters.values()
+            for task in cluster.tasks.values()
+        ]
 
 
 def _refuse(name: str) -> Any:
@@ -345,7 +348,7 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "ecssim"
     sys_version = ""
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         log = self.server.access_log
         if log is not None:
             log(format % args)
@@ -358,6 +361,13 @@ class _Handler(BaseHTTPRequestHandler):
             length = -1
         if length < 0 or length > MAX_BODY_BYTES:
             self.close_connection = True
+            if 0 < length <= DRAIN_BYTES:  # read it, so the client hears the answer
+                remaining = length
+                while remaining > 0:
+                    chunk = self.rfile.read(min(remaining, 65536))
+                    if not chunk:
+                        break
+                    remaining -= len(chunk)
             self._send(
                 error_answer(
                     413,
@@ -394,10 +404,20 @@ class _Handler(BaseHTTPRequestHandler):
         if self.close_connection:
             self.send_header("Connection", "close")
         self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(payload)
+        self.wfile.write(payload)
 
-    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = _answer
+    # http.server calls do_<METHOD>; every method goes through _answer
+    def do_GET(self) -> None:
+        self._answer()
+
+    def do_POST(self) -> None:
+        self._answer()
+
+    def do_PUT(self) -> None:
+        self._answer()
+
+    def do_DELETE(self) -> None:
+        self._answer()
 
 
 class EcssimHttpServer(ThreadingHTTPServer):
@@ -430,7 +450,7 @@ class EcssimHttpServer(ThreadingHTTPServer):
 
 
 def _url_host(host: str) -> str:
-    if host in {"0.0.0.0", ""}:  # noqa: S104 (a URL for local clients)
+    if host in {"0.0.0.0", ""}:  # a URL local clients can use
         return LOOPBACK
     return f"[{host}]" if ":" in host else host
 
