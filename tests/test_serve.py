@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -344,3 +345,75 @@ def test_the_real_time_clock_runs_at_its_speed_and_pauses() -> None:
         time.sleep(0.3)
         assert srv.app.clock.state()["now_s"] == paused["now_s"]
         assert _request(srv, "POST", "/_ecssim/resume")[1]["mode"] == "running"
+
+
+def _queue_scenario() -> Scenario:
+    """A queue service with no arrivals of its own and no running tasks, so
+    only the test's SQS calls move messages."""
+    return parse_scenario(
+        {
+            "name": "serve-sqs",
+            "seed": 2,
+            "duration": "6h",
+            "cluster": {"name": "media"},
+            "services": [
+                {
+                    "name": "transcoder",
+                    "desired_count": 0,
+                    "workload": {
+                        "kind": "queue",
+                        "arrivals": {"rate": "0.0001/h"},
+                        "job_duration": {"distribution": "fixed", "value": "1m"},
+                        "visibility_timeout": "10m",
+                        "max_receive_count": 2,
+                    },
+                }
+            ],
+        }
+    )
+
+
+def test_sqs_on_the_simulated_clock() -> None:
+    """SendMessage, ReceiveMessage (long polling on the simulated clock),
+    ChangeMessageVisibility and DeleteMessage over SQS's JSON protocol: an
+    undeleted message reappears when its visibility timeout runs out in
+    simulated time, and a deleted one counts as completed."""
+    model = build(_queue_scenario())
+    with running_server(model, speed=None) as srv:
+        sqs = _client(srv, "sqs")
+        url = sqs.get_queue_url(QueueName="transcoder")["QueueUrl"]
+        assert url == f"{srv.url}/123456789012/transcoder"
+        sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"duration_s": 90}))
+        first = sqs.receive_message(QueueUrl=url, VisibilityTimeout=60)["Messages"]
+        assert json.loads(first[0]["Body"])["duration_s"] == 90
+        assert sqs.receive_message(QueueUrl=url).get("Messages") is None
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])
+        assert attributes["Attributes"]["ApproximateNumberOfMessagesNotVisible"] == "1"
+        srv.app.clock.advance(61)  # visibility timeout over: visible again
+        again = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1)["Messages"]
+        assert again[0]["Attributes"]["ApproximateReceiveCount"] == "2"
+        sqs.change_message_visibility(
+            QueueUrl=url, ReceiptHandle=again[0]["ReceiptHandle"], VisibilityTimeout=600
+        )
+        srv.app.clock.advance(120)
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=again[0]["ReceiptHandle"])
+        with pytest.raises(sqs.exceptions.QueueDoesNotExist):
+            sqs.get_queue_url(QueueName="nope")
+        queue = model.services["transcoder"].queue
+        assert queue is not None
+        assert (queue.completed, queue.jobs[0].interruptions) == (1, 1)
+        # a long poll returns as soon as simulated time brings a message
+        results: list[Any] = []
+
+        def poll() -> None:
+            results.append(sqs.receive_message(QueueUrl=url, WaitTimeSeconds=20))
+
+        poller = threading.Thread(target=poll)
+        poller.start()
+        time.sleep(0.2)
+        with srv.app.clock.lock:
+            queue.arrive(30.0)
+        srv.app.clock.advance(1)
+        poller.join(TIMEOUT_S)
+        assert not poller.is_alive()
+        assert len(results[0]["Messages"]) == 1

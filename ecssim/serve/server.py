@@ -42,6 +42,8 @@ from ecssim.serve.protocol import (
     error_answer,
     to_json,
 )
+from ecssim.serve.sqs import SqsQueues
+from ecssim.sim.timers import at
 
 if TYPE_CHECKING:
     from ecssim.model.build import Model
@@ -109,7 +111,24 @@ class ServeApp:
                 "application-autoscaling", sim.application_autoscaling, request_id
             ),
         ]
-        #: extra JSON services (SQS), keyed like the others by target prefix
+        queues = {
+            name: runtime.queue
+            for name, runtime in model.services.items()
+            if runtime.queue is not None
+        }
+        #: SQS for the scenario's queues (None without any)
+        self.sqs: SqsQueues | None = None
+        if queues:
+            self.sqs = SqsQueues(
+                queues,
+                clock=clock,
+                schedule=lambda time_s, action: at(sim.env, time_s, action),
+                base_url=lambda: self.base_url,
+                account_id=sim.backend.account_id,
+                region=sim.backend.region,
+                request_id=request_id,
+            )
+            services.append(JsonService("sqs", self.sqs, request_id))
         self.services: dict[str, JsonService] = {s.target_prefix: s for s in services}
 
     # ---- URIs of a task ------------------------------------------------------------
@@ -137,6 +156,8 @@ class ServeApp:
         url = urlsplit(path)
         with self.clock.lock:
             if target is not None or (method == "POST" and url.path == "/"):
+                if self.sqs is not None:
+                    self.sqs.caller = self._caller(headers.get("authorization", ""))
                 return self._aws(method, target, body)
             if url.path.startswith(AGENT_PREFIX):
                 return self._agent(method, url.path[len(AGENT_PREFIX) :], body)
@@ -147,6 +168,13 @@ class ServeApp:
                     method, url.path[len(CONTROL_PREFIX) :], parse_qs(url.query)
                 )
         return _not_found(f"no such path {url.path!r}")
+
+    def _caller(self, authorization: str) -> str | None:
+        """The task whose access key signed the request (external workers get
+        their task id as ``AWS_ACCESS_KEY_ID``), if any."""
+        _, found, rest = authorization.partition("Credential=")
+        key = rest.split("/", 1)[0] if found else ""
+        return key if key and self.find_task(key) is not None else None
 
     def _aws(self, method: str, target: str | None, body: bytes) -> Answer:
         request_id = self.model.sim.streams.request_id
