@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import parse_qs, urlsplit
 
@@ -43,6 +44,7 @@ from ecssim.serve.protocol import (
     to_json,
 )
 from ecssim.serve.sqs import SqsQueues
+from ecssim.serve.workers import ExternalWorkers
 from ecssim.sim.timers import at
 
 if TYPE_CHECKING:
@@ -130,6 +132,8 @@ class ServeApp:
             )
             services.append(JsonService("sqs", self.sqs, request_id))
         self.services: dict[str, JsonService] = {s.target_prefix: s for s in services}
+        #: the real worker processes, when services have a command
+        self.external: ExternalWorkers | None = None
 
     # ---- URIs of a task ------------------------------------------------------------
     def agent_uri(self, task: Task) -> str:
@@ -491,11 +495,15 @@ def running_server(
     host: str = LOOPBACK,
     port: int = 0,
     allow_remote: bool = False,
+    worker_logs: Path | None = None,
 ) -> Iterator[EcssimHttpServer]:
     """Serve *model* in background threads for the duration of a ``with`` block.
 
     The clock starts with the server (in manual mode it waits for
-    ``/_ecssim/advance``); leaving the block shuts both down.
+    ``/_ecssim/advance``); leaving the block shuts both down. Services with a
+    ``worker.command`` run it as one real process per task (logs in
+    *worker_logs*, default a ``workers`` folder in the current directory),
+    stopped when the block ends.
 
     Raises:
         BindError: *host* is not loopback and *allow_remote* is false.
@@ -504,6 +512,18 @@ def running_server(
     clock = Clock(model.sim, until_s=model.scenario.duration_s, speed=speed)
     app = ServeApp(model, clock)
     server = EcssimHttpServer((host, port), app)
+    commands = {
+        s.name: s.worker.command
+        for s in model.scenario.services
+        if s.worker.command is not None
+    }
+    workers = None
+    if commands:
+        workers = ExternalWorkers(
+            app, commands, worker_logs or Path("workers"), speed=speed
+        )
+        workers.install()
+    app.external = workers
     thread = threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
     )
@@ -513,6 +533,8 @@ def running_server(
         yield server
     finally:
         clock.stop()
+        if workers is not None:
+            workers.shutdown()
         server.shutdown()
         server.server_close()
         thread.join(10)

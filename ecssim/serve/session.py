@@ -1,14 +1,16 @@
 """One ``ecssim serve`` session: build the scenario, serve it until told to
-stop, then write its results folder as ``ecssim run`` does."""
+stop, then write its results folder as ``ecssim run`` does (plus a
+``workers/`` folder with the log of each external worker process)."""
 
 from __future__ import annotations
 
+import secrets
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
 from ecssim.model.build import build
-from ecssim.reports.folders import check_output_folder
+from ecssim.reports.folders import WORKER_LOGS, check_output_folder
 from ecssim.reports.run_report import write_results
 from ecssim.scenario.schema import Scenario
 from ecssim.serve.server import EcssimHttpServer, running_server
@@ -48,8 +50,14 @@ def serve_scenario(
     """
     target = check_output_folder(out)
     model = build(scenario, seed=seed)
+    logs = target.parent / f".{target.name}.workers-{secrets.token_hex(4)}"
     with running_server(
-        model, speed=speed, host=host, port=port, allow_remote=allow_remote
+        model,
+        speed=speed,
+        host=host,
+        port=port,
+        allow_remote=allow_remote,
+        worker_logs=logs,
     ) as server:
         if on_ready is not None:
             on_ready(server)
@@ -61,4 +69,7 @@ def serve_scenario(
         clock = server.app.clock
         with clock.lock:
             result = model.result()
-    return write_results(result, target)
+    folder = write_results(result, target)
+    if logs.is_dir():
+        logs.rename(folder / WORKER_LOGS)
+    return folder
