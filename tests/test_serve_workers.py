@@ -3,12 +3,14 @@ ECS signals as it would signal containers."""
 
 from __future__ import annotations
 
+import shutil
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import boto3
+import pytest
 from botocore.config import Config
 
 from ecssim import build, parse_scenario
@@ -122,3 +124,77 @@ def test_scale_in_sigterms_the_unprotected_worker_and_spares_the_protected_one(
     logged = sorted(p.name for p in logs.iterdir())
     assert f"transcoder-{protected}.log" in logged
     assert "worker" in (logs / f"transcoder-{protected}.log").read_text()
+
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "workers"
+
+
+def _example_command(language: str) -> list[str] | None:
+    if language == "python":
+        return [sys.executable, str(EXAMPLES / "worker.py")]
+    node = shutil.which("node")
+    if node is None or not (EXAMPLES / "node" / "node_modules").is_dir():
+        return None
+    return [node, str(EXAMPLES / "node" / "worker.mjs")]
+
+
+@pytest.mark.parametrize("language", ["python", "node"])
+def test_the_example_worker_takes_jobs_and_finishes_its_job_before_scale_in(
+    tmp_path: Path, language: str
+) -> None:
+    """The example worker (as a user runs it) takes jobs from the scenario's
+    queue over SQS, protects itself through the agent while it works, and
+    scaling the service to 0 stops every task without killing a job: each
+    finishes the job in hand, releases protection and exits on SIGTERM."""
+    command = _example_command(language)
+    if command is None:
+        pytest.skip("node, or the example's node_modules (npm install), is missing")
+    scenario = parse_scenario(
+        {
+            "name": "examples",
+            "seed": 4,
+            "duration": "12h",
+            "cluster": {"name": "media"},
+            "services": [
+                {
+                    "name": "transcoder",
+                    "desired_count": 2,
+                    "stop_timeout": "120s",
+                    "workload": {
+                        "kind": "queue",
+                        "arrivals": {"rate": "60/h"},
+                        "job_duration": {"distribution": "fixed", "value": "3m"},
+                        "visibility_timeout": "30m",
+                    },
+                    "worker": {"command": command},
+                }
+            ],
+        }
+    )
+    model = build(scenario)
+    queue = model.services["transcoder"].queue
+    assert queue is not None
+    with running_server(model, speed=120.0, worker_logs=tmp_path / "logs") as srv:
+        _wait(lambda: queue.completed >= 3, "three completed jobs")
+        ecs = boto3.client(
+            "ecs",
+            endpoint_url=srv.url,
+            region_name="us-east-1",
+            aws_access_key_id="dummy",
+            aws_secret_access_key="dummy",
+            config=Config(retries={"max_attempts": 1}),
+        )
+        ecs.update_service(cluster="media", service="transcoder", desiredCount=0)
+
+        def running() -> int:
+            service = ecs.describe_services(cluster="media", services=["transcoder"])
+            return int(service["services"][0]["runningCount"])
+
+        _wait(lambda: running() == 0, "the scale-in to 0")
+        events = model.sim.events()
+    kinds = set(events["kind"])
+    assert "task_killed" not in kinds
+    assert "job_interrupted" not in kinds
+    logs = "".join(p.read_text() for p in (tmp_path / "logs").iterdir())
+    assert "done" in logs
+    assert "SIGTERM" in logs

@@ -129,6 +129,7 @@ class ServeApp:
                 account_id=sim.backend.account_id,
                 region=sim.backend.region,
                 request_id=request_id,
+                mark_busy=self.mark_busy,
             )
             services.append(JsonService("sqs", self.sqs, request_id))
         self.services: dict[str, JsonService] = {s.target_prefix: s for s in services}
@@ -143,6 +144,17 @@ class ServeApp:
     def metadata_uri(self, task: Task) -> str:
         """``$ECS_CONTAINER_METADATA_URI_V4`` of *task*."""
         return f"{self.base_url}{METADATA_PREFIX}{task.task_id}"
+
+    def mark_busy(self, task_id: str | None, busy: bool) -> None:
+        """Count *task_id* as busy (or not) for the workload metrics
+        (``BusyTaskPercent``, CPU), as in-process workers do: only while the
+        task is RUNNING and meant to run."""
+        task = None if task_id is None else self.find_task(task_id)
+        if task is None or task.service is None or (busy and not task.is_live):
+            return
+        if task.counted_busy != busy:
+            task.counted_busy = busy
+            self.model.workers.load(task.service.name).busy += 1 if busy else -1
 
     def find_task(self, task_id: str) -> Task | None:
         for cluster in self.model.sim.backend.clusters.values():

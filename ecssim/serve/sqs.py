@@ -73,8 +73,11 @@ class SqsQueues:
         account_id: str,
         region: str,
         request_id: Callable[[], str],
+        mark_busy: Callable[[str | None, bool], None] = lambda _task, _busy: None,
     ) -> None:
         self.queues = queues
+        #: ``mark_busy(task_id, busy)``: a task took a message / is done with it
+        self.mark_busy = mark_busy
         self.clock = clock
         self._schedule = schedule
         self._base_url = base_url
@@ -217,6 +220,7 @@ class SqsQueues:
         epoch = self.clock_start_epoch()
         for job in jobs:
             queue.started(job, caller or "unknown", self._now)
+            self.mark_busy(caller, True)
             handle = f"{job.id}-{job.receives}-{self._request_id()}"
             receipt = _Receipt(queue, job, job.receives)
             self._receipts[handle] = receipt
@@ -264,6 +268,7 @@ class SqsQueues:
             ):
                 started = job.attempt_start_s
                 worked = 0.0 if started is None else self._now - started
+                self.mark_busy(job.task, False)
                 receipt.queue.expire(job, worked, "visibility_timeout")
 
         self._schedule(receipt.deadline_s, expire)
@@ -275,6 +280,7 @@ class SqsQueues:
         if receipt is not None:
             receipt.generation += 1
             queue.complete(receipt.job, self._now)
+            self.mark_busy(receipt.job.task, False)
         return self._ok({})
 
     def change_message_visibility(self, **params: Any) -> dict[str, Any]:

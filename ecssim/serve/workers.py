@@ -154,6 +154,7 @@ class ExternalWorkers:
 
     def task_sigterm(self, task: Task) -> float | None:
         """SIGTERM the process: it exits when it does (None: not by itself)."""
+        self.app.mark_busy(task.task_id, False)
         running = self.running.get(task.task_id)
         if running is None:
             return 0.0
@@ -164,6 +165,7 @@ class ExternalWorkers:
 
     def task_stopped(self, task: Task) -> None:
         """The container is gone: SIGKILL the process if it still runs."""
+        self.app.mark_busy(task.task_id, False)
         running = self.running.pop(task.task_id, None)
         if running is None:
             return
