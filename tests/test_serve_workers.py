@@ -74,7 +74,7 @@ def test_scale_in_sigterms_the_unprotected_worker_and_spares_the_protected_one(
                 {
                     "name": "transcoder",
                     "desired_count": 2,
-                    "stop_timeout": "60s",
+                    "stop_timeout": "120s",
                     "worker": {"command": [sys.executable, str(script), str(state)]},
                 }
             ],
@@ -174,7 +174,7 @@ def test_the_example_worker_takes_jobs_and_finishes_its_job_before_scale_in(
     model = build(scenario)
     queue = model.services["transcoder"].queue
     assert queue is not None
-    with running_server(model, speed=120.0, worker_logs=tmp_path / "logs") as srv:
+    with running_server(model, speed=60.0, worker_logs=tmp_path / "logs") as srv:
         _wait(lambda: queue.completed >= 3, "three completed jobs")
         ecs = boto3.client(
             "ecs",

@@ -84,7 +84,7 @@ def main() -> int:
     log("worker started, queue", QUEUE_URL)
     while not stopping.is_set():
         if not set_protection(True):
-            time.sleep(min(5.0, 60 / SPEED))  # not protected: take no work now
+            stopping.wait(min(5.0, 60 / SPEED))  # not protected: take no work now
             continue
         renew_at = time.monotonic() + RENEW_AFTER_S
         messages = sqs.receive_message(

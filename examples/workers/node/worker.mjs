@@ -29,6 +29,11 @@ let stopping = false;
 const log = (...parts) =>
   console.log(new Date().toISOString().slice(11, 19), ...parts);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+// wait up to ms, but return early once SIGTERM arrived
+async function idle(ms) {
+  const end = Date.now() + ms;
+  while (!stopping && Date.now() < end) await sleep(Math.min(100, end - Date.now()));
+}
 
 process.on("SIGTERM", () => {
   stopping = true;
@@ -69,7 +74,7 @@ async function main() {
   log("worker started, queue", QUEUE_URL);
   while (!stopping) {
     if (!(await setProtection(true))) {
-      await sleep(Math.min(5000, 60_000 / SPEED));
+      await idle(Math.min(5000, 60_000 / SPEED)); // not protected: take no work now
       continue;
     }
     let renewAt = Date.now() + RENEW_AFTER_MS;
