@@ -417,3 +417,34 @@ def test_sqs_on_the_simulated_clock() -> None:
         poller.join(TIMEOUT_S)
         assert not poller.is_alive()
         assert len(results[0]["Messages"]) == 1
+
+
+def test_results_of_a_run_stopped_early_end_where_it_stopped() -> None:
+    """A served scenario stopped after 65 minutes of 6 hours (Ctrl-C) counts a
+    scale-in blocked by protection until then, not until the scenario's end."""
+    scenario = parse_scenario(
+        {
+            "name": "early",
+            "seed": 1,
+            "duration": "6h",
+            "services": [{"name": "s", "desired_count": 3}],
+            "scheduled": [
+                {"at": "10m", "action": "set_desired_count", "service": "s", "count": 1}
+            ],
+        }
+    )
+    model = build(scenario)
+    model.sim.advance(300)
+    ecs = model.sim.ecs
+    arns = ecs.list_tasks(cluster=scenario.cluster.name)["taskArns"]
+    ecs.update_task_protection(
+        cluster=scenario.cluster.name,
+        tasks=arns,
+        protectionEnabled=True,
+        expiresInMinutes=600,
+    )
+    model.sim.advance(3600)
+    row = model.result().summary.iloc[0]
+    assert row["scale_ins_blocked"] == 1
+    # blocked from 10 min + the 15 s reaction delay to 65 min
+    assert row["blocked_hours"] == pytest.approx((3900 - 615) / 3600)
