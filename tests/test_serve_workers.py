@@ -198,3 +198,54 @@ def test_the_example_worker_takes_jobs_and_finishes_its_job_before_scale_in(
     logs = "".join(p.read_text() for p in (tmp_path / "logs").iterdir())
     assert "done" in logs
     assert "SIGTERM" in logs
+
+
+def test_a_worker_that_ignores_sigterm_is_killed_at_stop_timeout(
+    tmp_path: Path,
+) -> None:
+    """A process that ignores SIGTERM gets SIGKILL when stopTimeout runs out in
+    simulated time: the task records ``task_killed`` and exit code 137."""
+    script = tmp_path / "stubborn.py"
+    script.write_text(
+        "import signal, time\n"
+        "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+        "print('started', flush=True)\n"
+        "while True:\n"
+        "    time.sleep(0.05)\n",
+        encoding="utf-8",
+    )
+    scenario = parse_scenario(
+        {
+            "name": "stubborn",
+            "seed": 1,
+            "duration": "12h",
+            "cluster": {"name": "media"},
+            "services": [
+                {
+                    "name": "s",
+                    "desired_count": 1,
+                    "stop_timeout": "30s",
+                    "worker": {"command": [sys.executable, str(script)]},
+                }
+            ],
+        }
+    )
+    model = build(scenario)
+    with running_server(model, speed=60.0, worker_logs=tmp_path / "logs") as srv:
+        external = srv.app.external
+        assert external is not None
+        _wait(lambda: len(external.running) == 1, "the worker")
+        (task_id,) = external.running
+        process = external.running[task_id].process
+        _wait(
+            lambda: "started" in next((tmp_path / "logs").iterdir()).read_text(),
+            "output",
+        )
+        with srv.app.clock.lock:
+            model.sim.ecs.update_service(cluster="media", service="s", desiredCount=0)
+        task = model.sim.backend.clusters["media"].tasks[task_id]
+        _wait(lambda: task.last_status.value == "STOPPED", "the stop")
+        assert task.exit_code == 137
+        assert process.wait(TIMEOUT_S) == -9
+        killed = model.sim.events()
+        assert "task_killed" in set(killed["kind"])

@@ -23,6 +23,7 @@ import ipaddress
 import json
 import math
 import socket
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -491,6 +492,17 @@ class EcssimHttpServer(ThreadingHTTPServer):
     def url(self) -> str:
         """``http://HOST:PORT`` of this server."""
         return self.app.base_url
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A connection failed outside a request's answer (the client went
+        away): say so in one line, keep serving."""
+        exc = sys.exc_info()[1]
+        if isinstance(exc, ConnectionError | TimeoutError):
+            return
+        if self.on_error is not None and isinstance(exc, Exception):
+            self.on_error(exc)
+        else:
+            sys.stderr.write(f"ecssim serve: {client_address}: {exc!r}\n")
 
 
 def _url_host(host: str) -> str:
