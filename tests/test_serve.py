@@ -17,6 +17,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from ecssim import build, parse_scenario
 from ecssim.model.build import Model
@@ -448,3 +449,27 @@ def test_results_of_a_run_stopped_early_end_where_it_stopped() -> None:
     assert row["scale_ins_blocked"] == 1
     # blocked from 10 min + the 15 s reaction delay to 65 min
     assert row["blocked_hours"] == pytest.approx((3900 - 615) / 3600)
+
+
+def test_cloudwatch_metric_data_over_http(server: EcssimHttpServer) -> None:
+    """A worker's custom metric goes in with PutMetricData and comes back from
+    GetMetricStatistics on the simulated clock (CloudWatch's JSON protocol)."""
+    cloudwatch = _client(server, "cloudwatch")
+    metric = {"Namespace": "Transcoder", "MetricName": "Backlog"}
+    cloudwatch.put_metric_data(
+        Namespace="Transcoder", MetricData=[{"MetricName": "Backlog", "Value": 7.0}]
+    )
+    server.app.clock.advance(120)
+    start = server.app.model.sim.start
+    stats = cloudwatch.get_metric_statistics(
+        **metric,
+        StartTime=start,
+        EndTime=server.app.model.sim.now,
+        Period=60,
+        Statistics=["Maximum"],
+    )
+    assert [p["Maximum"] for p in stats["Datapoints"]] == [7.0]
+    with pytest.raises(ClientError):
+        cloudwatch.put_metric_data(
+            Namespace="AWS/ECS", MetricData=[{"MetricName": "x", "Value": 1.0}]
+        )

@@ -34,6 +34,7 @@ VALIDATION_CODE: Final = {
     "ecs": "InvalidParameterException",
     "application-autoscaling": "ValidationException",
     "sqs": "InvalidParameterValue",
+    "cloudwatch": "InvalidParameterValue",
 }
 
 

@@ -4,7 +4,8 @@ Routes (``ThreadingHTTPServer`` from the standard library, one thread per
 connection, every handler under the clock's lock):
 
 * ``POST /`` with ``X-Amz-Target``: the AWS JSON APIs (ECS, Application Auto
-  Scaling, SQS when the scenario has a queue), see :mod:`ecssim.serve.protocol`;
+  Scaling, CloudWatch, SQS when the scenario has a queue), see
+  :mod:`ecssim.serve.protocol`;
 * ``/api/<task-id>/task-protection/v1/state`` (GET, PUT): the task's
   ``$ECS_AGENT_URI`` endpoint, answered by :class:`ecssim.aws.agent.AgentEndpoint`;
 * ``/v4/<task-id>`` and ``/v4/<task-id>/task``: the task's
@@ -113,6 +114,7 @@ class ServeApp:
             JsonService(
                 "application-autoscaling", sim.application_autoscaling, request_id
             ),
+            JsonService("cloudwatch", sim.cloudwatch, request_id),
         ]
         queues = {
             name: runtime.queue
