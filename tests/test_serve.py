@@ -473,3 +473,20 @@ def test_cloudwatch_metric_data_over_http(server: EcssimHttpServer) -> None:
         cloudwatch.put_metric_data(
             Namespace="AWS/ECS", MetricData=[{"MetricName": "x", "Value": 1.0}]
         )
+
+
+def test_the_agent_endpoint_rate_limits_each_task(server: EcssimHttpServer) -> None:
+    """With the simulated clock standing still, a task's 61st call in a burst
+    gets the task metadata server's 429 (burst 60); another task is unaffected."""
+    server.app.clock.advance(120)
+    uris = [
+        t["ECS_AGENT_URI"].removeprefix(server.url)
+        for t in server.app.tasks()
+        if t["service"] == "transcoder"
+    ]
+    first, second = (f"{uri}/task-protection/v1/state" for uri in uris[:2])
+    statuses = [_request(server, "GET", first)[0] for _ in range(61)]
+    assert statuses == [200] * 60 + [429]
+    status, body = _request(server, "GET", first)
+    assert (status, body["error"]["Code"]) == (429, "TooManyRequests")
+    assert _request(server, "GET", second)[0] == 200
