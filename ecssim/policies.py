@@ -239,6 +239,17 @@ class ConfiguredPolicy(BasePolicy):
         return frozenset(hook for hook, acts in speaks.items() if not acts)
 
 
+class AwsSamplePolicy(BasePolicy):
+    """AWS's sample queue consumer (``protection.policy: aws_sample``).
+
+    Its ``ProtectionManager`` keeps a desired and a current state, acts at once
+    when asked to acquire or release and otherwise on its own timer, and makes
+    the worker wait for each change; that is worker machinery, so a queue
+    worker with this policy runs the manager itself
+    (``ecssim.sim.workers.SampleManager``) and asks none of the hooks.
+    """
+
+
 #: The moments a worker consults its policy (the hooks answering an Action).
 HOOKS: Final = (
     "on_start",

@@ -80,8 +80,9 @@ def _jsonable(value: Any) -> Any:
 
 # ---- bundled scenarios ---------------------------------------------------------------
 def test_the_bundled_scenarios_are_all_here() -> None:
-    """The scenarios folder ships the nine documented experiments."""
+    """The scenarios folder ships the ten documented experiments."""
     assert [p.stem for p in BUNDLED] == [
+        "aws-sample-demo",
         "baseline-no-protection",
         "deploy-at-peak",
         "expiry-mid-job",
@@ -150,7 +151,7 @@ def test_a_minimal_scenario_gets_the_documented_defaults(tmp_path: Path) -> None
     assert scenario.sample_interval_s == 60.0
     assert scenario.ecs.scheduler_reaction_delay_s == 15.0
     assert scenario.ecs.reconcile_interval_s == 60.0
-    assert scenario.ecs.deployment_blocked == "enforce"
+    assert scenario.ecs.deployment_blocked == "refuse_new"
     assert scenario.cluster.name == "default"
     assert service.stop_timeout_s == 30.0
     assert service.deployment.minimum_healthy_percent == 100

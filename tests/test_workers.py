@@ -64,7 +64,8 @@ def _scenario(
         "desired_count": desired,
         "stop_timeout": "30s",
         "workload": raw_workload,
-        "protection": {"policy": "none", **(protection or {})},
+        # these tests were written with 100 ms calls (the default is now 30 ms)
+        "protection": {"policy": "none", "call_latency": "100ms", **(protection or {})},
         "worker": worker or {},
         **(service or {}),
     }
@@ -556,8 +557,9 @@ def _blocked_scenario(
 def test_stop_taking_work_after_deployment_blocked_gives_the_job_back(
     tmp_path: Path,
 ) -> None:
-    """on_failure stop_taking_work: the rejected worker stops taking work and returns
-    the job unworked (no interruption, no lost work)."""
+    """on_failure stop_taking_work: the rejected worker stops taking work, returns
+    the job unworked (no interruption, no lost work) and its process exits, so
+    the task stops with EssentialContainerExited (as AWS's sample does)."""
     scenario = _blocked_scenario(tmp_path, {"on_failure": "stop_taking_work"})
     result = run(scenario)
     assert _log(
@@ -568,11 +570,15 @@ def test_stop_taking_work_after_deployment_blocked_gives_the_job_back(
         "job_returned",
         "job_redelivered",
         "job_interrupted",
+        "worker_exited",
+        "task_stop_requested",
     ) == [
         (361.3, "protection_failed", "t1", "DEPLOYMENT_BLOCKED"),
         (361.3, "protection_rejected", "t1", "DEPLOYMENT_BLOCKED"),
-        (361.3, "job_returned", None, None),
         (361.3, "worker_stopped_taking_work", "t1", None),
+        (361.3, "job_returned", None, None),
+        (362.3, "worker_exited", "t1", None),
+        (362.3, "task_stop_requested", "t1", "EssentialContainerExited"),
     ]
     job = _job(result, 2)
     assert (job["receives"], job["interruptions"], job["lost_work_s"]) == (1, 0, 0.0)
@@ -828,7 +834,11 @@ def _sessions(
                         "slots_per_task": slots,
                         "max_wait": max_wait,
                     },
-                    "protection": protection or {"policy": "none"},
+                    # written with 100 ms calls (the default is now 30 ms)
+                    "protection": {
+                        "call_latency": "100ms",
+                        **(protection or {"policy": "none"}),
+                    },
                 }
             ],
             "scheduled": [

@@ -258,7 +258,7 @@ class EcsClient(BotoShapedClient):
             ],
             "events": [
                 {"id": e.id, "createdAt": self._dt(e.created_at), "message": e.message}
-                for e in reversed(service.events[-100:])
+                for e in reversed(service.events)
             ],
             "createdAt": self._dt(service.created_at),
             "placementConstraints": [],
@@ -813,8 +813,9 @@ class EcsClient(BotoShapedClient):
         Every enable resets the expiry to now + ``expiresInMinutes`` (default
         120). Per-task problems come back in ``failures``: ``MISSING`` for an
         unknown task, ``TASK_NOT_VALID`` for a standalone or stopping task,
-        ``DEPLOYMENT_BLOCKED`` when enabling would leave more protected tasks
-        than the service's desired count.
+        ``DEPLOYMENT_BLOCKED`` when protecting a task that is not protected now
+        would leave more protected tasks than the service's desired count
+        (renewals are accepted; see ``EcsSettings.deployment_blocked``).
         """
         op = "UpdateTaskProtection"
         self._begin(op, kwargs)
@@ -973,23 +974,40 @@ class EcsClient(BotoShapedClient):
             return protection.TASK_NOT_VALID
         if not enabled or service is None:
             return None
-        rule = self._settings.deployment_blocked
+        settings = self._settings
+        rule = settings.deployment_blocked
+        renewal = task.protection.is_active(now)
+        if rule == protection.IGNORE or (
+            renewal
+            and rule == protection.REFUSE_NEW
+            and settings.refuse_renewals_after_s is None
+        ):
+            return None  # the common cases, decided without counting
+        blocking_since = service.blocking_since.get(task.task_id) if renewal else None
+        blocking_for = None if blocking_since is None else now - blocking_since
         holders = service.protection_holders
         # holders bounds the protected count from above; only when the bound
         # could bind, drop the holders whose protection has lapsed and ask again
         others = len(holders) - (task.task_id in holders)
-        if protection.deployment_blocked(
-            rule, other_protected=others, desired_count=service.desired_count
-        ):
+
+        def blocked() -> bool:
+            return protection.deployment_blocked(
+                rule,
+                other_protected=others,
+                desired_count=service.desired_count,
+                renewal=renewal,
+                blocking_for_s=blocking_for,
+                refuse_renewals_after_s=settings.refuse_renewals_after_s,
+            )
+
+        if blocked():
             tasks = service.tasks
             lapsed = [
                 tid for tid in holders if not tasks[tid].protection.is_active(now)
             ]
             holders.difference_update(lapsed)
             others = len(holders) - (task.task_id in holders)
-            if protection.deployment_blocked(
-                rule, other_protected=others, desired_count=service.desired_count
-            ):
+            if blocked():
                 return protection.DEPLOYMENT_BLOCKED
         return None
 

@@ -9,7 +9,8 @@ Simulated time is float seconds since the simulation's start.
 
 from __future__ import annotations
 
-from collections import Counter
+import heapq
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
@@ -17,6 +18,9 @@ from typing import Any, Final, Protocol
 from ecssim.rules import lifecycle, protection
 from ecssim.rules.lifecycle import LIVE_STATUSES, StopCode, TaskStatus
 from ecssim.rules.protection import Protection
+
+#: ECS keeps (and DescribeServices shows) a service's 100 most recent events
+MAX_SERVICE_EVENTS: Final = 100
 
 
 class Listener(Protocol):
@@ -114,6 +118,54 @@ class ServiceEvent:
     message: str
 
 
+class ProtectedCount:
+    """How many of a service's RUNNING tasks are protected, and how many of those
+    are idle, at any moment, at a cost independent of the number of tasks.
+
+    Kept as protection, task status and busyness change; protection lapses
+    lazily, so expiries wait in a heap and are applied when the counts are
+    read (an entry superseded by a renewal or a clear is recognised by its
+    expiry and skipped).
+    """
+
+    __slots__ = ("_active", "_heap", "_idle")
+
+    def __init__(self) -> None:
+        #: expiry of each RUNNING task whose protection may still be active
+        self._active: dict[str, float] = {}
+        self._heap: list[tuple[float, str]] = []
+        self._idle = 0
+
+    def _remove(self, task: Task) -> None:
+        if self._active.pop(task.task_id, None) is not None and not task.counted_busy:
+            self._idle -= 1
+
+    def update(self, task: Task) -> None:
+        """*task*'s protection or status changed."""
+        expires_at = task.protection.expires_at
+        if expires_at is None or task.last_status is not TaskStatus.RUNNING:
+            self._remove(task)
+            return
+        if task.task_id not in self._active and not task.counted_busy:
+            self._idle += 1
+        self._active[task.task_id] = expires_at
+        heapq.heappush(self._heap, (expires_at, task.task_id))
+
+    def busy_changed(self, task: Task) -> None:
+        """*task*'s ``counted_busy`` just flipped."""
+        if task.task_id in self._active:
+            self._idle += -1 if task.counted_busy else 1
+
+    def counts(self, tasks: dict[str, Task], now: float) -> tuple[int, int]:
+        """(protected, idle and protected) RUNNING tasks at *now*."""
+        heap, active = self._heap, self._active
+        while heap and heap[0][0] <= now:
+            expires_at, task_id = heapq.heappop(heap)
+            if active.get(task_id) == expires_at:
+                self._remove(tasks[task_id])
+        return len(active), self._idle
+
+
 @dataclass(eq=False)
 class Service:
     """An ECS service (REPLICA scheduling, rolling-update deployments)."""
@@ -131,15 +183,23 @@ class Service:
     created_at: float
     request: dict[str, Any]
     deployments: list[Deployment] = field(default_factory=list)
-    events: list[ServiceEvent] = field(default_factory=list)
+    #: the 100 most recent service events (ECS shows no more)
+    events: deque[ServiceEvent] = field(
+        default_factory=lambda: deque(maxlen=MAX_SERVICE_EVENTS)
+    )
     tasks: dict[str, Task] = field(default_factory=dict)
     status: str = "ACTIVE"
     #: the most recent deployment that reached COMPLETED (the rollback target)
     last_completed: Deployment | None = None
     #: ids of live tasks that have (or had, until it lapsed) protection set
     protection_holders: set[str] = field(default_factory=set)
+    #: since when each task (by id) has blocked a scale-in or a rollout with
+    #: its protection (kept by the service scheduler)
+    blocking_since: dict[str, float] = field(default_factory=dict)
     #: how many of its tasks are in each lastStatus (kept by Task.set_status)
     status_counts: Counter[TaskStatus] = field(default_factory=Counter)
+    #: protected and idle-protected RUNNING tasks, kept as they change
+    protected_count: ProtectedCount = field(default_factory=ProtectedCount)
 
     @property
     def primary(self) -> Deployment:
@@ -221,6 +281,8 @@ class Task:
             counts = self.service.status_counts
             counts[previous] -= 1
             counts[target] += 1
+            if (previous is TaskStatus.RUNNING) is not (target is TaskStatus.RUNNING):
+                self.service.protected_count.update(self)
 
 
 class EcsBackend:
@@ -464,6 +526,7 @@ class EcsBackend:
         task.protection = state
         service = task.service
         if service is not None:
+            service.protected_count.update(task)
             if state.expires_at is None or not task.is_live:
                 service.protection_holders.discard(task.task_id)
             else:

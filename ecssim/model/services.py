@@ -148,6 +148,7 @@ def worker_factory(model: Model, runtime: ServiceRuntime) -> Callable[[Task], Wo
             "worker_config": config.worker,
             "record": model.record,
             "load": model.workers.load(config.name),
+            "exit_container": model.sim.world.tasks.container_exited,
         }
         if runtime.queue is not None:
             assert isinstance(config.workload, QueueWorkload)

@@ -238,10 +238,18 @@ class ProtectionPolicyConfig(_Model):
     policies: ``none``; ``per_job`` (protect on taking work, release when done);
     ``renewing`` (per_job and renew while busy); ``always`` (protect at start and
     keep renewing: the anti-pattern); ``sessions`` (protected while any session is
-    connected).
+    connected); ``aws_sample`` (AWS's sample queue consumer and its
+    ProtectionManager, call for call: protect before each receive, renew at
+    ``renew_at_fraction`` on a ``check_every`` timer, release after each job and
+    each empty receive, but not before ``maintain_fraction`` of the duration
+    has passed since the last change; its defaults are the sample's: 1-minute
+    protection, 80 %, 10 %, 10 s, a client that only checks the HTTP status,
+    and a worker that stops taking work and exits when protection is refused).
     """
 
-    policy: Literal["none", "per_job", "renewing", "always", "sessions"] = "none"
+    policy: Literal[
+        "none", "per_job", "renewing", "always", "sessions", "aws_sample"
+    ] = "none"
     expires_in_s: ProtectionSeconds = Field(default=7200.0, alias="expires_in")
     renew_every_s: Seconds | None = Field(default=None, alias="renew_every", gt=0)
     renew_at_fraction: float | None = Field(default=None, gt=0, lt=1)
@@ -254,8 +262,44 @@ class ProtectionPolicyConfig(_Model):
         description="agent only: treat a 200 response with a failure body as a "
         "failure (clients that only check the status code do not)",
     )
-    call_latency_s: Seconds = Field(default=0.1, alias="call_latency")
+    call_latency_s: Seconds = Field(
+        default=0.03,
+        alias="call_latency",
+        description="time one protection call takes (AWS's sample logs 24-43 ms "
+        "per agent call)",
+    )
     max_attempts: int = Field(default=3, ge=1, le=10)
+    check_every_s: Seconds = Field(
+        default=10.0,
+        alias="check_every",
+        gt=0,
+        description="aws_sample only: the protection manager's timer",
+    )
+    maintain_fraction: float = Field(
+        default=0.1,
+        ge=0,
+        lt=1,
+        description="aws_sample only: a release asked for before this fraction of "
+        "the duration has passed since the last change waits until it has",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sample_defaults(cls, data: Any) -> Any:
+        """``aws_sample`` starts from the sample's own settings."""
+        if isinstance(data, dict) and data.get("policy") == "aws_sample":
+            defaults = {
+                "expires_in": "1m",
+                "renew_at_fraction": 0.8,
+                "check_failure_body": False,
+                "on_failure": "stop_taking_work",
+            }
+            aliases = {"expires_in": "expires_in_s"}
+            data = dict(data)
+            for key, value in defaults.items():
+                if key not in data and aliases.get(key) not in data:
+                    data[key] = value
+        return data
 
     @model_validator(mode="after")
     def _check(self) -> ProtectionPolicyConfig:
@@ -275,7 +319,7 @@ class ProtectionPolicyConfig(_Model):
             return self.renew_every_s
         if self.renew_at_fraction is not None:
             return self.renew_at_fraction * self.expires_in_s
-        if self.policy in ("renewing", "always", "sessions"):
+        if self.policy in ("renewing", "always", "sessions", "aws_sample"):
             return 0.8 * self.expires_in_s
         return None
 
@@ -383,6 +427,10 @@ class Service(_Model):
             self.workload, SessionWorkload
         ):
             raise ValueError("protection policy 'sessions' needs a sessions workload")
+        if self.protection.policy == "aws_sample" and not isinstance(
+            self.workload, QueueWorkload
+        ):
+            raise ValueError("protection policy 'aws_sample' needs a queue workload")
         return self
 
 
@@ -393,6 +441,15 @@ class StandaloneTasks(_Model):
     count: int = Field(default=1, ge=1, le=10)
     at_s: Seconds = Field(default=0.0, alias="at")
     protection: ProtectionPolicyConfig = ProtectionPolicyConfig(policy="always")
+
+    @model_validator(mode="after")
+    def _check(self) -> StandaloneTasks:
+        if self.protection.policy in ("aws_sample", "sessions"):
+            raise ValueError(
+                f"protection policy {self.protection.policy!r} needs a service "
+                "workload; standalone tasks take none, per_job, renewing or always"
+            )
+        return self
 
 
 # ---- scheduled actions and faults -------------------------------------------------------
@@ -538,7 +595,19 @@ class EcsKnobs(_Model):
     task_pending_s: Seconds = Field(default=20.0, alias="task_pending")
     task_healthy_after_s: Seconds = Field(default=40.0, alias="task_healthy_after")
     task_deprovisioning_s: Seconds = Field(default=5.0, alias="task_deprovisioning")
-    deployment_blocked: Literal["enforce", "ignore"] = "enforce"
+    deployment_blocked: Literal["refuse_new", "refuse_renewals_too", "ignore"] = Field(
+        default="refuse_new",
+        description="when enabling protection fails with DEPLOYMENT_BLOCKED: "
+        "refuse_new (protecting an unprotected task beyond the desired count; "
+        "renewals are accepted, as AWS's sample shows), refuse_renewals_too, ignore",
+    )
+    refuse_renewals_after_s: Seconds | None = Field(
+        default=None,
+        alias="refuse_renewals_after",
+        gt=0,
+        description="refuse renewals of a task that has blocked a scale-in or a "
+        "rollout for this long (AWS documents no threshold; default: never)",
+    )
     protection_api_rate_per_s: PerSecond | None = Field(
         default=50.0, alias="protection_api_rate", gt=0
     )
@@ -554,6 +623,7 @@ class EcsKnobs(_Model):
             task_healthy_after_s=self.task_healthy_after_s,
             task_deprovisioning_s=self.task_deprovisioning_s,
             deployment_blocked=self.deployment_blocked,
+            refuse_renewals_after_s=self.refuse_renewals_after_s,
             protection_api_rate_per_s=self.protection_api_rate_per_s,
             protection_api_burst=self.protection_api_burst,
         )

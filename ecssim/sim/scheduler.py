@@ -47,6 +47,9 @@ from ecssim.rules.placement import (
 
 ProcessGenerator = Generator[simpy.Event, Any, None]
 
+#: ECS repeats an unresolved service event after six hours, not before
+EVENT_REPEAT_AFTER_S = 6 * 3600.0
+
 
 def _view(task: Task, now: float) -> TaskView:
     return TaskView(
@@ -75,7 +78,8 @@ class ServiceScheduler:
         self.rng = rng
         self.steady = False
         self._wake_at: float | None = None
-        self._blocked_message: str | None = None
+        #: when each blocking message was last sent (while its cause lasts)
+        self._sent: dict[str, float] = {}
         self._blocked = False
         self._stuck = False
         self._strategy = tuple(
@@ -150,7 +154,7 @@ class ServiceScheduler:
             and new_count < desired
             and all(t.is_healthy for t in live)
         )
-        self._report_blocked(blocked, blocked_old, stuck)
+        self._report_blocked(blocked, blocked_old, stuck, now)
         self._retire_old_deployments()
         self._update_rollout(now)
         self._schedule_next(blocked + blocked_old, now)
@@ -311,34 +315,59 @@ class ServiceScheduler:
         )
 
     def _report_blocked(
-        self, blocked: list[Task], blocked_old: list[Task], stuck: bool
+        self, blocked: list[Task], blocked_old: list[Task], stuck: bool, now: float
     ) -> None:
-        """Add a service event when protection, or a deployment configuration that
-        allows neither starting nor stopping tasks, starts to block progress."""
+        """Add service events when protection, or a deployment configuration that
+        allows neither starting nor stopping tasks, blocks progress.
+
+        As ECS does, an identical message is not repeated while its cause lasts,
+        unless six hours have passed; once the cause is resolved, it may be sent
+        again. The tasks that block keep the time they started blocking (for
+        ``EcsSettings.refuse_renewals_after_s``).
+        """
         service = self.service
         name = service.name
-        message = None
+        messages: list[str] = []
         if stuck:
-            message = (
+            messages.append(
                 f"(service {name}) is unable to make progress: its deployment "
                 f"configuration (minimumHealthyPercent {service.minimum_healthy_percent}"
                 f", maximumPercent {service.maximum_percent}) allows neither "
                 "starting nor stopping a task."
             )
         elif blocked:
-            message = (
-                f"(service {name}) was unable to scale in due to "
+            task_set = service.primary.id
+            messages.append(
+                f"(service {name}, taskSet {task_set}) was unable to scale in due to "
                 f"(reason {len(blocked)} tasks under protection)"
+            )
+            messages.append(
+                f"service ({name}) was unable to reach steady state because task set "
+                f"({task_set}) was unable to scale in. Reason: The number of "
+                "protected tasks are more than the desired count of tasks."
             )
         elif blocked_old:
             deployment = blocked_old[0].deployment
             task_set = deployment.id if deployment else "unknown"
-            message = (
+            messages.append(
                 f"(service {name}, taskSet {task_set}) was unable to scale in due "
                 f"to (reason {len(blocked_old)} tasks under protection)"
             )
-        if message != self._blocked_message and message is not None:
-            self.backend.add_event(service, message)
+        sent = self._sent
+        if not messages:
+            sent.clear()
+        for message in messages:
+            last = sent.get(message)
+            if last is None or now - last >= EVENT_REPEAT_AFTER_S:
+                sent[message] = now
+                self.backend.add_event(service, message)
+        blocking = service.blocking_since
+        if blocking or blocked or blocked_old:
+            ids = {t.task_id for t in blocked} | {t.task_id for t in blocked_old}
+            for task_id in [i for i in blocking if i not in ids]:
+                del blocking[task_id]
+            for task_id in sorted(ids - blocking.keys()):
+                blocking[task_id] = now
         now_blocked = bool(blocked or blocked_old)
         if now_blocked and not self._blocked:
             self.backend.record(
@@ -353,7 +382,6 @@ class ServiceScheduler:
             self.backend.record("deployment_stuck", service=name)
         self._blocked = now_blocked
         self._stuck = stuck
-        self._blocked_message = message
 
     def _retire_old_deployments(self) -> None:
         """Old deployments with no live or stopping task left become INACTIVE."""
