@@ -645,15 +645,18 @@ class ServiceScheduler:
         """Mark the primary COMPLETED once it alone runs the desired count, healthy."""
         service = self.service
         primary = service.primary
-        tasks = list(service.tasks.values())
-        present = [t for t in tasks if t.last_status is not TaskStatus.STOPPED]
-        only_primary = all(t.deployment is primary for t in present)
-        new_live = [t for t in present if t.deployment is primary and t.is_live]
-        steady = (
-            only_primary
-            and len(new_live) == len(present) == service.desired_count
-            and all(t.is_healthy for t in new_live)
-        )
+        # a service's tasks are the ones not STOPPED (a task leaves them as it
+        # stops), so a count other than the desired one settles it at once
+        steady = len(service.tasks) == service.desired_count
+        if steady:
+            present = list(service.tasks.values())
+            only_primary = all(t.deployment is primary for t in present)
+            new_live = [t for t in present if t.deployment is primary and t.is_live]
+            steady = (
+                only_primary
+                and len(new_live) == len(present)
+                and all(t.is_healthy for t in new_live)
+            )
         cleaned_up = primary.stage in (None, "CLEAN_UP")
         if steady and cleaned_up and primary.rollout_state == "IN_PROGRESS":
             service.last_completed = primary
