@@ -631,3 +631,39 @@ def test_assigning_a_task_that_does_not_fit_is_an_invariant_violation() -> None:
     capacity.set_instance_status(sim.backend, instance, "DRAINING")
     with pytest.raises(InvariantViolation, match="DRAINING"):
         capacity.assign_task(instance, second)
+
+
+def test_tags_only_when_asked_for_and_changes_are_recorded() -> None:
+    """Describe calls return tags only with include=["TAGS"] (create returns
+    them); registering, draining, deregistering and creating providers are
+    recorded as events of the run."""
+    sim = _sim()
+    tags = [{"key": "team", "value": "media"}]
+    created = sim.ecs.create_capacity_provider(
+        name="workers",
+        autoScalingGroupProvider={"autoScalingGroupArn": ASG.format("workers")},
+        tags=tags,
+    )["capacityProvider"]
+    assert created["tags"] == tags
+    plain = sim.ecs.describe_capacity_providers(capacityProviders=["workers"])
+    tagged = sim.ecs.describe_capacity_providers(
+        capacityProviders=["workers"], include=["TAGS"]
+    )
+    assert plain["capacityProviders"][0]["tags"] == []
+    assert tagged["capacityProviders"][0]["tags"] == tags
+    arn = _register(sim.ecs, tags=tags)["containerInstanceArn"]
+    described = sim.ecs.describe_container_instances(
+        cluster="media", containerInstances=[arn], include=["TAGS"]
+    )
+    assert described["containerInstances"][0]["tags"] == tags
+    sim.ecs.update_container_instances_state(
+        cluster="media", containerInstances=[arn], status="DRAINING"
+    )
+    sim.ecs.deregister_container_instance(cluster="media", containerInstance=arn)
+    kinds = [k for k in sim.recorder.kinds if "capacity" in k or "instance" in k]
+    assert kinds == [
+        "capacity_provider_created",
+        "container_instance_registered",
+        "container_instance_status_changed",
+        "container_instance_deregistered",
+    ]
