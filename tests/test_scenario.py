@@ -84,6 +84,7 @@ def test_the_bundled_scenarios_are_all_here() -> None:
     assert [p.stem for p in BUNDLED] == [
         "aws-sample-demo",
         "baseline-no-protection",
+        "blue-green-vs-rolling",
         "deploy-at-peak",
         "expiry-mid-job",
         "game-servers",

@@ -20,6 +20,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Final
 
+from botocore.exceptions import ClientError
+
 from ecssim.aws import capacity
 from ecssim.aws.errors import BotoShapedClient
 from ecssim.aws.state import (
@@ -35,7 +37,7 @@ from ecssim.aws.throttle import TokenBucket
 from ecssim.config import EcsSettings
 from ecssim.errors import InvalidTransition
 from ecssim.rules import capacity as capacity_rules
-from ecssim.rules import protection
+from ecssim.rules import deployments, protection
 from ecssim.rules.lifecycle import StopCode, TaskStatus
 from ecssim.rules.placement import (
     CapacityProviderItem,
@@ -57,6 +59,14 @@ MAX_STRATEGY_ITEMS: Final = 20
 LAUNCH_TYPES: Final = ("EC2", "FARGATE", "EXTERNAL")
 CAPACITY_PROVIDERS: Final = ("FARGATE", "FARGATE_SPOT")
 _NAME_RE: Final = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
+#: the ``deploymentConfiguration`` keys of the BLUE_GREEN, LINEAR and CANARY strategies
+_STRATEGY_KEYS: Final = (
+    "strategy",
+    "bakeTimeInMinutes",
+    "linearConfiguration",
+    "canaryConfiguration",
+    "lifecycleHooks",
+)
 
 Response = dict[str, Any]
 
@@ -230,7 +240,9 @@ class EcsClient(BotoShapedClient):
             "id": d.id,
             "status": d.status,
             "taskDefinition": d.task_definition.arn,
-            "desiredCount": d.desired_count,
+            "desiredCount": d.desired_count
+            if d.status == "PRIMARY" or d.replacement_target is None
+            else d.replacement_target,
             "pendingCount": sum(
                 1
                 for t in tasks
@@ -267,6 +279,7 @@ class EcsClient(BotoShapedClient):
                 },
                 "maximumPercent": service.maximum_percent,
                 "minimumHealthyPercent": service.minimum_healthy_percent,
+                **self._strategy_json(service),
             },
             "deployments": [
                 self._deployment_json(service, d)
@@ -470,15 +483,173 @@ class EcsClient(BotoShapedClient):
             "minimumHealthyPercent",
             "maximumPercent",
             "deploymentCircuitBreaker",
+            *_STRATEGY_KEYS,
         }
         if unsupported:
             raise self._fail(
                 op,
                 "InvalidParameterException",
-                "ecssim models rolling-update deployments only; "
-                f"deploymentConfiguration.{sorted(unsupported)[0]} is not supported.",
+                "ecssim does not model "
+                f"deploymentConfiguration.{sorted(unsupported)[0]}.",
             )
         return min_pct, max_pct, enable, rollback
+
+    def _strategy_configuration(
+        self,
+        op: str,
+        raw: dict[str, Any],
+        current: deployments.DeploymentStrategy,
+        current_hooks: list[dict[str, Any]],
+    ) -> tuple[deployments.DeploymentStrategy, list[dict[str, Any]]]:
+        """The strategy, bake times and lifecycle hooks of a request, merged over
+        the service's *current* ones (UpdateService changes only what it names)."""
+
+        def bad(message: str) -> ClientError:
+            return self._fail(op, "InvalidParameterException", message)
+
+        def minutes(value: Any, name: str) -> int:
+            if not 0 <= value <= deployments.MAX_BAKE_TIME_MINUTES:
+                raise bad(
+                    f"{name} {value} is outside 0..{deployments.MAX_BAKE_TIME_MINUTES}."
+                )
+            return int(value)
+
+        def percent(value: Any, name: str, low: float) -> float:
+            if not low - 1e-9 <= value <= 100 or not deployments.is_multiple_of_tenth(
+                value
+            ):
+                raise bad(
+                    f"{name} {value} must be a multiple of 0.1 from {low:g} to 100."
+                )
+            return round(float(value), 1)
+
+        name = raw.get("strategy", current.strategy)
+        if name not in deployments.STRATEGIES:
+            raise bad(
+                f"deploymentConfiguration.strategy {name!r} is not one of "
+                f"{', '.join(deployments.STRATEGIES)}."
+            )
+        changed = name != current.strategy
+        bake = raw.get("bakeTimeInMinutes", current.bake_time_minutes)
+        if bake is not None:
+            bake = minutes(bake, "deploymentConfiguration.bakeTimeInMinutes")
+        if name == "BLUE_GREEN" and bake is None:
+            raise bad(
+                "deploymentConfiguration.bakeTimeInMinutes is required for the "
+                "BLUE_GREEN deployment strategy."
+            )
+        linear = raw.get("linearConfiguration")
+        if linear is not None and name != "LINEAR":
+            raise bad(
+                "deploymentConfiguration.linearConfiguration is only valid with "
+                "the LINEAR deployment strategy."
+            )
+        canary = raw.get("canaryConfiguration")
+        if canary is not None and name != "CANARY":
+            raise bad(
+                "deploymentConfiguration.canaryConfiguration is only valid with "
+                "the CANARY deployment strategy."
+            )
+        keep = current if not changed else deployments.DeploymentStrategy()
+        step = keep.linear_step_percent
+        step_bake = keep.linear_step_bake_minutes
+        if linear is not None:
+            step = percent(
+                linear.get("stepPercent", deployments.LINEAR_STEP_PERCENT_DEFAULT),
+                "linearConfiguration.stepPercent",
+                deployments.LINEAR_STEP_PERCENT_MIN,
+            )
+            step_bake = minutes(
+                linear.get(
+                    "stepBakeTimeInMinutes",
+                    deployments.LINEAR_STEP_BAKE_MINUTES_DEFAULT,
+                ),
+                "linearConfiguration.stepBakeTimeInMinutes",
+            )
+        canary_pct = keep.canary_percent
+        canary_bake = keep.canary_bake_minutes
+        if canary is not None:
+            canary_pct = percent(
+                canary.get("canaryPercent", deployments.CANARY_PERCENT_DEFAULT),
+                "canaryConfiguration.canaryPercent",
+                deployments.CANARY_PERCENT_MIN,
+            )
+            canary_bake = minutes(
+                canary.get(
+                    "canaryBakeTimeInMinutes", deployments.CANARY_BAKE_MINUTES_DEFAULT
+                ),
+                "canaryConfiguration.canaryBakeTimeInMinutes",
+            )
+        raw_hooks = raw.get("lifecycleHooks")
+        hooks_json = current_hooks if raw_hooks is None else copy.deepcopy(raw_hooks)
+        hooks = []
+        for i, hook in enumerate(hooks_json):
+            where = f"deploymentConfiguration.lifecycleHooks[{i}]"
+            target = hook.get("targetType", "AWS_LAMBDA")
+            if target not in ("AWS_LAMBDA", "PAUSE"):
+                raise bad(f"{where}.targetType {target!r} is not AWS_LAMBDA or PAUSE.")
+            stages = tuple(hook.get("lifecycleStages", ()))
+            if not stages:
+                raise bad(f"{where}.lifecycleStages is required.")
+            for stage in stages:
+                if stage not in deployments.HOOK_STAGES:
+                    raise bad(
+                        f"{where}.lifecycleStages: {stage!r} is not one of "
+                        f"{', '.join(deployments.HOOK_STAGES)}."
+                    )
+            if target == "AWS_LAMBDA" and not hook.get("hookTargetArn"):
+                raise bad(f"{where}.hookTargetArn is required for an AWS_LAMBDA hook.")
+            timeout = hook.get("timeoutConfiguration", {})
+            action = timeout.get("action", "ROLLBACK")
+            if action not in ("ROLLBACK", "CONTINUE"):
+                raise bad(
+                    f"{where}.timeoutConfiguration.action {action!r} is not "
+                    "ROLLBACK or CONTINUE."
+                )
+            hooks.append(
+                deployments.LifecycleHook(
+                    stages=stages,
+                    target_type=target,
+                    timeout_minutes=int(
+                        timeout.get(
+                            "timeoutInMinutes",
+                            deployments.HOOK_TIMEOUT_MINUTES_DEFAULT,
+                        )
+                    ),
+                    timeout_action=action,
+                )
+            )
+        strategy = deployments.DeploymentStrategy(
+            strategy=name,
+            bake_time_minutes=bake,
+            linear_step_percent=step,
+            linear_step_bake_minutes=step_bake,
+            canary_percent=canary_pct,
+            canary_bake_minutes=canary_bake,
+            hooks=tuple(hooks),
+        )
+        return strategy, hooks_json
+
+    def _strategy_json(self, service: Service) -> Response:
+        """The strategy part of ``deploymentConfiguration`` as DescribeServices
+        returns it."""
+        strategy = service.strategy
+        body: Response = {"strategy": strategy.strategy}
+        if strategy.bake_time_minutes is not None:
+            body["bakeTimeInMinutes"] = strategy.bake_time_minutes
+        if strategy.strategy == "LINEAR":
+            body["linearConfiguration"] = {
+                "stepPercent": strategy.linear_step_percent,
+                "stepBakeTimeInMinutes": strategy.linear_step_bake_minutes,
+            }
+        if strategy.strategy == "CANARY":
+            body["canaryConfiguration"] = {
+                "canaryPercent": strategy.canary_percent,
+                "canaryBakeTimeInMinutes": strategy.canary_bake_minutes,
+            }
+        if service.lifecycle_hooks:
+            body["lifecycleHooks"] = copy.deepcopy(service.lifecycle_hooks)
+        return body
 
     def create_service(self, **kwargs: Any) -> Response:
         """Create a REPLICA service with the rolling-update deployment controller."""
@@ -538,6 +709,12 @@ class EcsClient(BotoShapedClient):
         min_pct, max_pct, enable, rollback = self._deployment_configuration(
             op, kwargs.get("deploymentConfiguration", {}), (100, 200, False, False)
         )
+        strategy, hooks = self._strategy_configuration(
+            op,
+            kwargs.get("deploymentConfiguration", {}),
+            deployments.DeploymentStrategy(),
+            [],
+        )
         service = Service(
             name=name,
             arn=self._backend.arn(f"service/{cluster.name}/{name}"),
@@ -551,6 +728,8 @@ class EcsClient(BotoShapedClient):
             availability_zones=self._backend.availability_zones,
             created_at=self._backend.clock(),
             request=copy.deepcopy(kwargs),
+            strategy=strategy,
+            lifecycle_hooks=hooks,
         )
         cluster.services[name] = service
         self._backend.new_deployment(service, td)
@@ -585,12 +764,19 @@ class EcsClient(BotoShapedClient):
                 service.circuit_breaker_rollback,
             ),
         )
+        strategy, hooks = self._strategy_configuration(
+            op,
+            kwargs.get("deploymentConfiguration", {}),
+            service.strategy,
+            service.lifecycle_hooks,
+        )
         (
             service.minimum_healthy_percent,
             service.maximum_percent,
             service.circuit_breaker_enable,
             service.circuit_breaker_rollback,
         ) = config
+        service.strategy, service.lifecycle_hooks = strategy, hooks
         if desired is not None and desired != service.desired_count:
             self._backend.set_desired_count(service, desired, "UpdateService")
         new_td = td is not None and td is not service.primary.task_definition

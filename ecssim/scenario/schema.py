@@ -28,6 +28,7 @@ from pydantic import (
 )
 
 from ecssim.config import EcsSettings
+from ecssim.rules import deployments as deployment_rules
 from ecssim.rules.protection import MAX_EXPIRES_IN_MINUTES, MIN_EXPIRES_IN_MINUTES
 from ecssim.units import parse_duration, parse_rate
 
@@ -56,6 +57,29 @@ def _whole_minutes(seconds: float) -> float:
 
 
 ProtectionSeconds = Annotated[Seconds, AfterValidator(_whole_minutes)]
+
+
+def _bake_minutes(seconds: float) -> float:
+    minutes = seconds / 60
+    if minutes != int(minutes):
+        raise ValueError(f"{minutes:g} minutes is not a whole number of minutes")
+    limit = deployment_rules.MAX_BAKE_TIME_MINUTES
+    if not 0 <= minutes <= limit:
+        raise ValueError(f"{minutes:g} minutes is outside 0..{limit} minutes")
+    return seconds
+
+
+#: A bake time: whole minutes, 0..1440 (ECS's ``...BakeTimeInMinutes``).
+BakeSeconds = Annotated[Seconds, AfterValidator(_bake_minutes)]
+
+
+def _tenths(value: float) -> float:
+    if not deployment_rules.is_multiple_of_tenth(value):
+        raise ValueError(f"{value:g} is not a multiple of 0.1")
+    return round(value, 1)
+
+
+Tenths = Annotated[float, AfterValidator(_tenths)]
 
 #: A scenario's name becomes a results folder name: only characters safe in a file
 #: name, no leading dot, no separators, so no name can point outside ``results/``.
@@ -383,12 +407,95 @@ class CircuitBreaker(_Model):
     rollback: bool = False
 
 
+class LinearConfig(_Model):
+    """``linearConfiguration``: shift ``step_percent`` of production traffic,
+    wait ``step_bake_time``, repeat until 100 %."""
+
+    step_percent: Tenths = Field(
+        default=deployment_rules.LINEAR_STEP_PERCENT_DEFAULT,
+        ge=deployment_rules.LINEAR_STEP_PERCENT_MIN,
+        le=100,
+    )
+    step_bake_time_s: BakeSeconds = Field(
+        default=deployment_rules.LINEAR_STEP_BAKE_MINUTES_DEFAULT * 60.0,
+        alias="step_bake_time",
+    )
+
+
+class CanaryConfig(_Model):
+    """``canaryConfiguration``: shift ``percent`` of production traffic, wait
+    ``bake_time``, then shift the rest."""
+
+    percent: Tenths = Field(
+        default=deployment_rules.CANARY_PERCENT_DEFAULT,
+        ge=deployment_rules.CANARY_PERCENT_MIN,
+        le=100,
+    )
+    bake_time_s: BakeSeconds = Field(
+        default=deployment_rules.CANARY_BAKE_MINUTES_DEFAULT * 60.0, alias="bake_time"
+    )
+
+
+Strategy = Literal["ROLLING", "BLUE_GREEN", "LINEAR", "CANARY"]
+
+
+def _check_strategy(
+    strategy: Strategy | None,
+    linear: LinearConfig | None,
+    canary: CanaryConfig | None,
+) -> None:
+    if linear is not None and strategy != "LINEAR":
+        raise ValueError("linear: only valid with strategy LINEAR")
+    if canary is not None and strategy != "CANARY":
+        raise ValueError("canary: only valid with strategy CANARY")
+
+
 class DeploymentConfig(_Model):
-    """``deploymentConfiguration`` of a rolling update."""
+    """``deploymentConfiguration``: a rolling update's bounds and circuit
+    breaker, or a BLUE_GREEN, LINEAR or CANARY deployment's bake times."""
 
     minimum_healthy_percent: int = Field(default=100, ge=0, le=100)
     maximum_percent: int = Field(default=200, ge=100)
     circuit_breaker: CircuitBreaker = CircuitBreaker()
+    strategy: Strategy = "ROLLING"
+    bake_time_s: BakeSeconds = Field(default=0.0, alias="bake_time")
+    linear: LinearConfig | None = None
+    canary: CanaryConfig | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> DeploymentConfig:
+        _check_strategy(self.strategy, self.linear, self.canary)
+        return self
+
+    def request(self) -> dict[str, Any]:
+        """The strategy keys of ``deploymentConfiguration`` for CreateService."""
+        return _strategy_request(
+            self.strategy, self.bake_time_s, self.linear, self.canary
+        )
+
+
+def _strategy_request(
+    strategy: Strategy,
+    bake_time_s: float | None,
+    linear: LinearConfig | None,
+    canary: CanaryConfig | None,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"strategy": strategy}
+    if bake_time_s is not None and strategy != "ROLLING":
+        body["bakeTimeInMinutes"] = round(bake_time_s / 60)
+    if strategy == "LINEAR":
+        linear = linear or LinearConfig()
+        body["linearConfiguration"] = {
+            "stepPercent": linear.step_percent,
+            "stepBakeTimeInMinutes": round(linear.step_bake_time_s / 60),
+        }
+    if strategy == "CANARY":
+        canary = canary or CanaryConfig()
+        body["canaryConfiguration"] = {
+            "canaryPercent": canary.percent,
+            "canaryBakeTimeInMinutes": round(canary.bake_time_s / 60),
+        }
+    return body
 
 
 class CapacityProvider(_Model):
@@ -454,6 +561,31 @@ class Deploy(_Model):
     at_s: Seconds = Field(alias="at")
     service: str
     fails_to_start: bool = False
+    #: the deployment strategy for this and later deployments (default: the
+    #: service's ``deployment``); bake times as in ``services[].deployment``
+    strategy: Strategy | None = None
+    bake_time_s: BakeSeconds | None = Field(default=None, alias="bake_time")
+    linear: LinearConfig | None = None
+    canary: CanaryConfig | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> Deploy:
+        if self.strategy is None:
+            if (self.bake_time_s, self.linear, self.canary) != (None, None, None):
+                raise ValueError("bake_time, linear and canary need a strategy")
+        else:
+            _check_strategy(self.strategy, self.linear, self.canary)
+        return self
+
+    def request(self) -> dict[str, Any] | None:
+        """The strategy keys of ``deploymentConfiguration`` for UpdateService, or
+        ``None`` to keep the service's."""
+        if self.strategy is None:
+            return None
+        bake = self.bake_time_s
+        if bake is None and self.strategy != "ROLLING":
+            bake = 0.0
+        return _strategy_request(self.strategy, bake, self.linear, self.canary)
 
 
 class SetDesiredCount(_Model):
@@ -606,6 +738,7 @@ class EcsKnobs(_Model):
         default=50.0, alias="protection_api_rate", gt=0
     )
     protection_api_burst: float = Field(default=100.0, ge=1)
+    lifecycle_hook_s: Seconds = Field(default=0.0, alias="lifecycle_hook", ge=0)
 
     def settings(self) -> EcsSettings:
         """The control plane's settings for these knobs."""
@@ -620,6 +753,7 @@ class EcsKnobs(_Model):
             refuse_renewals_after_s=self.refuse_renewals_after_s,
             protection_api_rate_per_s=self.protection_api_rate_per_s,
             protection_api_burst=self.protection_api_burst,
+            lifecycle_hook_s=self.lifecycle_hook_s,
         )
 
 
