@@ -667,3 +667,92 @@ def test_tags_only_when_asked_for_and_changes_are_recorded() -> None:
         "container_instance_status_changed",
         "container_instance_deregistered",
     ]
+
+
+def _conforms(value: Any, shape: Any, path: str) -> list[str]:
+    """Where *value* does not fit botocore's *shape* (unknown keys, wrong types)."""
+    kind = shape.type_name
+    if kind == "structure":
+        if not isinstance(value, dict):
+            return [f"{path}: {type(value).__name__} is not a structure"]
+        problems = []
+        for key, item in value.items():
+            if key not in shape.members:
+                problems.append(f"{path}.{key}: not in {shape.name}")
+            else:
+                problems += _conforms(item, shape.members[key], f"{path}.{key}")
+        return problems
+    if kind == "list":
+        if not isinstance(value, list):
+            return [f"{path}: not a list"]
+        return [
+            p
+            for i, v in enumerate(value)
+            for p in _conforms(v, shape.member, f"{path}[{i}]")
+        ]
+    expected = {
+        "string": str,
+        "integer": int,
+        "long": int,
+        "boolean": bool,
+        "double": float,
+        "timestamp": datetime,
+    }[kind]
+    if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+        return [f"{path}: {value!r} is not {kind}"]
+    if kind == "string" and shape.enum and value not in shape.enum:
+        return [f"{path}: {value!r} is not one of {shape.enum}"]
+    return []
+
+
+def test_every_response_fits_the_botocore_output_shape() -> None:
+    """Each new operation answers only keys its output shape has, with the
+    types and enum values the model gives them."""
+    from ecssim.aws.errors import service_model
+
+    model = service_model("ecs")
+    sim = _sim()
+    ecs = sim.ecs
+    responses = {
+        "CreateCapacityProvider": ecs.create_capacity_provider(
+            name="workers",
+            autoScalingGroupProvider={
+                "autoScalingGroupArn": ASG.format("workers"),
+                "managedScaling": {"status": "ENABLED"},
+            },
+        ),
+        "PutClusterCapacityProviders": ecs.put_cluster_capacity_providers(
+            cluster="media",
+            capacityProviders=["workers"],
+            defaultCapacityProviderStrategy=[
+                {"capacityProvider": "workers", "weight": 1}
+            ],
+        ),
+        "DescribeCapacityProviders": ecs.describe_capacity_providers(
+            capacityProviders=["workers", "FARGATE", "ghost"], include=["TAGS"]
+        ),
+    }
+    arn = _register(ecs)["containerInstanceArn"]
+    responses |= {
+        "RegisterContainerInstance": ecs.register_container_instance(
+            cluster="media", containerInstanceArn=arn
+        ),
+        "ListContainerInstances": ecs.list_container_instances(
+            cluster="media", maxResults=1
+        ),
+        "DescribeContainerInstances": ecs.describe_container_instances(
+            cluster="media", containerInstances=[arn, "ghost"]
+        ),
+        "UpdateContainerInstancesState": ecs.update_container_instances_state(
+            cluster="media", containerInstances=[arn, "ghost"], status="DRAINING"
+        ),
+        "DeregisterContainerInstance": ecs.deregister_container_instance(
+            cluster="media", containerInstance=arn
+        ),
+    }
+    problems = []
+    for operation, response in responses.items():
+        body = {k: v for k, v in response.items() if k != "ResponseMetadata"}
+        output = model.operation_model(operation).output_shape
+        problems += _conforms(body, output, operation)
+    assert problems == []
