@@ -7,6 +7,7 @@
     ecssim sweep FILE [--set PATH=VALUE ...] [--workers N] [--out DIR] [--quiet]
     ecssim report DIR
     ecssim schema
+    ecssim serve FILE [--port N] [--speed X | --manual] [--out DIR] [--bind ADDR]
 
 Exit codes: 0 success; 2 bad input (an invalid scenario, a missing file, an
 output folder that must not be overwritten, a bad flag), with a message on
@@ -128,7 +129,51 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("folder", type=Path, metavar="DIR", help="results folder")
 
     commands.add_parser("schema", help="print the JSON Schema of scenario files")
+    _add_serve(commands)
     return parser
+
+
+def _add_serve(commands: Any) -> None:
+    serve = commands.add_parser(
+        "serve",
+        help="serve a scenario's simulated account on loopback HTTP endpoints "
+        "(ECS, Application Auto Scaling, per-task agent and metadata endpoints)",
+    )
+    serve.add_argument("file", type=Path, metavar="FILE", help="scenario YAML file")
+    _add_set(serve)
+    serve.add_argument(
+        "--seed", type=int, default=None, help="override the scenario's seed"
+    )
+    serve.add_argument(
+        "--port", type=int, default=4580, help="TCP port (default 4580; 0: any free)"
+    )
+    pace = serve.add_mutually_exclusive_group()
+    pace.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        metavar="X",
+        help="simulated seconds per wall-clock second (default 1)",
+    )
+    pace.add_argument(
+        "--manual",
+        action="store_true",
+        help="simulated time moves only on POST /_ecssim/advance?seconds=N",
+    )
+    serve.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="results folder written on shutdown (default results/<scenario>-seed<N>-serve)",
+    )
+    serve.add_argument(
+        "--bind",
+        default=None,
+        metavar="ADDR",
+        help="listen on ADDR instead of 127.0.0.1 (anyone who reaches it can "
+        "call the simulated APIs without credentials)",
+    )
 
 
 def _add_set(command: argparse.ArgumentParser) -> None:
@@ -316,12 +361,81 @@ def _cmd_schema(_: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    # Imported here: only serve needs the HTTP server and its threads.
+    import signal  # noqa: PLC0415
+    import threading  # noqa: PLC0415
+
+    from ecssim.serve.server import (  # noqa: PLC0415
+        LOOPBACK,
+        BindError,
+        EcssimHttpServer,
+        is_loopback,
+    )
+    from ecssim.serve.session import serve_scenario  # noqa: PLC0415
+
+    scenario, _ = _load(args)
+    seed = scenario.seed if args.seed is None else args.seed
+    if seed < 0:
+        raise _BadInput(f"--seed {seed}: must be >= 0")
+    if not (args.manual or (math.isfinite(args.speed) and args.speed > 0)):
+        raise _BadInput(f"--speed {args.speed}: must be a positive number")
+    if not 0 <= args.port <= 65535:
+        raise _BadInput(f"--port {args.port}: must be 0..65535")
+    host = args.bind or LOOPBACK
+    if args.bind is not None and not is_loopback(host):
+        print(
+            f"ecssim serve: warning: listening on {host}: anyone who can reach it "
+            "can call the simulated AWS APIs without credentials",
+            file=sys.stderr,
+        )
+    name = f"{scenario.name}-seed{seed}-serve"
+    if args.settings:
+        name += f"-{_settings_slug(args.settings)}"
+    stop = threading.Event()
+
+    def ready(server: EcssimHttpServer) -> None:
+        pace = "manual clock" if args.manual else f"{args.speed:g}x real time"
+        print(f"serving {scenario.name!r} (seed {seed}, {pace}) on {server.url}")
+        print(f"  export AWS_ENDPOINT_URL={server.url}")
+        print(
+            "  export AWS_ACCESS_KEY_ID=ecssim AWS_SECRET_ACCESS_KEY=ecssim "
+            f"AWS_DEFAULT_REGION={server.app.model.sim.backend.region}"
+        )
+        print(f"  tasks and their ECS_AGENT_URI: {server.url}/_ecssim/tasks")
+        print(
+            f"  clock: {server.url}/_ecssim/clock  summary: {server.url}/_ecssim/summary"
+        )
+        print("Ctrl-C (or SIGTERM) stops and writes the results folder", flush=True)
+
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        folder = serve_scenario(
+            scenario,
+            out=args.out or Path("results") / name,
+            stop=stop,
+            seed=seed,
+            speed=None if args.manual else args.speed,
+            host=host,
+            port=args.port,
+            allow_remote=args.bind is not None,
+            on_ready=ready,
+        )
+    except BindError as exc:
+        raise _BadInput(str(exc)) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    print(f"results: {folder}  (open {folder / 'report.html'})")
+    return EXIT_OK
+
+
 _COMMANDS = {
     "run": _cmd_run,
     "validate": _cmd_validate,
     "sweep": _cmd_sweep,
     "report": _cmd_report,
     "schema": _cmd_schema,
+    "serve": _cmd_serve,
 }
 
 

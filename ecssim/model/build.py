@@ -142,7 +142,8 @@ class Model:
             jobs,
             sessions,
             services=[s.name for s in scenario.services],
-            duration_s=scenario.duration_s,
+            # what ran so far: a run stopped early (ecssim serve) ends now
+            duration_s=min(scenario.duration_s, self.sim.now_s),
             sample_interval_s=scenario.sample_interval_s,
         )
         return RunResult(

@@ -155,12 +155,17 @@ _OWN_FILES: Final = frozenset(
 )
 
 
+#: The folder of external worker logs ``ecssim serve`` adds to a run folder.
+WORKER_LOGS: Final = "workers"
+
+
 def foreign_files(folder: Path) -> list[str]:
     """Names in *folder* that ecssim does not write, sorted (a user's own files)."""
     return sorted(
         p.name
         for p in folder.iterdir()
-        if not (
+        if not (p.is_dir() and p.name == WORKER_LOGS)
+        and not (
             p.is_file()
             and (
                 p.name in _OWN_FILES

@@ -349,11 +349,17 @@ class ProtectionPolicyConfig(_Model):
 
 
 class WorkerConfig(_Model):
-    """What a worker does on SIGTERM."""
+    """What a worker does on SIGTERM, and the real program ``ecssim serve`` runs."""
 
     on_sigterm: Literal["finish", "abandon"] = "finish"
     shutdown_s: Seconds = Field(
         default=1.0, alias="shutdown", description="exit time when idle"
+    )
+    command: list[Annotated[str, Field(min_length=1)]] | None = Field(
+        default=None,
+        min_length=1,
+        description="ecssim serve only: the program (and arguments) each task of "
+        "the service runs as a real process, instead of the modelled worker",
     )
 
 
