@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
+from ecssim.aws.capacity import CapacityProvider, ContainerInstance
 from ecssim.rules import deployments, lifecycle, protection
 from ecssim.rules.deployments import ROLLING, DeploymentStrategy
 from ecssim.rules.lifecycle import LIVE_STATUSES, StopCode, TaskStatus
@@ -69,6 +70,13 @@ class Cluster:
     services: dict[str, Service] = field(default_factory=dict)
     tasks: dict[str, Task] = field(default_factory=dict)
     status: str = "ACTIVE"
+    #: registered container instances by id (INACTIVE ones kept for describe)
+    container_instances: dict[str, ContainerInstance] = field(default_factory=dict)
+    #: capacity providers set by PutClusterCapacityProviders (None: never set)
+    capacity_providers: list[str] | None = None
+    default_capacity_provider_strategy: list[dict[str, Any]] = field(
+        default_factory=list
+    )
 
 
 @dataclass(eq=False)
@@ -277,6 +285,8 @@ class Task:
     exit_code: int | None = None
     #: a worker inside the task is busy and the task still RUNNING (kept by workers)
     counted_busy: bool = False
+    #: the container instance it is placed on (EC2 capacity; None on Fargate)
+    container_instance: ContainerInstance | None = None
 
     @property
     def is_live(self) -> bool:
@@ -333,6 +343,8 @@ class EcsBackend:
         self.task_definitions: dict[str, list[TaskDefinition]] = {}
         self.listener: Listener = NullListener()
         self.observers: list[Callable[[str, dict[str, Any]], None]] = []
+        #: Auto Scaling group capacity providers of the account, by name
+        self.capacity_providers: dict[str, CapacityProvider] = {}
 
     # ---- records -------------------------------------------------------
     def record(self, kind: str, **fields: Any) -> None:
