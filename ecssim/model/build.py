@@ -138,12 +138,16 @@ class Model:
         sessions = sessions_frame(r.pool for r in runtimes if r.pool is not None)
         summary = summarize(
             events,
-            timeseries,
             jobs,
             sessions,
             services=[s.name for s in scenario.services],
-            duration_s=scenario.duration_s,
-            sample_interval_s=scenario.sample_interval_s,
+            # a result taken mid-run covers what ran so far
+            duration_s=min(scenario.duration_s, self.env.now),
+            measure_from_s=scenario.measure_from_s,
+            workloads={
+                s.name: s.workload.kind if s.workload is not None else None
+                for s in scenario.services
+            },
         )
         return RunResult(
             scenario=scenario,

@@ -563,6 +563,12 @@ class Scenario(_Model):
     start: datetime = datetime(2026, 1, 5, 0, 0, tzinfo=UTC)
     duration_s: Seconds = Field(alias="duration", gt=0, le=366 * 86400)
     sample_interval_s: Seconds = Field(default=60.0, alias="sample_interval", gt=0)
+    measure_from_s: Seconds = Field(
+        default=0.0,
+        alias="measure_from",
+        ge=0,
+        description="warm-up: outcomes count only what happens from this time on",
+    )
     ecs: EcsKnobs = EcsKnobs()
     cluster: Cluster = Cluster()
     services: tuple[Service, ...] = Field(min_length=1)
@@ -575,6 +581,11 @@ class Scenario(_Model):
     def _check(self) -> Scenario:
         if self.start.tzinfo is None:
             object.__setattr__(self, "start", self.start.replace(tzinfo=UTC))
+        if self.measure_from_s >= self.duration_s:
+            raise ValueError(
+                f"measure_from: {self.measure_from_s:g} s is not before the end of "
+                f"the run ({self.duration_s:g} s)"
+            )
         names = [s.name for s in self.services]
         for i, name in enumerate(names):
             if name in names[:i]:

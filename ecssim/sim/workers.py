@@ -273,6 +273,10 @@ class Worker:
         if busy != self.task.counted_busy:
             self.task.counted_busy = busy
             self.load.busy += 1 if busy else -1
+            # the outcomes integrate busy time exactly from these events
+            self.record(
+                "task_busy_changed", service=self.service, task=self.task_id, busy=busy
+            )
 
     def view(self) -> WorkerView:
         """What the policy sees now."""
