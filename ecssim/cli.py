@@ -29,7 +29,7 @@ from typing import Any
 import yaml
 
 from ecssim.errors import ScenarioError
-from ecssim.experiments.sweep import render_sweep, sweep, write_sweep
+from ecssim.experiments.sweep import SweepResult, render_sweep, sweep, write_sweep
 from ecssim.model.build import run
 from ecssim.reports.folders import (
     RUN_MARKER,
@@ -210,17 +210,27 @@ def _describe(scenario: Scenario) -> str:
     return text
 
 
+def _positive_value(row: dict[str, Any], column: str) -> bool:
+    """Whether *row* has a value above 0 in *column* (NaN, not applicable, is not)."""
+    value = row.get(column)
+    return isinstance(value, int | float) and not math.isnan(value) and value > 0
+
+
 def _summary_lines(rows: list[dict[str, Any]]) -> list[str]:
     lines = []
     for row in rows:
         parts = []
         for column, label in _HEADLINES:
             value = row.get(column)
-            if column.startswith("jobs") and not row.get("jobs_arrived"):
+            if column.startswith("jobs") and not _positive_value(row, "jobs_arrived"):
                 continue
-            if column.startswith("sessions") and not row.get("sessions_arrived"):
+            if column.startswith("sessions") and not _positive_value(
+                row, "sessions_arrived"
+            ):
                 continue
-            if column.startswith("deployments") and not row.get("deployments_started"):
+            if column.startswith("deployments") and not _positive_value(
+                row, "deployments_started"
+            ):
                 continue
             parts.append(f"{label} {format_value(column, value)}")
         lines.append(f"  {row.get('service')}: " + ", ".join(parts))
@@ -289,8 +299,29 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
                     text += f" +/- {format_value(column, spread)}"
                 parts.append(f"{column} {text}")
         print(f"  {setting} [{row['service']}]: " + ", ".join(parts))
+    _print_differences(result)
     print(f"results: {folder}  (open {folder / 'report.html'})")
     return EXIT_OK
+
+
+def _print_differences(result: SweepResult) -> None:
+    """The paired differences against the baseline, one line per point and service."""
+    if result.differences.empty:
+        return
+    base = result.means[result.means["point"] == result.baseline].iloc[0]
+    setting = ", ".join(f"{p}={base[p]}" for p in result.parameters)
+    print(f"paired differences against the baseline ({setting}), same seeds:")
+    for row in result.differences.to_dict(orient="records"):
+        setting = ", ".join(f"{p}={row[p]}" for p in result.parameters)
+        parts = []
+        for column in ("job_interruptions", "idle_protected_task_hours", "task_hours"):
+            if column in row:
+                spread = row.get(f"{column}_ci95")
+                text = format_value(column, row[column])
+                if isinstance(spread, float) and math.isfinite(spread):
+                    text += f" +/- {format_value(column, spread)}"
+                parts.append(f"{column} {text}")
+        print(f"  {setting} [{row['service']}]: " + ", ".join(parts))
 
 
 def _cmd_report(args: argparse.Namespace) -> int:

@@ -149,6 +149,8 @@ _OWN_FILES: Final = frozenset(
         "runs.parquet",
         "means.parquet",
         "means.csv",
+        "differences.parquet",
+        "differences.csv",
         "sweep.json",
         "tradeoff.png",
     }
