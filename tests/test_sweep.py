@@ -280,6 +280,9 @@ def test_write_sweep_writes_tables_plot_and_report(
     assert "](tradeoff.png)" in report
     assert "see README Fidelity" in report
     assert "## Paired differences against the baseline" in report
+    # lost work varies a lot between two replications: the report says n is too small
+    assert "Too few replications to read some means: with n = 2" in report
+    assert "lost_work_hours at services[0].protection.expires_in=20m" in report
     pd.testing.assert_frame_equal(
         read_parquet(folder / "differences.parquet"), result.differences
     )
