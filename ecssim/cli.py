@@ -6,6 +6,7 @@
     ecssim validate FILE [--set PATH=VALUE ...]
     ecssim sweep FILE [--set PATH=VALUE ...] [--workers N] [--out DIR] [--quiet]
     ecssim report DIR
+    ecssim compare DIR DIR... [--out DIR]
     ecssim schema
 
 Exit codes: 0 success; 2 bad input (an invalid scenario, a missing file, an
@@ -31,11 +32,13 @@ import yaml
 from ecssim.errors import ScenarioError
 from ecssim.experiments.sweep import SweepResult, render_sweep, sweep, write_sweep
 from ecssim.model.build import run
+from ecssim.reports.compare import write_comparison
 from ecssim.reports.folders import (
     RUN_MARKER,
     SWEEP_MARKER,
     ResultsFolderError,
     check_output_folder,
+    read_parquet,
     results_kind,
 )
 from ecssim.reports.run_report import format_value, render_report, write_results
@@ -128,7 +131,26 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("folder", type=Path, metavar="DIR", help="results folder")
 
     commands.add_parser("schema", help="print the JSON Schema of scenario files")
+    _add_compare(commands)
     return parser
+
+
+def _add_compare(commands: Any) -> None:
+    compare = commands.add_parser(
+        "compare",
+        help="compare two or more results folders (runs or sweeps), each "
+        "against the first",
+    )
+    compare.add_argument(
+        "folders", type=Path, nargs="+", metavar="DIR", help="results folders"
+    )
+    compare.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="comparison folder (default results/compare-<first>-vs-<second>...)",
+    )
 
 
 def _add_set(command: argparse.ArgumentParser) -> None:
@@ -342,6 +364,38 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_compare(args: argparse.Namespace) -> int:
+    folders: list[Path] = args.folders
+    if len(folders) < 2:
+        raise _BadInput("compare needs two or more results folders")
+    for folder in folders:
+        if not folder.is_dir():
+            raise _BadInput(f"{folder}: no such folder")
+    name = "compare-" + "-vs-".join(f.resolve().name for f in folders)
+    out = check_output_folder(args.out or Path("results") / name)
+    folder = write_comparison(folders, out)
+    table = read_parquet(folder / "comparison.parquet")
+    first = str(table["side"].iloc[0])
+    print(f"compared {len(folders)} results folders against {first}:")
+    for row in table[table["side"] != first].to_dict(orient="records"):
+        if row["outcome"] not in ("task_hours", "idle_protected_task_hours"):
+            continue
+        if not math.isfinite(row["difference"]):
+            continue
+        point = f" [{row['point']}]" if row["point"] else ""
+        spread = row["difference_ci95"]
+        text = format_value(str(row["outcome"]), row["difference"])
+        if math.isfinite(spread):
+            text += f" +/- {format_value(str(row['outcome']), spread)}"
+        pairing = "paired" if row["paired"] else "unpaired"
+        print(
+            f"  {row['side']} - {first}{point} {row['service']}: "
+            f"{row['outcome']} {text} ({pairing})"
+        )
+    print(f"results: {folder}  (open {folder / 'report.html'})")
+    return EXIT_OK
+
+
 def _cmd_schema(_: argparse.Namespace) -> int:
     print(json.dumps(json_schema(), indent=2, sort_keys=True))
     return EXIT_OK
@@ -353,6 +407,7 @@ _COMMANDS = {
     "sweep": _cmd_sweep,
     "report": _cmd_report,
     "schema": _cmd_schema,
+    "compare": _cmd_compare,
 }
 
 

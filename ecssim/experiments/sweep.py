@@ -44,6 +44,7 @@ from tqdm import tqdm
 
 from ecssim.errors import ScenarioError
 from ecssim.model.build import run
+from ecssim.reports.compare import point_labels
 from ecssim.reports.document import (
     FIDELITY_NOTE,
     Block,
@@ -68,6 +69,7 @@ from ecssim.reports.plotting import save_png, tradeoff
 from ecssim.reports.run_report import format_value
 from ecssim.results.metrics import SUMMARY_COLUMNS
 from ecssim.results.stats import (
+    compare_sides,
     excludes_zero,
     interval_table,
     outcome_columns,
@@ -124,6 +126,34 @@ class SweepResult:
     means: pd.DataFrame
     baseline: int = 0
     differences: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def compare(
+        self, *others: SweepResult, labels: Sequence[str] | None = None
+    ) -> pd.DataFrame:
+        """Every outcome of this sweep beside *others*', grid point by grid point.
+
+        Points are matched by their parameter values (``point`` holds them as
+        ``path=value, ...``); differences are (other - this), paired by seed
+        where the seeds match. The table is
+        :func:`ecssim.results.stats.compare_sides`'.
+
+        Raises:
+            ValueError: no other sweep, or *labels* of the wrong length.
+        """
+        results = (self, *others)
+        names = (
+            list(labels)
+            if labels is not None
+            else [f"{i + 1}: {r.scenario.name}" for i, r in enumerate(results)]
+        )
+        if len(names) != len(results):
+            raise ValueError(f"labels: {len(names)} given for {len(results)} sweeps")
+        sides = []
+        for name, result in zip(names, results, strict=True):
+            runs = result.runs.copy()
+            runs["point"] = point_labels(runs, result.parameters)
+            sides.append((name, runs.drop(columns=list(result.parameters))))
+        return compare_sides(sides)
 
 
 def grid(parameters: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:

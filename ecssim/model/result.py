@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
 from ecssim.model.simulation import Simulation
+from ecssim.results.stats import compare_sides
 from ecssim.scenario.schema import Scenario
 
 
@@ -43,3 +45,40 @@ class RunResult:
             str(k): v.item() if hasattr(v, "item") else v
             for k, v in rows.iloc[0].items()
         }
+
+    def compare(
+        self, *others: RunResult, labels: Sequence[str] | None = None
+    ) -> pd.DataFrame:
+        """Every outcome of this run beside *others*', each compared with this one.
+
+        Returns the tidy table of :func:`ecssim.results.stats.compare_sides`
+        (``point, service, outcome, side, runs, mean, ci95, difference,
+        difference_ci95, paired``): differences are (other - this), paired
+        when the seeds are the same (common random numbers), e.g.
+        ``a.compare(b).query("outcome == 'task_hours'")``.
+
+        Args:
+            others: one or more results to compare with this one.
+            labels: a name per result, this one first (default
+                ``"<scenario> seed <seed>"``, numbered when two are alike).
+
+        Raises:
+            ValueError: no other result, or *labels* of the wrong length.
+        """
+        results = (self, *others)
+        if labels is None:
+            names = [f"{r.scenario.name} seed {r.seed}" for r in results]
+            if len(set(names)) < len(names):
+                names = [f"{i + 1}: {name}" for i, name in enumerate(names)]
+        else:
+            names = list(labels)
+            if len(names) != len(results):
+                raise ValueError(
+                    f"labels: {len(names)} given for {len(results)} results"
+                )
+        return compare_sides(
+            [
+                (name, r.summary.assign(seed=r.seed))
+                for name, r in zip(names, results, strict=True)
+            ]
+        )

@@ -261,6 +261,33 @@ def timeline(
     return ax
 
 
+def stacked_timelines(
+    panels: Sequence[tuple[str, pd.DataFrame, pd.DataFrame]], service: str
+) -> Axes:
+    """:func:`timeline` of *service* for several runs, one above the other.
+
+    Args:
+        panels: ``(label, timeseries, events)`` per run, drawn top to bottom
+            with the label in each panel's title, on one time axis.
+        service: the service to draw in every panel.
+
+    Returns:
+        The top panel's Axes (its figure holds them all).
+
+    Raises:
+        KeyError: a run has no time series rows for *service*.
+    """
+    figure = Figure(figsize=(11.0, 4.2 * len(panels)), layout="constrained")
+    FigureCanvasAgg(figure)
+    axes = figure.subplots(len(panels), 1, sharex=True, squeeze=False)[:, 0]
+    for ax, (label, timeseries, events) in zip(axes, panels, strict=True):
+        timeline(timeseries, events, service, ax=ax)
+        ax.set_title(f"{label}: {service}")
+        ax.tick_params(labelbottom=True)
+    top: Axes = axes[0]
+    return top
+
+
 #: Bars of :func:`job_outcomes`: label and how to count it from the jobs frame.
 _JOB_BARS: Final = (
     ("completed", "completed"),

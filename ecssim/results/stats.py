@@ -114,3 +114,113 @@ def too_wide(mean: float, half_width: float) -> bool:
 def excludes_zero(mean: float, half_width: float) -> bool:
     """Whether the 95 % interval ``mean +/- half_width`` leaves 0 out (a real difference)."""
     return math.isfinite(half_width) and abs(mean) > half_width
+
+
+#: Columns of :func:`compare_sides`' table, in order.
+COMPARISON_COLUMNS: Final = (
+    "point",
+    "service",
+    "outcome",
+    "side",
+    "runs",
+    "mean",
+    "ci95",
+    "difference",
+    "difference_ci95",
+    "paired",
+)
+
+
+def _welch_half_width(a: np.ndarray[Any, Any], b: np.ndarray[Any, Any]) -> float:
+    """The 95 % half-width of mean(b) - mean(a) for independent samples (Welch)."""
+    if len(a) < 2 or len(b) < 2:
+        return float("nan")
+    va, vb = np.var(a, ddof=1) / len(a), np.var(b, ddof=1) / len(b)
+    se2 = float(va + vb)
+    if se2 == 0:
+        return 0.0
+    df = se2**2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
+    return float(stats.t.ppf(0.5 + CONFIDENCE / 2, df)) * math.sqrt(se2)
+
+
+def compare_sides(sides: Sequence[tuple[str, pd.DataFrame]]) -> pd.DataFrame:
+    """Every outcome of two or more sets of runs side by side, each against the first.
+
+    Each side is ``(label, runs)`` where *runs* has one row per run and
+    service with ``service``, ``seed``, optionally ``point`` (a sweep's grid
+    point, as text; rows match across sides by it) and numeric outcomes. For
+    every point, service, outcome and side the table holds the number of
+    runs, their mean and 95 % half-width and, for the sides after the first,
+    the difference (side - first) and its 95 % half-width: paired by seed
+    when the two sides share seeds (common random numbers: ``paired`` is
+    True), else Welch's interval for independent samples. Outcomes that are
+    NaN in a run are left out of that run's figures.
+
+    Raises:
+        ValueError: fewer than two sides.
+    """
+    if len(sides) < 2:
+        raise ValueError(f"compare needs two or more sets of runs, got {len(sides)}")
+    frames = []
+    for label, runs in sides:
+        frame = runs.copy()
+        if "point" not in frame.columns:
+            frame["point"] = ""
+        frame["point"] = frame["point"].astype(str)
+        frames.append((label, frame))
+    first_label, first = frames[0]
+    outcomes = [
+        c for c in outcome_columns(first) if all(c in f.columns for _, f in frames)
+    ]
+    rows: list[tuple[Any, ...]] = []
+    keys = first[["point", "service"]].drop_duplicates()
+    for point, service in zip(keys["point"], keys["service"], strict=True):
+        reference = first[(first["point"] == point) & (first["service"] == service)]
+        for outcome in outcomes:
+            ref = reference.set_index("seed")[outcome].dropna()
+            ref_values = ref.to_numpy(dtype=float)
+            rows.append(
+                (
+                    point,
+                    service,
+                    outcome,
+                    first_label,
+                    len(ref_values),
+                    float(ref_values.mean()) if len(ref_values) else float("nan"),
+                    half_width_95(ref_values),
+                    float("nan"),
+                    float("nan"),
+                    False,
+                )
+            )
+            for label, frame in frames[1:]:
+                mine = frame[(frame["point"] == point) & (frame["service"] == service)]
+                other = mine.set_index("seed")[outcome].dropna()
+                values = other.to_numpy(dtype=float)
+                paired = bool(len(reference["seed"]) and set(mine["seed"]))
+                paired = paired and bool(set(reference["seed"]) & set(mine["seed"]))
+                shared = ref.index.intersection(other.index)
+                if not len(values) or not len(ref_values):
+                    difference = half = float("nan")
+                elif paired and len(shared):
+                    deltas = (other.loc[shared] - ref.loc[shared]).to_numpy(dtype=float)
+                    difference = float(deltas.mean())
+                    half = half_width_95(deltas)
+                else:
+                    difference = float(values.mean() - ref_values.mean())
+                    half = _welch_half_width(ref_values, values)
+                rows.append(
+                    (
+                        point,
+                        service,
+                        outcome,
+                        label,
+                        len(values),
+                        float(values.mean()) if len(values) else float("nan"),
+                        half_width_95(values),
+                        difference,
+                        half,
+                        paired,
+                    )
+                )
+    return pd.DataFrame(rows, columns=list(COMPARISON_COLUMNS))
