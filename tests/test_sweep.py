@@ -293,3 +293,15 @@ def test_write_sweep_writes_tables_plot_and_report(
     (copy / "tradeoff.png").unlink()
     render_sweep(copy)
     assert {p.name: p.read_bytes() for p in copy.iterdir()} == before
+
+
+def test_sweep_takes_a_scenario_object() -> None:
+    """``ecssim.sweep(load_scenario(...))`` runs the scenario's sweep like its data."""
+    from ecssim import parse_scenario
+
+    raw = _raw()
+    raw["sweep"]["replications"] = 1
+    scenario = parse_scenario(raw)
+    from_object = sweep(scenario)
+    from_data = sweep(raw, source="tiny-sweep.yaml")
+    pd.testing.assert_frame_equal(from_object.runs, from_data.runs)

@@ -232,9 +232,9 @@ def run_summary(task: tuple[Scenario, int]) -> pd.DataFrame:
 
 
 def sweep(
-    raw_scenario: Mapping[str, Any],
+    raw_scenario: Mapping[str, Any] | Scenario,
     *,
-    source: str,
+    source: str | None = None,
     workers: int = 1,
     progress: bool = False,
     folder: str | Path | None = None,
@@ -242,9 +242,11 @@ def sweep(
     """Run every grid point of *raw_scenario*'s sweep ``replications`` times.
 
     Args:
-        raw_scenario: the scenario as plain data (what the YAML file holds, or
-            ``scenario.model_dump(mode="json", by_alias=True, exclude_unset=True)``).
-        source: names the scenario in error messages (usually its file).
+        raw_scenario: a :class:`~ecssim.Scenario` with a ``sweep`` (what
+            :func:`ecssim.load_scenario` returns), or the scenario as plain
+            data (what the YAML file holds).
+        source: names the scenario in error messages (usually its file;
+            ``<name>`` when not given).
         workers: processes to run on; 1 runs in this process.
         progress: show a progress bar over runs on stderr (when it is a TTY).
         folder: resolve relative trace paths against this folder.
@@ -256,7 +258,12 @@ def sweep(
     """
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
-    base, points, scenarios = grid_scenarios(raw_scenario, source=source, folder=folder)
+    if isinstance(raw_scenario, Scenario):
+        label = source or f"<{raw_scenario.name}>"
+        raw_scenario = raw_scenario.model_dump(mode="json", by_alias=True)
+    else:
+        label = source or f"<{raw_scenario.get('name', 'scenario')}>"
+    base, points, scenarios = grid_scenarios(raw_scenario, source=label, folder=folder)
     assert base.sweep is not None  # grid_scenarios() checked
     settings = base.sweep
     parameters = tuple(settings.parameters)
