@@ -23,6 +23,7 @@ from ecssim.model.services import ServiceRuntime, add_service, add_standalone
 from ecssim.model.simulation import Simulation, fewer_collections
 from ecssim.policies import ProtectionPolicy
 from ecssim.results.metrics import summarize
+from ecssim.results.recorder import timestamps
 from ecssim.scenario.schema import (
     ProtectionApiErrors,
     Scenario,
@@ -132,6 +133,9 @@ class Model:
         events = self.sim.events()
         timeseries = pd.DataFrame.from_records(
             self.sampler.rows, columns=list(TIMESERIES_COLUMNS)
+        )
+        timeseries.insert(
+            1, "timestamp", timestamps(timeseries["time_s"], scenario.start)
         )
         runtimes = self.services.values()
         jobs = jobs_frame(r.queue for r in runtimes if r.queue is not None)

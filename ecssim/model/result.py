@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from ecssim.model.simulation import Simulation
+from ecssim.results.recorder import event_details
 from ecssim.results.stats import compare_sides
 from ecssim.scenario.schema import Scenario
 
@@ -20,8 +21,11 @@ class RunResult:
     Attributes:
         scenario: the scenario that ran.
         seed: the seed it ran with.
-        events: one row per recorded event (``time_s, kind, service, task, detail``).
-        timeseries: one row per service per sample interval.
+        events: one row per recorded event (``time_s, timestamp, kind, service,
+            task, reason, detail``); :meth:`event_details` gives ``detail`` as
+            typed columns.
+        timeseries: one row per service per sample interval (``time_s``, its UTC
+            ``timestamp``, then the counts).
         jobs: one row per queue job.
         sessions: one row per game session.
         summary: one row per service with every outcome, named with units.
@@ -45,6 +49,11 @@ class RunResult:
             str(k): v.item() if hasattr(v, "item") else v
             for k, v in rows.iloc[0].items()
         }
+
+    def event_details(self, kind: str | None = None) -> pd.DataFrame:
+        """The events (of *kind* when given) with ``detail`` as typed columns,
+        e.g. ``result.event_details("protection_failed")["expires_at"]``."""
+        return event_details(self.events, kind)
 
     def compare(
         self, *others: RunResult, labels: Sequence[str] | None = None

@@ -107,7 +107,7 @@ class Simulation:
         self.settings = settings if settings is not None else EcsSettings()
         self.env = simpy.Environment()
         self.streams = Streams(seed)
-        self.recorder = Recorder()
+        self.recorder = Recorder(start)
         self.backend = EcsBackend(
             clock=lambda: float(self.env.now),
             new_id=self.streams.hex_id,

@@ -425,9 +425,10 @@ def _render(folder: Path) -> Path:
     blocks.append(
         BulletList(
             (
-                "events.parquet: every recorded event (time_s, kind, service, task, "
-                "reason, detail as JSON)",
-                "timeseries.parquet: one row per service per sample interval",
+                "events.parquet: every recorded event (time_s, its UTC timestamp, "
+                "kind, service, task, reason, detail as JSON)",
+                "timeseries.parquet: one row per service per sample interval "
+                "(time_s and its UTC timestamp first)",
                 "jobs.parquet: one row per queue message; sessions.parquet: one "
                 "row per game session",
                 "summary.parquet and summary.json: the outcomes above, one row per "
