@@ -286,7 +286,12 @@ class Worker:
             self.session_count,
             self.protected_until_s,
             self.releasing,
+            *self.job_facts(),
         )
+
+    def job_facts(self) -> tuple[float | None, float | None]:
+        """The current job's age and size in seconds (None, None without one)."""
+        return None, None
 
     def act(self, action: Action) -> ProcessGenerator:
         """Carry out *action*; returns False when a protect request failed.
@@ -426,6 +431,15 @@ class QueueWorker(Worker):
     def busy(self) -> bool:
         """Holding a message."""
         return self._job is not None
+
+    def job_facts(self) -> tuple[float | None, float | None]:
+        """How long this worker has had its message, and the work it needs."""
+        job = self._job
+        if job is None:
+            return None, None
+        started = self.work_started_s
+        age = None if started is None else self.env.now - started
+        return age, job.duration_s
 
     def start(self) -> None:
         """Run the receive-process-release loop."""
