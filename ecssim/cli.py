@@ -41,7 +41,12 @@ from ecssim.reports.folders import (
     read_parquet,
     results_kind,
 )
-from ecssim.reports.run_report import format_value, render_report, write_results
+from ecssim.reports.run_report import (
+    format_value,
+    notable_outcomes,
+    render_report,
+    write_results,
+)
 from ecssim.scenario.loading import (
     json_schema,
     load_scenario,
@@ -255,6 +260,8 @@ def _summary_lines(rows: list[dict[str, Any]]) -> list[str]:
             ):
                 continue
             parts.append(f"{label} {format_value(column, value)}")
+        # what stands out in this run first (interruptions, refusals, faults)
+        parts = [*notable_outcomes(row), *parts]
         lines.append(f"  {row.get('service')}: " + ", ".join(parts))
     return lines
 

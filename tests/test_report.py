@@ -12,7 +12,13 @@ import pytest
 from ecssim.model.build import run
 from ecssim.model.result import RunResult
 from ecssim.reports.folders import ResultsFolderError, read_parquet, results_kind
-from ecssim.reports.run_report import render_report, write_results
+from ecssim.reports.run_report import (
+    notable_outcomes,
+    render_report,
+    timeline_caption,
+    what_happened,
+    write_results,
+)
 from ecssim.results.metrics import SUMMARY_COLUMNS
 from ecssim.scenario.loading import load_scenario
 from ecssim.scenario.schema import Scenario
@@ -48,7 +54,6 @@ EXPECTED_FILES = {
     "scenario.json",
     "timeline-worker.png",
     "timeline-spare.png",
-    "job-outcomes.png",
     "protection-cost.png",
     "report.md",
     "report.html",
@@ -131,12 +136,13 @@ def test_report_reads_without_python(folder: Path) -> None:
     assert "A short queue run with a scale-in and a rollout." in markdown
     assert "at 40m: set the desired count of worker to 1" in markdown
     assert "| jobs_completed | messages processed to the end |" in markdown
-    assert "see README Fidelity" in markdown
-    for png in ("timeline-worker.png", "job-outcomes.png", "protection-cost.png"):
+    assert "README" not in markdown  # the caveats are in the report itself
+    assert "Not modelled: container instances" in markdown
+    for png in ("timeline-worker.png", "protection-cost.png"):
         assert f"]({png})" in markdown
         assert f'href="{png}"' in page
-    assert page.count('src="data:image/png;base64,') == 4
-    assert "see README Fidelity" in page
+    assert page.count('src="data:image/png;base64,') == 3
+    assert "Not modelled: container instances" in page
     assert str(folder) not in markdown + page
 
 
@@ -236,3 +242,56 @@ def test_refuses_to_write_over_a_file(result: RunResult, tmp_path: Path) -> None
     with pytest.raises(ResultsFolderError, match="not a folder"):
         write_results(result, path)
     assert path.read_text(encoding="utf-8") == "x"
+
+
+def test_report_opens_with_what_happened(folder: Path, result: RunResult) -> None:
+    """The report opens with a sentence per service generated from the outcomes,
+    and tabulates how the jobs ended instead of drawing bars."""
+    markdown = (folder / "report.md").read_text(encoding="utf-8")
+    head = markdown.split("## What ran")[0]
+    assert "## What happened" in head
+    worker = result.service_summary("worker")
+    arrived = f"{int(worker['jobs_arrived']):,} jobs arrived"
+    completed = f"{int(worker['jobs_completed']):,} completed"
+    assert f"- worker: {arrived} and {completed}" in head
+    assert "- spare: " in head
+    assert "## How the queue jobs ended" in markdown
+    assert f"| arrived | {int(worker['jobs_arrived']):,} |" in markdown
+
+
+def test_notable_outcomes_lead_with_what_went_wrong() -> None:
+    """Only outcomes above 0 get a phrase, the most telling first."""
+    row = {
+        "service": "s",
+        "tasks_killed": 2,
+        "sessions_interrupted": 74,
+        "failures_deployment_blocked": 28,
+        "protection_lapsed_while_busy": 5,
+        "jobs_interrupted": float("nan"),
+        "spot_interruptions": 0,
+    }
+    assert notable_outcomes(row) == [
+        "74 sessions cut off when their task stopped",
+        "protection lapsed 5 times on a busy task",
+        "28 protection calls refused (DEPLOYMENT_BLOCKED)",
+        "2 tasks killed at their stop timeout",
+    ]
+    summary = pd.DataFrame([{**row, "task_hours": 3.5, "sessions_arrived": 0}])
+    assert what_happened(summary)[0].startswith("s: 3.5 task-hours; 74 sessions cut")
+    quiet = pd.DataFrame([{"service": "q", "task_hours": 1.0}])
+    assert what_happened(quiet) == [
+        "q: 1 task-hours; no interruptions, refusals or faults."
+    ]
+
+
+def test_timeline_captions_promise_only_what_is_drawn(
+    result: RunResult,
+) -> None:
+    """A caption mentions shading and rollout lines only when the run had them."""
+    events, series = result.events, result.timeseries
+    for service in ("worker", "spare"):
+        caption = timeline_caption(series, events, service)
+        mine = events[events["service"] == service]
+        assert ("shaded" in caption) == bool((mine["kind"] == "scale_in_blocked").any())
+        rollouts = int((mine["kind"] == "deployment_started").sum()) > 1
+        assert ("rollouts started" in caption) == rollouts

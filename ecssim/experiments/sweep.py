@@ -46,13 +46,13 @@ from ecssim.errors import ScenarioError
 from ecssim.model.build import run
 from ecssim.reports.compare import point_labels
 from ecssim.reports.document import (
-    FIDELITY_NOTE,
     Block,
     BulletList,
     FigureRef,
     Heading,
     Paragraph,
     Table,
+    caveat_blocks,
     to_html,
     to_markdown,
 )
@@ -578,7 +578,7 @@ def _render_sweep(folder: Path) -> Path:
         )
     )
     blocks.append(Heading("Modelling caveats"))
-    blocks.append(Paragraph(FIDELITY_NOTE))
+    blocks += caveat_blocks()
     (folder / "report.md").write_text(to_markdown(blocks), encoding="utf-8")
     report_html = folder / "report.html"
     report_html.write_text(to_html(blocks, title, folder), encoding="utf-8")

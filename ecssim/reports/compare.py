@@ -22,13 +22,13 @@ from typing import Any
 import pandas as pd
 
 from ecssim.reports.document import (
-    FIDELITY_NOTE,
     Block,
     BulletList,
     FigureRef,
     Heading,
     Paragraph,
     Table,
+    caveat_blocks,
     to_html,
     to_markdown,
 )
@@ -321,5 +321,5 @@ def comparison_blocks(
         blocks.append(Heading("Timelines"))
         blocks += list(figures)
     blocks.append(Heading("Modelling caveats"))
-    blocks.append(Paragraph(FIDELITY_NOTE))
+    blocks += caveat_blocks()
     return blocks

@@ -16,11 +16,36 @@ from typing import Final
 
 FIDELITY_NOTE: Final = (
     "ecssim models ECS behaviour from AWS's documentation; where AWS is silent "
-    "it picks a documented default (scheduler reaction delay, victim choice, "
-    "DEPLOYMENT_BLOCKED rule, throttling). Read the numbers as comparisons "
-    "between policies, not as predictions: see README Fidelity for the "
-    "modelling caveats."
+    "it picks a documented default. Read the numbers as comparisons between "
+    "policies under the same seeds, not as predictions of a bill. What that "
+    "means here:"
 )
+#: The modelling caveats every report states (the README's Fidelity section has
+#: the full list).
+CAVEATS: Final = (
+    "Defaults where AWS is silent (the scenario's ecs: section changes them): "
+    "the service scheduler acts 15 s after a change and re-checks every 60 s "
+    "out of steady state; scale-in stops unprotected tasks only, "
+    "not-yet-RUNNING ones first, then from the availability zone with the most "
+    "tasks, at random within it; UpdateTaskProtection refuses protection that "
+    "would leave more protected tasks than the desired count "
+    "(DEPLOYMENT_BLOCKED, ecs.deployment_blocked); the protection API allows "
+    "50 calls/s with a burst of 100 per account.",
+    "Not modelled: container instances and EC2 capacity (every task finds "
+    "room), load balancers and health checks, placement strategies other than "
+    "spreading over zones, blue/green deployments, DAEMON services, Fargate "
+    "maintenance, and the start-up backoff of tasks that keep failing.",
+    "Workers are idealised: a queue worker takes one message at a time and "
+    "keeps its visibility extended while it works; CPU is 5 % for an idle task "
+    "and 95 % for a busy one.",
+    "Every outcome is computed exactly from the recorded events; only the time "
+    "series (and the timelines drawn from it) is sampled, every sample_interval.",
+)
+
+
+def caveat_blocks() -> list[Block]:
+    """The report section on modelling caveats: a sentence and the list."""
+    return [Paragraph(FIDELITY_NOTE), BulletList(CAVEATS)]
 
 
 # ---- a small document model, rendered as Markdown and as HTML -------------------------
