@@ -267,6 +267,40 @@ def test_tradeoff_plots_means_with_confidence_intervals() -> None:
     assert ax.get_xlabel().startswith("idle_protected_task_hours: ")
 
 
+def test_tradeoff_draws_every_replication_faintly_and_spreads_labels() -> None:
+    """With the runs, each replication is a faint dot of its point's colour; the
+    labels of points are offset in turn, not stacked on one spot."""
+    means = pd.DataFrame(
+        {
+            "point": [0, 1, 2],
+            "policy": ["none", "none", "renewing"],
+            "expires": ["20m", "1h", "20m"],
+            "service": ["s", "s", "s"],
+            "task_hours": [10.0, 10.0, 9.0],
+            "job_interruptions": [5.0, 5.0, 0.0],
+        }
+    )
+    runs = pd.DataFrame(
+        {
+            "point": [0, 0, 1, 1, 2, 2],
+            "service": ["s"] * 6,
+            "task_hours": [9.0, 11.0, 9.5, 10.5, 8.0, 10.0],
+            "job_interruptions": [4.0, 6.0, 5.0, 5.0, 0.0, 0.0],
+        }
+    )
+    ax = tradeoff(means, x="task_hours", by="policy", annotate=["expires"], runs=runs)
+    faint = [c for c in ax.collections if c.get_alpha() == pytest.approx(0.45)]
+    offsets = np.concatenate([c.get_offsets() for c in faint])
+    assert sorted(map(tuple, offsets.tolist())) == sorted(
+        zip(runs["task_hours"], runs["job_interruptions"], strict=True)
+    )
+    labels = [t for t in ax.texts if t.get_text().startswith("expires=")]
+    assert len(labels) == 3
+    assert len({tuple(t.xy) for t in labels}) == 2  # two share a point
+    assert len({t.get_position() for t in labels}) == 3  # offset in turn
+    assert "faint: each replication" in ax.get_title()
+
+
 def test_tradeoff_rejects_a_missing_column() -> None:
     """Naming a column the sweep summary lacks is a KeyError that names it."""
     with pytest.raises(KeyError, match="nonexistent"):

@@ -489,7 +489,7 @@ def _axes_for(means: pd.DataFrame) -> tuple[str, str]:
     y = "job_interruptions"
     if total("jobs_arrived") == 0 and total("sessions_arrived") > 0:
         y = "sessions_interrupted"
-    return "idle_protected_task_hours", y
+    return "task_hours", y
 
 
 def _render_sweep(folder: Path) -> Path:
@@ -497,12 +497,14 @@ def _render_sweep(folder: Path) -> Path:
     means = read_parquet(folder / "means.parquet")
     parameters = [str(p) for p in meta.get("parameters", {})]
     x, y = _axes_for(means)
+    runs_file = folder / "runs.parquet"
     ax = tradeoff(
         means,
         x=x,
         y=y,
         by=parameters[0] if parameters else None,
         annotate=parameters[1:],
+        runs=read_parquet(runs_file) if runs_file.exists() else None,
     )
     figure = folder / "tradeoff.png"
     save_png(ax, figure)
@@ -574,7 +576,8 @@ def _render_sweep(folder: Path) -> Path:
     blocks.append(
         FigureRef(
             figure,
-            f"{y} against {x}: means per grid point with 95 % confidence intervals",
+            f"{y} against {x} (the cost): means per grid point with 95 % "
+            "confidence intervals, each replication drawn faintly beside its mean",
         )
     )
     blocks.append(Heading("Modelling caveats"))

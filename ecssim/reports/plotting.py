@@ -531,6 +531,10 @@ def _axis_label(column: str) -> str:
     return column.replace("_", " ")
 
 
+#: Offsets (points) of successive point labels on a trade-off plot, in turn.
+_LABEL_OFFSETS: Final = ((6, 4), (6, -11), (-6, 4), (-6, -11))
+
+
 def tradeoff(
     sweep_summary: pd.DataFrame,
     x: str = "idle_protected_task_hours",
@@ -539,8 +543,12 @@ def tradeoff(
     ax: Axes | None = None,
     *,
     annotate: Sequence[str] = (),
+    runs: pd.DataFrame | None = None,
 ) -> Axes:
     """One point per sweep grid point: mean *x* against mean *y*, with 95 % CIs.
+
+    Put the cost (``task_hours``) on *x* to read it as a trade-off: further
+    left is cheaper, lower has fewer interruptions.
 
     Args:
         sweep_summary: a sweep's means (one row per grid point and service,
@@ -552,7 +560,11 @@ def tradeoff(
             legend entry. Without it every row is its own legend entry.
         ax: draw here; a new figure's Axes when not given.
         annotate: columns whose values are written beside each point (the
-            other parameters of a grid with more than one).
+            other parameters of a grid with more than one); labels of nearby
+            points are offset in turn so that they do not sit on each other.
+        runs: the sweep's runs (one row per run, ``point`` and ``service``
+            columns); when given, every replication is drawn faintly beside
+            its mean.
 
     Returns:
         The Axes.
@@ -582,6 +594,7 @@ def tradeoff(
         values: np.ndarray[Any, Any] = rows[name].fillna(0.0).to_numpy(dtype=float)
         return values
 
+    placed = 0
     if by is None:
         keys: list[Any] = list(range(len(frame)))
         groups = [(k, frame.iloc[[k]]) for k in keys]
@@ -596,6 +609,19 @@ def tradeoff(
             label = str(key) if by is not None else f"grid point {key}"
             if several:
                 label = f"{service}: {label}"
+            if runs is not None and "point" in part.columns:
+                mine = runs[runs["point"].isin(part["point"])]
+                if services:
+                    mine = mine[mine["service"] == service]
+                ax.scatter(
+                    mine[x].to_numpy(dtype=float),
+                    mine[y].to_numpy(dtype=float),
+                    marker=markers[service_index % len(markers)],
+                    color=f"C{index % 10}",
+                    alpha=0.45,
+                    s=22,
+                    linewidths=0,
+                )
             ax.errorbar(
                 part[x].to_numpy(dtype=float),
                 part[y].to_numpy(dtype=float),
@@ -609,16 +635,22 @@ def tradeoff(
             )
             for _, row in part.iterrows():
                 if annotate:
+                    dx, dy = _LABEL_OFFSETS[placed % len(_LABEL_OFFSETS)]
+                    placed += 1
                     ax.annotate(
                         ", ".join(f"{c}={row[c]}" for c in annotate),
                         (float(row[x]), float(row[y])),
-                        xytext=(6, 4),
+                        xytext=(dx, dy),
                         textcoords="offset points",
+                        ha="left" if dx >= 0 else "right",
                         fontsize="x-small",
                     )
+    faint = "; faint: each replication" if runs is not None else ""
     ax.set_xlabel(f"{_axis_label(x)}\n(mean of replications)", wrap=True)
     ax.set_ylabel(f"{_axis_label(y)}\n(mean of replications)", wrap=True)
-    ax.set_title(f"Trade-off: {y} against {x}\n(error bars: 95 % confidence interval)")
+    ax.set_title(
+        f"Trade-off: {y} against {x}\n(error bars: 95 % confidence interval{faint})"
+    )
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize="small", title=by, title_fontsize="small")
     return ax
