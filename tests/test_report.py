@@ -11,8 +11,10 @@ import pytest
 
 from ecssim.model.build import run
 from ecssim.model.result import RunResult
+from ecssim.reports.document import Table, to_html
 from ecssim.reports.folders import ResultsFolderError, read_parquet, results_kind
 from ecssim.reports.run_report import (
+    format_value,
     notable_outcomes,
     render_report,
     timeline_caption,
@@ -295,3 +297,28 @@ def test_timeline_captions_promise_only_what_is_drawn(
         assert ("shaded" in caption) == bool((mine["kind"] == "scale_in_blocked").any())
         rollouts = int((mine["kind"] == "deployment_started").sum()) > 1
         assert ("rollouts started" in caption) == rollouts
+
+
+def test_one_number_format_everywhere() -> None:
+    """Counts with thousands separators, other numbers with 3 significant digits
+    (one decimal from 100 up), seconds with their unit, NaN as n/a."""
+    assert format_value("jobs_arrived", 2661) == "2,661"
+    assert format_value("jobs_arrived", 2661.0) == "2,661"
+    assert format_value("task_hours", 1465.1122) == "1,465.1"
+    assert format_value("task_hours", 0.018412) == "0.0184"
+    assert format_value("queue_wait_p95_s", 401.65) == "401.6 s"
+    assert format_value("queue_wait_p95_s", 3886.0) == "3,886.0 s"
+    assert format_value("convergence_delay_mean_s", 15.0) == "15 s"
+    assert format_value("task_hours", float("nan")) == "n/a"
+
+
+def test_wide_tables_scroll_and_long_names_wrap(folder: Path) -> None:
+    """Tables sit in a horizontally scrolling box and long names may break after
+    '_' and '.', so a report fits a 1,200-pixel window without clipping."""
+    page = (folder / "report.html").read_text(encoding="utf-8")
+    assert '<div class="wide"><table>' in page
+    assert ".wide { overflow-x: auto;" in page
+    table = Table(("services[0].protection.policy", "idle_task_hours"), (("a", "1"),))
+    html = to_html([table], "t", folder)
+    assert "<th>services[0]<wbr>.<wbr>protection.<wbr>policy</th>" in html
+    assert "<th>idle_<wbr>task_<wbr>hours</th>" in html

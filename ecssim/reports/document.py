@@ -125,12 +125,22 @@ body { font-family: system-ui, sans-serif; max-width: 70rem; margin: 2rem auto;
 table { border-collapse: collapse; margin: 0.5rem 0 1.5rem; font-size: 0.9rem; }
 th, td { border: 1px solid #ccc; padding: 0.25rem 0.5rem; text-align: left; }
 td.n { text-align: right; font-variant-numeric: tabular-nums; }
-th { background: #f3f3f3; }
+th { background: #f3f3f3; vertical-align: bottom; }
+.wide { overflow-x: auto; max-width: 100%; }
 figure { margin: 1rem 0 2rem; }
 figure img { max-width: 100%; border: 1px solid #eee; }
 figcaption { font-style: italic; color: #555; }
 .note { background: #fff8e1; border-left: 4px solid #f0b400; padding: 0.5rem 1rem; }
 """.strip()
+
+
+def _breakable(text: str) -> str:
+    """*text* escaped, with line-break opportunities after ``_``, ``.`` and ``]``
+    so that long outcome and parameter names wrap inside narrow columns."""
+    escaped = html.escape(text)
+    for mark in ("_", ".", "]"):
+        escaped = escaped.replace(mark, f"{mark}<wbr>")
+    return escaped
 
 
 def _looks_numeric(text: str) -> bool:
@@ -165,7 +175,7 @@ def to_html(blocks: Sequence[Block], title: str, folder: Path) -> str:
             items = "".join(f"<li>{esc(item)}</li>" for item in block.items)
             out.append(f"<ul>{items}</ul>")
         elif isinstance(block, Table):
-            head = "".join(f"<th>{esc(h)}</th>" for h in block.header)
+            head = "".join(f"<th>{_breakable(h)}</th>" for h in block.header)
             body = "".join(
                 "<tr>"
                 + "".join(
@@ -180,6 +190,7 @@ def to_html(blocks: Sequence[Block], title: str, folder: Path) -> str:
             table = (
                 f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
             )
+            table = f'<div class="wide">{table}</div>'
             if block.collapsed:
                 table = f"<details><summary>{esc(block.collapsed)}</summary>{table}</details>"
             out.append(table)

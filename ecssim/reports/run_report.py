@@ -197,7 +197,9 @@ def what_happened(summary: pd.DataFrame) -> list[str]:
 
 # ---- formatting ------------------------------------------------------------------------
 def format_value(column: str, value: Any) -> str:
-    """A cell of the report: counts as integers, hours and seconds readable."""
+    """A cell of a report, in one format everywhere: counts as integers with
+    thousands separators, other numbers with 3 significant digits (one decimal
+    from 100 up), seconds with their unit."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
     if isinstance(value, np.generic):
@@ -207,13 +209,12 @@ def format_value(column: str, value: Any) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, float):
-        if column.endswith("_s") and abs(value) >= 120:
-            return f"{value:,.0f} s ({value / 3600:.2f} h)"
+        unit = " s" if column.endswith("_s") else ""
         if value.is_integer() and not column.endswith(("_hours", "_s")):
             return f"{int(value):,}"
         if abs(value) >= 100:
-            return f"{value:,.1f}"
-        return f"{value:.3g}"
+            return f"{value:,.1f}{unit}"
+        return f"{value:.3g}{unit}"
     return str(value)
 
 
