@@ -230,10 +230,10 @@ def _describe(scenario: Scenario) -> str:
         size = 1
         for values in scenario.sweep.parameters.values():
             size *= len(values)
-        text += (
-            f", sweep of {size} grid point(s) x {scenario.sweep.replications} "
-            "replication(s)"
-        )
+        replications = scenario.sweep.replications
+        if replications == "auto":
+            replications = f"3..{scenario.sweep.max_replications} (auto)"
+        text += f", sweep of {size} grid point(s) x {replications} replication(s)"
     return text
 
 
