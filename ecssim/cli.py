@@ -230,7 +230,7 @@ def _describe(scenario: Scenario) -> str:
         size = 1
         for values in scenario.sweep.parameters.values():
             size *= len(values)
-        replications = scenario.sweep.replications
+        replications = str(scenario.sweep.replications)
         if replications == "auto":
             replications = f"3..{scenario.sweep.max_replications} (auto)"
         text += f", sweep of {size} grid point(s) x {replications} replication(s)"
