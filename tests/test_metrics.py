@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ecssim.results.metrics import (
     CLOUDFORMATION_TIMEOUT_S,
@@ -576,3 +578,82 @@ def test_no_standalone_row_without_standalone_events() -> None:
     """Service-less events without a task (scheduler chatter) add no standalone row."""
     events = _events((1.0, "scheduled_action", {"service": None, "action": "deploy"}))
     assert list(_summary(events)["service"]) == ["svc"]
+
+
+# ---- exact integrals against a second-by-second reference ---------------------------------------
+_TASK_EVENTS = st.lists(
+    st.tuples(
+        st.integers(0, 119),
+        st.sampled_from("abc"),
+        st.sampled_from(
+            [
+                "running",
+                "stopping",
+                "busy",
+                "idle",
+                "protect",
+                "renew",
+                "clear",
+                "stop_requested",
+            ]
+        ),
+        st.integers(1, 90),
+    ),
+    max_size=40,
+)
+
+
+def _as_event(time_s: int, task: str, what: str, length: int) -> Event:
+    fields: dict[str, Any] = {"service": "svc", "task": task}
+    if what in ("running", "stopping"):
+        return (float(time_s), "task_status", {**fields, "status": what.upper()})
+    if what in ("busy", "idle"):
+        return (float(time_s), "task_busy_changed", {**fields, "busy": what == "busy"})
+    if what == "clear":
+        return (float(time_s), "protection_cleared", {**fields, "expires_at": None})
+    if what == "stop_requested":
+        return (float(time_s), "task_stop_requested", fields)
+    kind = "protection_set" if what == "protect" else "protection_renewed"
+    return (float(time_s), kind, {**fields, "expires_at": float(time_s + length)})
+
+
+@given(_TASK_EVENTS)
+def test_exact_integrals_match_a_second_by_second_count(
+    raw: list[tuple[int, str, str, int]],
+) -> None:
+    """With every change on a whole second, the exact integrals equal counting
+    each task's state second by second (the state after all events at that second)."""
+    end = 120
+    rows = sorted(raw, key=lambda r: r[0])
+    events = _events(*(_as_event(*r) for r in rows))
+    row = _row(_summary(events, duration_s=float(end)))
+    totals = dict.fromkeys(("running", "busy", "protected", "idle_protected"), 0)
+    for second in range(end):
+        for task in "abc":
+            running = busy = False
+            holder = True
+            expires: float | None = None
+            for time_s, name, what, length in rows:
+                if name != task or time_s > second:
+                    continue
+                if what in ("running", "stopping"):
+                    running = what == "running"
+                elif what in ("busy", "idle"):
+                    busy = what == "busy"
+                elif what == "clear":
+                    expires = None
+                elif what == "stop_requested":
+                    holder = False
+                else:
+                    expires = float(time_s + length)
+            protected = running and holder and expires is not None and second < expires
+            totals["running"] += running
+            totals["busy"] += busy
+            totals["protected"] += protected
+            totals["idle_protected"] += protected and not busy
+    assert row["task_hours"] == pytest.approx(totals["running"] / HOUR)
+    assert row["busy_task_hours"] == pytest.approx(totals["busy"] / HOUR)
+    assert row["protected_task_hours"] == pytest.approx(totals["protected"] / HOUR)
+    assert row["idle_protected_task_hours"] == pytest.approx(
+        totals["idle_protected"] / HOUR
+    )
