@@ -93,3 +93,23 @@ def test_command_lines_name_valid_scenarios(
         if word == "--set":
             args += ["--set", next(it)]
     assert main(args) == 0, capsys.readouterr().err
+
+
+def test_yaml_blocks_are_valid_scenario_parts() -> None:
+    """Each YAML block parses; a ``sweep:`` block validates as a scenario's sweep."""
+    import yaml
+
+    from ecssim.scenario.schema import Sweep
+
+    blocks = [
+        code
+        for blocks in _sections().values()
+        for lang, code in blocks
+        if lang == "yaml"
+    ]
+    assert blocks
+    for code in blocks:
+        data = yaml.safe_load(code)
+        assert isinstance(data, dict)
+        if "sweep" in data:
+            Sweep.model_validate(data["sweep"])
