@@ -305,3 +305,28 @@ def test_sweep_takes_a_scenario_object() -> None:
     from_object = sweep(scenario)
     from_data = sweep(raw, source="tiny-sweep.yaml")
     pd.testing.assert_frame_equal(from_object.runs, from_data.runs)
+
+
+def test_the_bundled_sweep_shows_the_paired_saving_of_renewing(tmp_path: Path) -> None:
+    """On scenarios/policy-sweep.yaml the means of none and renewing overlap, but
+    the paired difference (same seeds) shows renewing's saving in task-hours,
+    and the report says so."""
+    from ecssim import load_scenario
+    from ecssim.results.stats import excludes_zero
+
+    root = Path(__file__).resolve().parent.parent
+    result = sweep(load_scenario(root / "scenarios" / "policy-sweep.yaml"))
+    means = result.means.set_index(POLICY)
+    none, renewing = means.loc["none"], means.loc["renewing"]
+    overlap = (none["task_hours"] - none["task_hours_ci95"]) < (
+        renewing["task_hours"] + renewing["task_hours_ci95"]
+    )
+    assert overlap  # read unpaired, the two look the same
+    diff = result.differences.set_index(POLICY).loc["renewing"]
+    assert diff["task_hours"] < 0
+    assert excludes_zero(diff["task_hours"], diff["task_hours_ci95"])
+    report = (write_sweep(result, tmp_path / "s") / "report.md").read_text("utf-8")
+    paired = report.split("## Paired differences against the baseline")[1]
+    row = next(line for line in paired.splitlines() if line.startswith("| renewing |"))
+    cell = f"{diff['task_hours']:.3g} +/- {diff['task_hours_ci95']:.3g} *"
+    assert cell in row
