@@ -6,6 +6,7 @@
     ecssim validate FILE [--set PATH=VALUE ...]
     ecssim sweep FILE [--set PATH=VALUE ...] [--workers N] [--out DIR] [--quiet]
     ecssim report DIR
+    ecssim compare DIR DIR... [--out DIR]
     ecssim schema
     ecssim serve FILE [--port N] [--speed X | --manual] [--out DIR] [--bind ADDR]
 
@@ -30,16 +31,23 @@ from typing import Any
 import yaml
 
 from ecssim.errors import ScenarioError
-from ecssim.experiments.sweep import render_sweep, sweep, write_sweep
+from ecssim.experiments.sweep import SweepResult, render_sweep, sweep, write_sweep
 from ecssim.model.build import run
+from ecssim.reports.compare import write_comparison
 from ecssim.reports.folders import (
     RUN_MARKER,
     SWEEP_MARKER,
     ResultsFolderError,
     check_output_folder,
+    read_parquet,
     results_kind,
 )
-from ecssim.reports.run_report import format_value, render_report, write_results
+from ecssim.reports.run_report import (
+    format_value,
+    notable_outcomes,
+    render_report,
+    write_results,
+)
 from ecssim.scenario.loading import (
     json_schema,
     load_scenario,
@@ -130,6 +138,7 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("schema", help="print the JSON Schema of scenario files")
     _add_serve(commands)
+    _add_compare(commands)
     return parser
 
 
@@ -173,6 +182,24 @@ def _add_serve(commands: Any) -> None:
         metavar="ADDR",
         help="listen on ADDR instead of 127.0.0.1 (anyone who reaches it can "
         "call the simulated APIs without credentials)",
+    )
+
+
+def _add_compare(commands: Any) -> None:
+    compare = commands.add_parser(
+        "compare",
+        help="compare two or more results folders (runs or sweeps), each "
+        "against the first",
+    )
+    compare.add_argument(
+        "folders", type=Path, nargs="+", metavar="DIR", help="results folders"
+    )
+    compare.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="comparison folder (default results/compare-<first>-vs-<second>...)",
     )
 
 
@@ -248,11 +275,17 @@ def _describe(scenario: Scenario) -> str:
         size = 1
         for values in scenario.sweep.parameters.values():
             size *= len(values)
-        text += (
-            f", sweep of {size} grid point(s) x {scenario.sweep.replications} "
-            "replication(s)"
-        )
+        replications = str(scenario.sweep.replications)
+        if replications == "auto":
+            replications = f"3..{scenario.sweep.max_replications} (auto)"
+        text += f", sweep of {size} grid point(s) x {replications} replication(s)"
     return text
+
+
+def _positive_value(row: dict[str, Any], column: str) -> bool:
+    """Whether *row* has a value above 0 in *column* (NaN, not applicable, is not)."""
+    value = row.get(column)
+    return isinstance(value, int | float) and not math.isnan(value) and value > 0
 
 
 def _summary_lines(rows: list[dict[str, Any]]) -> list[str]:
@@ -261,13 +294,19 @@ def _summary_lines(rows: list[dict[str, Any]]) -> list[str]:
         parts = []
         for column, label in _HEADLINES:
             value = row.get(column)
-            if column.startswith("jobs") and not row.get("jobs_arrived"):
+            if column.startswith("jobs") and not _positive_value(row, "jobs_arrived"):
                 continue
-            if column.startswith("sessions") and not row.get("sessions_arrived"):
+            if column.startswith("sessions") and not _positive_value(
+                row, "sessions_arrived"
+            ):
                 continue
-            if column.startswith("deployments") and not row.get("deployments_started"):
+            if column.startswith("deployments") and not _positive_value(
+                row, "deployments_started"
+            ):
                 continue
             parts.append(f"{label} {format_value(column, value)}")
+        # what stands out in this run first (interruptions, refusals, faults)
+        parts = [*notable_outcomes(row), *parts]
         lines.append(f"  {row.get('service')}: " + ", ".join(parts))
     return lines
 
@@ -334,8 +373,29 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
                     text += f" +/- {format_value(column, spread)}"
                 parts.append(f"{column} {text}")
         print(f"  {setting} [{row['service']}]: " + ", ".join(parts))
+    _print_differences(result)
     print(f"results: {folder}  (open {folder / 'report.html'})")
     return EXIT_OK
+
+
+def _print_differences(result: SweepResult) -> None:
+    """The paired differences against the baseline, one line per point and service."""
+    if result.differences.empty:
+        return
+    base = result.means[result.means["point"] == result.baseline].iloc[0]
+    setting = ", ".join(f"{p}={base[p]}" for p in result.parameters)
+    print(f"paired differences against the baseline ({setting}), same seeds:")
+    for row in result.differences.to_dict(orient="records"):
+        setting = ", ".join(f"{p}={row[p]}" for p in result.parameters)
+        parts = []
+        for column in ("job_interruptions", "idle_protected_task_hours", "task_hours"):
+            if column in row:
+                spread = row.get(f"{column}_ci95")
+                text = format_value(column, row[column])
+                if isinstance(spread, float) and math.isfinite(spread):
+                    text += f" +/- {format_value(column, spread)}"
+                parts.append(f"{column} {text}")
+        print(f"  {setting} [{row['service']}]: " + ", ".join(parts))
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -353,6 +413,38 @@ def _cmd_report(args: argparse.Namespace) -> int:
             "ecssim sweep)"
         )
     print(f"report: {page}")
+    return EXIT_OK
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    folders: list[Path] = args.folders
+    if len(folders) < 2:
+        raise _BadInput("compare needs two or more results folders")
+    for folder in folders:
+        if not folder.is_dir():
+            raise _BadInput(f"{folder}: no such folder")
+    name = "compare-" + "-vs-".join(f.resolve().name for f in folders)
+    out = check_output_folder(args.out or Path("results") / name)
+    folder = write_comparison(folders, out)
+    table = read_parquet(folder / "comparison.parquet")
+    first = str(table["side"].iloc[0])
+    print(f"compared {len(folders)} results folders against {first}:")
+    for row in table[table["side"] != first].to_dict(orient="records"):
+        if row["outcome"] not in ("task_hours", "idle_protected_task_hours"):
+            continue
+        if not math.isfinite(row["difference"]):
+            continue
+        point = f" [{row['point']}]" if row["point"] else ""
+        spread = row["difference_ci95"]
+        text = format_value(str(row["outcome"]), row["difference"])
+        if math.isfinite(spread):
+            text += f" +/- {format_value(str(row['outcome']), spread)}"
+        pairing = "paired" if row["paired"] else "unpaired"
+        print(
+            f"  {row['side']} - {first}{point} {row['service']}: "
+            f"{row['outcome']} {text} ({pairing})"
+        )
+    print(f"results: {folder}  (open {folder / 'report.html'})")
     return EXIT_OK
 
 
@@ -436,6 +528,7 @@ _COMMANDS = {
     "report": _cmd_report,
     "schema": _cmd_schema,
     "serve": _cmd_serve,
+    "compare": _cmd_compare,
 }
 
 

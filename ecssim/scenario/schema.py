@@ -689,10 +689,67 @@ Fault = Annotated[
 
 
 class Sweep(_Model):
-    """A grid of values by dotted path, each point run ``replications`` times."""
+    """A grid of values by dotted path, each point run ``replications`` times.
+
+    ``replications: auto`` runs every point 3 times, then adds one replication
+    to every point at a time until the 95 % half-width of each
+    ``target_outcomes`` mean is within ``relative_half_width`` of the mean at
+    every point, or ``max_replications`` is reached. ``baseline`` names the grid
+    point (one value per parameter) the others are compared with, pair by pair;
+    the first grid point when not given.
+    """
 
     parameters: dict[str, tuple[Any, ...]] = Field(min_length=1)
-    replications: int = Field(default=1, ge=1, le=1000)
+    replications: Annotated[int, Field(ge=1, le=1000)] | Literal["auto"] = Field(
+        default=1, description="runs per grid point, or auto (see relative_half_width)"
+    )
+    baseline: dict[str, Any] | None = Field(
+        default=None,
+        description="the grid point the others are compared with (default: the first)",
+    )
+    relative_half_width: float = Field(
+        default=0.05,
+        gt=0,
+        le=1,
+        description="replications: auto stops when every target half-width is "
+        "within this fraction of its mean",
+    )
+    max_replications: int = Field(
+        default=30,
+        ge=3,
+        le=1000,
+        description="replications: auto runs at most this many",
+    )
+    target_outcomes: tuple[str, ...] = Field(
+        default=("task_hours",),
+        min_length=1,
+        description="the outcomes replications: auto makes precise",
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> Sweep:
+        if self.baseline is not None:
+            for name, value in self.baseline.items():
+                if name not in self.parameters:
+                    raise ValueError(
+                        f"baseline.{name}: not a swept parameter "
+                        f"(one of {sorted(self.parameters)})"
+                    )
+                if value not in self.parameters[name]:
+                    raise ValueError(
+                        f"baseline.{name}: {value!r} is not one of the swept values "
+                        f"{list(self.parameters[name])}"
+                    )
+            missing = sorted(set(self.parameters) - set(self.baseline))
+            if missing:
+                raise ValueError(f"baseline: give a value for {missing} too")
+        return self
+
+    def baseline_point(self) -> dict[str, Any]:
+        """The baseline grid point: as given, else the first value of each parameter."""
+        if self.baseline is not None:
+            return {name: self.baseline[name] for name in self.parameters}
+        return {name: values[0] for name, values in self.parameters.items() if values}
 
 
 class Cluster(_Model):
@@ -773,6 +830,12 @@ class Scenario(_Model):
     start: datetime = datetime(2026, 1, 5, 0, 0, tzinfo=UTC)
     duration_s: Seconds = Field(alias="duration", gt=0, le=366 * 86400)
     sample_interval_s: Seconds = Field(default=60.0, alias="sample_interval", gt=0)
+    measure_from_s: Seconds = Field(
+        default=0.0,
+        alias="measure_from",
+        ge=0,
+        description="warm-up: outcomes count only what happens from this time on",
+    )
     ecs: EcsKnobs = EcsKnobs()
     cluster: Cluster = Cluster()
     services: tuple[Service, ...] = Field(min_length=1)
@@ -785,6 +848,11 @@ class Scenario(_Model):
     def _check(self) -> Scenario:
         if self.start.tzinfo is None:
             object.__setattr__(self, "start", self.start.replace(tzinfo=UTC))
+        if self.measure_from_s >= self.duration_s:
+            raise ValueError(
+                f"measure_from: {self.measure_from_s:g} s is not before the end of "
+                f"the run ({self.duration_s:g} s)"
+            )
         names = [s.name for s in self.services]
         for i, name in enumerate(names):
             if name in names[:i]:

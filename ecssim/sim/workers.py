@@ -281,6 +281,10 @@ class Worker:
             self.load.busy += 1 if busy else -1
             if task.service is not None:
                 task.service.protected_count.busy_changed(task)
+            # the outcomes integrate busy time exactly from these events
+            self.record(
+                "task_busy_changed", service=self.service, task=self.task_id, busy=busy
+            )
 
     def view(self) -> WorkerView:
         """What the policy sees now."""
@@ -290,7 +294,12 @@ class Worker:
             self.session_count,
             self.protected_until_s,
             self.releasing,
+            *self.job_facts(),
         )
+
+    def job_facts(self) -> tuple[float | None, float | None]:
+        """The current job's age and size in seconds (None, None without one)."""
+        return None, None
 
     def act(self, action: Action) -> ProcessGenerator:
         """Carry out *action*; returns False when a protect request failed.
@@ -614,6 +623,15 @@ class QueueWorker(Worker):
     def busy(self) -> bool:
         """Holding a message."""
         return self._job is not None
+
+    def job_facts(self) -> tuple[float | None, float | None]:
+        """How long this worker has had its message, and the work it needs."""
+        job = self._job
+        if job is None:
+            return None, None
+        started = self.work_started_s
+        age = None if started is None else self.env.now - started
+        return age, job.duration_s
 
     def start(self) -> None:
         """Run the receive-process-release loop (AWS's sample's, for its policy)."""
