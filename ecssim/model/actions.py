@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, timedelta
 from typing import TYPE_CHECKING
 
-from ecssim.model.autoscaling import scalable_target
+from ecssim.model.autoscaling import aas_name, scalable_target
 from ecssim.model.services import register_task_definition
 from ecssim.scenario.schema import (
     Deploy,
@@ -29,7 +29,7 @@ def add_capacity_change(model: Model, action: SetCapacity) -> None:
     if action.max_capacity is not None:
         scalable_action["MaxCapacity"] = action.max_capacity
     model.sim.application_autoscaling.put_scheduled_action(
-        ScheduledActionName=f"{action.service}-capacity-{int(action.at_s)}",
+        ScheduledActionName=aas_name(action.service, f"capacity-{int(action.at_s)}"),
         Schedule=f"at({when.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%S')})",
         ScalableTargetAction=scalable_action,
         **scalable_target(model, action.service),

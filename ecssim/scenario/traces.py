@@ -21,7 +21,7 @@ from ecssim.units import parse_duration
 
 #: At most this many rows in a trace: each row is one arrival, and the same
 #: bound applies to the arrivals a rate may expect (see ``MAX_ARRIVALS``).
-MAX_TRACE_ROWS: Final = 10_000_000
+MAX_TRACE_ROWS: Final = 5_000_000
 #: A value longer than this is not a number or a duration (the csv module's own
 #: field limit is 131,072 characters; a longer field is reported the same way).
 MAX_TRACE_VALUE: Final = 100
