@@ -272,6 +272,17 @@ EXPLOSIONS = {
         "scheduled[0].at=1.0e+12",
         "scheduled[0].at: 1000000000000.0: 1e+12s is after 366 days, the longest run",
     ),
+    "a sweep of 40,000 runs": (
+        "sweep={parameters: {seed: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], "
+        "services[0].desired_count: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], "
+        "duration: [1h, 2h, 3h, 4h, 5h, 6h, 7h, 8h, 9h, 10h]}, replications: 40}",
+        "sweep.parameters: 10 x 10 x 10 grid points x 40 replication(s) is more "
+        "than 10,000 runs",
+    ),
+    "a NaN API burst": (
+        "ecs.protection_api_burst=.nan",
+        "ecs.protection_api_burst: nan: Input should be a finite number",
+    ),
     "year 1": (
         "start=0001-01-01T00:00:00Z",
         "start: 0001-01-01T00:00:00+00:00: must be between 1970-01-01 and 9998-01-01",

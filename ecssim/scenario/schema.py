@@ -47,6 +47,8 @@ MAX_FAULT_EVENTS: Final = 1_000_000
 MAX_SAMPLES: Final = 1_000_000
 #: Shortest sample interval and renewal interval.
 MIN_INTERVAL_S: Final = 1.0
+#: Runs of one sweep (grid points x replications).
+MAX_SWEEP_RUNS: Final = 10_000
 #: The longest run, and so the latest time anything in a scenario can happen.
 MAX_DURATION_S: Final = 366 * 86400.0
 
@@ -109,7 +111,11 @@ class _Model(BaseModel):
     """Frozen, strict about unknown keys, YAML names as aliases."""
 
     model_config = ConfigDict(
-        extra="forbid", frozen=True, populate_by_name=True, validate_default=True
+        extra="forbid",
+        frozen=True,
+        populate_by_name=True,
+        validate_default=True,
+        allow_inf_nan=False,
     )
 
 
@@ -617,6 +623,19 @@ class Sweep(_Model):
 
     parameters: dict[str, tuple[Any, ...]] = Field(min_length=1)
     replications: int = Field(default=1, ge=1, le=1000)
+
+    @model_validator(mode="after")
+    def _check(self) -> Sweep:
+        runs = self.replications
+        for values in self.parameters.values():
+            runs *= max(len(values), 1)
+            if runs > MAX_SWEEP_RUNS:
+                sizes = " x ".join(str(len(v)) for v in self.parameters.values())
+                raise ValueError(
+                    f"parameters: {sizes} grid points x {self.replications} "
+                    f"replication(s) is more than {MAX_SWEEP_RUNS:,} runs"
+                )
+        return self
 
 
 class Cluster(_Model):
