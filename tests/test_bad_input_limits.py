@@ -274,7 +274,7 @@ EXPLOSIONS = {
     ),
     "a sweep of 40,000 runs": (
         "sweep={parameters: {seed: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], "
-        "services[0].desired_count: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], "
+        "'services[0].desired_count': [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], "
         "duration: [1h, 2h, 3h, 4h, 5h, 6h, 7h, 8h, 9h, 10h]}, replications: 40}",
         "sweep.parameters: 10 x 10 x 10 grid points x 40 replication(s) is more "
         "than 10,000 runs",
