@@ -182,7 +182,7 @@ def test_a_control_character_is_reported_by_line_and_column(
             'cluster: {availability_zones: ["us-east-1a\\0"]}',
             ":3: cluster.availability_zones[0]: 'us-east-1a\\x00': contains a NUL",
         ),
-        ('"a\\0": 1', ":3: a\x00: 'a\\x00': contains a NUL byte"),
+        ('"a\\0": 1', ":3: (top level): a key 'a\\x00': contains a NUL byte"),
         ('description: "bell \\a"', ":3: description: 'bell \\x07': contains the "),
     ],
     ids=["description", "cluster name", "zone", "key", "bell"],

@@ -280,20 +280,22 @@ def _check_strings(
     while stack:
         node, path = stack.pop()
         seen += 1
-        if seen > MAX_YAML_VALUES or len(path) > MAX_YAML_DEPTH:
+        if seen > MAX_YAML_VALUES:
             return  # reported by the document checks or the schema
-        strings: list[tuple[str, tuple[str | int, ...]]] = []
+        if len(path) > MAX_YAML_DEPTH:
+            continue
+        # (text, where it is, whether it is a key)
+        strings: list[tuple[str, tuple[str | int, ...], bool]] = []
         if isinstance(node, Mapping):
             for key, value in node.items():
-                sub = (*path, str(key))
                 if isinstance(key, str):
-                    strings.append((key, sub))
-                stack.append((value, sub))
+                    strings.append((key, path, True))
+                stack.append((value, (*path, str(key))))
         elif isinstance(node, list | tuple):
             stack.extend((item, (*path, i)) for i, item in enumerate(node))
         elif isinstance(node, str):
-            strings.append((node, path))
-        for text, where in strings:
+            strings.append((node, path, False))
+        for text, where, is_key in strings:
             char = _bad_character(text)
             if char is not None:
                 shown = text if len(text) <= 60 else text[:60] + "..."
@@ -302,9 +304,16 @@ def _check_strings(
                     if char == "\0"
                     else f"the control character U+{ord(char):04X}"
                 )
+                if is_key:  # the key's own line; the path of the mapping it is in
+                    line = lines.get((*where, text))
+                    at = f"{source}:{line}" if line else source
+                    place = f"{at}: {dotted(where) or '(top level)'}"
+                    what = f"a key {shown!r}"
+                else:
+                    place, what = _where(source, lines, where), repr(shown)
                 raise ScenarioError(
-                    f"{_where(source, lines, where)}: {shown!r}: contains {name}; "
-                    "scenario text cannot hold control characters"
+                    f"{place}: {what}: contains {name}; scenario text cannot hold "
+                    "control characters"
                 )
 
 
