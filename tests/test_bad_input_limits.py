@@ -251,7 +251,7 @@ EXPLOSIONS = {
     ),
     "sample_interval 1ms": (
         "sample_interval=1ms",
-        "sample_interval: '1ms' (= 0.001 s): ",
+        "sample_interval: '1ms': must be at least 1s",
     ),
     "a year sampled every second": (
         "duration=366d",

@@ -67,6 +67,14 @@ def _within_a_run(seconds: float) -> float:
     return seconds
 
 
+def _at_least_a_second(seconds: float) -> float:
+    if seconds < MIN_INTERVAL_S:
+        raise ValueError(
+            f"must be at least {MIN_INTERVAL_S:g}s (each sample is a row per service)"
+        )
+    return seconds
+
+
 #: A time into the run (``at``, ``from``, ``until``): at most the longest run.
 Moment = Annotated[Seconds, AfterValidator(_within_a_run)]
 PerSecond = Annotated[
@@ -712,8 +720,8 @@ class Scenario(_Model):
     seed: int = Field(default=0, ge=0)
     start: datetime = datetime(2026, 1, 5, 0, 0, tzinfo=UTC)
     duration_s: Seconds = Field(alias="duration", gt=0, le=MAX_DURATION_S)
-    sample_interval_s: Seconds = Field(
-        default=60.0, alias="sample_interval", ge=MIN_INTERVAL_S
+    sample_interval_s: Annotated[Seconds, AfterValidator(_at_least_a_second)] = Field(
+        default=60.0, alias="sample_interval"
     )
     ecs: EcsKnobs = EcsKnobs()
     cluster: Cluster = Cluster()
