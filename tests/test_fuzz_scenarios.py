@@ -102,10 +102,12 @@ def check_validate(path: Path, *extra: str) -> int:
     else:
         assert err.strip(), "exit 2 without a message"
         first = err.splitlines()[0]
-        # about the file, or about a --set path (named as the user wrote it)
-        assert first.startswith(
-            (f"ecssim validate: {path}", "ecssim validate: --set '")
-        ), first
+        if first.startswith("usage: "):  # argparse: a --set that is not PATH=VALUE
+            assert "error: argument --set: " in err, err
+        else:  # about the file, or about a --set path (as the user wrote it)
+            assert first.startswith(
+                (f"ecssim validate: {path}", "ecssim validate: --set '")
+            ), first
         event("refused")
     return code
 
