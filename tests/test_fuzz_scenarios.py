@@ -37,6 +37,7 @@ import yaml
 from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 
+from ecssim import load_scenario
 from ecssim.cli import main
 
 SCENARIOS: Final = Path(__file__).resolve().parent.parent / "scenarios"
@@ -47,7 +48,7 @@ TEXTS: Final = {path.name: path.read_text("utf-8") for path in FILES}
 PROFILE: Final = os.environ.get("HYPOTHESIS_PROFILE", "dev")
 #: examples per test: mutated data, damaged text, traces, runs
 SIZES: Final = {
-    "ci": (50, 40, 20, 6),
+    "ci": (50, 40, 16, 4),
     "dev": (25, 20, 10, 3),
     "fuzz": (3000, 1500, 800, 300),
 }.get(PROFILE, (25, 20, 10, 3))
@@ -176,6 +177,21 @@ def _like(value: Any) -> st.SearchStrategy[Any]:
     return st.sampled_from(sorted(STRINGS))
 
 
+def _extreme_like(value: Any) -> st.SearchStrategy[Any]:
+    """Values of the same kind as *value*, at the edges of what validates."""
+    if isinstance(value, bool):
+        return st.booleans()
+    if isinstance(value, int):
+        return st.sampled_from([0, 1, 10, 100, 1000, 5000, 5001, 2**31, -1, 100_000])
+    if isinstance(value, float):
+        return st.sampled_from([0.0, 1e-9, 0.999999, 1.0, 1e6, 6.1e108, 1e300])
+    if isinstance(value, str) and "/" in value:
+        return st.sampled_from(["1/d", "0.001/s", "10/s", "100/s", "1000/s", "0/s"])
+    if isinstance(value, str) and value[:1].isdigit():
+        return st.sampled_from(["0s", "1s", "1ms", "1m", "2h", "7d", "366d", "48h"])
+    return st.sampled_from(sorted(STRINGS))
+
+
 def _nested(depth: int) -> Any:
     value: Any = "x"
     for _ in range(depth):
@@ -219,6 +235,8 @@ VALUES = st.recursive(
     ),
     max_leaves=8,
 )
+#: a marker: replace values with extremes of the same kind (see _extreme_like)
+EXTREME = st.nothing()
 #: values a careful user might write: for the runs
 MILD = st.one_of(
     st.integers(0, 12),
@@ -258,6 +276,8 @@ def mutated(
         paths = list(_paths(data))
         path = draw(st.sampled_from(paths))
         op = draw(st.sampled_from(ops))
+        if not path and (values is MILD or values is EXTREME):
+            continue  # only leaves get careful or extreme values
         if not path:
             op = "add" if isinstance(data, dict) else "replace"
         if op == "add":
@@ -273,7 +293,12 @@ def mutated(
         if op == "delete":
             del parent[last]
         elif op == "replace":
-            parent[last] = draw(values if values is not MILD else _like(parent[last]))
+            if values is MILD:
+                parent[last] = draw(_like(parent[last]))
+            elif values is EXTREME:
+                parent[last] = draw(_extreme_like(parent[last]))
+            else:
+                parent[last] = draw(values)
         else:
             wrap_in_list = draw(st.booleans())
             parent[last] = [parent[last]] if wrap_in_list else {"x": parent[last]}
@@ -476,6 +501,31 @@ def test_mutated_scenarios_that_validate_run_cleanly_into_out(
         path = _write(folder, data)
         if check_validate(path, "--set", f"duration={duration}") == 0:
             check_run(folder, path, "--set", f"duration={duration}")
+
+
+@fuzz(SIZES[3])
+@given(data=mutated(EXTREME, ops=("replace",), most=2))
+def test_extreme_values_of_the_right_kind_validate_or_run_in_time(data: Any) -> None:
+    """Values at the edges of their range (rates, counts, durations) validate
+    or exit 2; one that validates runs two simulated minutes within the time
+    limit (unless it expects so many arrivals that it is a big run, not a hang)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        path = _write(folder, data)
+        if check_validate(path, "--set", "duration=2m") != 0:
+            return
+        scenario = load_scenario(path).with_overrides({"duration": "2m"})
+        start = scenario.start
+        hour_s = start.hour * 3600 + start.minute * 60 + start.second
+        expected = sum(
+            s.workload.arrivals.expected_arrivals(scenario.duration_s, hour_s)
+            for s in scenario.services
+            if s.workload is not None and s.workload.arrivals.trace is None
+        )
+        if expected > 100_000:
+            event("a big run: not run here")
+            return
+        check_run(folder, path, "--set", "duration=2m")
 
 
 # ---- a few cases through a real process ---------------------------------------------------
