@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from ecssim.cli import main
+from ecssim.scenario import traces
 
 TRACED = """\
 name: traced
@@ -215,3 +216,20 @@ def test_a_nul_byte_in_a_trace_path_is_refused(
     setting = "services[0].workload.arrivals.trace=jobs\0.csv"
     assert main(["validate", str(path), "--set", setting]) == 2
     assert "services[0].workload.arrivals.trace" in capsys.readouterr().err
+
+
+def test_a_trace_over_the_row_bound_is_refused_naming_the_line(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """More rows than the bound (5,000,000; 3 here) is refused at the first row
+    over it, by validate and by run, without keeping the rows."""
+    monkeypatch.setattr(traces, "MAX_TRACE_ROWS", 3)
+    path = _traced(tmp_path, "arrival\n1\n2\n\n3\n4\n")
+    assert main(["validate", str(path)]) == 2
+    assert "jobs.csv:6: the trace has more than 3 rows" in capsys.readouterr().err
+    out = tmp_path / "out"
+    assert main(["run", str(path), "--quiet", "--out", str(out)]) == 2
+    assert "jobs.csv:6: the trace has more than 3 rows" in capsys.readouterr().err
+    assert not out.exists()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import os
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
 
@@ -35,8 +36,13 @@ def read_trace(path: Path) -> list[tuple[float, float | None]]:
         ScenarioError: the file cannot be read, is not a regular file, has no
             ``arrival`` column, or a value is bad (names the line and column).
     """
+    return sorted(_rows(path), key=lambda r: r[0])
+
+
+def _rows(path: Path) -> Iterator[tuple[float, float | None]]:
+    """The rows of the trace at *path* in file order (see :func:`read_trace`)."""
     _check_path(path)
-    rows: list[tuple[float, float | None]] = []
+    count = 0
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
             reader = csv.reader(handle)
@@ -58,7 +64,7 @@ def read_trace(path: Path) -> list[tuple[float, float | None]]:
                     if not record or all(not cell.strip() for cell in record):
                         continue  # a blank line
                     line = reader.line_num
-                    if len(rows) >= MAX_TRACE_ROWS:
+                    if count >= MAX_TRACE_ROWS:
                         raise ScenarioError(
                             f"{path}:{line}: the trace has more than "
                             f"{MAX_TRACE_ROWS:,} rows (each row is one arrival; "
@@ -74,7 +80,8 @@ def read_trace(path: Path) -> list[tuple[float, float | None]]:
                     )
                     if arrival is None:
                         raise ScenarioError(f"{path}:{line}: arrival: missing value")
-                    rows.append((arrival, duration))
+                    count += 1
+                    yield arrival, duration
             except csv.Error as exc:
                 reason = (
                     f"a value is longer than the csv module's limit of "
@@ -90,7 +97,6 @@ def read_trace(path: Path) -> list[tuple[float, float | None]]:
         raise ScenarioError(f"{path}: cannot read the trace ({exc.strerror})") from None
     except UnicodeDecodeError:
         raise ScenarioError(f"{path}: the trace is not a UTF-8 text file") from None
-    return sorted(rows, key=lambda r: r[0])
 
 
 def check_trace(path: Path) -> None:
@@ -99,12 +105,13 @@ def check_trace(path: Path) -> None:
     try:
         info = path.stat()
     except (OSError, ValueError):
-        read_trace(path)  # raises, naming the problem
-        return
+        _check_path(path)  # raises, naming the problem
+        raise
     key = (str(path.resolve()), info.st_size, info.st_mtime_ns)
     if key in _CHECKED:
         return
-    read_trace(path)
+    for _ in _rows(path):  # every row checked, none kept
+        pass
     if len(_CHECKED) > 1000:
         _CHECKED.clear()
     _CHECKED.add(key)
