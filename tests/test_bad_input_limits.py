@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from ecssim import Simulation, load_scenario, run
 from ecssim.cli import main
+from ecssim.model.build import build
 from ecssim.scenario import schema
 from ecssim.scenario.schema import Arrivals
 from ecssim.workload import RateFunction
@@ -406,3 +407,23 @@ def test_the_arrival_bound_is_documented() -> None:
         encoding="utf-8"
     )
     assert f"{schema.MAX_ARRIVALS:,}" in readme
+
+
+def test_two_capacity_changes_in_the_same_second_both_apply(tmp_path: Path) -> None:
+    """Two set_capacity actions of one service at the same time used to share a
+    scheduled-action name, so the second silently replaced the first."""
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        BASE.replace(
+            "  - {action: set_capacity, at: 30m, service: app, min_capacity: 1, "
+            "max_capacity: 3}\n",
+            "  - {action: set_capacity, at: 30m, service: app, min_capacity: 3}\n"
+            "  - {action: set_capacity, at: 30m, service: app, max_capacity: 3}\n",
+        ),
+        encoding="utf-8",
+    )
+    model = build(load_scenario(path))
+    model.sim.advance(3600)
+    aas = model.sim.application_autoscaling
+    target = aas.describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"]
+    assert (target[0]["MinCapacity"], target[0]["MaxCapacity"]) == (3, 3)
