@@ -233,3 +233,16 @@ def test_a_trace_over_the_row_bound_is_refused_naming_the_line(
     assert main(["run", str(path), "--quiet", "--out", str(out)]) == 2
     assert "jobs.csv:6: the trace has more than 3 rows" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_a_trace_over_the_byte_bound_is_refused_before_reading(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A file over the size bound (1 GiB; 64 bytes here) is refused from its
+    size, even when it is mostly blank lines that no row bound would count."""
+    monkeypatch.setattr(traces, "MAX_TRACE_BYTES", 64)
+    path = _traced(tmp_path, "arrival\n1\n" + "\n" * 100)
+    assert main(["validate", str(path)]) == 2
+    assert "jobs.csv: the trace is 110 bytes; at most 64" in capsys.readouterr().err

@@ -23,6 +23,8 @@ from ecssim.units import parse_duration
 #: At most this many rows in a trace: each row is one arrival, and the same
 #: bound applies to the arrivals a rate may expect (see ``MAX_ARRIVALS``).
 MAX_TRACE_ROWS: Final = 5_000_000
+#: At most this many bytes in a trace file (blank lines are skipped, not counted).
+MAX_TRACE_BYTES: Final = 1 << 30
 #: A value longer than this is not a number or a duration (the csv module's own
 #: field limit is 131,072 characters; a longer field is reported the same way).
 MAX_TRACE_VALUE: Final = 100
@@ -131,6 +133,11 @@ def _check_path(path: Path) -> None:
     if not stat.S_ISREG(info.st_mode):
         raise ScenarioError(
             f"{path}: a trace must be a regular file (not a folder, pipe or device)"
+        )
+    if info.st_size > MAX_TRACE_BYTES:
+        raise ScenarioError(
+            f"{path}: the trace is {info.st_size:,} bytes; at most "
+            f"{MAX_TRACE_BYTES:,} (its {MAX_TRACE_ROWS:,} rows at most fit in far less)"
         )
 
 
