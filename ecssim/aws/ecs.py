@@ -54,8 +54,6 @@ MAX_DESCRIBE_SERVICES: Final = 10
 MAX_RUN_TASK_COUNT: Final = 10
 MAX_DESCRIBE_CONTAINER_INSTANCES: Final = 100
 MAX_UPDATE_CONTAINER_INSTANCES: Final = 10
-#: "A capacity provider strategy can contain a maximum of 20 capacity providers."
-MAX_STRATEGY_ITEMS: Final = 20
 LAUNCH_TYPES: Final = ("EC2", "FARGATE", "EXTERNAL")
 CAPACITY_PROVIDERS: Final = ("FARGATE", "FARGATE_SPOT")
 #: "A capacity provider strategy can contain a maximum of 20 capacity providers"

@@ -610,7 +610,7 @@ class CapacityProvider(_Model):
     weight: int = Field(default=1, ge=0, le=1000)
 
 
-def _check_strategy(strategy: tuple[CapacityProvider, ...]) -> None:
+def _check_provider_strategy(strategy: tuple[CapacityProvider, ...]) -> None:
     """ECS's rules across a capacity provider strategy's items (CreateService
     refuses the service otherwise).
 
@@ -662,7 +662,7 @@ class Service(_Model):
     def _check(self) -> Service:
         if self.launch_type is not None and self.capacity_provider_strategy:
             raise ValueError("give launch_type or capacity_provider_strategy, not both")
-        _check_strategy(self.capacity_provider_strategy)
+        _check_provider_strategy(self.capacity_provider_strategy)
         if self.protection.policy == "sessions" and not isinstance(
             self.workload, SessionWorkload
         ):
@@ -885,14 +885,19 @@ class Sweep(_Model):
         return {name: values[0] for name, values in self.parameters.items() if values}
 
     @model_validator(mode="after")
-    def _check(self) -> Sweep:
-        runs = self.replications
+    def _bounded(self) -> Sweep:
+        runs = (
+            self.max_replications
+            if self.replications == "auto"
+            else int(self.replications)
+        )
+        replications = runs
         for values in self.parameters.values():
             runs *= max(len(values), 1)
             if runs > MAX_SWEEP_RUNS:
                 sizes = " x ".join(str(len(v)) for v in self.parameters.values())
                 raise ValueError(
-                    f"parameters: {sizes} grid points x {self.replications} "
+                    f"parameters: {sizes} grid points x {replications} "
                     f"replication(s) is more than {MAX_SWEEP_RUNS:,} runs"
                 )
         return self
