@@ -416,6 +416,19 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+#: what ``ecssim compare`` prints (the report has every outcome): the cost and
+#: the outcomes protection policies trade against it
+_COMPARE_HEADLINES = (
+    "task_hours",
+    "idle_protected_task_hours",
+    "job_interruptions",
+    "lost_work_hours",
+    "sessions_interrupted",
+    "blocked_hours",
+    "deployment_duration_max_s",
+)
+
+
 def _cmd_compare(args: argparse.Namespace) -> int:
     folders: list[Path] = args.folders
     if len(folders) < 2:
@@ -430,10 +443,12 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     first = str(table["side"].iloc[0])
     print(f"compared {len(folders)} results folders against {first}:")
     for row in table[table["side"] != first].to_dict(orient="records"):
-        if row["outcome"] not in ("task_hours", "idle_protected_task_hours"):
+        if row["outcome"] not in _COMPARE_HEADLINES:
             continue
         if not math.isfinite(row["difference"]):
             continue
+        if row["outcome"] != "task_hours" and row["difference"] == 0:
+            continue  # the cost always; the rest only where they differ
         point = f" [{row['point']}]" if row["point"] else ""
         spread = row["difference_ci95"]
         text = format_value(str(row["outcome"]), row["difference"])
