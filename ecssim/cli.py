@@ -5,13 +5,16 @@
     ecssim run FILE [--set PATH=VALUE ...] [--seed N] [--out DIR] [--quiet]
     ecssim validate FILE [--set PATH=VALUE ...]
     ecssim sweep FILE [--set PATH=VALUE ...] [--workers N] [--out DIR] [--quiet]
+                 [--executor serial|processes|dask] [--scheduler tcp://HOST:PORT]
+                 [--fresh]
     ecssim report DIR
     ecssim schema
 
 Exit codes: 0 success; 2 bad input (an invalid scenario, a missing file, an
 output folder that must not be overwritten, a bad flag), with a message on
 stderr that names the problem and no traceback; 1 a failure of ecssim itself,
-reported as "internal error" with the traceback.
+reported as "internal error" with the traceback; 3 a sweep that finished but
+some of whose runs raised (each recorded in its run folder).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from typing import Any
 import yaml
 
 from ecssim.errors import ScenarioError
+from ecssim.experiments.executors import EXECUTORS, ExecutorError
 from ecssim.experiments.sweep import render_sweep, sweep, write_sweep
 from ecssim.model.build import run
 from ecssim.reports.folders import (
@@ -52,6 +56,7 @@ from ecssim.version import __version__
 EXIT_OK = 0
 EXIT_INTERNAL = 1
 EXIT_BAD_INPUT = 2
+EXIT_RUNS_FAILED = 3
 
 #: Outcomes ``ecssim run`` prints per service: (column, short label).
 _HEADLINES = (
@@ -121,6 +126,12 @@ def _parser() -> argparse.ArgumentParser:
         help="sweep folder (default results/<scenario>-sweep)",
     )
     sweep_cmd.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_executor(sweep_cmd)
+    sweep_cmd.add_argument(
+        "--fresh",
+        action="store_true",
+        help="run every run again, even those already in the sweep folder's runs/",
+    )
 
     report = commands.add_parser(
         "report", help="redraw the plots and report of a results folder"
@@ -129,6 +140,23 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("schema", help="print the JSON Schema of scenario files")
     return parser
+
+
+def _add_executor(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--executor",
+        choices=EXECUTORS,
+        default=None,
+        help="where runs happen: serial (here), processes (a local pool of "
+        "--workers), dask (a local Dask cluster of --workers, or --scheduler's); "
+        "default processes when --workers > 1, else serial",
+    )
+    command.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="tcp://HOST:PORT",
+        help="a running Dask scheduler to send the runs to (implies --executor dask)",
+    )
 
 
 def _add_set(command: argparse.ArgumentParser) -> None:
@@ -270,8 +298,14 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         source=str(args.file),
         workers=args.workers,
         progress=not args.quiet and sys.stderr.isatty(),
+        executor=args.executor or ("dask" if args.scheduler else None),
+        scheduler=args.scheduler,
+        store=out,
+        fresh=args.fresh,
     )
     folder = write_sweep(result, out)
+    if result.skipped:
+        print(f"skipped {result.skipped} run(s) already in {out / 'runs'}")
     points = result.means["point"].nunique()
     runs = len(result.runs[["point", "replication"]].drop_duplicates())
     print(
@@ -290,6 +324,13 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
                 parts.append(f"{column} {text}")
         print(f"  {setting} [{row['service']}]: " + ", ".join(parts))
     print(f"results: {folder}  (open {folder / 'report.html'})")
+    if result.failed:
+        print(
+            f"ecssim sweep: {result.failed} run(s) failed; their errors are in "
+            f"{out / 'runs'}/*/error.txt",
+            file=sys.stderr,
+        )
+        return EXIT_RUNS_FAILED
     return EXIT_OK
 
 
@@ -338,7 +379,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else EXIT_BAD_INPUT
     try:
         return _COMMANDS[args.command](args)
-    except (ScenarioError, ResultsFolderError, _BadInput) as exc:
+    except (ScenarioError, ResultsFolderError, ExecutorError, _BadInput) as exc:
         print(f"ecssim {args.command}: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except OSError as exc:

@@ -27,18 +27,17 @@ import importlib
 import itertools
 import json
 import math
-import multiprocessing
 from collections.abc import Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
 import pandas as pd
-from tqdm import tqdm
 
 from ecssim.errors import ScenarioError
+from ecssim.experiments.store import OK, RunKey, RunStore, keep_runs, run_sweep_tasks
 from ecssim.model.build import run
 from ecssim.reports.document import (
     FIDELITY_NOTE,
@@ -115,6 +114,8 @@ class SweepResult:
     replications: int
     runs: pd.DataFrame
     means: pd.DataFrame
+    failed: int = 0
+    skipped: int = 0
 
 
 def t_critical_95(df: int) -> float:
@@ -216,6 +217,10 @@ def sweep(
     workers: int = 1,
     progress: bool = False,
     folder: str | Path | None = None,
+    executor: Executor | str | None = None,
+    scheduler: str | None = None,
+    store: str | Path | None = None,
+    fresh: bool = False,
 ) -> SweepResult:
     """Run every grid point of *raw_scenario*'s sweep ``replications`` times.
 
@@ -226,6 +231,17 @@ def sweep(
         workers: processes to run on; 1 runs in this process.
         progress: show a progress bar over runs on stderr (when it is a TTY).
         folder: resolve relative trace paths against this folder.
+        executor: where runs happen: any ``concurrent.futures.Executor``
+            (Dask's ``client.get_executor()`` included), or ``"serial"``,
+            ``"processes"``, ``"dask"`` (see ``experiments.executors``);
+            default a process pool when *workers* > 1.
+        scheduler: a Dask scheduler's address for ``executor="dask"``.
+        store: a sweep folder to keep every run in as it finishes
+            (``runs/``); runs already there are read back, not run again.
+        fresh: forget the runs already in *store*.
+
+    A run that raises becomes rows with ``status`` ``failed`` (its error in
+    *store*) and the sweep goes on; ``failed`` and ``skipped`` count them.
 
     Raises:
         ScenarioError: the scenario or a grid point is invalid; nothing has
@@ -242,7 +258,23 @@ def sweep(
         for scenario in scenarios
         for replication in range(replications)
     ]
-    summaries = _run_all(tasks, workers, progress, base.name)
+    keys = [
+        RunKey(point, replication, seed)
+        for point in range(len(scenarios))
+        for replication in range(replications)
+        for seed in [scenarios[point].seed + replication]
+    ]
+    done = run_sweep_tasks(
+        tasks,
+        keys,
+        executor=executor,
+        workers=workers,
+        scheduler=scheduler,
+        store=None if store is None else RunStore(store, fresh=fresh),
+        progress=progress,
+        description=f"sweep {base.name}",
+    )
+    summaries = done.summaries
 
     parameters = tuple(base.sweep.parameters)
     columns = {name: _column_values(base.sweep.parameters[name]) for name in parameters}
@@ -267,43 +299,10 @@ def sweep(
         parameters=parameters,
         replications=replications,
         runs=runs,
-        means=means_of(runs, parameters),
+        means=means_of(runs[runs["status"] == OK], parameters),
+        failed=done.failed,
+        skipped=done.skipped,
     )
-
-
-def _run_all(
-    tasks: list[tuple[Scenario, int]], workers: int, progress: bool, name: str
-) -> list[pd.DataFrame]:
-    results: list[pd.DataFrame | None] = [None] * len(tasks)
-    with tqdm(
-        total=len(tasks),
-        desc=f"sweep {name}",
-        unit="run",
-        disable=None if progress else True,
-        leave=False,
-    ) as bar:
-        if workers == 1 or len(tasks) == 1:
-            for index, task in enumerate(tasks):
-                results[index] = run_summary(task)
-                bar.update(1)
-        else:
-            context = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(
-                max_workers=min(workers, len(tasks)), mp_context=context
-            ) as pool:
-                futures: dict[Future[pd.DataFrame], int] = {
-                    pool.submit(run_summary, task): index
-                    for index, task in enumerate(tasks)
-                }
-                try:
-                    for future in as_completed(futures):
-                        results[futures[future]] = future.result()
-                        bar.update(1)
-                except BaseException:
-                    for future in futures:
-                        future.cancel()
-                    raise
-    return [r for r in results if r is not None]
 
 
 def means_of(runs: pd.DataFrame, parameters: Sequence[str]) -> pd.DataFrame:
@@ -346,7 +345,7 @@ def write_sweep(result: SweepResult, out_dir: str | Path) -> Path:
 
     The folder holds ``runs.parquet``, ``means.parquet``, ``means.csv``,
     ``sweep.json`` (what was swept), ``scenario.json``, ``tradeoff.png`` and
-    ``report.md`` / ``report.html``.
+    ``report.md`` / ``report.html``, and the ``runs/`` folder *out_dir* had.
 
     Raises:
         ResultsFolderError: *out_dir* is a file or a non-empty folder that is
@@ -380,6 +379,7 @@ def write_sweep(result: SweepResult, out_dir: str | Path) -> Path:
             base.model_dump(mode="json", by_alias=True), staging / "scenario.json"
         )
         _render_sweep(staging)
+        keep_runs(target, staging)
     return target
 
 

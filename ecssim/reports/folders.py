@@ -30,6 +30,9 @@ from ecssim.errors import EcsSimError
 RUN_MARKER: Final = "ecssim run"
 #: The value of ``"results"`` in ``sweep.json`` that marks a sweep's folder.
 SWEEP_MARKER: Final = "ecssim sweep"
+#: The value of ``"results"`` in ``runs/store.json`` that marks a sweep's run
+#: store (a sweep folder in progress, or an interrupted one).
+STORE_MARKER: Final = "ecssim sweep runs"
 #: The tables of a run folder, in the order they are written.
 TABLES: Final = ("events", "timeseries", "jobs", "sessions", "summary")
 
@@ -85,7 +88,7 @@ def read_parquet(path: Path) -> pd.DataFrame:
 
 
 def folder_marker(folder: Path) -> str | None:
-    for name in ("summary.json", "sweep.json"):
+    for name in ("summary.json", "sweep.json", "runs/store.json"):
         path = folder / name
         if path.is_file():
             try:
@@ -95,6 +98,7 @@ def folder_marker(folder: Path) -> str | None:
             if isinstance(data, dict) and data.get("results") in (
                 RUN_MARKER,
                 SWEEP_MARKER,
+                STORE_MARKER,
             ):
                 return str(data["results"])
     return None
@@ -160,7 +164,8 @@ def foreign_files(folder: Path) -> list[str]:
     return sorted(
         p.name
         for p in folder.iterdir()
-        if not (
+        if not (p.is_dir() and p.name == "runs")  # a sweep's run store
+        and not (
             p.is_file()
             and (
                 p.name in _OWN_FILES
