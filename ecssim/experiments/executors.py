@@ -67,7 +67,11 @@ class SerialExecutor(Executor):
 
 @contextmanager
 def open_executor(
-    kind: str = "serial", *, workers: int = 1, scheduler: str | None = None
+    kind: str = "serial",
+    *,
+    workers: int = 1,
+    scheduler: str | None = None,
+    connect_timeout_s: float = DASK_CONNECT_TIMEOUT_S,
 ) -> Iterator[Executor]:
     """An executor of *kind*, shut down when the block ends.
 
@@ -78,6 +82,7 @@ def open_executor(
         workers: processes for ``processes`` and a local Dask cluster.
         scheduler: a Dask scheduler's address, ``tcp://HOST:PORT``; only with
             ``dask``.
+        connect_timeout_s: how long to wait for *scheduler* to answer.
 
     Raises:
         ExecutorError: an unknown *kind*, *workers* below 1, a scheduler
@@ -104,7 +109,7 @@ def open_executor(
             raise
         pool.shutdown()
     else:
-        with _dask_executor(workers, scheduler) as executor:
+        with _dask_executor(workers, scheduler, connect_timeout_s) as executor:
             yield executor
 
 
@@ -125,7 +130,9 @@ def stop_processes(pool: ProcessPoolExecutor) -> None:
 
 
 @contextmanager
-def _dask_executor(workers: int, scheduler: str | None) -> Iterator[Executor]:
+def _dask_executor(
+    workers: int, scheduler: str | None, connect_timeout_s: float
+) -> Iterator[Executor]:
     distributed = importlib.import_module("distributed")  # heavy: only when asked
     cluster = None
     if scheduler is None:
@@ -141,7 +148,7 @@ def _dask_executor(workers: int, scheduler: str | None) -> Iterator[Executor]:
         address = scheduler
     try:
         try:
-            client = distributed.Client(address, timeout=DASK_CONNECT_TIMEOUT_S)
+            client = distributed.Client(address, timeout=connect_timeout_s)
         except OSError as exc:
             raise ExecutorError(
                 f"no Dask scheduler answered at {address}: {exc}"
