@@ -7,6 +7,8 @@
     ecssim sweep FILE [--set PATH=VALUE ...] [--workers N] [--out DIR] [--quiet]
                  [--executor serial|processes|dask] [--scheduler tcp://HOST:PORT]
                  [--fresh]
+    ecssim tune FILE [--set PATH=VALUE ...] [--workers N] [--out DIR] [--quiet]
+                 [--executor ...] [--scheduler ...] [--trials N] [--fresh]
     ecssim report DIR
     ecssim schema
 
@@ -14,7 +16,8 @@ Exit codes: 0 success; 2 bad input (an invalid scenario, a missing file, an
 output folder that must not be overwritten, a bad flag), with a message on
 stderr that names the problem and no traceback; 1 a failure of ecssim itself,
 reported as "internal error" with the traceback; 3 a sweep that finished but
-some of whose runs raised (each recorded in its run folder).
+some of whose runs raised (each recorded in its run folder), or a tune in
+which no trial met the constraints.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ import yaml
 from ecssim.errors import ScenarioError
 from ecssim.experiments.executors import EXECUTORS, ExecutorError
 from ecssim.experiments.sweep import render_sweep, sweep, write_sweep
+from ecssim.experiments.tune import tune, write_tune
 from ecssim.model.build import run
 from ecssim.reports.folders import (
     RUN_MARKER,
@@ -50,6 +54,7 @@ from ecssim.scenario.loading import (
     with_overrides,
 )
 from ecssim.scenario.schema import Scenario
+from ecssim.scenario.writing import raw_scenario_file
 from ecssim.units import format_duration
 from ecssim.version import __version__
 
@@ -133,6 +138,8 @@ def _parser() -> argparse.ArgumentParser:
         help="run every run again, even those already in the sweep folder's runs/",
     )
 
+    _add_tune(commands)
+
     report = commands.add_parser(
         "report", help="redraw the plots and report of a results folder"
     )
@@ -140,6 +147,81 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("schema", help="print the JSON Schema of scenario files")
     return parser
+
+
+def _add_tune(commands: Any) -> None:
+    tune_cmd = commands.add_parser(
+        "tune",
+        help="search a scenario's tune section for the best settings (Optuna)",
+    )
+    tune_cmd.add_argument("file", type=Path, metavar="FILE", help="scenario YAML file")
+    _add_set(tune_cmd)
+    tune_cmd.add_argument(
+        "--workers", type=_positive, default=1, help="processes to run on (default 1)"
+    )
+    _add_executor(tune_cmd)
+    tune_cmd.add_argument(
+        "--trials",
+        type=_positive,
+        default=None,
+        help="finished trials to reach (default the scenario's tune.trials)",
+    )
+    tune_cmd.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="tune folder, which keeps the study so a rerun carries on "
+        "(default results/<scenario>-tune)",
+    )
+    tune_cmd.add_argument(
+        "--fresh", action="store_true", help="forget the study in the folder first"
+    )
+    tune_cmd.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _cmd_tune(args: argparse.Namespace) -> int:
+    scenario, _ = _load(args)
+    # as written (units kept), so that recommended.yaml reads like the file
+    raw = with_overrides(
+        raw_scenario_file(args.file), dict(args.settings), what="--set"
+    )
+    name = f"{scenario.name}-tune"
+    if args.settings:
+        name += f"-{_settings_slug(args.settings)}"
+    out: Path = args.out or Path("results") / name
+    result = tune(
+        raw,
+        source=str(args.file),
+        out=out,
+        workers=args.workers,
+        executor=args.executor or ("dask" if args.scheduler else None),
+        scheduler=args.scheduler,
+        trials=args.trials,
+        fresh=args.fresh,
+        progress=not args.quiet and sys.stderr.isatty(),
+        folder=args.file.parent,
+    )
+    report = write_tune(result, out)
+    trials = result.trials
+    feasible = int(trials["feasible"].astype(bool).sum()) if len(trials) else 0
+    resumed = f" ({result.resumed} from the earlier study)" if result.resumed else ""
+    print(
+        f"tuned {scenario.name!r}: {len(trials)} trial(s){resumed}, "
+        f"{feasible} met the constraints, {len(result.pareto)} on the Pareto front"
+    )
+    for _, row in result.pareto.head(10).iterrows():
+        setting = ", ".join(f"{p}={row[p]}" for p in result.parameters)
+        values = ", ".join(
+            f"{c} {format_value(c.split('[')[0], row[c])}" for c in result.objectives
+        )
+        print(f"  trial {row['trial']}: {setting}: {values}")
+    print(f"results: {out}  (open {report})")
+    if result.recommended is None:
+        print("ecssim tune: no trial met the constraints", file=sys.stderr)
+        return EXIT_RUNS_FAILED
+    print(f"recommended: trial {result.recommended}, {out / 'recommended.yaml'}")
+    return EXIT_OK
 
 
 def _add_executor(command: argparse.ArgumentParser) -> None:
@@ -361,6 +443,7 @@ _COMMANDS = {
     "run": _cmd_run,
     "validate": _cmd_validate,
     "sweep": _cmd_sweep,
+    "tune": _cmd_tune,
     "report": _cmd_report,
     "schema": _cmd_schema,
 }
