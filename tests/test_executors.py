@@ -176,3 +176,32 @@ def test_cli_sweep_on_a_dask_scheduler(
     assert stored == _bytes(serial.runs, tmp_path, "s")
     assert len(list((out / "runs").glob("point-*"))) == 4
     assert capsys.readouterr().out.startswith("swept 'exec-sweep': 2 grid point(s)")
+
+
+def test_a_tune_on_dask_gives_the_serial_trials(cluster: Any, tmp_path: Path) -> None:
+    """``ecssim.experiments.tune`` runs its trials on the Dask cluster too, and
+    finds what it finds in this process."""
+    from ecssim.experiments.tune import tune
+
+    raw = _raw()
+    del raw["sweep"]
+    raw["tune"] = {
+        "parameters": {
+            "services[0].protection.expires_in": {
+                "low": 5,
+                "high": 30,
+                "integer": True,
+                "unit": "m",
+            }
+        },
+        "objectives": [{"minimize": "task_hours"}],
+        "trials": 3,
+        "batch": 3,
+    }
+    serial = tune(raw, source="t.yaml", out=tmp_path / "serial")
+    with distributed.Client(cluster, timeout=30) as client:
+        remote = tune(
+            raw, source="t.yaml", out=tmp_path / "dask", executor=client.get_executor()
+        )
+    pd.testing.assert_frame_equal(remote.trials, serial.trials)
+    assert remote.recommended == serial.recommended is not None
