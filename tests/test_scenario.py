@@ -80,7 +80,7 @@ def _jsonable(value: Any) -> Any:
 
 # ---- bundled scenarios ---------------------------------------------------------------
 def test_the_bundled_scenarios_are_all_here() -> None:
-    """The scenarios folder ships the ten documented experiments."""
+    """The scenarios folder ships the eleven documented experiments."""
     assert [p.stem for p in BUNDLED] == [
         "aws-sample-demo",
         "baseline-no-protection",
@@ -92,6 +92,7 @@ def test_the_bundled_scenarios_are_all_here() -> None:
         "spot-and-throttling",
         "standalone-tasks",
         "transcoding-queue",
+        "tune-transcoding",
     ]
 
 
