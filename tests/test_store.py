@@ -210,6 +210,7 @@ def _ecssim(*args: str) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        start_new_session=True,  # its own process group, as a terminal's job
     )
 
 
@@ -217,7 +218,7 @@ def _ecssim(*args: str) -> subprocess.Popen[str]:
 def test_sigint_mid_sweep_keeps_whole_runs_and_a_rerun_completes(
     executor: str, tmp_path: Path
 ) -> None:
-    """SIGINT after the first runs are stored: exit 130, every run folder is
+    """SIGINT to the process group (Ctrl-C) after the first runs are stored: exit 130, every run folder is
     whole, no temporary is left, no sweep table is written; the rerun skips the
     stored runs and writes the table a sweep from nothing writes."""
     text = SCENARIO.replace("replications: 2", "replications: 6")
@@ -233,7 +234,7 @@ def test_sigint_mid_sweep_keeps_whole_runs_and_a_rerun_completes(
             break
         time.sleep(0.05)
     assert process.poll() is None, process.communicate()
-    process.send_signal(signal.SIGINT)
+    os.killpg(process.pid, signal.SIGINT)  # Ctrl-C: the sweep and its pool
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130, err
     runs = out / "runs"

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib
 import multiprocessing
+import signal
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import (
     FIRST_COMPLETED,
@@ -100,7 +101,9 @@ def open_executor(
         yield SerialExecutor()
     elif kind == "processes":
         pool = ProcessPoolExecutor(
-            max_workers=workers, mp_context=multiprocessing.get_context("spawn")
+            max_workers=workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=ignore_sigint,
         )
         try:
             yield pool
@@ -111,6 +114,15 @@ def open_executor(
     else:
         with _dask_executor(workers, scheduler, connect_timeout_s) as executor:
             yield executor
+
+
+def ignore_sigint() -> None:
+    """Let Ctrl-C reach the sweep, not its pool's processes (which it then stops).
+
+    A terminal sends SIGINT to the whole process group; a worker that died of
+    it would break the pool before the sweep saw the interruption.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def stop_processes(pool: ProcessPoolExecutor) -> None:
