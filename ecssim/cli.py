@@ -6,7 +6,7 @@
     ecssim validate FILE [--set PATH=VALUE ...]
     ecssim sweep FILE [--set PATH=VALUE ...] [--workers N] [--out DIR] [--quiet]
                  [--executor serial|processes|dask] [--scheduler tcp://HOST:PORT]
-                 [--fresh]
+                 [--fresh] [--frames]
     ecssim tune FILE [--set PATH=VALUE ...] [--workers N] [--out DIR] [--quiet]
                  [--executor ...] [--scheduler ...] [--trials N] [--fresh]
     ecssim report DIR
@@ -136,6 +136,12 @@ def _parser() -> argparse.ArgumentParser:
         "--fresh",
         action="store_true",
         help="run every run again, even those already in the sweep folder's runs/",
+    )
+    sweep_cmd.add_argument(
+        "--frames",
+        action="store_true",
+        help="keep every run's tables as one Parquet dataset per table in frames/, "
+        "partitioned by the swept parameters",
     )
 
     _add_tune(commands)
@@ -384,6 +390,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         scheduler=args.scheduler,
         store=out,
         fresh=args.fresh,
+        keep_frames=args.frames,
     )
     folder = write_sweep(result, out)
     if result.skipped:

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -23,7 +24,7 @@ from ecssim.experiments.store import RunKey, RunStore, fingerprint
 from ecssim.experiments.sweep import SweepResult, sweep
 from ecssim.model.build import run
 from ecssim.reports.folders import read_parquet, results_kind, write_parquet
-from ecssim.scenario.loading import parse_scenario
+from ecssim.scenario.loading import parse_scenario, with_overrides
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -189,6 +190,7 @@ def test_store_save_is_whole_or_nothing(tmp_path: Path) -> None:
         status = "ok"
         error = ""
         traceback = ""
+        frames = ()
 
         @property
         def summary(self) -> Any:
@@ -256,3 +258,40 @@ def test_sigint_mid_sweep_keeps_whole_runs_and_a_rerun_completes(
     assert main(["sweep", str(scenario), "--out", str(fresh), "--quiet"]) == 0
     for table in ("runs.parquet", "means.parquet", "means.csv"):
         assert (out / table).read_bytes() == (fresh / table).read_bytes(), table
+
+
+def test_frames_are_one_hive_partitioned_dataset_per_table(tmp_path: Path) -> None:
+    """With --frames every run's tables are kept under frames/, partitioned by
+    parameter, replication and seed: pandas reads each table of every run in
+    one call; the finished sweep folder keeps them."""
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(SCENARIO, encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["sweep", str(scenario), "--out", str(out), "--quiet", "--frames"]) == 0
+    assert sorted(p.name for p in (out / "frames").iterdir()) == [
+        "events",
+        "jobs",
+        "sessions",
+        "timeseries",
+    ]
+    jobs = pd.read_parquet(out / "frames" / "jobs")
+    assert {"services[0].protection.policy", "replication", "seed"} <= set(jobs.columns)
+    raw = {k: v for k, v in _raw().items() if k != "sweep"}
+    none = parse_scenario(
+        with_overrides(raw, {"services[0].protection.policy": "none"}), source="x"
+    )
+    expected = run(none, seed=4).jobs
+    mine = jobs[
+        (jobs["services[0].protection.policy"] == "none")
+        & (jobs["seed"].astype(str) == "4")
+    ]
+    assert len(mine) == len(expected)
+    assert list(mine["job"]) == list(expected["job"])
+    assert (
+        jobs.groupby(["services[0].protection.policy", "replication"], observed=True)[
+            "job"
+        ]
+        .count()
+        .min()
+        > 0
+    )

@@ -7,6 +7,14 @@ that is there is whole: ``run.json`` (what ran, its status and a fingerprint
 of the scenario and seed), ``summary.parquet`` for a run that finished, and
 ``error.txt`` (the exception and its traceback) for one that raised.
 
+With ``frames``, every run's tables (events, timeseries, jobs, sessions) are
+kept too, as one Parquet dataset per table under ``frames/``, partitioned the
+Hive way by the swept parameters, the replication and the seed
+(``frames/jobs/services%5B0%5D.protection.policy=renewing/replication=1/seed=101/part-0.parquet``):
+``pandas.read_parquet(folder / "frames" / "jobs")``, ``pyarrow.dataset`` or
+DuckDB's ``read_parquet('frames/jobs/**/*.parquet', hive_partitioning=true)``
+read every run's rows in one call, with the partitions as columns.
+
 :func:`run_sweep_tasks` runs what is not there yet on any executor, storing
 each run as it finishes; a run whose folder is there with the same
 fingerprint is read back instead (``skipped``), so an interrupted sweep,
@@ -27,6 +35,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
+from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
@@ -46,6 +55,10 @@ from ecssim.version import __version__
 
 #: The folder of a sweep folder that holds one folder per run.
 RUNS_FOLDER: Final = "runs"
+#: The folder of a sweep folder that holds the frames dataset.
+FRAMES_FOLDER: Final = "frames"
+#: The tables kept in the frames dataset.
+FRAME_TABLES: Final = ("events", "timeseries", "jobs", "sessions")
 #: Status of a run that finished, and of one that raised.
 OK: Final = "ok"
 FAILED: Final = "failed"
@@ -58,6 +71,7 @@ class RunKey:
     point: int
     replication: int
     seed: int
+    partition: tuple[tuple[str, str], ...] = ()
 
     @property
     def name(self) -> str:
@@ -73,6 +87,7 @@ class RunOutcome:
     summary: pd.DataFrame | None = None
     error: str = ""
     traceback: str = ""
+    frames: tuple[tuple[str, pd.DataFrame], ...] = ()
 
 
 @dataclass
@@ -89,16 +104,30 @@ def run_outcome(task: tuple[Scenario, int]) -> RunOutcome:
 
     This is the function executors call: it must stay importable at module level.
     """
+    return _outcome(task, frames=False)
+
+
+def run_outcome_with_frames(task: tuple[Scenario, int]) -> RunOutcome:
+    """:func:`run_outcome`, with the run's tables of :data:`FRAME_TABLES`."""
+    return _outcome(task, frames=True)
+
+
+def _outcome(task: tuple[Scenario, int], *, frames: bool) -> RunOutcome:
     scenario, seed = task
     try:
-        summary = run(scenario, seed=seed).summary
+        result = run(scenario, seed=seed)
+        tables = (
+            tuple((name, getattr(result, name)) for name in FRAME_TABLES)
+            if frames
+            else ()
+        )
     except Exception as exc:
         return RunOutcome(
             status=FAILED,
             error=f"{type(exc).__name__}: {exc}",
             traceback="".join(traceback.format_exception(exc)),
         )
-    return RunOutcome(status=OK, summary=summary)
+    return RunOutcome(status=OK, summary=result.summary, frames=tables)
 
 
 def fingerprint(scenario: Scenario, seed: int) -> str:
@@ -128,8 +157,10 @@ class RunStore:
     def __init__(self, folder: str | Path, *, fresh: bool = False) -> None:
         self.folder = Path(folder)
         self.path = self.folder / RUNS_FOLDER
-        if fresh and self.path.is_dir():
-            shutil.rmtree(self.path)
+        if fresh:
+            for name in (RUNS_FOLDER, FRAMES_FOLDER):
+                if (self.folder / name).is_dir():
+                    shutil.rmtree(self.folder / name)
         try:
             self.path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -157,6 +188,7 @@ class RunStore:
     def save(self, key: RunKey, digest: str, outcome: RunOutcome) -> Path:
         """Write *outcome* as the folder of *key*, whole or not at all."""
         target = self.path / key.name
+        self._save_frames(key, outcome)  # before run.json: a run is whole or redone
         staging = self.path / f".tmp-{key.name}-{secrets.token_hex(4)}"
         staging.mkdir()
         try:
@@ -188,6 +220,26 @@ class RunStore:
             raise
         return target
 
+    def _save_frames(self, key: RunKey, outcome: RunOutcome) -> None:
+        parts = [*key.partition, ("replication", str(key.replication))]
+        parts.append(("seed", str(key.seed)))
+        where = "/".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in parts)
+        for name, frame in outcome.frames:
+            folder = self.folder / FRAMES_FOLDER / name / where
+            folder.mkdir(parents=True, exist_ok=True)
+            temporary = folder / f".part-0.parquet.tmp-{secrets.token_hex(4)}"
+            try:
+                write_parquet(frame, temporary)
+                os.replace(temporary, folder / "part-0.parquet")
+            except BaseException:
+                temporary.unlink(missing_ok=True)
+                raise
+
+
+def partition_value(value: Any) -> str:
+    """A swept value as a partition value: text as it is, others as JSON."""
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+
 
 def failed_summary(scenario: Scenario) -> pd.DataFrame:
     """The summary rows of a run that raised: its services, every outcome missing."""
@@ -208,14 +260,17 @@ def run_sweep_tasks(
     store: RunStore | None = None,
     progress: bool = False,
     description: str = "sweep",
+    frames: bool = False,
 ) -> SweepRuns:
     """The summary of every task, in task order, each with a ``status`` column first.
 
     Tasks whose run is in *store* are read back; the others run on *executor*
     (an Executor, used as it is; a name for :func:`open_executor`; or None:
     ``processes`` when *workers* > 1, else ``serial``) and are stored as each
-    finishes. A run that raises gives a ``failed`` row per service.
+    finishes. A run that raises gives a ``failed`` row per service. With
+    *frames* (and a *store*) every run's tables go to the frames dataset.
     """
+    function = run_outcome_with_frames if frames and store is not None else run_outcome
     summaries: list[pd.DataFrame | None] = [None] * len(tasks)
     statuses = [OK] * len(tasks)
     digests = [fingerprint(scenario, seed) for scenario, seed in tasks]
@@ -244,7 +299,7 @@ def run_sweep_tasks(
     if work:
         if isinstance(executor, Executor):
             run_tasks(
-                run_outcome,
+                function,
                 work,
                 executor,
                 on_result=keep,
@@ -257,7 +312,7 @@ def run_sweep_tasks(
                 kind, workers=min(workers, len(work)), scheduler=scheduler
             ) as pool:
                 run_tasks(
-                    run_outcome,
+                    function,
                     work,
                     pool,
                     on_result=keep,
@@ -278,14 +333,15 @@ def keep_runs(old: Path, new: Path) -> None:
     Used while a sweep folder is rewritten: *old* keeps its runs until *new*
     replaces it, so an interruption loses nothing.
     """
-    source = old / RUNS_FOLDER
-    if source.is_dir():
-        shutil.copytree(
-            source,
-            new / RUNS_FOLDER,
-            copy_function=_link,
-            ignore=shutil.ignore_patterns(".tmp-*"),
-        )
+    for name in (RUNS_FOLDER, FRAMES_FOLDER):
+        source = old / name
+        if source.is_dir():
+            shutil.copytree(
+                source,
+                new / name,
+                copy_function=_link,
+                ignore=shutil.ignore_patterns(".tmp-*", ".*.tmp-*"),
+            )
 
 
 def _link(source: str, destination: str) -> None:

@@ -37,7 +37,14 @@ import numpy as np
 import pandas as pd
 
 from ecssim.errors import ScenarioError
-from ecssim.experiments.store import OK, RunKey, RunStore, keep_runs, run_sweep_tasks
+from ecssim.experiments.store import (
+    OK,
+    RunKey,
+    RunStore,
+    keep_runs,
+    partition_value,
+    run_sweep_tasks,
+)
 from ecssim.model.build import run
 from ecssim.reports.document import (
     FIDELITY_NOTE,
@@ -221,6 +228,7 @@ def sweep(
     scheduler: str | None = None,
     store: str | Path | None = None,
     fresh: bool = False,
+    keep_frames: bool = False,
 ) -> SweepResult:
     """Run every grid point of *raw_scenario*'s sweep ``replications`` times.
 
@@ -239,6 +247,8 @@ def sweep(
         store: a sweep folder to keep every run in as it finishes
             (``runs/``); runs already there are read back, not run again.
         fresh: forget the runs already in *store*.
+        keep_frames: keep every run's tables in *store* as one Parquet dataset per
+            table, partitioned by the swept parameters (``frames/``).
 
     A run that raises becomes rows with ``status`` ``failed`` (its error in
     *store*) and the sweep goes on; ``failed`` and ``skipped`` count them.
@@ -258,8 +268,14 @@ def sweep(
         for scenario in scenarios
         for replication in range(replications)
     ]
+    points = grid(base.sweep.parameters)
     keys = [
-        RunKey(point, replication, seed)
+        RunKey(
+            point,
+            replication,
+            seed,
+            tuple((k, partition_value(v)) for k, v in points[point].items()),
+        )
         for point in range(len(scenarios))
         for replication in range(replications)
         for seed in [scenarios[point].seed + replication]
@@ -273,6 +289,7 @@ def sweep(
         store=None if store is None else RunStore(store, fresh=fresh),
         progress=progress,
         description=f"sweep {base.name}",
+        frames=keep_frames,
     )
     summaries = done.summaries
 

@@ -164,7 +164,7 @@ def foreign_files(folder: Path) -> list[str]:
     return sorted(
         p.name
         for p in folder.iterdir()
-        if not (p.is_dir() and p.name == "runs")  # a sweep's run store
+        if not (p.is_dir() and p.name in ("runs", "frames"))  # a sweep's run store
         and not (
             p.is_file()
             and (
