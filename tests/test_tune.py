@@ -213,6 +213,20 @@ def test_cli_tune_resumes_its_study(
     assert not (out / "recommended.yaml").exists()
 
 
+def test_a_study_for_another_scenario_is_not_carried_on(tmp_path: Path) -> None:
+    """Changing the scenario or the tune section (but trials) between two tunes
+    on one folder is refused, naming --fresh, before any run."""
+    out = tmp_path / "t"
+    tune(_raw(), source="t.yaml", out=out, trials=1)
+    more = _raw()
+    more["tune"]["trials"] = 2
+    assert len(tune(more, source="t.yaml", out=out).trials) == 2
+    other = _raw(SCENARIO.replace("high: 60", "high: 90"))
+    with pytest.raises(ScenarioError, match="start again with --fresh"):
+        tune(other, source="t.yaml", out=out)
+    assert len(tune(other, source="t.yaml", out=out, fresh=True, trials=1).trials) == 1
+
+
 def test_a_folder_with_other_files_is_refused(tmp_path: Path) -> None:
     """A tune never writes into a folder holding files it did not write."""
     (tmp_path / "notes.txt").write_text("mine", encoding="utf-8")

@@ -28,6 +28,7 @@ best on the first objective (then the next ones, then the earliest).
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import json
 import math
@@ -319,10 +320,17 @@ def tune(
             seed=spec.seed + len(study.trials),
             multivariate=len(spec.parameters) > 1,
         )
-    if [d.name.lower() for d in study.directions] != directions:
+    made_for = _study_key(base)
+    if study.user_attrs.get("scenario") is None and not study.trials:
+        study.set_user_attr("scenario", made_for)
+    if (
+        study.user_attrs.get("scenario") != made_for
+        or [d.name.lower() for d in study.directions] != directions
+    ):
         raise ScenarioError(
-            f"{source}: the study in {journal} has other objectives; "
-            "start again with --fresh (fresh=True)"
+            f"{source}: the study in {journal} was made for another scenario or "
+            "tune section; start again with --fresh (fresh=True), or use another "
+            "output folder"
         )
     distributions = _distributions(spec)
     state = optuna.trial.TrialState
@@ -409,6 +417,14 @@ def tune(
         settings_of=settings_of,
         raw=base_raw,
     )
+
+
+def _study_key(base: Scenario) -> str:
+    """A digest of everything that makes trials comparable (all but tune.trials)."""
+    data = base.model_dump(mode="json", by_alias=True)
+    data["tune"].pop("trials", None)
+    text = json.dumps(data, sort_keys=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _finished(study: Any) -> int:
