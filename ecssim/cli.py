@@ -9,6 +9,8 @@
                  [--fresh] [--frames]
     ecssim tune FILE [--set PATH=VALUE ...] [--workers N] [--out DIR] [--quiet]
                  [--executor ...] [--scheduler ...] [--trials N] [--fresh]
+    ecssim calibrate [--metrics JSON] [--trace CSV] [--durations CSV]
+                     [--scenario FILE [--service N] --out FILE]
     ecssim report DIR
     ecssim schema
 
@@ -35,6 +37,7 @@ from typing import Any
 import yaml
 
 from ecssim.errors import ScenarioError
+from ecssim.experiments.calibrate import apply, calibrate
 from ecssim.experiments.executors import EXECUTORS, ExecutorError
 from ecssim.experiments.sweep import render_sweep, sweep, write_sweep
 from ecssim.experiments.tune import tune, write_tune
@@ -54,7 +57,7 @@ from ecssim.scenario.loading import (
     with_overrides,
 )
 from ecssim.scenario.schema import Scenario
-from ecssim.scenario.writing import raw_scenario_file
+from ecssim.scenario.writing import raw_scenario_file, scenario_yaml
 from ecssim.units import format_duration
 from ecssim.version import __version__
 
@@ -145,6 +148,7 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     _add_tune(commands)
+    _add_calibrate(commands)
 
     report = commands.add_parser(
         "report", help="redraw the plots and report of a results folder"
@@ -227,6 +231,83 @@ def _cmd_tune(args: argparse.Namespace) -> int:
         print("ecssim tune: no trial met the constraints", file=sys.stderr)
         return EXIT_RUNS_FAILED
     print(f"recommended: trial {result.recommended}, {out / 'recommended.yaml'}")
+    return EXIT_OK
+
+
+def _add_calibrate(commands: Any) -> None:
+    cmd = commands.add_parser(
+        "calibrate",
+        help="derive arrivals and job durations from your service's own data",
+    )
+    cmd.add_argument(
+        "--metrics",
+        type=Path,
+        metavar="JSON",
+        help="what aws cloudwatch get-metric-data printed: SQS NumberOfMessagesSent "
+        "per period (and optionally ECS RunningTaskCount)",
+    )
+    cmd.add_argument(
+        "--trace", type=Path, metavar="CSV", help="a CSV of arrivals (arrival column)"
+    )
+    cmd.add_argument(
+        "--durations",
+        type=Path,
+        metavar="CSV",
+        help="a CSV of job durations in seconds (duration column)",
+    )
+    cmd.add_argument(
+        "--scenario",
+        type=Path,
+        metavar="FILE",
+        help="a scenario to write a calibrated copy of (with --out)",
+    )
+    cmd.add_argument(
+        "--service", type=int, default=0, help="the service to calibrate (index)"
+    )
+    cmd.add_argument(
+        "--out", type=Path, metavar="FILE", help="the calibrated scenario file"
+    )
+
+
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    if (args.scenario is None) != (args.out is None):
+        raise _BadInput("--scenario and --out go together")
+    if args.scenario is not None:
+        load_scenario(args.scenario)  # a bad base scenario is reported first
+    found = calibrate(metrics=args.metrics, trace=args.trace, durations=args.durations)
+    for note in found.notes:
+        print(note)
+    fragment = {
+        k: v
+        for k, v in (("arrivals", found.arrivals), ("job_duration", found.job_duration))
+        if v is not None
+    }
+    if args.scenario is None:
+        print(scenario_yaml(fragment), end="")
+        return EXIT_OK
+    raw = apply(raw_scenario_file(args.scenario), found, service=args.service)
+    sources = " ".join(
+        f"--{name} {path}"
+        for name, path in (
+            ("metrics", args.metrics),
+            ("trace", args.trace),
+            ("durations", args.durations),
+        )
+        if path is not None
+    )
+    raw["name"] = re.sub(r"[^A-Za-z0-9_-]", "-", args.out.stem)
+    raw["description"] = (
+        f"{raw.get('description') or raw['name']} Calibrated by ecssim calibrate "
+        f"{sources}."
+    ).strip()
+    comment = (
+        f"Calibrated by ecssim calibrate {sources} --scenario {args.scenario}\n"
+        + "\n".join(found.notes)
+    )
+    text = scenario_yaml(raw, comment=comment)
+    parse_scenario(raw, source=str(args.out))  # what is written must load
+    args.out.write_text(text, encoding="utf-8")
+    print(f"calibrated scenario: {args.out}")
     return EXIT_OK
 
 
@@ -451,6 +532,7 @@ _COMMANDS = {
     "validate": _cmd_validate,
     "sweep": _cmd_sweep,
     "tune": _cmd_tune,
+    "calibrate": _cmd_calibrate,
     "report": _cmd_report,
     "schema": _cmd_schema,
 }

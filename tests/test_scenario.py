@@ -80,10 +80,11 @@ def _jsonable(value: Any) -> Any:
 
 # ---- bundled scenarios ---------------------------------------------------------------
 def test_the_bundled_scenarios_are_all_here() -> None:
-    """The scenarios folder ships the eleven documented experiments."""
+    """The scenarios folder ships the twelve documented experiments."""
     assert [p.stem for p in BUNDLED] == [
         "aws-sample-demo",
         "baseline-no-protection",
+        "calibrated-transcoder",
         "deploy-at-peak",
         "expiry-mid-job",
         "game-servers",
