@@ -49,6 +49,12 @@ class WorkerView(NamedTuple):
         protected_until_s: the expiry the worker last got back from a
             successful call, or None if it believes it is unprotected.
         releasing: a release is pending (held).
+        job_age_s: how long the worker has been on its current job (queue
+            workloads; None without a job).
+        job_size_s: the work the current job needs, in seconds: what a real
+            worker knows from the message (a video's length, a batch's size).
+            ecssim gives the job's drawn duration, an exact estimate; None
+            without a job.
     """
 
     now_s: float
@@ -56,6 +62,8 @@ class WorkerView(NamedTuple):
     sessions: int
     protected_until_s: float | None
     releasing: bool
+    job_age_s: float | None = None
+    job_size_s: float | None = None
 
 
 @runtime_checkable

@@ -21,6 +21,7 @@ DURATION_FIELDS = [
     "sigterm_exit_s",
     "task_deprovisioning_s",
     "refuse_renewals_after_s",
+    "lifecycle_hook_s",
 ]
 OPTIONAL_DURATION_FIELDS = ("sigterm_exit_s", "refuse_renewals_after_s")
 REQUIRED_DURATION_FIELDS = [
@@ -42,6 +43,7 @@ def test_defaults_are_the_documented_ones() -> None:
         "refuse_renewals_after_s": None,
         "protection_api_rate_per_s": 50.0,
         "protection_api_burst": 100.0,
+        "lifecycle_hook_s": 0.0,
     }
 
 

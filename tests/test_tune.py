@@ -180,7 +180,7 @@ def test_write_tune_writes_tables_plot_scenario_and_report(
         assert heading in markdown
     assert "6 trials (6 finished" in markdown
     assert "](pareto.png)" in markdown
-    assert "see README Fidelity" in markdown
+    assert "## Modelling caveats" in markdown
 
 
 def test_cli_tune_resumes_its_study(

@@ -971,3 +971,54 @@ def test_sessions_policy_protects_while_any_session_is_connected(
     assert 1000.1 < log[3][0] <= 1000.1 + 60
     assert len(log) == 4
     assert [row[1] for row in _session_table(result)] == ["completed", "completed"]
+
+
+def test_a_policy_sees_its_jobs_age_and_size() -> None:
+    """``view.job_size_s`` is the job's work and ``view.job_age_s`` the time on it,
+    so a policy can protect long jobs only; without a job both are None."""
+    from ecssim import parse_scenario, run
+    from ecssim.policies import BasePolicy, Protect, Release
+
+    seen: list[tuple[str, float | None, float | None]] = []
+
+    class ProtectLongJobsOnly(BasePolicy):
+        def after_claim(self, view: WorkerView) -> Protect | None:
+            seen.append(("claim", view.job_age_s, view.job_size_s))
+            if view.job_size_s is not None and view.job_size_s >= 1800:
+                return Protect(expires_in_minutes=int(view.job_size_s // 60) + 10)
+            return None
+
+        def after_job(self, view: WorkerView) -> Release | None:
+            seen.append(("done", view.job_age_s, view.job_size_s))
+            return Release() if view.protected_until_s is not None else None
+
+    scenario = parse_scenario(
+        {
+            "name": "long-jobs",
+            "duration": "3h",
+            "services": [
+                {
+                    "name": "svc",
+                    "desired_count": 2,
+                    "workload": {
+                        "kind": "queue",
+                        "arrivals": {"rate": "6/h"},
+                        "job_duration": {
+                            "distribution": "lognormal",
+                            "median": "20m",
+                            "p95": "60m",
+                        },
+                    },
+                }
+            ],
+        }
+    )
+    result = run(scenario, policies={"svc": ProtectLongJobsOnly()})
+    claims = [(age, size) for moment, age, size in seen if moment == "claim"]
+    started = result.jobs[result.jobs["first_start_s"].notna()]
+    assert sorted(size for _, size in claims) == sorted(started["duration_s"])
+    assert all(age == 0.0 for age, _ in claims)
+    assert all(age is None and size is None for m, age, size in seen if m == "done")
+    long_jobs = int((started["duration_s"] >= 1800).sum())
+    assert 0 < long_jobs < len(started)
+    assert result.service_summary("svc")["protection_set"] == long_jobs

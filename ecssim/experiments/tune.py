@@ -48,13 +48,13 @@ from ecssim.errors import ScenarioError
 from ecssim.experiments.executors import open_executor, run_tasks
 from ecssim.experiments.store import OK, RunOutcome, run_outcome
 from ecssim.reports.document import (
-    FIDELITY_NOTE,
     Block,
     BulletList,
     FigureRef,
     Heading,
     Paragraph,
     Table,
+    caveat_blocks,
     to_html,
     to_markdown,
 )
@@ -737,7 +737,7 @@ def _render(result: TuneResult, folder: Path) -> Path:
         )
     )
     blocks.append(Heading("Modelling caveats"))
-    blocks.append(Paragraph(FIDELITY_NOTE))
+    blocks += caveat_blocks()
     markdown = to_markdown(blocks)
     html = to_html(blocks, title, folder)
     _replace(folder / "report.md", lambda p: p.write_text(markdown, encoding="utf-8"))

@@ -86,6 +86,7 @@ def add_service(model: Model, config: ServiceConfig) -> None:
                 "enable": deployment.circuit_breaker.enable,
                 "rollback": deployment.circuit_breaker.rollback,
             },
+            **deployment.request(),
         },
     }
     if config.capacity_provider_strategy:

@@ -33,6 +33,8 @@ SWEEP_MARKER: Final = "ecssim sweep"
 #: The value of ``"results"`` in ``runs/store.json`` that marks a sweep's run
 #: store (a sweep folder in progress, or an interrupted one).
 STORE_MARKER: Final = "ecssim sweep runs"
+#: The value of ``"results"`` in ``compare.json`` that marks a comparison's folder.
+COMPARE_MARKER: Final = "ecssim comparison"
 #: The tables of a run folder, in the order they are written.
 TABLES: Final = ("events", "timeseries", "jobs", "sessions", "summary")
 
@@ -88,7 +90,7 @@ def read_parquet(path: Path) -> pd.DataFrame:
 
 
 def folder_marker(folder: Path) -> str | None:
-    for name in ("summary.json", "sweep.json", "runs/store.json"):
+    for name in ("summary.json", "sweep.json", "compare.json", "runs/store.json"):
         path = folder / name
         if path.is_file():
             try:
@@ -98,6 +100,7 @@ def folder_marker(folder: Path) -> str | None:
             if isinstance(data, dict) and data.get("results") in (
                 RUN_MARKER,
                 SWEEP_MARKER,
+                COMPARE_MARKER,
                 STORE_MARKER,
             ):
                 return str(data["results"])
@@ -105,7 +108,8 @@ def folder_marker(folder: Path) -> str | None:
 
 
 def results_kind(folder: str | Path) -> str | None:
-    """``"ecssim run"`` or ``"ecssim sweep"`` for a results folder, else None."""
+    """``"ecssim run"``, ``"ecssim sweep"`` or ``"ecssim comparison"`` for a
+    results folder, else None."""
     path = Path(folder)
     return folder_marker(path) if path.is_dir() else None
 
@@ -153,10 +157,19 @@ _OWN_FILES: Final = frozenset(
         "runs.parquet",
         "means.parquet",
         "means.csv",
+        "differences.parquet",
+        "differences.csv",
         "sweep.json",
+        "compare.json",
+        "comparison.parquet",
+        "comparison.csv",
         "tradeoff.png",
     }
 )
+
+
+#: The folder of external worker logs ``ecssim serve`` adds to a run folder.
+WORKER_LOGS: Final = "workers"
 
 
 def foreign_files(folder: Path) -> list[str]:
@@ -164,7 +177,7 @@ def foreign_files(folder: Path) -> list[str]:
     return sorted(
         p.name
         for p in folder.iterdir()
-        if not (p.is_dir() and p.name in ("runs", "frames"))  # a sweep's run store
+        if not (p.is_dir() and p.name in (WORKER_LOGS, "runs", "frames"))
         and not (
             p.is_file()
             and (

@@ -275,9 +275,16 @@ class Worker:
     def _sync_busy(self) -> None:
         """Keep the service's busy count: busy workers of tasks still RUNNING."""
         busy = self.busy and not self.sigterm and not self.stopped
-        if busy != self.task.counted_busy:
-            self.task.counted_busy = busy
+        task = self.task
+        if busy != task.counted_busy:
+            task.counted_busy = busy
             self.load.busy += 1 if busy else -1
+            if task.service is not None:
+                task.service.protected_count.busy_changed(task)
+            # the outcomes integrate busy time exactly from these events
+            self.record(
+                "task_busy_changed", service=self.service, task=self.task_id, busy=busy
+            )
 
     def view(self) -> WorkerView:
         """What the policy sees now."""
@@ -287,7 +294,12 @@ class Worker:
             self.session_count,
             self.protected_until_s,
             self.releasing,
+            *self.job_facts(),
         )
+
+    def job_facts(self) -> tuple[float | None, float | None]:
+        """The current job's age and size in seconds (None, None without one)."""
+        return None, None
 
     def act(self, action: Action) -> ProcessGenerator:
         """Carry out *action*; returns False when a protect request failed.
@@ -324,6 +336,10 @@ class Worker:
                 )
         else:
             result = yield from caller.call(task, enabled, minutes, config)
+        return self._called(enabled, result)
+
+    def _called(self, enabled: bool, result: CallResult) -> bool:
+        """Take in the result of a protect (or release) call; False if it failed."""
         ok = result.ok
         if not enabled:
             if ok:
@@ -375,9 +391,45 @@ class Worker:
         self.exit_container(self.task, 0)
 
     def act_later(self, action: Action) -> None:
-        """Carry out *action* in a process of its own (timers, session changes)."""
-        if action is not None and not self.stopped:
-            self.env.process(self.act(action))
+        """Carry out *action* without waiting for it (timers, session changes).
+
+        The common case (one attempt after the call latency) is a bare timeout
+        with a callback; a call that needs retries, faults or no latency runs
+        as a process of its own.
+        """
+        if action is None or self.stopped:
+            return
+        protect = type(action) is Protect
+        if self._direct_calls and (
+            protect or (type(action) is Release and not action.hold_s > 0)
+        ):
+            enabled = protect
+            minutes = action.expires_in_minutes if isinstance(action, Protect) else None
+            self._held = None
+            self.releasing = False
+            call: simpy.Event = self.env.timeout(
+                self.config.call_latency_s, (enabled, minutes)
+            )
+            call.callbacks.append(self._call_returned)
+            return
+        self.env.process(self.act(action))
+
+    def _call_returned(self, call: simpy.Event) -> None:
+        """The latency of a call made by :meth:`act_later` has passed: attempt it
+        (as :meth:`act` would, whatever happened to the worker meanwhile)."""
+        enabled, minutes = cast(tuple[bool, int | None], call.value)
+        result = self.caller.attempt(self.task, enabled, minutes, self.config)
+        if isinstance(result, CallResult):
+            self._called(enabled, result)
+            return
+        self.env.process(self._retry(enabled, minutes))
+
+    def _retry(self, enabled: bool, minutes: int | None) -> ProcessGenerator:
+        """A call of :meth:`act_later` hit a retryable error: the usual retries."""
+        result = yield from self.caller.call(
+            self.task, enabled, minutes, self.config, first_attempt=1
+        )
+        self._called(enabled, result)
 
     def _held_release(self, timer: simpy.Event) -> None:
         if timer is self._held and not self.stopped:
@@ -571,6 +623,15 @@ class QueueWorker(Worker):
     def busy(self) -> bool:
         """Holding a message."""
         return self._job is not None
+
+    def job_facts(self) -> tuple[float | None, float | None]:
+        """How long this worker has had its message, and the work it needs."""
+        job = self._job
+        if job is None:
+            return None, None
+        started = self.work_started_s
+        age = None if started is None else self.env.now - started
+        return age, job.duration_s
 
     def start(self) -> None:
         """Run the receive-process-release loop (AWS's sample's, for its policy)."""
