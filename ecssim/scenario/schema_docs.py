@@ -156,6 +156,18 @@ DESCRIPTIONS: Final[dict[str, str]] = {
     "weight": "share of tasks placed on this capacity provider after base",
     "worker": "how the service's workers shut down",
     "workload": "the work the service's tasks do: a queue or game sessions",
+    "strategy": "the deployment strategy: ROLLING (default), BLUE_GREEN, LINEAR or CANARY",
+    "bake_time": "BLUE_GREEN, LINEAR, CANARY: how long both revisions run after all "
+    "traffic has shifted, before the blue tasks are stopped",
+    "linear": "LINEAR: the share of traffic shifted per step and the wait between steps",
+    "canary": "CANARY: the canary's share of traffic and how long it runs before the rest",
+    "step_percent": "LINEAR: percent of production traffic shifted at each step",
+    "step_bake_time": "LINEAR: wait between two traffic steps",
+    "percent": "CANARY: percent of production traffic shifted to the canary first",
+    "CanaryConfig.bake_time": "CANARY: how long the canary runs before the rest of "
+    "the traffic shifts",
+    "lifecycle_hook": "how long a deployment lifecycle hook takes to answer "
+    "(AWS documents no figure)",
 }
 
 
