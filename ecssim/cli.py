@@ -5,6 +5,12 @@
     ecssim run FILE [--set PATH=VALUE ...] [--seed N] [--out DIR] [--quiet]
     ecssim validate FILE [--set PATH=VALUE ...]
     ecssim sweep FILE [--set PATH=VALUE ...] [--workers N] [--out DIR] [--quiet]
+                 [--executor serial|processes|dask] [--scheduler tcp://HOST:PORT]
+                 [--fresh] [--frames]
+    ecssim tune FILE [--set PATH=VALUE ...] [--workers N] [--out DIR] [--quiet]
+                 [--executor ...] [--scheduler ...] [--trials N] [--fresh]
+    ecssim calibrate [--metrics JSON] [--trace CSV] [--durations CSV]
+                     [--scenario FILE [--service N] --out FILE]
     ecssim report DIR
     ecssim compare DIR DIR... [--out DIR]
     ecssim schema
@@ -13,7 +19,9 @@
 Exit codes: 0 success; 2 bad input (an invalid scenario, a missing file, an
 output folder that must not be overwritten, a bad flag), with a message on
 stderr that names the problem and no traceback; 1 a failure of ecssim itself,
-reported as "internal error" with the traceback.
+reported as "internal error" with the traceback; 3 a sweep that finished but
+some of whose runs raised (each recorded in its run folder), or a tune in
+which no trial met the constraints.
 """
 
 from __future__ import annotations
@@ -31,7 +39,10 @@ from typing import Any
 import yaml
 
 from ecssim.errors import ScenarioError
+from ecssim.experiments.calibrate import apply, calibrate
+from ecssim.experiments.executors import EXECUTORS, ExecutorError
 from ecssim.experiments.sweep import SweepResult, render_sweep, sweep, write_sweep
+from ecssim.experiments.tune import tune, write_tune
 from ecssim.model.build import run
 from ecssim.reports.compare import write_comparison
 from ecssim.reports.folders import (
@@ -55,12 +66,14 @@ from ecssim.scenario.loading import (
     with_overrides,
 )
 from ecssim.scenario.schema import Scenario
+from ecssim.scenario.writing import raw_scenario_file, scenario_yaml
 from ecssim.units import format_duration
 from ecssim.version import __version__
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
 EXIT_BAD_INPUT = 2
+EXIT_RUNS_FAILED = 3
 
 #: Outcomes ``ecssim run`` prints per service: (column, short label).
 _HEADLINES = (
@@ -130,6 +143,18 @@ def _parser() -> argparse.ArgumentParser:
         help="sweep folder (default results/<scenario>-sweep)",
     )
     sweep_cmd.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_executor(sweep_cmd)
+    sweep_cmd.add_argument(
+        "--fresh",
+        action="store_true",
+        help="run every run again, even those already in the sweep folder's runs/",
+    )
+    sweep_cmd.add_argument(
+        "--frames",
+        action="store_true",
+        help="keep every run's tables as one Parquet dataset per table in frames/, "
+        "partitioned by the swept parameters",
+    )
 
     report = commands.add_parser(
         "report", help="redraw the plots and report of a results folder"
@@ -139,6 +164,8 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("schema", help="print the JSON Schema of scenario files")
     _add_serve(commands)
     _add_compare(commands)
+    _add_tune(commands)
+    _add_calibrate(commands)
     return parser
 
 
@@ -200,6 +227,178 @@ def _add_compare(commands: Any) -> None:
         default=None,
         metavar="DIR",
         help="comparison folder (default results/compare-<first>-vs-<second>...)",
+    )
+
+
+def _add_tune(commands: Any) -> None:
+    tune_cmd = commands.add_parser(
+        "tune",
+        help="search a scenario's tune section for the best settings (Optuna)",
+    )
+    tune_cmd.add_argument("file", type=Path, metavar="FILE", help="scenario YAML file")
+    _add_set(tune_cmd)
+    tune_cmd.add_argument(
+        "--workers", type=_positive, default=1, help="processes to run on (default 1)"
+    )
+    _add_executor(tune_cmd)
+    tune_cmd.add_argument(
+        "--trials",
+        type=_positive,
+        default=None,
+        help="finished trials to reach (default the scenario's tune.trials)",
+    )
+    tune_cmd.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="tune folder, which keeps the study so a rerun carries on "
+        "(default results/<scenario>-tune)",
+    )
+    tune_cmd.add_argument(
+        "--fresh", action="store_true", help="forget the study in the folder first"
+    )
+    tune_cmd.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _cmd_tune(args: argparse.Namespace) -> int:
+    scenario, _ = _load(args)
+    # as written (units kept), so that recommended.yaml reads like the file
+    raw = with_overrides(
+        raw_scenario_file(args.file), dict(args.settings), what="--set"
+    )
+    name = f"{scenario.name}-tune"
+    if args.settings:
+        name += f"-{_settings_slug(args.settings)}"
+    out: Path = args.out or Path("results") / name
+    result = tune(
+        raw,
+        source=str(args.file),
+        out=out,
+        workers=args.workers,
+        executor=args.executor or ("dask" if args.scheduler else None),
+        scheduler=args.scheduler,
+        trials=args.trials,
+        fresh=args.fresh,
+        progress=not args.quiet and sys.stderr.isatty(),
+        folder=args.file.parent,
+    )
+    report = write_tune(result, out)
+    trials = result.trials
+    feasible = int(trials["feasible"].astype(bool).sum()) if len(trials) else 0
+    resumed = f" ({result.resumed} from the earlier study)" if result.resumed else ""
+    print(
+        f"tuned {scenario.name!r}: {len(trials)} trial(s){resumed}, "
+        f"{feasible} met the constraints, {len(result.pareto)} on the Pareto front"
+    )
+    for _, row in result.pareto.head(10).iterrows():
+        setting = ", ".join(f"{p}={row[p]}" for p in result.parameters)
+        values = ", ".join(
+            f"{c} {format_value(c.split('[')[0], row[c])}" for c in result.objectives
+        )
+        print(f"  trial {row['trial']}: {setting}: {values}")
+    print(f"results: {out}  (open {report})")
+    if result.recommended is None:
+        print("ecssim tune: no trial met the constraints", file=sys.stderr)
+        return EXIT_RUNS_FAILED
+    print(f"recommended: trial {result.recommended}, {out / 'recommended.yaml'}")
+    return EXIT_OK
+
+
+def _add_calibrate(commands: Any) -> None:
+    cmd = commands.add_parser(
+        "calibrate",
+        help="derive arrivals and job durations from your service's own data",
+    )
+    cmd.add_argument(
+        "--metrics",
+        type=Path,
+        metavar="JSON",
+        help="what aws cloudwatch get-metric-data printed: SQS NumberOfMessagesSent "
+        "per period (and optionally ECS RunningTaskCount)",
+    )
+    cmd.add_argument(
+        "--trace", type=Path, metavar="CSV", help="a CSV of arrivals (arrival column)"
+    )
+    cmd.add_argument(
+        "--durations",
+        type=Path,
+        metavar="CSV",
+        help="a CSV of job durations in seconds (duration column)",
+    )
+    cmd.add_argument(
+        "--scenario",
+        type=Path,
+        metavar="FILE",
+        help="a scenario to write a calibrated copy of (with --out)",
+    )
+    cmd.add_argument(
+        "--service", type=int, default=0, help="the service to calibrate (index)"
+    )
+    cmd.add_argument(
+        "--out", type=Path, metavar="FILE", help="the calibrated scenario file"
+    )
+
+
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    if (args.scenario is None) != (args.out is None):
+        raise _BadInput("--scenario and --out go together")
+    if args.scenario is not None:
+        load_scenario(args.scenario)  # a bad base scenario is reported first
+    found = calibrate(metrics=args.metrics, trace=args.trace, durations=args.durations)
+    for note in found.notes:
+        print(note)
+    fragment = {
+        k: v
+        for k, v in (("arrivals", found.arrivals), ("job_duration", found.job_duration))
+        if v is not None
+    }
+    if args.scenario is None:
+        print(scenario_yaml(fragment), end="")
+        return EXIT_OK
+    raw = apply(raw_scenario_file(args.scenario), found, service=args.service)
+    sources = " ".join(
+        f"--{name} {path}"
+        for name, path in (
+            ("metrics", args.metrics),
+            ("trace", args.trace),
+            ("durations", args.durations),
+        )
+        if path is not None
+    )
+    raw["name"] = re.sub(r"[^A-Za-z0-9_-]", "-", args.out.stem)
+    raw["description"] = (
+        f"{raw.get('description') or raw['name']} Calibrated by ecssim calibrate "
+        f"{sources}."
+    ).strip()
+    comment = (
+        f"Calibrated by ecssim calibrate {sources} --scenario {args.scenario}\n"
+        + "\n".join(found.notes)
+    )
+    text = scenario_yaml(raw, comment=comment)
+    first = args.scenario.read_text(encoding="utf-8").split("\n", 1)[0]
+    if first.startswith("# yaml-language-server:"):  # the editor's schema line
+        text = f"{first}\n{text}"
+    parse_scenario(raw, source=str(args.out))  # what is written must load
+    args.out.write_text(text, encoding="utf-8")
+    print(f"calibrated scenario: {args.out}")
+    return EXIT_OK
+
+
+def _add_executor(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--executor",
+        choices=EXECUTORS,
+        default=None,
+        help="where runs happen: serial (here), processes (a local pool of "
+        "--workers), dask (a local Dask cluster of --workers, or --scheduler's); "
+        "default processes when --workers > 1, else serial",
+    )
+    command.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="tcp://HOST:PORT",
+        help="a running Dask scheduler to send the runs to (implies --executor dask)",
     )
 
 
@@ -354,8 +553,15 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         source=str(args.file),
         workers=args.workers,
         progress=not args.quiet and sys.stderr.isatty(),
+        executor=args.executor or ("dask" if args.scheduler else None),
+        scheduler=args.scheduler,
+        store=out,
+        fresh=args.fresh,
+        keep_frames=args.frames,
     )
     folder = write_sweep(result, out)
+    if result.skipped:
+        print(f"skipped {result.skipped} run(s) already in {out / 'runs'}")
     points = result.means["point"].nunique()
     runs = len(result.runs[["point", "replication"]].drop_duplicates())
     print(
@@ -375,6 +581,13 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         print(f"  {setting} [{row['service']}]: " + ", ".join(parts))
     _print_differences(result)
     print(f"results: {folder}  (open {folder / 'report.html'})")
+    if result.failed:
+        print(
+            f"ecssim sweep: {result.failed} run(s) failed; their errors are in "
+            f"{out / 'runs'}/*/error.txt",
+            file=sys.stderr,
+        )
+        return EXIT_RUNS_FAILED
     return EXIT_OK
 
 
@@ -540,6 +753,8 @@ _COMMANDS = {
     "run": _cmd_run,
     "validate": _cmd_validate,
     "sweep": _cmd_sweep,
+    "tune": _cmd_tune,
+    "calibrate": _cmd_calibrate,
     "report": _cmd_report,
     "schema": _cmd_schema,
     "serve": _cmd_serve,
@@ -560,7 +775,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else EXIT_BAD_INPUT
     try:
         return _COMMANDS[args.command](args)
-    except (ScenarioError, ResultsFolderError, _BadInput) as exc:
+    except (ScenarioError, ResultsFolderError, ExecutorError, _BadInput) as exc:
         print(f"ecssim {args.command}: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except OSError as exc:

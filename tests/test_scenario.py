@@ -80,11 +80,12 @@ def _jsonable(value: Any) -> Any:
 
 # ---- bundled scenarios ---------------------------------------------------------------
 def test_the_bundled_scenarios_are_all_here() -> None:
-    """The scenarios folder ships the ten documented experiments."""
+    """The scenarios folder ships the thirteen documented experiments."""
     assert [p.stem for p in BUNDLED] == [
         "aws-sample-demo",
         "baseline-no-protection",
         "blue-green-vs-rolling",
+        "calibrated-transcoder",
         "deploy-at-peak",
         "expiry-mid-job",
         "game-servers",
@@ -93,6 +94,7 @@ def test_the_bundled_scenarios_are_all_here() -> None:
         "spot-and-throttling",
         "standalone-tasks",
         "transcoding-queue",
+        "tune-transcoding",
     ]
 
 

@@ -78,7 +78,8 @@ def test_grid_is_the_cartesian_product_in_written_order() -> None:
 
 def test_runs_has_one_row_per_run_and_service(result: SweepResult) -> None:
     """Four grid points x two replications x two services give 16 rows, with the
-    point, parameter, replication and seed columns before every summary column."""
+    point, parameter, replication, seed and status columns before every summary
+    column."""
     runs = result.runs
     assert len(runs) == 4 * 2 * 2
     assert list(runs.columns) == [
@@ -87,6 +88,7 @@ def test_runs_has_one_row_per_run_and_service(result: SweepResult) -> None:
         EXPIRES,
         "replication",
         "seed",
+        "status",
         *SUMMARY_COLUMNS,
     ]
     assert result.parameters == (POLICY, EXPIRES)
@@ -96,6 +98,8 @@ def test_runs_has_one_row_per_run_and_service(result: SweepResult) -> None:
     assert list(first["replication"]) == [0, 1] * 4
     assert list(first["seed"]) == [40, 41] * 4
     assert list(runs["point"]) == [p for p in range(4) for _ in range(4)]
+    assert set(runs["status"]) == {"ok"}
+    assert (result.failed, result.skipped) == (0, 0)
 
 
 def test_policy_changes_the_outcome(result: SweepResult) -> None:

@@ -31,18 +31,24 @@ from __future__ import annotations
 import itertools
 import json
 import math
-import multiprocessing
 from collections.abc import Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
 import pandas as pd
-from tqdm import tqdm
 
 from ecssim.errors import ScenarioError
+from ecssim.experiments.store import (
+    OK,
+    RunKey,
+    RunStore,
+    keep_runs,
+    partition_value,
+    run_sweep_tasks,
+)
 from ecssim.model.build import run
 from ecssim.reports.compare import point_labels
 from ecssim.reports.document import (
@@ -126,6 +132,8 @@ class SweepResult:
     means: pd.DataFrame
     baseline: int = 0
     differences: pd.DataFrame = field(default_factory=pd.DataFrame)
+    failed: int = 0
+    skipped: int = 0
 
     def compare(
         self, *others: SweepResult, labels: Sequence[str] | None = None
@@ -236,6 +244,11 @@ def sweep(
     workers: int = 1,
     progress: bool = False,
     folder: str | Path | None = None,
+    executor: Executor | str | None = None,
+    scheduler: str | None = None,
+    store: str | Path | None = None,
+    fresh: bool = False,
+    keep_frames: bool = False,
 ) -> SweepResult:
     """Run every grid point of *raw_scenario*'s sweep ``replications`` times.
 
@@ -248,6 +261,19 @@ def sweep(
         workers: processes to run on; 1 runs in this process.
         progress: show a progress bar over runs on stderr (when it is a TTY).
         folder: resolve relative trace paths against this folder.
+        executor: where runs happen: any ``concurrent.futures.Executor``
+            (Dask's ``client.get_executor()`` included), or ``"serial"``,
+            ``"processes"``, ``"dask"`` (see ``experiments.executors``);
+            default a process pool when *workers* > 1.
+        scheduler: a Dask scheduler's address for ``executor="dask"``.
+        store: a sweep folder to keep every run in as it finishes
+            (``runs/``); runs already there are read back, not run again.
+        fresh: forget the runs already in *store*.
+        keep_frames: keep every run's tables in *store* as one Parquet dataset per
+            table, partitioned by the swept parameters (``frames/``).
+
+    A run that raises becomes rows with ``status`` ``failed`` (its error in
+    *store*) and the sweep goes on; ``failed`` and ``skipped`` count them.
 
     Raises:
         ScenarioError: the scenario or a grid point is invalid; nothing has
@@ -268,12 +294,29 @@ def sweep(
     baseline = points.index(settings.baseline_point())
     summaries: dict[tuple[int, int], pd.DataFrame] = {}
 
+    run_store = None if store is None else RunStore(store, fresh=fresh)
+    counts = {"failed": 0, "skipped": 0}
+
     def more(replications: range) -> None:
         keys = [(p, r) for p in range(len(scenarios)) for r in replications]
         tasks = [(scenarios[p], scenarios[p].seed + r) for p, r in keys]
-        summaries.update(
-            zip(keys, _run_all(tasks, workers, progress, base.name), strict=True)
+        ran = run_sweep_tasks(
+            tasks,
+            [
+                RunKey(p, r, seed, _partition(points[p]))
+                for (p, r), (_, seed) in zip(keys, tasks, strict=True)
+            ],
+            executor=executor,
+            workers=workers,
+            scheduler=scheduler,
+            store=run_store,
+            progress=progress,
+            description=f"sweep {base.name}",
+            frames=keep_frames,
         )
+        counts["failed"] += ran.failed
+        counts["skipped"] += ran.skipped
+        summaries.update(zip(keys, ran.summaries, strict=True))
 
     if settings.replications == "auto":
         done = min(AUTO_START, settings.max_replications)
@@ -290,15 +333,22 @@ def sweep(
         replications = settings.replications
         more(range(replications))
     runs = _runs_frame(base, scenarios, summaries, replications)
+    ok = runs[runs["status"] == OK]
     return SweepResult(
         scenario=base,
         parameters=parameters,
         replications=replications,
         runs=runs,
-        means=means_of(runs, parameters),
+        means=means_of(ok, parameters),
         baseline=baseline,
-        differences=differences_of(runs, parameters, baseline),
+        differences=differences_of(ok, parameters, baseline),
+        failed=counts["failed"],
+        skipped=counts["skipped"],
     )
+
+
+def _partition(point: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    return tuple((k, partition_value(v)) for k, v in point.items())
 
 
 def _runs_frame(
@@ -349,41 +399,6 @@ def precise_enough(
     return True
 
 
-def _run_all(
-    tasks: list[tuple[Scenario, int]], workers: int, progress: bool, name: str
-) -> list[pd.DataFrame]:
-    results: list[pd.DataFrame | None] = [None] * len(tasks)
-    with tqdm(
-        total=len(tasks),
-        desc=f"sweep {name}",
-        unit="run",
-        disable=None if progress else True,
-        leave=False,
-    ) as bar:
-        if workers == 1 or len(tasks) == 1:
-            for index, task in enumerate(tasks):
-                results[index] = run_summary(task)
-                bar.update(1)
-        else:
-            context = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(
-                max_workers=min(workers, len(tasks)), mp_context=context
-            ) as pool:
-                futures: dict[Future[pd.DataFrame], int] = {
-                    pool.submit(run_summary, task): index
-                    for index, task in enumerate(tasks)
-                }
-                try:
-                    for future in as_completed(futures):
-                        results[futures[future]] = future.result()
-                        bar.update(1)
-                except BaseException:
-                    for future in futures:
-                        future.cancel()
-                    raise
-    return [r for r in results if r is not None]
-
-
 def means_of(runs: pd.DataFrame, parameters: Sequence[str]) -> pd.DataFrame:
     """Mean and 95 % CI half-width of every numeric outcome per grid point and service.
 
@@ -418,7 +433,7 @@ def write_sweep(result: SweepResult, out_dir: str | Path) -> Path:
 
     The folder holds ``runs.parquet``, ``means.parquet``, ``means.csv``,
     ``sweep.json`` (what was swept), ``scenario.json``, ``tradeoff.png`` and
-    ``report.md`` / ``report.html``.
+    ``report.md`` / ``report.html``, and the ``runs/`` folder *out_dir* had.
 
     Raises:
         ResultsFolderError: *out_dir* is a file or a non-empty folder that is
@@ -460,6 +475,7 @@ def write_sweep(result: SweepResult, out_dir: str | Path) -> Path:
             base.model_dump(mode="json", by_alias=True), staging / "scenario.json"
         )
         _render_sweep(staging)
+        keep_runs(target, staging)
     return target
 
 

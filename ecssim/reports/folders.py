@@ -30,6 +30,9 @@ from ecssim.errors import EcsSimError
 RUN_MARKER: Final = "ecssim run"
 #: The value of ``"results"`` in ``sweep.json`` that marks a sweep's folder.
 SWEEP_MARKER: Final = "ecssim sweep"
+#: The value of ``"results"`` in ``runs/store.json`` that marks a sweep's run
+#: store (a sweep folder in progress, or an interrupted one).
+STORE_MARKER: Final = "ecssim sweep runs"
 #: The value of ``"results"`` in ``compare.json`` that marks a comparison's folder.
 COMPARE_MARKER: Final = "ecssim comparison"
 #: The tables of a run folder, in the order they are written.
@@ -87,7 +90,7 @@ def read_parquet(path: Path) -> pd.DataFrame:
 
 
 def folder_marker(folder: Path) -> str | None:
-    for name in ("summary.json", "sweep.json", "compare.json"):
+    for name in ("summary.json", "sweep.json", "compare.json", "runs/store.json"):
         path = folder / name
         if path.is_file():
             try:
@@ -98,6 +101,7 @@ def folder_marker(folder: Path) -> str | None:
                 RUN_MARKER,
                 SWEEP_MARKER,
                 COMPARE_MARKER,
+                STORE_MARKER,
             ):
                 return str(data["results"])
     return None
@@ -173,7 +177,7 @@ def foreign_files(folder: Path) -> list[str]:
     return sorted(
         p.name
         for p in folder.iterdir()
-        if not (p.is_dir() and p.name == WORKER_LOGS)
+        if not (p.is_dir() and p.name in (WORKER_LOGS, "runs", "frames"))
         and not (
             p.is_file()
             and (

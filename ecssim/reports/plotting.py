@@ -654,3 +654,75 @@ def tradeoff(
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize="small", title=by, title_fontsize="small")
     return ax
+
+
+def pareto_front(
+    trials: pd.DataFrame,
+    x: str,
+    y: str | None = None,
+    ax: Axes | None = None,
+    *,
+    recommended: int | None = None,
+) -> Axes:
+    """A tune's trials: *x* against *y*, the Pareto front joined, the pick starred.
+
+    Args:
+        trials: one row per trial with a ``trial`` number, the objective
+            columns, and booleans ``feasible`` (met every constraint) and
+            ``pareto`` (on the front); rows without values (failed trials)
+            are left out.
+        x: the first objective.
+        y: the second objective; without it *x* is drawn against the trial
+            number (a single-objective search).
+        ax: draw here; a new figure's Axes when not given.
+        recommended: the trial number of the recommended settings.
+
+    Returns:
+        The Axes.
+
+    Raises:
+        KeyError: a column is missing.
+    """
+    for column in ("trial", "feasible", "pareto", x, *([y] if y else [])):
+        if column not in trials.columns:
+            raise KeyError(f"{column!r} is not a column of the trials")
+    if ax is None:
+        ax = new_axes(8.0, 5.5)
+    frame = trials.dropna(subset=[x, *([y] if y else [])])
+    horizontal, vertical = ("trial", x) if y is None else (x, y)
+
+    def points(rows: pd.DataFrame) -> tuple[np.ndarray[Any, Any], ...]:
+        return (
+            rows[horizontal].to_numpy(dtype=float),
+            rows[vertical].to_numpy(dtype=float),
+        )
+
+    infeasible = frame[~frame["feasible"].astype(bool)]
+    feasible = frame[frame["feasible"].astype(bool)]
+    front = feasible[feasible["pareto"].astype(bool)].sort_values(
+        [horizontal, vertical]
+    )
+    if not infeasible.empty:
+        ax.scatter(*points(infeasible), marker="x", color="#7f7f7f",
+                   label="breaks a constraint")  # fmt: skip
+    if not feasible.empty:
+        ax.scatter(*points(feasible), marker="o", color="C0", alpha=0.6,
+                   label="meets the constraints")  # fmt: skip
+    if not front.empty:
+        ax.plot(*points(front), marker="o", color="C3", linestyle="-" if y else "none",
+                label="Pareto front" if y else "best")  # fmt: skip
+    pick = frame[frame["trial"] == recommended] if recommended is not None else None
+    if pick is not None and not pick.empty:
+        px, py = points(pick)
+        ax.scatter(px, py, marker="*", s=260, color="#ffbf00",
+                   edgecolors="black", zorder=5, label=f"recommended (trial {recommended})")  # fmt: skip
+    ax.set_xlabel(
+        "trial" if y is None else f"{_axis_label(x)}\n(mean of replications)",
+        wrap=True,
+    )
+    ax.set_ylabel(f"{_axis_label(vertical)}\n(mean of replications)", wrap=True)
+    title = f"Search: {x} by trial" if y is None else f"Pareto front: {y} against {x}"
+    ax.set_title(title)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize="small")
+    return ax

@@ -903,6 +903,114 @@ class Sweep(_Model):
         return self
 
 
+class TuneParameter(_Model):
+    """One searched value: a range (``low``..``high``) or a list of ``choices``.
+
+    A range is searched as a float, or as a whole number with ``integer``;
+    ``log`` searches it on a log scale and ``step`` on a grid; ``unit`` is
+    appended to the value written into the scenario (``{low: 5, high: 120,
+    integer: true, unit: m}`` gives ``35m``).
+    """
+
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[Any, ...] | None = Field(default=None, min_length=1)
+    integer: bool = False
+    log: bool = False
+    step: float | None = Field(default=None, gt=0)
+    unit: str | None = Field(default=None, pattern=r"^[a-z/]{1,3}$")
+
+    @model_validator(mode="after")
+    def _check(self) -> TuneParameter:
+        if self.choices is not None:
+            if self.low is not None or self.high is not None:
+                raise ValueError("give choices or low and high, not both")
+            return self
+        if self.low is None or self.high is None:
+            raise ValueError("give low and high (a range), or choices")
+        if not (math.isfinite(self.low) and math.isfinite(self.high)):
+            raise ValueError("low and high must be finite numbers")
+        if self.low >= self.high:
+            raise ValueError(f"low ({self.low:g}) must be below high ({self.high:g})")
+        if self.log and self.low <= 0:
+            raise ValueError("a log range needs low > 0")
+        if self.log and self.step is not None:
+            raise ValueError("give log or step, not both")
+        return self
+
+
+class TuneObjective(_Model):
+    """One outcome (a summary column) to minimise or to maximise.
+
+    Written ``{minimize: task_hours}`` or ``{maximize: jobs_completed}``; the
+    value of a run is the outcome summed over the services, or the one of
+    ``service``; a trial's is the mean over its replications.
+    """
+
+    minimize: str | None = None
+    maximize: str | None = None
+    service: str | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> TuneObjective:
+        if (self.minimize is None) == (self.maximize is None):
+            raise ValueError("give one of minimize or maximize")
+        return self
+
+    @property
+    def outcome(self) -> str:
+        """The summary column."""
+        return self.minimize or self.maximize or ""
+
+    @property
+    def direction(self) -> Literal["minimize", "maximize"]:
+        """Optuna's name for the direction."""
+        return "minimize" if self.minimize is not None else "maximize"
+
+
+_CONSTRAINT = re.compile(
+    r"^\s*([a-z][a-z0-9_]*)\s*(<=|>=|==|<|>)\s*(-?[0-9]+(?:\.[0-9]*)?(?:e-?[0-9]+)?)\s*$"
+)
+
+
+class Tune(_Model):
+    """A policy search: parameters by dotted path, objectives, constraints, trials.
+
+    Each constraint is ``OUTCOME OP NUMBER`` (``job_interruptions == 0``,
+    ``queue_wait_p95_s <= 600``) on a trial's mean over its replications, the
+    outcome summed over the services. Trials run ``replications`` times with
+    seeds ``seed + replication`` of the scenario (common random numbers);
+    ``seed`` seeds the search; ``batch`` trials are asked for at once, so the
+    search is the same on any executor.
+    """
+
+    parameters: dict[str, TuneParameter] = Field(min_length=1)
+    objectives: tuple[TuneObjective, ...] = Field(min_length=1, max_length=4)
+    constraints: tuple[str, ...] = ()
+    trials: int = Field(default=20, ge=1, le=10_000)
+    replications: int = Field(default=1, ge=1, le=100)
+    seed: int = Field(default=0, ge=0)
+    batch: int = Field(default=4, ge=1, le=256)
+
+    @model_validator(mode="after")
+    def _check(self) -> Tune:
+        for index, text in enumerate(self.constraints):
+            if not _CONSTRAINT.match(text):
+                raise ValueError(
+                    f"constraints[{index}]: {text!r} is not OUTCOME OP NUMBER "
+                    "(OP one of <=, >=, ==, <, >), e.g. 'job_interruptions == 0'"
+                )
+        return self
+
+    @staticmethod
+    def parse_constraint(text: str) -> tuple[str, str, float]:
+        """``(outcome, operator, bound)`` of a constraint that validated."""
+        match = _CONSTRAINT.match(text)
+        if match is None:
+            raise ValueError(f"{text!r} is not OUTCOME OP NUMBER")
+        return match.group(1), match.group(2), float(match.group(3))
+
+
 class Cluster(_Model):
     """The cluster and its availability zones."""
 
@@ -1008,6 +1116,7 @@ class Scenario(_Model):
     scheduled: tuple[ScheduledAction, ...] = ()
     faults: tuple[Fault, ...] = ()
     sweep: Sweep | None = None
+    tune: Tune | None = None
 
     @model_validator(mode="after")
     def _check(self) -> Scenario:
