@@ -2,16 +2,24 @@
 
 ::
 
-    ecssim run FILE [--set PATH=VALUE ...] [--seed N] [--out DIR] [--quiet]
+    ecssim run FILE [--set PATH=VALUE ...] [--seed N] [--out DIR [--force]] [--quiet]
     ecssim validate FILE [--set PATH=VALUE ...]
-    ecssim sweep FILE [--set PATH=VALUE ...] [--workers N] [--out DIR] [--quiet]
+    ecssim sweep FILE [--set PATH=VALUE ...] [--workers N] [--out DIR [--force]]
+                 [--quiet]
     ecssim report DIR
     ecssim schema
 
 Exit codes: 0 success; 2 bad input (an invalid scenario, a missing file, an
 output folder that must not be overwritten, a bad flag), with a message on
 stderr that names the problem and no traceback; 1 a failure of ecssim itself,
-reported as "internal error" with the traceback.
+reported as "internal error" with the traceback; 130 after SIGINT (Ctrl-C)
+and 143 after SIGTERM, with a one-line message, no half-written results
+folder and no sweep worker left running.
+
+An explicit ``--out`` folder that already holds results is only replaced with
+``--force``; the default folder (``results/<scenario>-seed<N>`` or
+``results/<scenario>-sweep``) is replaced with a note, so the same command can
+be run again.
 """
 
 from __future__ import annotations
@@ -20,7 +28,9 @@ import argparse
 import json
 import math
 import re
+import signal
 import sys
+import threading
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
@@ -52,6 +62,9 @@ from ecssim.version import __version__
 EXIT_OK = 0
 EXIT_INTERNAL = 1
 EXIT_BAD_INPUT = 2
+#: 128 + the signal's number, as shells report a process a signal ended.
+EXIT_SIGINT = 128 + signal.SIGINT
+EXIT_SIGTERM = 128 + signal.SIGTERM
 
 #: Outcomes ``ecssim run`` prints per service: (column, short label).
 _HEADLINES = (
@@ -72,6 +85,15 @@ _HEADLINES = (
 
 class _BadInput(Exception):
     """A problem with what the user gave us (exit code 2)."""
+
+
+class _Terminated(BaseException):
+    """SIGTERM arrived (exit code 143); a BaseException, like KeyboardInterrupt,
+    so that no ``except Exception`` on the way swallows it."""
+
+
+def _raise_terminated(signum: int, _: object) -> None:
+    raise _Terminated(signum)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -97,8 +119,10 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         default=None,
         metavar="DIR",
-        help="results folder (default results/<scenario>-seed<N>)",
+        help="results folder (default results/<scenario>-seed<N>, replaced with "
+        "a note when it holds an earlier run's results)",
     )
+    _add_force(run_cmd)
     run_cmd.add_argument("--quiet", action="store_true", help="no progress bar")
 
     validate = commands.add_parser("validate", help="check a scenario file")
@@ -118,8 +142,10 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         default=None,
         metavar="DIR",
-        help="sweep folder (default results/<scenario>-sweep)",
+        help="sweep folder (default results/<scenario>-sweep, replaced with a "
+        "note when it holds an earlier sweep's results)",
     )
+    _add_force(sweep_cmd)
     sweep_cmd.add_argument("--quiet", action="store_true", help="no progress bar")
 
     report = commands.add_parser(
@@ -142,6 +168,35 @@ def _add_set(command: argparse.ArgumentParser) -> None:
         help="change one value of the scenario, written as in YAML (repeatable), "
         "e.g. --set services[0].protection.policy=none --set duration=6h",
     )
+
+
+def _add_force(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--force",
+        action="store_true",
+        help="replace the results already in --out (another run's or sweep's)",
+    )
+
+
+def _output_folder(args: argparse.Namespace, default: Path, kind: str) -> Path:
+    """The folder to write results of *kind* to: ``--out`` or *default*.
+
+    Raises:
+        ResultsFolderError: the folder must not be written (not a results
+            folder, another command's results without --force).
+        _BadInput: ``--out`` already holds results and --force is not given.
+    """
+    out = check_output_folder(args.out or default, kind=kind, force=args.force)
+    existing = results_kind(out)
+    if existing is None or args.force:
+        return out
+    if args.out is not None:
+        raise _BadInput(
+            f"{out}: already holds results ({existing}); add --force to replace "
+            "them, or choose another --out"
+        )
+    print(f"note: replacing the earlier results in {out}", file=sys.stderr)
+    return out
 
 
 def _setting(text: str) -> tuple[str, Any]:
@@ -235,10 +290,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     name = f"{scenario.name}-seed{seed}"
     if args.settings:
         name += f"-{_settings_slug(args.settings)}"
-    out = check_output_folder(args.out or Path("results") / name)
+    out = _output_folder(args, Path("results") / name, RUN_MARKER)
     progress = not args.quiet and sys.stderr.isatty()
     result = run(scenario, seed=seed, progress=progress)
-    folder = write_results(result, out)
+    folder = write_results(result, out, force=args.force)
     print(
         f"ran {scenario.name!r} with seed {seed} for "
         f"{format_duration(scenario.duration_s)} of simulated time"
@@ -264,14 +319,14 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     name = f"{scenario.name}-sweep"
     if args.settings:
         name += f"-{_settings_slug(args.settings)}"
-    out = check_output_folder(args.out or Path("results") / name)
+    out = _output_folder(args, Path("results") / name, SWEEP_MARKER)
     result = sweep(
         raw,
         source=str(args.file),
         workers=args.workers,
         progress=not args.quiet and sys.stderr.isatty(),
     )
-    folder = write_sweep(result, out)
+    folder = write_sweep(result, out, force=args.force)
     points = result.means["point"].nunique()
     runs = len(result.runs[["point", "replication"]].drop_duplicates())
     print(
@@ -328,14 +383,22 @@ _COMMANDS = {
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``ecssim`` command line with *argv* (default ``sys.argv[1:]``).
 
+    SIGTERM is handled like SIGINT while a command runs: the staging folder
+    is removed, sweep workers are stopped, and the exit code is 143 (130 for
+    SIGINT).
+
     Returns:
-        The exit code: 0 success, 2 bad input, 1 an internal error.
+        The exit code: 0 success, 2 bad input, 1 an internal error, 130 or 143
+        after SIGINT or SIGTERM.
     """
     parser = _parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse: --help, --version, or a usage error
         return exc.code if isinstance(exc.code, int) else EXIT_BAD_INPUT
+    main_thread = threading.current_thread() is threading.main_thread()
+    if main_thread:  # Python runs signal handlers in the main thread only
+        previous_sigterm = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         return _COMMANDS[args.command](args)
     except (ScenarioError, ResultsFolderError, _BadInput) as exc:
@@ -345,8 +408,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"ecssim {args.command}: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        print("ecssim: interrupted", file=sys.stderr)
-        return 130
+        print("ecssim: interrupted (SIGINT)", file=sys.stderr)
+        return EXIT_SIGINT
+    except _Terminated:
+        print("ecssim: terminated (SIGTERM)", file=sys.stderr)
+        return EXIT_SIGTERM
     except Exception:
         print(
             f"ecssim {args.command}: internal error (a bug in ecssim; please report "
@@ -355,3 +421,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         traceback.print_exc(file=sys.stderr)
         return EXIT_INTERNAL
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous_sigterm)

@@ -288,22 +288,43 @@ def _run_all(
                 bar.update(1)
         else:
             context = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(
+            pool = ProcessPoolExecutor(
                 max_workers=min(workers, len(tasks)), mp_context=context
-            ) as pool:
+            )
+            try:
                 futures: dict[Future[pd.DataFrame], int] = {
                     pool.submit(run_summary, task): index
                     for index, task in enumerate(tasks)
                 }
-                try:
-                    for future in as_completed(futures):
-                        results[futures[future]] = future.result()
-                        bar.update(1)
-                except BaseException:
-                    for future in futures:
-                        future.cancel()
-                    raise
+                for future in as_completed(futures):
+                    results[futures[future]] = future.result()
+                    bar.update(1)
+            except BaseException:
+                stop_pool(pool)
+                raise
+            pool.shutdown()
     return [r for r in results if r is not None]
+
+
+def stop_pool(pool: ProcessPoolExecutor, *, grace_s: float = 5.0) -> None:
+    """Stop *pool* now: drop the runs not started, end the workers' processes.
+
+    A plain shutdown would wait for every run in progress (minutes), and the
+    workers would keep the caller's pipes open meanwhile: after an error,
+    SIGINT or SIGTERM the workers are terminated, then killed after
+    *grace_s*, and reaped.
+    """
+    # ProcessPoolExecutor has no public way to end its workers before 3.14
+    workers = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in workers:
+        if process.is_alive():
+            process.terminate()
+    for process in workers:
+        process.join(grace_s)
+        if process.is_alive():
+            process.kill()
+            process.join(grace_s)
 
 
 def means_of(runs: pd.DataFrame, parameters: Sequence[str]) -> pd.DataFrame:
@@ -341,21 +362,25 @@ def means_of(runs: pd.DataFrame, parameters: Sequence[str]) -> pd.DataFrame:
 
 
 # ---- writing -------------------------------------------------------------------------
-def write_sweep(result: SweepResult, out_dir: str | Path) -> Path:
+def write_sweep(
+    result: SweepResult, out_dir: str | Path, *, force: bool = False
+) -> Path:
     """Write *result* as a sweep folder and return its path.
 
     The folder holds ``runs.parquet``, ``means.parquet``, ``means.csv``,
     ``sweep.json`` (what was swept), ``scenario.json``, ``tradeoff.png`` and
-    ``report.md`` / ``report.html``.
+    ``report.md`` / ``report.html``. An earlier sweep's folder there is
+    replaced; a run's only with *force*.
 
     Raises:
-        ResultsFolderError: *out_dir* is a file or a non-empty folder that is
-            not an ecssim results folder.
+        ResultsFolderError: *out_dir* is a file, a non-empty folder that is
+            not an ecssim results folder, or (without *force*) a run's folder;
+            or the disk refused a write (the message names *out_dir*).
     """
     base = result.scenario
     assert base.sweep is not None
     target = Path(out_dir)
-    with staged_folder(target) as staging:
+    with staged_folder(target, kind=SWEEP_MARKER, force=force) as staging:
         write_parquet(result.runs, staging / "runs.parquet")
         write_parquet(result.means, staging / "means.parquet")
         (staging / "means.csv").write_text(
