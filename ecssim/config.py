@@ -36,6 +36,10 @@ class EcsSettings:
         protection_api_rate_per_s: sustained UpdateTaskProtection calls per second
             per account before ``ThrottlingException`` (``None``: no throttling).
         protection_api_burst: the token bucket's size.
+        stopped_task_retention_s: how long a STOPPED task stays describable
+            (DescribeTasks, ListTasks, GetTaskProtection) before the control
+            plane forgets it; ECS documents "at least one hour". The run's
+            records keep everything the outcomes need.
     """
 
     scheduler_reaction_delay_s: float = 15.0
@@ -48,6 +52,7 @@ class EcsSettings:
     deployment_blocked: Literal["enforce", "ignore"] = "enforce"
     protection_api_rate_per_s: float | None = 50.0
     protection_api_burst: float = 100.0
+    stopped_task_retention_s: float = 3600.0
 
     def __post_init__(self) -> None:
         for f in fields(self):

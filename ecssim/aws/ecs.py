@@ -22,6 +22,7 @@ from typing import Any, Final
 from ecssim.aws.errors import BotoShapedClient
 from ecssim.aws.state import (
     MAX_STOP_TIMEOUT_S,
+    SERVICE_EVENTS_KEPT,
     Cluster,
     Deployment,
     EcsBackend,
@@ -258,7 +259,7 @@ class EcsClient(BotoShapedClient):
             ],
             "events": [
                 {"id": e.id, "createdAt": self._dt(e.created_at), "message": e.message}
-                for e in reversed(service.events[-100:])
+                for e in reversed(service.events[-SERVICE_EVENTS_KEPT:])
             ],
             "createdAt": self._dt(service.created_at),
             "placementConstraints": [],
@@ -699,6 +700,7 @@ class EcsClient(BotoShapedClient):
         started_by = kwargs.get("startedBy")
         launch_type = kwargs.get("launchType")
         arns = []
+        self._backend.forget_stopped_tasks()
         for task in cluster.tasks.values():
             if service is not None and task.service is not service:
                 continue

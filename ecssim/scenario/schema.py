@@ -537,6 +537,9 @@ class EcsKnobs(_Model):
         default=50.0, alias="protection_api_rate", gt=0
     )
     protection_api_burst: float = Field(default=100.0, ge=1)
+    stopped_task_retention_s: Seconds = Field(
+        default=3600.0, alias="stopped_task_retention"
+    )
 
     def settings(self) -> EcsSettings:
         """The control plane's settings for these knobs."""
@@ -550,6 +553,7 @@ class EcsKnobs(_Model):
             deployment_blocked=self.deployment_blocked,
             protection_api_rate_per_s=self.protection_api_rate_per_s,
             protection_api_burst=self.protection_api_burst,
+            stopped_task_retention_s=self.stopped_task_retention_s,
         )
 
 
