@@ -17,6 +17,7 @@ from ecssim.rules.scaling import (
     StepAdjustment,
     StepScaling,
     check_step_adjustments,
+    select_step,
     step_capacity,
     step_signal,
 )
@@ -146,8 +147,29 @@ def test_good_step_policies_pass_and_keep_their_settings() -> None:
     )
     assert (policy.min_adjustment_magnitude, policy.cooldown_s) == (1, 0.0)
     assert _policy("ChangeInCapacity", UP).metric_aggregation == "Average"
-    with pytest.raises(ScenarioError):
+    with pytest.raises(
+        ScenarioError,
+        match=_exactly(
+            "MetricAggregationType: 'Median' is not one of Average, Minimum, Maximum"
+        ),
+    ):
         _policy("ChangeInCapacity", UP, metric_aggregation="Median")
+
+
+# ---- which step ---------------------------------------------------------------------
+def test_select_step_at_the_threshold_and_on_a_bound() -> None:
+    """At the threshold itself the step starting at 0 applies; above it a
+    lower bound is inclusive, below it an upper bound is inclusive (AWS)."""
+    steps = (
+        StepAdjustment(None, -0.5, -2),
+        StepAdjustment(-0.5, 0, -1),
+        StepAdjustment(0, 0.5, 1),
+        StepAdjustment(0.5, None, 2),
+    )
+    assert select_step(steps, 50.0, 50.0) == steps[2]
+    assert select_step(steps, 50.5, 50.0) == steps[3]
+    assert select_step(steps, 49.5, 50.0) == steps[0]
+    assert select_step(steps, 50.25, 50.0) == steps[2]
 
 
 # ---- capacity -----------------------------------------------------------------------

@@ -1,0 +1,80 @@
+"""Tests of ecssim.rules.schedules found by mutation testing
+(docs/mutation-testing.md): cron years, seconds and microseconds of the start
+time, the last year a cron can fire, and AWS's day-of-week numbers."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from ecssim.rules.schedules import CronSchedule, next_fire, parse_schedule
+
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)  # a Monday
+
+
+def _next(expression: str, after: datetime) -> datetime | None:
+    return next_fire(parse_schedule(expression), after, created_at=T0)
+
+
+def _cron(expression: str) -> CronSchedule:
+    schedule = parse_schedule(expression)
+    assert isinstance(schedule, CronSchedule)
+    return schedule
+
+
+def test_a_cron_year_waits_for_that_year_and_ends_after_it() -> None:
+    """A cron limited to later years waits for the first of them; after the
+    last of them it never fires again."""
+    expression = "cron(0 12 1 1 ? 2028,2030)"
+    assert _next(expression, T0) == datetime(2028, 1, 1, 12, 0, tzinfo=UTC)
+    after = datetime(2028, 1, 1, 12, 0, tzinfo=UTC)
+    assert _next(expression, after) == datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
+    assert _next(expression, datetime(2030, 6, 1, tzinfo=UTC)) is None
+    this_year = "cron(0 12 1 2 ? 2026)"
+    assert _next(this_year, T0) == datetime(2026, 2, 1, 12, 0, tzinfo=UTC)
+
+
+def test_a_cron_can_fire_in_the_last_year_it_accepts() -> None:
+    """2199, the last year a cron accepts, is searched too."""
+    assert _next("cron(0 12 1 1 ? 2199)", T0) == datetime(2199, 1, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "after",
+    [
+        T0,
+        T0.replace(second=30),
+        T0.replace(second=30, microsecond=500_000),
+        T0.replace(microsecond=1),
+    ],
+)
+def test_every_minute_fires_at_the_next_whole_minute(after: datetime) -> None:
+    """An every-minute cron fires at the next whole minute after *after*,
+    whatever its seconds and microseconds."""
+    assert _next("cron(* * * * ? *)", after) == datetime(2026, 1, 5, 9, 1, tzinfo=UTC)
+
+
+def test_matches_day_checks_year_and_month() -> None:
+    """A day of another year or month does not match, whatever the days."""
+    schedule = _cron("cron(0 12 * 3 ? 2027)")
+    assert schedule.matches_day(date(2027, 3, 10))
+    assert not schedule.matches_day(date(2026, 3, 10))
+    assert not schedule.matches_day(date(2027, 4, 10))
+
+
+@pytest.mark.parametrize(
+    ("expression", "day"),
+    [
+        ("cron(0 12 ? * 1 *)", date(2026, 1, 4)),  # 1 is Sunday
+        ("cron(0 12 ? * SUN *)", date(2026, 1, 4)),
+        ("cron(0 12 ? * 2 *)", date(2026, 1, 5)),  # 2 is Monday
+        ("cron(0 12 ? * 7 *)", date(2026, 1, 10)),  # 7 is Saturday
+    ],
+)
+def test_aws_day_of_week_numbers(expression: str, day: date) -> None:
+    """Day-of-week numbers are AWS's, 1 = Sunday .. 7 = Saturday: each matches
+    its day and not the day after."""
+    schedule = _cron(expression)
+    assert schedule.matches_day(day)
+    assert not schedule.matches_day(day.replace(day=day.day + 1))
