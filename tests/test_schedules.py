@@ -4,10 +4,12 @@ time, the last year a cron can fire, and AWS's day-of-week numbers."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 
 import pytest
 
+from ecssim.errors import ScenarioError
 from ecssim.rules.schedules import CronSchedule, next_fire, parse_schedule
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)  # a Monday
@@ -78,3 +80,51 @@ def test_aws_day_of_week_numbers(expression: str, day: date) -> None:
     schedule = _cron(expression)
     assert schedule.matches_day(day)
     assert not schedule.matches_day(day.replace(day=day.day + 1))
+
+
+@pytest.mark.parametrize(
+    ("expression", "message"),
+    [
+        (
+            "cron(? 12 * * ? *)",
+            "cron minutes: '?' is only allowed in day-of-month and day-of-week",
+        ),
+        (
+            "cron(0 12 L * ? *)",
+            "cron day-of-month: 'L' uses L, W or #, which ecssim does not support",
+        ),
+        (
+            "cron(0 12 ? * 2#1 *)",
+            "cron day-of-week: '2#1' uses L, W or #, which ecssim does not support",
+        ),
+        ("cron(0 12 X * ? *)", "cron day-of-month: 'X' is not a number in 1..31"),
+        (
+            "cron(0 12 ? FOO MON *)",
+            "cron month: 'FOO' is not a number in 1..12 or one of JAN, FEB, MAR, "
+            "APR, MAY, JUN, JUL, AUG, SEP, OCT, NOV, DEC",
+        ),
+        ("cron(*/0 12 * * ? *)", "cron minutes: step '0' must be >= 1"),
+        ("cron(*/x 12 * * ? *)", "cron minutes: step 'x' must be >= 1"),
+        ("cron(60 12 * * ? *)", "cron minutes: 60 is outside 0..59"),
+        ("cron(0 12 * * ? 1969)", "cron year: 1969 is outside 1970..2199"),
+    ],
+)
+def test_bad_cron_fields_are_refused_with_their_message(
+    expression: str, message: str
+) -> None:
+    """Each malformed cron field has its own message naming the field."""
+    with pytest.raises(ScenarioError, match=f"^{re.escape(message)}$"):
+        parse_schedule(expression)
+
+
+def test_cron_fields_at_their_limits_and_with_names() -> None:
+    """The last value of each field, a step of 1 and month names parse."""
+    schedule = _cron("cron(59 23 31 12 ? 2199)")
+    assert (schedule.minutes, schedule.hours) == (frozenset({59}), frozenset({23}))
+    assert (schedule.days_of_month, schedule.months) == (
+        frozenset({31}),
+        frozenset({12}),
+    )
+    assert schedule.years == frozenset({2199})
+    assert _cron("cron(*/1 0 1 1 ? *)").minutes == frozenset(range(60))
+    assert _cron("cron(0 12 1 JAN,mar ? *)").months == frozenset({1, 3})
