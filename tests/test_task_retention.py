@@ -11,6 +11,7 @@ change.
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 import pytest
@@ -185,3 +186,32 @@ def test_outcomes_do_not_depend_on_the_retention_window() -> None:
     for other in results[1:]:
         assert other.events.equals(results[0].events)
         assert other.summary.equals(results[0].summary)
+
+
+def test_agent_rate_limit_buckets_go_with_forgotten_tasks() -> None:
+    """Workers that protect themselves through the agent endpoint get one rate
+    limit bucket per task; a bucket goes once its task is forgotten, so a long
+    churning run keeps only the recent ones."""
+    raw = {
+        "name": "agent-churn",
+        "duration": "1d",
+        "services": [
+            {
+                "name": "worker",
+                "desired_count": 3,
+                "workload": {
+                    "kind": "queue",
+                    "arrivals": {"rate": "60/h"},
+                    "job_duration": {"distribution": "exponential", "mean": "5m"},
+                },
+                "protection": {"policy": "per_job", "expires_in": "30m"},
+            }
+        ],
+        "faults": [{"kind": "task_crash", "service": "worker", "rate": "6/h"}],
+    }
+    model = build(parse_scenario(raw, source="t"))
+    model.sim.advance(86400)
+    gc.collect()
+    created = sum(1 for kind in model.sim.recorder.kinds if kind == "task_created")
+    assert created > 150
+    assert 0 < len(model.caller.agent._buckets) < 60
