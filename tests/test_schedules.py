@@ -5,7 +5,8 @@ time, the last year a cron can fire, and AWS's day-of-week numbers."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -128,3 +129,57 @@ def test_cron_fields_at_their_limits_and_with_names() -> None:
     assert schedule.years == frozenset({2199})
     assert _cron("cron(*/1 0 1 1 ? *)").minutes == frozenset(range(60))
     assert _cron("cron(0 12 1 JAN,mar ? *)").months == frozenset({1, 3})
+
+
+@pytest.mark.parametrize(
+    ("expression", "message"),
+    [
+        ("cron(0 24 * * ? *)", "cron hours: 24 is outside 0..23"),
+        ("cron(0 12 32 * ? *)", "cron day-of-month: 32 is outside 1..31"),
+        ("cron(0 12 1 13 ? *)", "cron month: 13 is outside 1..12"),
+        ("cron(0 12 ? * 8 *)", "cron day-of-week: 8 is outside 1..7"),
+        ("cron(0 12 ? * 0 *)", "cron day-of-week: 0 is outside 1..7"),
+        ("cron(0 12 1 1 ? 2200)", "cron year: 2200 is outside 1970..2199"),
+        ("cron(0 12 1 1 ? X)", "cron year: 'X' is not a number in 1970..2199"),
+    ],
+)
+def test_each_cron_field_has_its_own_range(expression: str, message: str) -> None:
+    """Every field is checked against its own range, and named."""
+    with pytest.raises(ScenarioError, match=f"^{re.escape(message)}$"):
+        parse_schedule(expression)
+
+
+def test_cron_years() -> None:
+    """``*`` is every year; a year list is kept."""
+    assert _cron("cron(0 12 1 1 ? *)").years is None
+    assert _cron("cron(0 12 1 1 ? 1970,2030-2031)").years == frozenset(
+        {1970, 2030, 2031}
+    )
+
+
+def test_at_is_a_wall_clock_time_in_the_actions_zone() -> None:
+    """at() is read in the action's time zone and returned in UTC."""
+    paris = ZoneInfo("Europe/Paris")
+    when = next_fire(
+        parse_schedule("at(2026-01-05T18:00:00)"), T0, created_at=T0, tz=paris
+    )
+    assert when == datetime(2026, 1, 5, 17, 0, tzinfo=UTC)
+
+
+def test_rate_from_its_creation_or_its_start_time() -> None:
+    """rate() first runs one period after creation, or at its start time, then
+    every period from there; nothing runs after the end time, which is
+    inclusive."""
+    schedule = parse_schedule("rate(5 minutes)")
+    minute = timedelta(minutes=1)
+    assert next_fire(schedule, T0, created_at=T0) == T0 + 5 * minute
+    assert next_fire(schedule, T0 + 7 * minute, created_at=T0) == T0 + 10 * minute
+    start = T0 + 2 * minute
+    assert next_fire(schedule, T0, created_at=T0, start_time=start) == start
+    assert (
+        next_fire(schedule, T0 + 3 * minute, created_at=T0, start_time=start)
+        == T0 + 7 * minute
+    )
+    end = T0 + 10 * minute
+    assert next_fire(schedule, T0 + 7 * minute, created_at=T0, end_time=end) == end
+    assert next_fire(schedule, end, created_at=T0, end_time=end) is None
