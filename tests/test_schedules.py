@@ -129,6 +129,7 @@ def test_cron_fields_at_their_limits_and_with_names() -> None:
     assert schedule.years == frozenset({2199})
     assert _cron("cron(*/1 0 1 1 ? *)").minutes == frozenset(range(60))
     assert _cron("cron(0 12 1 JAN,mar ? *)").months == frozenset({1, 3})
+    assert _cron("cron(0 12 5-5 * ? *)").days_of_month == frozenset({5})
 
 
 @pytest.mark.parametrize(
@@ -141,6 +142,17 @@ def test_cron_fields_at_their_limits_and_with_names() -> None:
         ("cron(0 12 ? * 0 *)", "cron day-of-week: 0 is outside 1..7"),
         ("cron(0 12 1 1 ? 2200)", "cron year: 2200 is outside 1970..2199"),
         ("cron(0 12 1 1 ? X)", "cron year: 'X' is not a number in 1970..2199"),
+        ("cron(0 12 1-2-3 * ? *)", "cron day-of-month: '2-3' is not a number in 1..31"),
+        (
+            "cron(0 12 5-1 * ? *)",
+            "cron day-of-month: range '5-1' runs backwards; ecssim does not wrap "
+            "ranges around",
+        ),
+        (
+            "every 5 minutes",
+            "Schedule: 'every 5 minutes' is not at(yyyy-mm-ddThh:mm:ss), "
+            "rate(N minutes|hours|days) or cron(...)",
+        ),
     ],
 )
 def test_each_cron_field_has_its_own_range(expression: str, message: str) -> None:
@@ -173,6 +185,8 @@ def test_rate_from_its_creation_or_its_start_time() -> None:
     schedule = parse_schedule("rate(5 minutes)")
     minute = timedelta(minutes=1)
     assert next_fire(schedule, T0, created_at=T0) == T0 + 5 * minute
+    # never before its first period, even when asked from before its creation
+    assert next_fire(schedule, T0 - 10 * minute, created_at=T0) == T0 + 5 * minute
     assert next_fire(schedule, T0 + 7 * minute, created_at=T0) == T0 + 10 * minute
     start = T0 + 2 * minute
     assert next_fire(schedule, T0, created_at=T0, start_time=start) == start

@@ -16,10 +16,13 @@ from ecssim.rules.scaling import (
     Signal,
     StepAdjustment,
     StepScaling,
+    TargetTracking,
     check_step_adjustments,
     select_step,
     step_capacity,
     step_signal,
+    target_tracking_capacity,
+    target_tracking_signal,
 )
 
 UP = (StepAdjustment(0, 10, 1), StepAdjustment(10, None, 3))
@@ -70,6 +73,11 @@ def _policy(kind: str, steps: tuple[StepAdjustment, ...], **kw: object) -> StepS
             "StepAdjustments: upper bound 5 is positive, so a step with a null "
             "upper bound is required",
         ),
+        (
+            (StepAdjustment(None, 1, 1),),
+            "StepAdjustments: upper bound 1 is positive, so a step with a null "
+            "upper bound is required",
+        ),
     ],
 )
 def test_bad_step_adjustments_are_refused_with_their_message(
@@ -88,6 +96,7 @@ def test_bad_step_adjustments_are_refused_with_their_message(
         (StepAdjustment(None, 0, -1), StepAdjustment(0, None, 1)),
         (StepAdjustment(0, 10, 1), StepAdjustment(10, None, 2)),
         (StepAdjustment(None, -10, -2), StepAdjustment(-10, 0, -1)),
+        (StepAdjustment(10, None, 2), StepAdjustment(0, 10, 1)),  # any order
     ],
 )
 def test_good_step_adjustments_pass(steps: tuple[StepAdjustment, ...]) -> None:
@@ -183,6 +192,7 @@ def test_select_step_at_the_threshold_and_on_a_bound() -> None:
         ("PercentChangeInCapacity", 10, 50, None, 15),
         ("PercentChangeInCapacity", 10, 5, None, 11),  # 0.5 becomes 1
         ("PercentChangeInCapacity", 10, 5, 3, 13),  # raised to the magnitude
+        ("PercentChangeInCapacity", 10, 1, 3, 13),
         ("PercentChangeInCapacity", 10, -5, 3, 7),
         ("PercentChangeInCapacity", 10, 30, 3, 13),  # 3 is not below 3
         ("PercentChangeInCapacity", 10, 50, 3, 15),  # already larger
@@ -282,3 +292,21 @@ def test_a_scale_out_during_its_cooldown_starts_from_the_in_flight_base() -> Non
     signal = _signal(down, 45.0, cooldowns=cooling)
     assert signal is not None
     assert (signal.base, signal.capacity) == (4, 2)
+
+
+# ---- target tracking arithmetic ---------------------------------------------------------
+def test_target_tracking_capacity_refuses_what_it_cannot_compute() -> None:
+    """A negative running count or a target of 0 is a ScenarioError that says so."""
+    with pytest.raises(ScenarioError, match=_exactly("running count -1 is negative")):
+        target_tracking_capacity(-1, 50.0, 50.0)
+    with pytest.raises(ScenarioError, match=_exactly("TargetValue: 0 must be > 0")):
+        target_tracking_capacity(1, 50.0, 0)
+
+
+def test_target_tracking_signal_cause_defaults_to_empty() -> None:
+    """Without a cause the signal's cause is empty (the caller adds it)."""
+    config = TargetTracking(target_value=50.0)
+    signal = target_tracking_signal(
+        "cpu", config, running=2, latest=100.0, high="ALARM", low="OK"
+    )
+    assert (signal.direction, signal.capacity, signal.cause) == ("out", 4, "")
