@@ -20,12 +20,14 @@ DURATION_FIELDS = [
     "task_healthy_after_s",
     "sigterm_exit_s",
     "task_deprovisioning_s",
+    "stopped_task_retention_s",
 ]
 REQUIRED_DURATION_FIELDS = [f for f in DURATION_FIELDS if f != "sigterm_exit_s"]
 
 
 def test_defaults_are_the_documented_ones() -> None:
-    """Default settings match DESIGN §4 (15 s reaction, 60 s reconcile, enforce)."""
+    """Default settings match DESIGN §4 (15 s reaction, 60 s reconcile, enforce)
+    and ECS's documented hour for stopped tasks."""
     assert dataclasses.asdict(EcsSettings()) == {
         "scheduler_reaction_delay_s": 15.0,
         "reconcile_interval_s": 60.0,
@@ -37,6 +39,7 @@ def test_defaults_are_the_documented_ones() -> None:
         "deployment_blocked": "enforce",
         "protection_api_rate_per_s": 50.0,
         "protection_api_burst": 100.0,
+        "stopped_task_retention_s": 3600.0,
     }
 
 
