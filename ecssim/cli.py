@@ -101,7 +101,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="ecssim",
         description="Simulate Amazon ECS service scale-in and task scale-in protection.",
         epilog="exit codes: 0 success, 2 bad input (the message names it), "
-        "1 internal error (a bug in ecssim)",
+        "1 internal error (a bug in ecssim), 130 after SIGINT, 143 after SIGTERM",
     )
     parser.add_argument("--version", action="version", version=f"ecssim {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
