@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from ecssim.reports.folders import signals_deferred
+
 pytestmark = pytest.mark.skipif(
     not Path("/proc/self/stat").exists(), reason="reads process states from /proc"
 )
@@ -207,3 +209,23 @@ def test_signal_to_a_sweep_stops_its_workers(
     assert stdout == ""
     assert not any(_alive(pid) for pid in workers)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["long.yaml"]
+
+
+def test_signals_wait_while_a_folder_is_put_in_place() -> None:
+    """SIGTERM during the rename that puts a folder in place is held and
+    delivered to the previous handler once the step is done."""
+    seen: list[str] = []
+
+    def handler(signum: int, _: object) -> None:
+        seen.append(f"handled {signal.Signals(signum).name}")
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        with signals_deferred():
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.05)  # Python runs handlers between bytecodes
+            seen.append("step done")
+        assert seen == ["step done", "handled SIGTERM"]
+        assert signal.getsignal(signal.SIGTERM) is handler
+    finally:
+        signal.signal(signal.SIGTERM, previous)
