@@ -34,8 +34,29 @@ BLOCK = 512
 Process = Generator[simpy.Event, Any, None]
 
 
-def run_floor(days: float, daily: list[float], seed: int = 0) -> tuple[int, float]:
-    """Run the bare-bones model for *days*; returns (SimPy events, wall seconds)."""
+def run_floor(
+    days: float,
+    daily: list[float],
+    seed: int = 0,
+    *,
+    workers: int = WORKERS,
+    rate_per_s: float = RATE_PER_S,
+    median_s: float = 480.0,
+    p95_s: float = 1800.0,
+    renew_every_s: float = RENEW_EVERY_S,
+    expires_in_s: float = EXPIRES_IN_S,
+) -> tuple[int, float]:
+    """Run the bare-bones model for *days*; returns (SimPy events, wall seconds).
+
+    The keywords describe another workload of the same shape (``bench_large.py``
+    uses them); the defaults are ``bench_queue.py``'s.
+    """
+    WORKERS, RATE_PER_S, RENEW_EVERY_S, EXPIRES_IN_S = (  # noqa: N806
+        workers,
+        rate_per_s,
+        renew_every_s,
+        expires_in_s,
+    )
     env = simpy.Environment()
     rng = np.random.default_rng(seed)
     until = days * DAY_S
@@ -80,7 +101,7 @@ def run_floor(days: float, daily: list[float], seed: int = 0) -> tuple[int, floa
             log.append((env.now, "cleared", worker))
 
     def arrivals() -> Process:
-        sigma = math.log(1800 / 480) / 1.6448536269514722
+        sigma = math.log(p95_s / median_s) / 1.6448536269514722
         durations: list[float] = []
         t = 0.0
         while t < until:
@@ -93,7 +114,7 @@ def run_floor(days: float, daily: list[float], seed: int = 0) -> tuple[int, floa
             for at in times[kept].tolist():
                 yield env.timeout(at - env.now)
                 if not durations:
-                    durations = rng.lognormal(math.log(480), sigma, BLOCK).tolist()
+                    durations = rng.lognormal(math.log(median_s), sigma, BLOCK).tolist()
                 duration = durations.pop()
                 if waiting:
                     waiting.popleft().succeed(duration)

@@ -7,7 +7,9 @@
     ecssim sweep FILE [--set PATH=VALUE ...] [--workers N] [--out DIR [--force]]
                  [--quiet]
     ecssim report DIR
+    ecssim compare DIR DIR... [--out DIR]
     ecssim schema
+    ecssim serve FILE [--port N] [--speed X | --manual] [--out DIR] [--bind ADDR]
 
 Exit codes: 0 success; 2 bad input (an invalid scenario, a missing file, an
 output folder that must not be overwritten, a bad flag), with a message on
@@ -39,16 +41,23 @@ from typing import Any
 import yaml
 
 from ecssim.errors import ScenarioError
-from ecssim.experiments.sweep import render_sweep, sweep, write_sweep
+from ecssim.experiments.sweep import SweepResult, render_sweep, sweep, write_sweep
 from ecssim.model.build import run
+from ecssim.reports.compare import write_comparison
 from ecssim.reports.folders import (
     RUN_MARKER,
     SWEEP_MARKER,
     ResultsFolderError,
     check_output_folder,
+    read_parquet,
     results_kind,
 )
-from ecssim.reports.run_report import format_value, render_report, write_results
+from ecssim.reports.run_report import (
+    format_value,
+    notable_outcomes,
+    render_report,
+    write_results,
+)
 from ecssim.scenario.loading import (
     json_schema,
     load_scenario,
@@ -154,7 +163,70 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("folder", type=Path, metavar="DIR", help="results folder")
 
     commands.add_parser("schema", help="print the JSON Schema of scenario files")
+    _add_serve(commands)
+    _add_compare(commands)
     return parser
+
+
+def _add_serve(commands: Any) -> None:
+    serve = commands.add_parser(
+        "serve",
+        help="serve a scenario's simulated account on loopback HTTP endpoints "
+        "(ECS, Application Auto Scaling, per-task agent and metadata endpoints)",
+    )
+    serve.add_argument("file", type=Path, metavar="FILE", help="scenario YAML file")
+    _add_set(serve)
+    serve.add_argument(
+        "--seed", type=int, default=None, help="override the scenario's seed"
+    )
+    serve.add_argument(
+        "--port", type=int, default=4580, help="TCP port (default 4580; 0: any free)"
+    )
+    pace = serve.add_mutually_exclusive_group()
+    pace.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        metavar="X",
+        help="simulated seconds per wall-clock second (default 1)",
+    )
+    pace.add_argument(
+        "--manual",
+        action="store_true",
+        help="simulated time moves only on POST /_ecssim/advance?seconds=N",
+    )
+    serve.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="results folder written on shutdown (default results/<scenario>-seed<N>-serve)",
+    )
+    serve.add_argument(
+        "--bind",
+        default=None,
+        metavar="ADDR",
+        help="listen on ADDR instead of 127.0.0.1 (anyone who reaches it can "
+        "call the simulated APIs without credentials)",
+    )
+
+
+def _add_compare(commands: Any) -> None:
+    compare = commands.add_parser(
+        "compare",
+        help="compare two or more results folders (runs or sweeps), each "
+        "against the first",
+    )
+    compare.add_argument(
+        "folders", type=Path, nargs="+", metavar="DIR", help="results folders"
+    )
+    compare.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="comparison folder (default results/compare-<first>-vs-<second>...)",
+    )
 
 
 def _add_set(command: argparse.ArgumentParser) -> None:
@@ -258,11 +330,17 @@ def _describe(scenario: Scenario) -> str:
         size = 1
         for values in scenario.sweep.parameters.values():
             size *= len(values)
-        text += (
-            f", sweep of {size} grid point(s) x {scenario.sweep.replications} "
-            "replication(s)"
-        )
+        replications = str(scenario.sweep.replications)
+        if replications == "auto":
+            replications = f"3..{scenario.sweep.max_replications} (auto)"
+        text += f", sweep of {size} grid point(s) x {replications} replication(s)"
     return text
+
+
+def _positive_value(row: dict[str, Any], column: str) -> bool:
+    """Whether *row* has a value above 0 in *column* (NaN, not applicable, is not)."""
+    value = row.get(column)
+    return isinstance(value, int | float) and not math.isnan(value) and value > 0
 
 
 def _summary_lines(rows: list[dict[str, Any]]) -> list[str]:
@@ -271,13 +349,19 @@ def _summary_lines(rows: list[dict[str, Any]]) -> list[str]:
         parts = []
         for column, label in _HEADLINES:
             value = row.get(column)
-            if column.startswith("jobs") and not row.get("jobs_arrived"):
+            if column.startswith("jobs") and not _positive_value(row, "jobs_arrived"):
                 continue
-            if column.startswith("sessions") and not row.get("sessions_arrived"):
+            if column.startswith("sessions") and not _positive_value(
+                row, "sessions_arrived"
+            ):
                 continue
-            if column.startswith("deployments") and not row.get("deployments_started"):
+            if column.startswith("deployments") and not _positive_value(
+                row, "deployments_started"
+            ):
                 continue
             parts.append(f"{label} {format_value(column, value)}")
+        # what stands out in this run first (interruptions, refusals, faults)
+        parts = [*notable_outcomes(row), *parts]
         lines.append(f"  {row.get('service')}: " + ", ".join(parts))
     return lines
 
@@ -344,8 +428,29 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
                     text += f" +/- {format_value(column, spread)}"
                 parts.append(f"{column} {text}")
         print(f"  {setting} [{row['service']}]: " + ", ".join(parts))
+    _print_differences(result)
     print(f"results: {folder}  (open {folder / 'report.html'})")
     return EXIT_OK
+
+
+def _print_differences(result: SweepResult) -> None:
+    """The paired differences against the baseline, one line per point and service."""
+    if result.differences.empty:
+        return
+    base = result.means[result.means["point"] == result.baseline].iloc[0]
+    setting = ", ".join(f"{p}={base[p]}" for p in result.parameters)
+    print(f"paired differences against the baseline ({setting}), same seeds:")
+    for row in result.differences.to_dict(orient="records"):
+        setting = ", ".join(f"{p}={row[p]}" for p in result.parameters)
+        parts = []
+        for column in ("job_interruptions", "idle_protected_task_hours", "task_hours"):
+            if column in row:
+                spread = row.get(f"{column}_ci95")
+                text = format_value(column, row[column])
+                if isinstance(spread, float) and math.isfinite(spread):
+                    text += f" +/- {format_value(column, spread)}"
+                parts.append(f"{column} {text}")
+        print(f"  {setting} [{row['service']}]: " + ", ".join(parts))
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -366,8 +471,108 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_compare(args: argparse.Namespace) -> int:
+    folders: list[Path] = args.folders
+    if len(folders) < 2:
+        raise _BadInput("compare needs two or more results folders")
+    for folder in folders:
+        if not folder.is_dir():
+            raise _BadInput(f"{folder}: no such folder")
+    name = "compare-" + "-vs-".join(f.resolve().name for f in folders)
+    out = check_output_folder(args.out or Path("results") / name)
+    folder = write_comparison(folders, out)
+    table = read_parquet(folder / "comparison.parquet")
+    first = str(table["side"].iloc[0])
+    print(f"compared {len(folders)} results folders against {first}:")
+    for row in table[table["side"] != first].to_dict(orient="records"):
+        if row["outcome"] not in ("task_hours", "idle_protected_task_hours"):
+            continue
+        if not math.isfinite(row["difference"]):
+            continue
+        point = f" [{row['point']}]" if row["point"] else ""
+        spread = row["difference_ci95"]
+        text = format_value(str(row["outcome"]), row["difference"])
+        if math.isfinite(spread):
+            text += f" +/- {format_value(str(row['outcome']), spread)}"
+        pairing = "paired" if row["paired"] else "unpaired"
+        print(
+            f"  {row['side']} - {first}{point} {row['service']}: "
+            f"{row['outcome']} {text} ({pairing})"
+        )
+    print(f"results: {folder}  (open {folder / 'report.html'})")
+    return EXIT_OK
+
+
 def _cmd_schema(_: argparse.Namespace) -> int:
     print(json.dumps(json_schema(), indent=2, sort_keys=True))
+    return EXIT_OK
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    # Imported here: only serve needs the HTTP server and its threads.
+    import signal  # noqa: PLC0415
+    import threading  # noqa: PLC0415
+
+    from ecssim.serve.server import (  # noqa: PLC0415
+        LOOPBACK,
+        BindError,
+        EcssimHttpServer,
+        is_loopback,
+    )
+    from ecssim.serve.session import serve_scenario  # noqa: PLC0415
+
+    scenario, _ = _load(args)
+    seed = scenario.seed if args.seed is None else args.seed
+    if seed < 0:
+        raise _BadInput(f"--seed {seed}: must be >= 0")
+    if not (args.manual or (math.isfinite(args.speed) and args.speed > 0)):
+        raise _BadInput(f"--speed {args.speed}: must be a positive number")
+    if not 0 <= args.port <= 65535:
+        raise _BadInput(f"--port {args.port}: must be 0..65535")
+    host = args.bind or LOOPBACK
+    if args.bind is not None and not is_loopback(host):
+        print(
+            f"ecssim serve: warning: listening on {host}: anyone who can reach it "
+            "can call the simulated AWS APIs without credentials",
+            file=sys.stderr,
+        )
+    name = f"{scenario.name}-seed{seed}-serve"
+    if args.settings:
+        name += f"-{_settings_slug(args.settings)}"
+    stop = threading.Event()
+
+    def ready(server: EcssimHttpServer) -> None:
+        pace = "manual clock" if args.manual else f"{args.speed:g}x real time"
+        print(f"serving {scenario.name!r} (seed {seed}, {pace}) on {server.url}")
+        print(f"  export AWS_ENDPOINT_URL={server.url}")
+        print(
+            "  export AWS_ACCESS_KEY_ID=ecssim AWS_SECRET_ACCESS_KEY=ecssim "
+            f"AWS_DEFAULT_REGION={server.app.model.sim.backend.region}"
+        )
+        print(f"  tasks and their ECS_AGENT_URI: {server.url}/_ecssim/tasks")
+        print(
+            f"  clock: {server.url}/_ecssim/clock  summary: {server.url}/_ecssim/summary"
+        )
+        print("Ctrl-C (or SIGTERM) stops and writes the results folder", flush=True)
+
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        folder = serve_scenario(
+            scenario,
+            out=args.out or Path("results") / name,
+            stop=stop,
+            seed=seed,
+            speed=None if args.manual else args.speed,
+            host=host,
+            port=args.port,
+            allow_remote=args.bind is not None,
+            on_ready=ready,
+        )
+    except BindError as exc:
+        raise _BadInput(str(exc)) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    print(f"results: {folder}  (open {folder / 'report.html'})")
     return EXIT_OK
 
 
@@ -377,6 +582,8 @@ _COMMANDS = {
     "sweep": _cmd_sweep,
     "report": _cmd_report,
     "schema": _cmd_schema,
+    "serve": _cmd_serve,
+    "compare": _cmd_compare,
 }
 
 

@@ -11,6 +11,9 @@ from typing import Literal
 
 from ecssim.errors import ScenarioError
 
+#: the values of ``EcsSettings.deployment_blocked`` (see ``rules.protection``)
+DEPLOYMENT_BLOCKED_RULES = ("refuse_new", "refuse_renewals_too", "ignore")
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EcsSettings:
@@ -30,9 +33,15 @@ class EcsSettings:
             worker decides it; ``None`` means it ignores SIGTERM and is killed at
             ``stopTimeout``.
         task_deprovisioning_s: time from the containers' exit to STOPPED.
-        deployment_blocked: ``"enforce"`` rejects enabling protection that would
-            leave more protected tasks than the desired count (reason
-            ``DEPLOYMENT_BLOCKED``); ``"ignore"`` never rejects.
+        deployment_blocked: when enabling protection fails with
+            ``DEPLOYMENT_BLOCKED`` because the service would have more protected
+            tasks than its desired count: ``"refuse_new"`` refuses protecting a
+            task that is not protected now and accepts renewals (AWS's sample
+            shows it); ``"refuse_renewals_too"`` refuses renewals as well;
+            ``"ignore"`` never refuses.
+        refuse_renewals_after_s: renewals of a task that has blocked a scale-in
+            or a rollout for this long are refused with ``DEPLOYMENT_BLOCKED``
+            (``None``: never; AWS documents no threshold).
         protection_api_rate_per_s: sustained UpdateTaskProtection calls per second
             per account before ``ThrottlingException`` (``None``: no throttling).
         protection_api_burst: the token bucket's size.
@@ -40,6 +49,9 @@ class EcsSettings:
             (DescribeTasks, ListTasks, GetTaskProtection) before the control
             plane forgets it; ECS documents "at least one hour". The run's
             records keep everything the outcomes need.
+        lifecycle_hook_s: how long an ``AWS_LAMBDA`` deployment lifecycle hook
+            takes to answer SUCCEEDED (BLUE_GREEN, LINEAR and CANARY
+            deployments; ecssim runs no Lambda functions).
     """
 
     scheduler_reaction_delay_s: float = 15.0
@@ -49,17 +61,24 @@ class EcsSettings:
     task_healthy_after_s: float = 40.0
     sigterm_exit_s: float | None = 1.0
     task_deprovisioning_s: float = 5.0
-    deployment_blocked: Literal["enforce", "ignore"] = "enforce"
+    deployment_blocked: Literal["refuse_new", "refuse_renewals_too", "ignore"] = (
+        "refuse_new"
+    )
+    refuse_renewals_after_s: float | None = None
     protection_api_rate_per_s: float | None = 50.0
     protection_api_burst: float = 100.0
     stopped_task_retention_s: float = 3600.0
+    lifecycle_hook_s: float = 0.0
 
     def __post_init__(self) -> None:
         for f in fields(self):
             if not f.name.endswith("_s") or f.name.endswith("_per_s"):
                 continue
             value = getattr(self, f.name)
-            if value is None and f.name == "sigterm_exit_s":
+            if value is None and f.name in (
+                "sigterm_exit_s",
+                "refuse_renewals_after_s",
+            ):
                 continue
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise ScenarioError(f"{f.name}: {value!r} is not a number of seconds")
@@ -69,10 +88,10 @@ class EcsSettings:
             raise ScenarioError(
                 f"reconcile_interval_s: {self.reconcile_interval_s!r} must be > 0"
             )
-        if self.deployment_blocked not in ("enforce", "ignore"):
+        if self.deployment_blocked not in DEPLOYMENT_BLOCKED_RULES:
             raise ScenarioError(
                 f"deployment_blocked: {self.deployment_blocked!r} is not one of "
-                "'enforce', 'ignore'"
+                + ", ".join(repr(rule) for rule in DEPLOYMENT_BLOCKED_RULES)
             )
         rate = self.protection_api_rate_per_s
         if rate is not None and (

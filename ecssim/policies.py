@@ -49,6 +49,12 @@ class WorkerView(NamedTuple):
         protected_until_s: the expiry the worker last got back from a
             successful call, or None if it believes it is unprotected.
         releasing: a release is pending (held).
+        job_age_s: how long the worker has been on its current job (queue
+            workloads; None without a job).
+        job_size_s: the work the current job needs, in seconds: what a real
+            worker knows from the message (a video's length, a batch's size).
+            ecssim gives the job's drawn duration, an exact estimate; None
+            without a job.
     """
 
     now_s: float
@@ -56,6 +62,8 @@ class WorkerView(NamedTuple):
     sessions: int
     protected_until_s: float | None
     releasing: bool
+    job_age_s: float | None = None
+    job_size_s: float | None = None
 
 
 @runtime_checkable
@@ -237,6 +245,17 @@ class ConfiguredPolicy(BasePolicy):
             "renewal_due": self.kind in ("always", "per_job", "renewing", "sessions"),
         }
         return frozenset(hook for hook, acts in speaks.items() if not acts)
+
+
+class AwsSamplePolicy(BasePolicy):
+    """AWS's sample queue consumer (``protection.policy: aws_sample``).
+
+    Its ``ProtectionManager`` keeps a desired and a current state, acts at once
+    when asked to acquire or release and otherwise on its own timer, and makes
+    the worker wait for each change; that is worker machinery, so a queue
+    worker with this policy runs the manager itself
+    (``ecssim.sim.workers.SampleManager``) and asks none of the hooks.
+    """
 
 
 #: The moments a worker consults its policy (the hooks answering an Action).

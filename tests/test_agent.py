@@ -185,13 +185,14 @@ def test_get_on_a_standalone_task_is_200_with_task_not_valid() -> None:
 
 
 def test_put_above_the_desired_count_is_200_with_deployment_blocked() -> None:
-    """Protecting more tasks than desired answers 200 with a DEPLOYMENT_BLOCKED failure."""
+    """Protecting more tasks than desired answers 200 with a DEPLOYMENT_BLOCKED
+    failure (a renewal of a protected task would be accepted)."""
     sim = _sim(desired=2)
     first, second = _tasks(sim)
     agent = _agent(sim)
-    for task in (first, second):
-        assert agent.put(task, {"ProtectionEnabled": True}, sim.now_s)[0] == 200
+    assert agent.put(second, {"ProtectionEnabled": True}, sim.now_s)[0] == 200
     sim.ecs.update_service(cluster="prod", service="api", desiredCount=1)
+    assert agent.put(second, {"ProtectionEnabled": True}, sim.now_s)[0] == 200
     answer = agent.put(first, {"ProtectionEnabled": True}, sim.now_s)
     assert answer == (
         200,
@@ -220,6 +221,44 @@ def test_put_with_a_body_that_does_not_decode_is_400(body: Any) -> None:
     task = _tasks(sim)[0]
     assert _agent(sim).put(task, body, sim.now_s) == (400, DECODE_ERROR)
     assert _agent(sim).get(task, sim.now_s) == (200, _protection(task, None))
+
+
+@pytest.mark.parametrize(
+    ("body", "expected_minutes"),
+    [
+        ({"protectionEnabled": True, "expiresInMinutes": 30}, 30),
+        ({"PROTECTIONENABLED": True}, 120),
+        ({"protectionenabled": True, "ExpiresInMinutes": 5}, 5),
+        # two spellings of one field: the last one wins, as in Go
+        (
+            {"ExpiresInMinutes": 5, "expiresInMinutes": 45, "ProtectionEnabled": True},
+            45,
+        ),
+    ],
+)
+def test_put_matches_field_names_in_any_case(
+    body: dict[str, Any], expected_minutes: int
+) -> None:
+    """The agent decodes with Go's case-insensitive field matching, so the API's
+    camelCase names (or any case) work too."""
+    sim = _sim()
+    task = _tasks(sim)[0]
+    status, answer = _agent(sim).put(task, body, sim.now_s)
+    assert status == 200
+    assert answer["protection"]["ProtectionEnabled"] is True
+    assert task.protection.expires_at == sim.now_s + 60 * expected_minutes
+
+
+def test_the_rate_limit_applies_before_the_body_is_decoded() -> None:
+    """Over the metadata server's limit even a body that does not decode gets 429,
+    and undecodable requests use up the task's burst like any other."""
+    sim = _sim()
+    task = _tasks(sim)[0]
+    agent = _agent(sim)
+    now = sim.now_s
+    answers = [agent.put(task, {"Foo": 1}, now)[0] for _ in range(61)]
+    assert answers == [400] * 60 + [429]
+    assert agent.put(task, {"ProtectionEnabled": True}, now)[0] == 429
 
 
 @pytest.mark.parametrize(

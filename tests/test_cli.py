@@ -140,7 +140,9 @@ def test_run_writes_the_results_folder(
     assert (out_dir / "report.html").is_file()
     out = capsys.readouterr().out
     assert "ran 'cli-demo' with seed 9 for 2h" in out
-    assert "  worker: jobs arrived " in out
+    worker = next(line for line in out.splitlines() if line.startswith("  worker: "))
+    # what stands out (interruptions, refusals, faults) first, then the headlines
+    assert "jobs arrived " in worker
     assert f"results: {out_dir}" in out
 
 

@@ -20,13 +20,18 @@ DURATION_FIELDS = [
     "task_healthy_after_s",
     "sigterm_exit_s",
     "task_deprovisioning_s",
+    "refuse_renewals_after_s",
     "stopped_task_retention_s",
+    "lifecycle_hook_s",
 ]
-REQUIRED_DURATION_FIELDS = [f for f in DURATION_FIELDS if f != "sigterm_exit_s"]
+OPTIONAL_DURATION_FIELDS = ("sigterm_exit_s", "refuse_renewals_after_s")
+REQUIRED_DURATION_FIELDS = [
+    f for f in DURATION_FIELDS if f not in OPTIONAL_DURATION_FIELDS
+]
 
 
 def test_defaults_are_the_documented_ones() -> None:
-    """Default settings match DESIGN §4 (15 s reaction, 60 s reconcile, enforce)
+    """Default settings match DESIGN §4 (15 s reaction, 60 s reconcile, refuse_new)
     and ECS's documented hour for stopped tasks."""
     assert dataclasses.asdict(EcsSettings()) == {
         "scheduler_reaction_delay_s": 15.0,
@@ -36,10 +41,12 @@ def test_defaults_are_the_documented_ones() -> None:
         "task_healthy_after_s": 40.0,
         "sigterm_exit_s": 1.0,
         "task_deprovisioning_s": 5.0,
-        "deployment_blocked": "enforce",
+        "deployment_blocked": "refuse_new",
+        "refuse_renewals_after_s": None,
         "protection_api_rate_per_s": 50.0,
         "protection_api_burst": 100.0,
         "stopped_task_retention_s": 3600.0,
+        "lifecycle_hook_s": 0.0,
     }
 
 
@@ -81,9 +88,9 @@ def test_sigterm_exit_may_be_none() -> None:
     assert EcsSettings(sigterm_exit_s=None).sigterm_exit_s is None
 
 
-@pytest.mark.parametrize("value", ["enforce", "ignore"])
-def test_deployment_blocked_accepts_its_two_modes(value: str) -> None:
-    """deployment_blocked is either "enforce" or "ignore"."""
+@pytest.mark.parametrize("value", ["refuse_new", "refuse_renewals_too", "ignore"])
+def test_deployment_blocked_accepts_its_three_modes(value: str) -> None:
+    """deployment_blocked is "refuse_new", "refuse_renewals_too" or "ignore"."""
     assert EcsSettings(deployment_blocked=value).deployment_blocked == value  # type: ignore[arg-type]
 
 

@@ -26,6 +26,7 @@ from ecssim.rules.deployments import (
     circuit_breaker_threshold,
     maximum_tasks,
     minimum_healthy_tasks,
+    scaled_out_target,
 )
 
 SCHEDULER = "ServiceSchedulerInitiated"
@@ -881,9 +882,11 @@ def test_scale_in_waits_for_the_deployment_to_complete() -> None:
     assert _service(sim)["desiredCount"] == 1
 
 
-def test_scale_out_continues_during_a_deployment() -> None:
-    """High CPU scales out while a deployment is in progress, and the added tasks
-    run the new revision."""
+def test_scale_out_continues_during_a_deployment_on_both_revisions() -> None:
+    """High CPU scales out while a deployment is in progress; since November 2025
+    ECS applies the scale-out to both revisions: the old revision's count grows
+    by the same factor (ecssim's split), and its extra tasks are replaced again
+    once the new ones are healthy, leaving only the protected old task."""
     sim = _sim(2)
     _autoscale(sim)
     _protect(sim, _arns(sim)[:1], 60)
@@ -898,8 +901,68 @@ def test_scale_out_continues_during_a_deployment() -> None:
     primary, previous = service["deployments"]
     assert primary["rolloutState"] == "IN_PROGRESS"
     assert primary["desiredCount"] == service["desiredCount"]
-    assert previous["runningCount"] == 1  # the protected old task
-    assert {d for _, _, d in _created(sim, t0)} == {primary["id"]}
+    assert (previous["desiredCount"], previous["runningCount"]) == (1, 1)
+    created = {d for _, _, d in _created(sim, t0)}
+    assert created == {primary["id"], previous["id"]}
+    changes = _events(sim, "desired_count_changed", t0)
+    first = changes.iloc[0]
+    window = (first.time_s, first.time_s + REACTION_S + 1)
+    old_started = [
+        t
+        for t, _, d in _created(sim, t0)
+        if d == previous["id"] and window[0] < t <= window[1]
+    ]
+    # one old task (the protected one) was left when the first scale-out came
+    target = scaled_out_target(1, int(first.previous), int(first.desired_count))
+    assert target > 1
+    assert len(old_started) == target - 1
+    assert not any(p for *_, p in _stops(sim, t0))
+
+
+def test_scaled_out_target_is_proportional_and_never_shrinks() -> None:
+    """The old revision grows by the desired count's factor (rounded down); a
+    scale-in or a start from zero leaves it as it is."""
+    assert scaled_out_target(3, 6, 10) == 5
+    assert scaled_out_target(1, 2, 6) == 3
+    assert scaled_out_target(4, 8, 4) == 4
+    assert scaled_out_target(2, 0, 5) == 2
+
+
+@pytest.mark.parametrize("breaker", [False, True])
+def test_an_old_task_stopped_during_a_rollout_is_replaced_from_its_revision(
+    breaker: bool,
+) -> None:
+    """Since November 2025 a task of the current revision that is terminated
+    during a rolling deployment is replaced with a task of that same revision,
+    whether the new revision is held by protected old tasks or FAILED by the
+    circuit breaker (then it stays; otherwise the rollout replaces it in turn
+    once it is healthy and unprotected)."""
+    config = {"enable": True, "rollback": False} if breaker else None
+    sim = _sim(4, 100, 200, breaker=config)
+    old = _arns(sim)
+    if breaker:
+        sim.fail_task_starts("worker:2")
+    else:
+        _protect(sim, old, 120)
+    t0 = _deploy(sim)
+    sim.advance(20 * MINUTE)
+    primary, previous = _deployments(sim)
+    assert primary["rolloutState"] == ("FAILED" if breaker else "IN_PROGRESS")
+    t1 = sim.now_s
+    sim.ecs.stop_task(cluster="prod", task=old[0], reason="lost")
+    sim.advance(5 * MINUTE)
+    created = _created(sim, t1)
+    assert [d for _, _, d in created] == [previous["id"]]
+    [replacement] = _describe(sim, [created[0][1]])
+    assert replacement["taskDefinitionArn"] == _td(sim, 1)
+    assert t0 < t1
+    if breaker:  # the new revision fails: the replacement stays
+        assert replacement["lastStatus"] == "RUNNING"
+        assert _deployments(sim)[1]["runningCount"] == 4
+    else:  # unprotected, it is replaced by the rollout once it is healthy
+        assert replacement["lastStatus"] == "STOPPED"
+        assert replacement["stopCode"] == SCHEDULER
+        assert _deployments(sim)[1]["runningCount"] == 3
 
 
 # ---- 7. properties ---------------------------------------------------------------------
@@ -966,6 +1029,59 @@ def test_every_rollout_completes_within_its_bounds(
         assert code == SCHEDULER
         assert not protected
         assert when >= expiry.get(task, t0)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    _rollouts(),
+    st.lists(st.integers(0, 600), min_size=1, max_size=3),
+)
+def test_rollouts_with_lost_old_tasks_still_complete_within_maximum(
+    rollout: tuple[int, int, int, list[int | None], int], stop_after_s: list[int]
+) -> None:
+    """Old tasks stopped by StopTask during a rollout are replaced from their own
+    revision (never beyond maximumPercent), only before the rollout completes, and
+    the rollout still completes once protection lapses, stopping no protected
+    task itself."""
+    desired, minimum, maximum, minutes, seed = rollout
+    most = maximum_tasks(desired, maximum)
+    assume(most > desired or minimum_healthy_tasks(desired, minimum) < desired)
+    sim = _sim(desired, minimum, maximum, seed=seed)
+    old = _arns(sim)
+    [original] = _deployments(sim)
+    for arn, m in zip(old, minutes, strict=True):
+        if m is not None:
+            _protect(sim, [arn], m)
+    t0 = _deploy(sim)
+    lost = 0
+    for delay in sorted(stop_after_s):
+        sim.advance(max(0.0, t0 + delay - sim.now_s))
+        live_old = [
+            t["taskArn"]
+            for t in _describe(sim, _arns(sim))
+            if t["taskDefinitionArn"] == _td(sim, 1)
+        ]
+        if live_old:
+            sim.ecs.stop_task(cluster="prod", task=live_old[0], reason="lost")
+            lost += 1
+    sim.advance(3 * 3600)
+    [deployment] = _deployments(sim)
+    assert deployment["rolloutState"] == "COMPLETED"
+    assert _task_definitions_running(sim) == [_td(sim, 2)] * desired
+    completed = _first(sim, "deployment_completed", t0)
+    assert completed is not None
+    restored = [t for t, _, d in _created(sim, t0) if d == original["id"]]
+    assert len(restored) <= lost
+    assert all(t < completed for t in restored)
+    timeline = [t for t in _timeline(sim) if t[0] >= t0]
+    assert max(live for _, live, _ in timeline) <= max(most, desired)
+    for _, _, code, protected in _stops(sim, t0):
+        assert code in (SCHEDULER, "UserInitiated")
+        assert not (protected and code == SCHEDULER)
+
+
+def _task_definitions_running(sim: Simulation) -> list[str]:
+    return sorted(t["taskDefinitionArn"] for t in _describe(sim, _arns(sim)))
 
 
 _LEVELS = st.one_of(

@@ -57,7 +57,11 @@ def _scenario(
                     "job_duration": {"distribution": "fixed", "value": "20m"},
                     "visibility_timeout": "10m",
                 },
-                "protection": protection or {"policy": "none"},
+                # written with 100 ms calls (the default is now 30 ms)
+                "protection": {
+                    "call_latency": "100ms",
+                    **(protection or {"policy": "none"}),
+                },
                 **(service or {}),
             }
         ],
@@ -166,10 +170,10 @@ def test_a_hung_worker_that_stops_renewing_loses_protection_and_is_killed(
     ] == [584.9]
 
 
-def test_a_hung_worker_still_renewing_is_refused_once_desired_drops_to_zero(
+def test_a_hung_worker_still_renewing_is_refused_under_refuse_renewals_too(
     tmp_path: Path,
 ) -> None:
-    """With DEPLOYMENT_BLOCKED enforced, the hung task's first renewal after desired
+    """With renewals refused too, the hung task's first renewal after desired
     drops to 0 is refused; protection lapses and the task is stopped and SIGKILLed."""
     scenario = _scenario(
         tmp_path,
@@ -177,6 +181,7 @@ def test_a_hung_worker_still_renewing_is_refused_once_desired_drops_to_zero(
         counts=((600, 0),),
         protection=RENEWING_2M,
         faults=[{"kind": "worker_hang", "service": "svc", "at": "2m"}],
+        ecs={"deployment_blocked": "refuse_renewals_too"},
     )
     result = run(scenario)
     assert _times(result, "protection_renewed") == [156.2, 252.3, 348.4, 444.5, 540.6]
@@ -188,6 +193,54 @@ def test_a_hung_worker_still_renewing_is_refused_once_desired_drops_to_zero(
     assert 540.6 + 120 <= stop <= 540.6 + 120 + 60
     assert _times(result, "task_killed") == [round(stop + 30, 6)]
     assert list(_of(result, "job_interrupted")["reason"]) == ["killed"]
+
+
+def test_a_hung_worker_still_renewing_holds_its_task_forever_by_default(
+    tmp_path: Path,
+) -> None:
+    """Under the default rule renewals of a protected task are accepted, so a hung
+    worker that keeps renewing is never stopped after desired drops to 0: the
+    scale-in stays blocked to the end of the run."""
+    scenario = _scenario(
+        tmp_path,
+        [(60, 600)],
+        counts=((600, 0),),
+        protection=RENEWING_2M,
+        faults=[{"kind": "worker_hang", "service": "svc", "at": "2m"}],
+    )
+    result = run(scenario)
+    renewed = _times(result, "protection_renewed")
+    assert renewed[:5] == [156.2, 252.3, 348.4, 444.5, 540.6]
+    assert renewed[-1] > 3600 - 96
+    assert _of(result, "protection_failed").empty
+    assert _times(result, "task_stop_requested") == []
+    assert _times(result, "scale_in_blocked") == [615.0]
+
+
+def test_refuse_renewals_after_frees_a_hung_worker_that_blocks_a_scale_in(
+    tmp_path: Path,
+) -> None:
+    """With refuse_renewals_after: 10m the hung task's renewals are refused once
+    it has blocked the scale-in for 10 minutes; its protection then lapses and
+    the scheduler stops it."""
+    scenario = _scenario(
+        tmp_path,
+        [(60, 600)],
+        counts=((600, 0),),
+        protection=RENEWING_2M,
+        faults=[{"kind": "worker_hang", "service": "svc", "at": "2m"}],
+        ecs={"refuse_renewals_after": "10m"},
+    )
+    result = run(scenario)
+    blocked_at = 615.0
+    assert _times(result, "scale_in_blocked") == [blocked_at]
+    refused = _of(result, "protection_failed")
+    first_refusal = float(refused["time_s"].iloc[0])
+    assert set(refused["reason"]) == {"DEPLOYMENT_BLOCKED"}
+    assert blocked_at + 600 <= first_refusal < blocked_at + 600 + 96
+    assert all(t < blocked_at + 600 for t in _times(result, "protection_renewed"))
+    (stop,) = _times(result, "task_stop_requested")
+    assert first_refusal < stop <= first_refusal + 120 + 60
 
 
 def test_a_hang_while_idle_strikes_the_next_job(tmp_path: Path) -> None:

@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ecssim.results.metrics import (
     CLOUDFORMATION_TIMEOUT_S,
@@ -21,7 +23,6 @@ from ecssim.results.metrics import (
     summarize,
 )
 from ecssim.results.recorder import Recorder
-from ecssim.sim.sampler import TIMESERIES_COLUMNS
 from ecssim.sim.workloads import JOB_COLUMNS, SESSION_COLUMNS
 
 HOUR = 3600.0
@@ -33,15 +34,6 @@ def _events(*rows: Event) -> pd.DataFrame:
     for time_s, kind, fields in rows:
         recorder.record(time_s, kind, fields)
     return recorder.events_frame()
-
-
-def _timeseries(*rows: dict[str, Any]) -> pd.DataFrame:
-    """Rows given as dicts; unnamed counts are 0, service defaults to ``svc``."""
-    full = [
-        {c: row.get(c, "svc" if c == "service" else 0) for c in TIMESERIES_COLUMNS}
-        for row in rows
-    ]
-    return pd.DataFrame.from_records(full, columns=list(TIMESERIES_COLUMNS))
 
 
 def _jobs(*rows: dict[str, Any]) -> pd.DataFrame:
@@ -77,22 +69,22 @@ def _sessions(*rows: dict[str, Any]) -> pd.DataFrame:
 
 def _summary(
     events: pd.DataFrame | None = None,
-    timeseries: pd.DataFrame | None = None,
     jobs: pd.DataFrame | None = None,
     sessions: pd.DataFrame | None = None,
     *,
     services: tuple[str, ...] = ("svc",),
     duration_s: float = 4 * HOUR,
-    sample_interval_s: float = 1800.0,
+    measure_from_s: float = 0.0,
+    workloads: dict[str, str | None] | None = None,
 ) -> pd.DataFrame:
     return summarize(
         events if events is not None else _events(),
-        timeseries if timeseries is not None else _timeseries(),
         jobs if jobs is not None else _jobs(),
         sessions if sessions is not None else _sessions(),
         services=services,
         duration_s=duration_s,
-        sample_interval_s=sample_interval_s,
+        measure_from_s=measure_from_s,
+        workloads=workloads,
     )
 
 
@@ -208,51 +200,143 @@ def test_session_counts_and_wait() -> None:
     }
 
 
-# ---- capacity from samples ----------------------------------------------------------------------
-def test_task_hours_come_from_the_samples() -> None:
-    """Each sample stands for one interval: counts x 0.5 h at a 30-minute interval."""
-    series = _timeseries(
-        {
-            "time_s": 0.0,
-            "desired": 2,
-            "running": 2,
-            "busy": 1,
-            "idle": 1,
-            "protected": 1,
-        },
-        {
-            "time_s": 1800.0,
-            "desired": 1,
-            "running": 3,
-            "busy": 1,
-            "idle": 2,
-            "protected": 3,
-            "idle_protected": 2,
-            "above_desired_protected": 2,
-        },
-        {
-            "time_s": 3600.0,
-            "desired": 1,
-            "running": 2,
-            "busy": 0,
-            "idle": 2,
-            "protected": 1,
-            "idle_protected": 1,
-            "above_desired_protected": 1,
-        },
-        {"time_s": 5400.0, "desired": 1, "running": 1, "busy": 1, "idle": 0},
-        {"time_s": 0.0, "service": "other", "desired": 9, "running": 9, "idle": 9},
+# ---- capacity, exactly from events ------------------------------------------------------------
+def _status(
+    time_s: float, task: str, status: str, service: str | None = "svc"
+) -> Event:
+    return (time_s, "task_status", {"service": service, "task": task, "status": status})
+
+
+def _busy(time_s: float, task: str, busy: bool) -> Event:
+    return (time_s, "task_busy_changed", {"service": "svc", "task": task, "busy": busy})
+
+
+def _protect(
+    time_s: float, task: str, expires_at: float, kind: str = "protection_set"
+) -> Event:
+    return (time_s, kind, {"service": "svc", "task": task, "expires_at": expires_at})
+
+
+def _desired(time_s: float, previous: int, desired: int) -> Event:
+    return (
+        time_s,
+        "desired_count_changed",
+        {"service": "svc", "previous": previous, "desired_count": desired},
     )
-    row = _row(_summary(timeseries=series))
+
+
+def test_task_hours_are_integrated_exactly_from_state_changes() -> None:
+    """RUNNING, busy and protected time run from one event to the next; protection
+    lapses at its expires_at between events; a stop request ends it."""
+    events = _events(
+        (0.0, "service_created", {"service": "svc", "desired_count": 2}),
+        _status(100.0, "a", "RUNNING"),
+        _status(200.0, "b", "RUNNING"),
+        _busy(300.0, "a", True),
+        _protect(300.0, "a", 2100.0),  # lapses at 2100 while a is busy
+        _busy(3900.0, "a", False),
+        _protect(400.0, "b", 4000.0),
+        _desired(1000.0, 2, 1),
+        (1500.0, "task_stop_requested", {"service": "svc", "task": "b"}),
+        _status(1500.0, "b", "STOPPING"),
+        _status(1530.0, "b", "STOPPED"),
+        _status(100.0, "x", "RUNNING", service="other"),
+    )
+    row = _row(_summary(events, duration_s=2 * HOUR))
+    busy = 3600.0
+    running = (7200 - 100) + (1500 - 200)
+    protected_a = 2100 - 300
+    protected_b = 1500 - 400  # idle all along
     assert _nonzero(row) == {
-        "task_hours": 4.0,
-        "busy_task_hours": 1.5,
-        "idle_task_hours": 2.5,
-        "protected_task_hours": 2.5,
-        "idle_protected_task_hours": 1.5,
-        "hours_above_desired": 1.0,
-        "protected_surplus_task_hours": 1.5,
+        "task_hours": pytest.approx(running / HOUR),
+        "busy_task_hours": pytest.approx(busy / HOUR),
+        "idle_task_hours": pytest.approx((running - busy) / HOUR),
+        "protected_task_hours": pytest.approx((protected_a + protected_b) / HOUR),
+        "idle_protected_task_hours": pytest.approx(protected_b / HOUR),
+        # desired 1 from 1000 s; two RUNNING until b stops at 1500 s
+        "hours_above_desired": pytest.approx(500 / HOUR),
+        "protected_surplus_task_hours": pytest.approx(500 / HOUR),
+        "convergence_delay_mean_s": pytest.approx(500.0),
+        "convergence_delay_max_s": pytest.approx(500.0),
+        "protection_set": 2,
+        "protection_calls": 2,
+        "protection_lapsed_while_busy": 1,
     }
+
+
+def test_a_renewal_before_expiry_keeps_protection_without_a_lapse() -> None:
+    """A renewal moves expires_at on: protected time runs to the new expiry, no lapse."""
+    events = _events(
+        _status(0.0, "a", "RUNNING"),
+        _busy(0.0, "a", True),
+        _protect(0.0, "a", 1800.0),
+        _protect(1700.0, "a", 3500.0, "protection_renewed"),
+        _busy(3000.0, "a", False),
+        (
+            3000.0,
+            "protection_cleared",
+            {"service": "svc", "task": "a", "expires_at": None},
+        ),
+    )
+    row = _row(_summary(events, duration_s=HOUR))
+    assert row["protected_task_hours"] == pytest.approx(3000 / HOUR)
+    assert row["idle_protected_task_hours"] == 0
+    assert row["protection_lapsed_while_busy"] == 0
+    assert row["task_hours"] == pytest.approx(1.0)
+
+
+def test_standalone_tasks_have_task_hours() -> None:
+    """RunTask tasks (no service) count their RUNNING time in the standalone row."""
+    events = _events(
+        *(_status(330.0, t, "RUNNING", service=None) for t in ("s1", "s2", "s3")),
+    )
+    row = _row(_summary(events, duration_s=7200.0), STANDALONE)
+    assert row["task_hours"] == pytest.approx(3 * (7200 - 330) / HOUR)
+    assert row["hours_above_desired"] == 0
+    assert math.isnan(row["jobs_arrived"])
+    assert math.isnan(row["sessions_arrived"])
+
+
+def test_measure_from_leaves_out_the_warm_up() -> None:
+    """Time integrals start at measure_from; events, jobs and sessions before it
+    are not counted."""
+    events = _events(
+        (0.0, "service_created", {"service": "svc", "desired_count": 1}),
+        _status(0.0, "a", "RUNNING"),
+        (100.0, "scale_in", {"service": "svc", "stopped": 1, "surplus": 1}),
+        (4000.0, "scale_in", {"service": "svc", "stopped": 2, "surplus": 2}),
+        (500.0, "scale_in_blocked", {"service": "svc", "protected_tasks": 1}),
+        (5400.0, "scale_in_unblocked", {"service": "svc"}),
+        _desired(1000.0, 1, 0),
+    )
+    jobs = _jobs(
+        {"arrival_s": 10.0, "first_start_s": 20.0, "outcome": "completed"},
+        {"arrival_s": 4000.0, "first_start_s": 4100.0, "outcome": "completed"},
+    )
+    row = _row(_summary(events, jobs, duration_s=2 * HOUR, measure_from_s=HOUR))
+    assert row["task_hours"] == pytest.approx(1.0)
+    assert row["scale_in_decisions"] == 1
+    assert row["tasks_stopped_by_scale_in"] == 2
+    assert row["blocked_hours"] == pytest.approx(0.5)
+    assert row["scale_ins_blocked"] == 0  # it started during the warm-up
+    assert row["jobs_arrived"] == 1
+    assert row["queue_wait_p50_s"] == pytest.approx(100.0)
+    assert math.isnan(row["convergence_delay_mean_s"])  # the drop was before
+
+
+def test_outcomes_of_another_workload_kind_are_not_applicable() -> None:
+    """With workload kinds given, a session service has NaN queue outcomes and a
+    queue service NaN session outcomes, not zeros."""
+    summary = _summary(
+        services=("svc", "games"), workloads={"svc": "queue", "games": "sessions"}
+    )
+    queue, games = _row(summary), _row(summary, "games")
+    assert queue["jobs_arrived"] == 0
+    assert math.isnan(queue["sessions_arrived"])
+    assert games["sessions_arrived"] == 0
+    assert math.isnan(games["jobs_arrived"])
+    assert math.isnan(games["protection_expired_while_busy"])
+    assert games["protection_lapsed_while_busy"] == 0
 
 
 # ---- scale-in -----------------------------------------------------------------------------------
@@ -294,54 +378,32 @@ def test_a_blocked_episode_whose_task_count_changes_is_counted_once() -> None:
     assert row["scale_ins_blocked"] == 1
 
 
-def test_convergence_delay_is_from_a_drop_to_the_first_converged_sample() -> None:
-    """A desired-count drop converges at the first later sample with running <= desired;
-    raises are ignored."""
+def test_convergence_delay_runs_from_a_drop_to_running_at_or_below_desired() -> None:
+    """A desired-count drop converges the moment running <= desired (exactly, from
+    task_status events); raises are ignored; a drop already met converges at once."""
     events = _events(
-        (
-            1000.0,
-            "desired_count_changed",
-            {"service": "svc", "previous": 4, "desired_count": 2},
-        ),
-        (
-            4000.0,
-            "desired_count_changed",
-            {"service": "svc", "previous": 2, "desired_count": 5},
-        ),
-        (
-            7300.0,
-            "desired_count_changed",
-            {"service": "svc", "previous": 5, "desired_count": 1},
-        ),
+        (0.0, "service_created", {"service": "svc", "desired_count": 2}),
+        _status(0.0, "a", "RUNNING"),
+        _status(0.0, "b", "RUNNING"),
+        _desired(1000.0, 2, 1),
+        _status(1015.0, "b", "STOPPING"),
+        _desired(4000.0, 1, 3),
+        _desired(7300.0, 3, 1),
     )
-    series = _timeseries(
-        {"time_s": 0.0, "desired": 4, "running": 4},
-        {"time_s": 1800.0, "desired": 2, "running": 3},
-        {"time_s": 3600.0, "desired": 2, "running": 2},
-        {"time_s": 5400.0, "desired": 5, "running": 5},
-        {"time_s": 7200.0, "desired": 5, "running": 5},
-        {"time_s": 9000.0, "desired": 1, "running": 1},
-    )
-    row = _row(_summary(events, series, duration_s=10800.0))
-    delays = [3600.0 - 1000.0, 9000.0 - 7300.0]
+    row = _row(_summary(events, duration_s=10800.0))
+    delays = [15.0, 0.0]
     assert row["convergence_delay_mean_s"] == pytest.approx(np.mean(delays))
     assert row["convergence_delay_max_s"] == pytest.approx(max(delays))
 
 
 def test_a_drop_that_never_converges_has_no_delay() -> None:
-    """A drop with no converged sample afterwards contributes no delay (NaN)."""
+    """A drop with running above desired until the end contributes no delay (NaN)."""
     events = _events(
-        (
-            1000.0,
-            "desired_count_changed",
-            {"service": "svc", "previous": 4, "desired_count": 2},
-        ),
+        (0.0, "service_created", {"service": "svc", "desired_count": 4}),
+        *(_status(0.0, t, "RUNNING") for t in "abcd"),
+        _desired(1000.0, 4, 2),
     )
-    series = _timeseries(
-        {"time_s": 0.0, "desired": 4, "running": 4},
-        {"time_s": 1800.0, "desired": 2, "running": 4},
-    )
-    row = _row(_summary(events, series))
+    row = _row(_summary(events))
     assert math.isnan(row["convergence_delay_mean_s"])
     assert math.isnan(row["convergence_delay_max_s"])
 
@@ -390,7 +452,8 @@ def test_deployment_durations_and_the_cloudformation_flag() -> None:
     row = _row(_summary(_events(*rows), duration_s=20000.0))
     assert CLOUDFORMATION_TIMEOUT_S == 3 * HOUR
     # old revisions: a ran 1000..3000 after d2 started; b ran 5000..20000 after d3 started
-    assert _nonzero(row) == {
+    capacity = {"task_hours", "idle_task_hours"}  # tested above
+    assert {k: v for k, v in _nonzero(row).items() if k not in capacity} == {
         "deployments_started": 2,
         "deployments_completed": 1,
         "deployments_in_progress_at_end": 1,
@@ -515,3 +578,82 @@ def test_no_standalone_row_without_standalone_events() -> None:
     """Service-less events without a task (scheduler chatter) add no standalone row."""
     events = _events((1.0, "scheduled_action", {"service": None, "action": "deploy"}))
     assert list(_summary(events)["service"]) == ["svc"]
+
+
+# ---- exact integrals against a second-by-second reference ---------------------------------------
+_TASK_EVENTS = st.lists(
+    st.tuples(
+        st.integers(0, 119),
+        st.sampled_from("abc"),
+        st.sampled_from(
+            [
+                "running",
+                "stopping",
+                "busy",
+                "idle",
+                "protect",
+                "renew",
+                "clear",
+                "stop_requested",
+            ]
+        ),
+        st.integers(1, 90),
+    ),
+    max_size=40,
+)
+
+
+def _as_event(time_s: int, task: str, what: str, length: int) -> Event:
+    fields: dict[str, Any] = {"service": "svc", "task": task}
+    if what in ("running", "stopping"):
+        return (float(time_s), "task_status", {**fields, "status": what.upper()})
+    if what in ("busy", "idle"):
+        return (float(time_s), "task_busy_changed", {**fields, "busy": what == "busy"})
+    if what == "clear":
+        return (float(time_s), "protection_cleared", {**fields, "expires_at": None})
+    if what == "stop_requested":
+        return (float(time_s), "task_stop_requested", fields)
+    kind = "protection_set" if what == "protect" else "protection_renewed"
+    return (float(time_s), kind, {**fields, "expires_at": float(time_s + length)})
+
+
+@given(_TASK_EVENTS)
+def test_exact_integrals_match_a_second_by_second_count(
+    raw: list[tuple[int, str, str, int]],
+) -> None:
+    """With every change on a whole second, the exact integrals equal counting
+    each task's state second by second (the state after all events at that second)."""
+    end = 120
+    rows = sorted(raw, key=lambda r: r[0])
+    events = _events(*(_as_event(*r) for r in rows))
+    row = _row(_summary(events, duration_s=float(end)))
+    totals = dict.fromkeys(("running", "busy", "protected", "idle_protected"), 0)
+    for second in range(end):
+        for task in "abc":
+            running = busy = False
+            holder = True
+            expires: float | None = None
+            for time_s, name, what, length in rows:
+                if name != task or time_s > second:
+                    continue
+                if what in ("running", "stopping"):
+                    running = what == "running"
+                elif what in ("busy", "idle"):
+                    busy = what == "busy"
+                elif what == "clear":
+                    expires = None
+                elif what == "stop_requested":
+                    holder = False
+                else:
+                    expires = float(time_s + length)
+            protected = running and holder and expires is not None and second < expires
+            totals["running"] += running
+            totals["busy"] += busy
+            totals["protected"] += protected
+            totals["idle_protected"] += protected and not busy
+    assert row["task_hours"] == pytest.approx(totals["running"] / HOUR)
+    assert row["busy_task_hours"] == pytest.approx(totals["busy"] / HOUR)
+    assert row["protected_task_hours"] == pytest.approx(totals["protected"] / HOUR)
+    assert row["idle_protected_task_hours"] == pytest.approx(
+        totals["idle_protected"] / HOUR
+    )

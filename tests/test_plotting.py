@@ -96,14 +96,15 @@ def test_timeline_draws_counts_rollouts_and_blocked_spans() -> None:
     """The timeline has labelled axes, every series in its legend, a line at each
     rollout after the first and its completion, and one shaded blocked span."""
     ax = timeline(_timeseries(), _events(), "worker")
-    assert ax.get_xlabel() == "simulated time [h]"
+    (work,) = [other for other in ax.figure.axes if other is not ax]
+    assert work.get_xlabel() == "simulated time [h]"
+    assert work.get_ylabel() == "queue [messages]"
     assert ax.get_ylabel() == "tasks"
     assert "worker" in ax.get_title()
     assert _legend_texts(ax) == [
         "desired count",
         "RUNNING tasks",
         "protected tasks",
-        "queued messages (right axis)",
         "rollout started",
         "rollout completed",
         "scale-in blocked by protection",
@@ -116,8 +117,52 @@ def test_timeline_draws_counts_rollouts_and_blocked_spans() -> None:
         line for line in ax.get_lines() if line.get_label() == "desired count"
     ]
     assert list(desired.get_ydata()) == [4.0] * 4 + [1.0] * 9  # type: ignore[arg-type]
-    twins = [other for other in ax.figure.axes if other is not ax]
-    assert twins[0].get_ylabel() == "queue length [messages]"
+
+
+def test_timeline_marks_refusals_faults_and_interruptions_on_utc_time() -> None:
+    """Refusals, faults, interruptions and injected API errors are marked (with
+    their counts in the legend), and a time series with timestamps gets a UTC
+    wall-clock axis."""
+    extra = [
+        (600.0, "protection_failed", "DEPLOYMENT_BLOCKED", {}),
+        (700.0, "protection_failed", "DEPLOYMENT_BLOCKED", {}),
+        (900.0, "fault_injected", None, {"fault": "task_crash"}),
+        (950.0, "job_interrupted", None, {}),
+        (990.0, "protection_call_error", None, {}),
+        (999.0, "protection_failed", "TASK_NOT_VALID", {}),
+    ]
+    events = pd.concat(
+        [
+            _events(),
+            pd.DataFrame(
+                [
+                    {
+                        "time_s": t,
+                        "kind": k,
+                        "service": "worker",
+                        "task": "t1",
+                        "reason": r,
+                        "detail": json.dumps(d),
+                    }
+                    for t, k, r, d in extra
+                ]
+            ),
+        ],
+        ignore_index=True,
+    )
+    series = _timeseries()
+    start = pd.Timestamp("2026-01-05T18:00:00Z")
+    series.insert(1, "timestamp", start + pd.to_timedelta(series["time_s"], unit="s"))
+    ax = timeline(series, events, "worker")
+    texts = _legend_texts(ax)
+    assert "protection refused (DEPLOYMENT_BLOCKED) (2)" in texts
+    assert "fault (hang, crash, Spot) (1)" in texts
+    assert "job or session interrupted (1)" in texts
+    assert "injected protection API error (1)" in texts
+    (work,) = [other for other in ax.figure.axes if other is not ax]
+    assert work.get_xlabel() == "time (UTC)"
+    days = (start.tz_localize(None) - pd.Timestamp("1970-01-01")).total_seconds()
+    assert ax.get_xlim()[0] == pytest.approx(days / 86400)
 
 
 def test_timeline_uses_the_given_axes_and_rejects_unknown_services() -> None:
@@ -220,6 +265,40 @@ def test_tradeoff_plots_means_with_confidence_intervals() -> None:
     ]
     assert "95 % confidence interval" in ax.get_title()
     assert ax.get_xlabel().startswith("idle_protected_task_hours: ")
+
+
+def test_tradeoff_draws_every_replication_faintly_and_spreads_labels() -> None:
+    """With the runs, each replication is a faint dot of its point's colour; the
+    labels of points are offset in turn, not stacked on one spot."""
+    means = pd.DataFrame(
+        {
+            "point": [0, 1, 2],
+            "policy": ["none", "none", "renewing"],
+            "expires": ["20m", "1h", "20m"],
+            "service": ["s", "s", "s"],
+            "task_hours": [10.0, 10.0, 9.0],
+            "job_interruptions": [5.0, 5.0, 0.0],
+        }
+    )
+    runs = pd.DataFrame(
+        {
+            "point": [0, 0, 1, 1, 2, 2],
+            "service": ["s"] * 6,
+            "task_hours": [9.0, 11.0, 9.5, 10.5, 8.0, 10.0],
+            "job_interruptions": [4.0, 6.0, 5.0, 5.0, 0.0, 0.0],
+        }
+    )
+    ax = tradeoff(means, x="task_hours", by="policy", annotate=["expires"], runs=runs)
+    faint = [c for c in ax.collections if c.get_alpha() == pytest.approx(0.45)]
+    offsets = np.concatenate([c.get_offsets() for c in faint])
+    assert sorted(map(tuple, offsets.tolist())) == sorted(
+        zip(runs["task_hours"], runs["job_interruptions"], strict=True)
+    )
+    labels = [t for t in ax.texts if t.get_text().startswith("expires=")]
+    assert len(labels) == 3
+    assert len({tuple(t.xy) for t in labels}) == 2  # two share a point
+    assert len({t.get_position() for t in labels}) == 3  # offset in turn
+    assert "faint: each replication" in ax.get_title()
 
 
 def test_tradeoff_rejects_a_missing_column() -> None:

@@ -147,25 +147,78 @@ def test_every_invalid_duration_is_rejected(value: object, now: float) -> None:
 @given(
     others=st.integers(min_value=0, max_value=50),
     desired=st.integers(min_value=0, max_value=50),
+    renewal=st.booleans(),
 )
 def test_deployment_blocked_exactly_when_protected_would_exceed_desired(
-    others: int, desired: int
+    others: int, desired: int, renewal: bool
 ) -> None:
-    """Under "enforce" an enable is refused iff the protected count would then
-    exceed the desired count; under "ignore" it never is."""
+    """An enable is refused iff the protected count would then exceed the desired
+    count: under "refuse_new" only for a task not protected now, under
+    "refuse_renewals_too" for renewals too, under "ignore" never."""
+    over = others + 1 > desired
     assert deployment_blocked(
-        "enforce", other_protected=others, desired_count=desired
-    ) is (others + 1 > desired)
+        "refuse_new", other_protected=others, desired_count=desired, renewal=renewal
+    ) is (over and not renewal)
+    assert (
+        deployment_blocked(
+            "refuse_renewals_too",
+            other_protected=others,
+            desired_count=desired,
+            renewal=renewal,
+        )
+        is over
+    )
     assert not deployment_blocked(
-        "ignore", other_protected=others, desired_count=desired
+        "ignore", other_protected=others, desired_count=desired, renewal=renewal
     )
 
 
 def test_deployment_blocked_at_the_boundary() -> None:
     """Protecting the last of desired-count tasks is allowed; one more is refused."""
-    assert not deployment_blocked("enforce", other_protected=2, desired_count=3)
-    assert deployment_blocked("enforce", other_protected=3, desired_count=3)
-    assert deployment_blocked("enforce", other_protected=0, desired_count=0)
+    for rule in ("refuse_new", "refuse_renewals_too"):
+        assert not deployment_blocked(rule, other_protected=2, desired_count=3)
+        assert deployment_blocked(rule, other_protected=3, desired_count=3)
+        assert deployment_blocked(rule, other_protected=0, desired_count=0)
+
+
+@given(
+    rule=st.sampled_from(["refuse_new", "refuse_renewals_too"]),
+    blocking_for=st.one_of(st.none(), st.floats(0, 1e6)),
+    after=st.one_of(st.none(), st.floats(1, 1e6)),
+    renewal=st.booleans(),
+)
+def test_renewals_of_a_long_blocking_task_are_refused_once_a_threshold_passes(
+    rule: str, blocking_for: float | None, after: float | None, renewal: bool
+) -> None:
+    """With refuse_renewals_after set, a renewal of a task that has blocked a
+    scale-in or rollout for at least that long is refused whatever the counts;
+    without it (or for a task not blocking) only the counts decide."""
+    long_blocking = (
+        renewal
+        and after is not None
+        and blocking_for is not None
+        and blocking_for >= after
+    )
+    # counts that never block on their own
+    assert (
+        deployment_blocked(
+            rule,
+            other_protected=0,
+            desired_count=5,
+            renewal=renewal,
+            blocking_for_s=blocking_for,
+            refuse_renewals_after_s=after,
+        )
+        is long_blocking
+    )
+    assert not deployment_blocked(
+        "ignore",
+        other_protected=9,
+        desired_count=0,
+        renewal=renewal,
+        blocking_for_s=blocking_for,
+        refuse_renewals_after_s=after,
+    )
 
 
 @given(in_service=st.booleans(), enabling=st.booleans(), stopping=st.booleans())

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ecssim.results.recorder import EVENT_COLUMNS, Recorder
+from ecssim.results.recorder import EVENT_COLUMNS, Recorder, event_details
 
 STRING_COLUMNS = ("kind", "service", "task", "reason", "detail")
 
@@ -113,3 +113,38 @@ def test_only_column_fields_give_an_empty_detail() -> None:
     """A record with only service, task and reason has the detail ``{}``."""
     frame = _frame((1.0, "x", {"service": "svc", "task": "t", "reason": "r"}))
     assert frame["detail"].tolist() == ["{}"]
+
+
+def test_timestamps_are_utc_wall_clock_from_the_start() -> None:
+    """``timestamp`` is ``time_s`` after the recorder's start, in UTC."""
+    recorder = Recorder(datetime(2026, 3, 1, 9, 30, tzinfo=UTC))
+    recorder.record(90.5, "task_created", {"task": "t1"})
+    frame = recorder.events_frame()
+    assert str(frame["timestamp"].dtype) == "datetime64[ns, UTC]"
+    assert frame["timestamp"].iloc[0] == pd.Timestamp("2026-03-01T09:31:30.5Z")
+
+
+def test_event_details_are_typed_columns() -> None:
+    """``event_details`` turns the JSON of ``detail`` into typed, filterable columns
+    (integers, booleans, NA where a key is missing) for one kind or for all."""
+    frame = _frame(
+        (
+            1.0,
+            "desired_count_changed",
+            {"service": "s", "previous": 4, "desired_count": 2},
+        ),
+        (2.0, "task_busy_changed", {"service": "s", "task": "t", "busy": True}),
+        (
+            3.0,
+            "desired_count_changed",
+            {"service": "s", "previous": 2, "desired_count": 3},
+        ),
+    )
+    drops = event_details(frame, "desired_count_changed")
+    assert str(drops["desired_count"].dtype) == "Int64"
+    assert list(drops.query("desired_count < previous")["time_s"]) == [1.0]
+    assert "detail" not in drops.columns
+    everything = event_details(frame)
+    assert len(everything) == 3
+    assert str(everything["busy"].dtype) == "boolean"
+    assert everything["busy"].isna().sum() == 2

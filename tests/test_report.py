@@ -11,8 +11,16 @@ import pytest
 
 from ecssim.model.build import run
 from ecssim.model.result import RunResult
+from ecssim.reports.document import Table, to_html
 from ecssim.reports.folders import ResultsFolderError, read_parquet, results_kind
-from ecssim.reports.run_report import render_report, write_results
+from ecssim.reports.run_report import (
+    format_value,
+    notable_outcomes,
+    render_report,
+    timeline_caption,
+    what_happened,
+    write_results,
+)
 from ecssim.results.metrics import SUMMARY_COLUMNS
 from ecssim.scenario.loading import load_scenario
 from ecssim.scenario.schema import Scenario
@@ -48,7 +56,6 @@ EXPECTED_FILES = {
     "scenario.json",
     "timeline-worker.png",
     "timeline-spare.png",
-    "job-outcomes.png",
     "protection-cost.png",
     "report.md",
     "report.html",
@@ -131,12 +138,13 @@ def test_report_reads_without_python(folder: Path) -> None:
     assert "A short queue run with a scale-in and a rollout." in markdown
     assert "at 40m: set the desired count of worker to 1" in markdown
     assert "| jobs_completed | messages processed to the end |" in markdown
-    assert "see README Fidelity" in markdown
-    for png in ("timeline-worker.png", "job-outcomes.png", "protection-cost.png"):
+    assert "README" not in markdown  # the caveats are in the report itself
+    assert "Not modelled: container instances" in markdown
+    for png in ("timeline-worker.png", "protection-cost.png"):
         assert f"]({png})" in markdown
         assert f'href="{png}"' in page
-    assert page.count('src="data:image/png;base64,') == 4
-    assert "see README Fidelity" in page
+    assert page.count('src="data:image/png;base64,') == 3
+    assert "Not modelled: container instances" in page
     assert str(folder) not in markdown + page
 
 
@@ -236,3 +244,81 @@ def test_refuses_to_write_over_a_file(result: RunResult, tmp_path: Path) -> None
     with pytest.raises(ResultsFolderError, match="not a folder"):
         write_results(result, path)
     assert path.read_text(encoding="utf-8") == "x"
+
+
+def test_report_opens_with_what_happened(folder: Path, result: RunResult) -> None:
+    """The report opens with a sentence per service generated from the outcomes,
+    and tabulates how the jobs ended instead of drawing bars."""
+    markdown = (folder / "report.md").read_text(encoding="utf-8")
+    head = markdown.split("## What ran")[0]
+    assert "## What happened" in head
+    worker = result.service_summary("worker")
+    arrived = f"{int(worker['jobs_arrived']):,} jobs arrived"
+    completed = f"{int(worker['jobs_completed']):,} completed"
+    assert f"- worker: {arrived} and {completed}" in head
+    assert "- spare: " in head
+    assert "## How the queue jobs ended" in markdown
+    assert f"| arrived | {int(worker['jobs_arrived']):,} |" in markdown
+
+
+def test_notable_outcomes_lead_with_what_went_wrong() -> None:
+    """Only outcomes above 0 get a phrase, the most telling first."""
+    row = {
+        "service": "s",
+        "tasks_killed": 2,
+        "sessions_interrupted": 74,
+        "failures_deployment_blocked": 28,
+        "protection_lapsed_while_busy": 5,
+        "jobs_interrupted": float("nan"),
+        "spot_interruptions": 0,
+    }
+    assert notable_outcomes(row) == [
+        "74 sessions cut off when their task stopped",
+        "protection lapsed 5 times on a busy task",
+        "28 protection calls refused (DEPLOYMENT_BLOCKED)",
+        "2 tasks killed at their stop timeout",
+    ]
+    summary = pd.DataFrame([{**row, "task_hours": 3.5, "sessions_arrived": 0}])
+    assert what_happened(summary)[0].startswith("s: 3.5 task-hours; 74 sessions cut")
+    quiet = pd.DataFrame([{"service": "q", "task_hours": 1.0}])
+    assert what_happened(quiet) == [
+        "q: 1 task-hours; no interruptions, refusals or faults."
+    ]
+
+
+def test_timeline_captions_promise_only_what_is_drawn(
+    result: RunResult,
+) -> None:
+    """A caption mentions shading and rollout lines only when the run had them."""
+    events, series = result.events, result.timeseries
+    for service in ("worker", "spare"):
+        caption = timeline_caption(series, events, service)
+        mine = events[events["service"] == service]
+        assert ("shaded" in caption) == bool((mine["kind"] == "scale_in_blocked").any())
+        rollouts = int((mine["kind"] == "deployment_started").sum()) > 1
+        assert ("rollouts started" in caption) == rollouts
+
+
+def test_one_number_format_everywhere() -> None:
+    """Counts with thousands separators, other numbers with 3 significant digits
+    (one decimal from 100 up), seconds with their unit, NaN as n/a."""
+    assert format_value("jobs_arrived", 2661) == "2,661"
+    assert format_value("jobs_arrived", 2661.0) == "2,661"
+    assert format_value("task_hours", 1465.1122) == "1,465.1"
+    assert format_value("task_hours", 0.018412) == "0.0184"
+    assert format_value("queue_wait_p95_s", 401.65) == "401.6 s"
+    assert format_value("queue_wait_p95_s", 3886.0) == "3,886.0 s"
+    assert format_value("convergence_delay_mean_s", 15.0) == "15 s"
+    assert format_value("task_hours", float("nan")) == "n/a"
+
+
+def test_wide_tables_scroll_and_long_names_wrap(folder: Path) -> None:
+    """Tables sit in a horizontally scrolling box and long names may break after
+    '_' and '.', so a report fits a 1,200-pixel window without clipping."""
+    page = (folder / "report.html").read_text(encoding="utf-8")
+    assert '<div class="wide"><table>' in page
+    assert ".wide { overflow-x: auto;" in page
+    table = Table(("services[0].protection.policy", "idle_task_hours"), (("a", "1"),))
+    html = to_html([table], "t", folder)
+    assert "<th>services[0]<wbr>.<wbr>protection.<wbr>policy</th>" in html
+    assert "<th>idle_<wbr>task_<wbr>hours</th>" in html

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from ecssim import RunResult, parse_scenario, run
-from ecssim.errors import InvariantViolation
+from ecssim.errors import InvariantViolation, ScenarioError
 from ecssim.results.metrics import SUMMARY_COLUMNS
 from ecssim.rules.invariants import check_conservation, check_record
 from ecssim.scenario.schema import Scenario
@@ -227,6 +227,75 @@ def test_timeseries_rows_follow_each_other_by_the_interval() -> None:
     assert (counts >= 0).all().all()
     assert (series["busy"] + series["idle"] == series["running"]).all()
     assert (series["idle_protected"] <= series["protected"]).all()
+
+
+# ---- exact outcomes -----------------------------------------------------------------------------
+def test_the_sample_interval_changes_only_the_timeseries() -> None:
+    """Every summary figure (task-hours, convergence delays ...) comes from the
+    events: the same run sampled every 10 s, 1 m, 5 m or 15 m has the same summary."""
+    base = _mixed(duration="4h")
+    summaries = [
+        run(base.with_overrides({"sample_interval": interval})).summary
+        for interval in ("10s", "1m", "5m", "15m")
+    ]
+    for summary in summaries[1:]:
+        pd.testing.assert_frame_equal(summary, summaries[0])
+    queue = summaries[0].iloc[0]
+    assert queue["task_hours"] > 0
+    assert queue["convergence_delay_max_s"] > 0
+
+
+def test_exact_task_hours_agree_with_a_fine_sampling() -> None:
+    """Sampled every 10 s, the time series' sums approach the exact integrals."""
+    result = run(_mixed(duration="4h").with_overrides({"sample_interval": "10s"}))
+    series = result.timeseries
+    for service in ("queue", "game"):
+        mine = series[series["service"] == service]
+        row = result.service_summary(service)
+        for column, outcome in (
+            ("running", "task_hours"),
+            ("busy", "busy_task_hours"),
+            ("protected", "protected_task_hours"),
+        ):
+            sampled = float(mine[column].sum()) * 10 / 3600
+            assert sampled == pytest.approx(row[outcome], rel=0.01, abs=0.05)
+
+
+def test_measure_from_leaves_the_warm_up_out_of_every_outcome() -> None:
+    """With measure_from: 2h, task-hours cover the last 2 of 4 hours and only jobs
+    arriving after 2 h count."""
+    full = run(_mixed(duration="4h"))
+    warm = run(_mixed(duration="4h").with_overrides({"measure_from": "2h"}))
+    jobs = full.jobs[(full.jobs["service"] == "queue")]
+    assert warm.service_summary("queue")["jobs_arrived"] == int(
+        (jobs["arrival_s"] >= 7200).sum()
+    )
+    assert (
+        0
+        < warm.service_summary("queue")["task_hours"]
+        < full.service_summary("queue")["task_hours"]
+    )
+    series = full.timeseries
+    late = series[(series["service"] == "queue") & (series["time_s"] >= 7200)]
+    assert warm.service_summary("queue")["task_hours"] == pytest.approx(
+        float(late["running"].sum()) * 300 / 3600, rel=0.05
+    )
+
+
+def test_a_session_service_has_no_queue_outcomes() -> None:
+    """Outcomes of the other workload kind are NaN, not 0."""
+    summary = run(_mixed(duration="1h")).summary.set_index("service")
+    assert summary.loc["game", "sessions_arrived"] > 0
+    assert (
+        summary.loc[["game"], ["jobs_arrived", "queue_wait_p95_s"]].isna().all().all()
+    )
+    assert summary.loc[["queue"], ["sessions_arrived"]].isna().all().all()
+
+
+def test_measure_from_must_be_before_the_end() -> None:
+    """A warm-up as long as the run is refused with its path."""
+    with pytest.raises(ScenarioError, match="measure_from"):
+        _mixed(duration="1h").with_overrides({"measure_from": "1h"})
 
 
 # ---- invariants -------------------------------------------------------------------------------------

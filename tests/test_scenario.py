@@ -80,9 +80,11 @@ def _jsonable(value: Any) -> Any:
 
 # ---- bundled scenarios ---------------------------------------------------------------
 def test_the_bundled_scenarios_are_all_here() -> None:
-    """The scenarios folder ships the nine documented experiments."""
+    """The scenarios folder ships the ten documented experiments."""
     assert [p.stem for p in BUNDLED] == [
+        "aws-sample-demo",
         "baseline-no-protection",
+        "blue-green-vs-rolling",
         "deploy-at-peak",
         "expiry-mid-job",
         "game-servers",
@@ -150,7 +152,7 @@ def test_a_minimal_scenario_gets_the_documented_defaults(tmp_path: Path) -> None
     assert scenario.sample_interval_s == 60.0
     assert scenario.ecs.scheduler_reaction_delay_s == 15.0
     assert scenario.ecs.reconcile_interval_s == 60.0
-    assert scenario.ecs.deployment_blocked == "enforce"
+    assert scenario.ecs.deployment_blocked == "refuse_new"
     assert scenario.cluster.name == "default"
     assert service.stop_timeout_s == 30.0
     assert service.deployment.minimum_healthy_percent == 100
@@ -907,3 +909,55 @@ def test_json_schema_uses_the_yaml_names_and_refuses_unknown_keys() -> None:
     assert not validator.is_valid({**raw, "replicas": 3})
     bad = with_overrides(raw, {"services[0].protection.policy": "sometimes"})
     assert not validator.is_valid(bad)
+
+
+def test_json_schema_checks_durations_rates_and_lengths() -> None:
+    """Durations and rates written as strings have patterns (``3 days``, ``40 per
+    hour`` fail), ``expires_in`` is held to 1..2880 minutes and a daily profile
+    to 24 entries, as validation does."""
+    jsonschema = pytest.importorskip("jsonschema")
+    validator = jsonschema.Draft202012Validator(json_schema())
+    raw = _jsonable(RAW["transcoding-queue.yaml"])
+    assert validator.is_valid(raw)
+    profile = [1.0] * 23
+    for path, value in (
+        ("duration", "3 days"),
+        ("services[0].workload.arrivals.rate", "40 per hour"),
+        ("services[0].protection.expires_in", "3000m"),
+        ("services[0].protection.expires_in", 200000),
+        ("services[0].workload.arrivals.daily_profile", profile),
+    ):
+        assert not validator.is_valid(with_overrides(raw, {path: value})), path
+        with pytest.raises(ScenarioError):
+            parse_scenario(with_overrides(raw, {path: value}))
+    for value in ("90m", "1h30m", "2d", 3600):
+        changed = with_overrides(raw, {"services[0].protection.expires_in": value})
+        assert validator.is_valid(changed), value
+
+
+def test_json_schema_describes_every_property_and_has_an_id() -> None:
+    """Every property has a description, and the schema an ``$id``."""
+    schema = json_schema()
+    assert schema["$id"].startswith("urn:ecssim:scenario-schema:")
+    models = {"Scenario": schema, **schema["$defs"]}
+    missing = [
+        f"{model}.{name}"
+        for model, node in models.items()
+        for name, prop in node.get("properties", {}).items()
+        if not prop.get("description")
+    ]
+    assert missing == []
+
+
+def test_the_committed_schema_file_is_current() -> None:
+    """docs/scenario.schema.json (what the bundled scenarios' modeline points
+    editors to) is what ``ecssim schema`` prints; regenerate it with
+    ``ecssim schema > docs/scenario.schema.json``."""
+    root = Path(__file__).resolve().parent.parent
+    committed = json.loads((root / "docs" / "scenario.schema.json").read_text())
+    assert committed == json.loads(json.dumps(json_schema()))
+    for path in sorted((root / "scenarios").glob("*.yaml")):
+        first = path.read_text(encoding="utf-8").splitlines()[0]
+        assert first == (
+            "# yaml-language-server: $schema=../docs/scenario.schema.json"
+        ), path.name

@@ -293,8 +293,8 @@ def test_scale_in_stops_only_unprotected_tasks() -> None:
 
 
 def test_protected_surplus_keeps_running() -> None:
-    """Protected tasks above the desired count keep running and the service says it
-    was unable to scale in."""
+    """Protected tasks above the desired count keep running and the service says,
+    with its task set, that it was unable to scale in and to reach steady state."""
     sim = _sim(desired=3)
     arns = _arns(sim)
     _protect(sim, arns[:2])
@@ -305,13 +305,72 @@ def test_protected_surplus_keeps_running() -> None:
     assert _arns(sim) == arns[:2]
     service = _service(sim)
     assert (service["desiredCount"], service["runningCount"]) == (0, 2)
+    task_set = service["deployments"][0]["id"]
     blocked = (
-        "(service api) was unable to scale in due to (reason 2 tasks under protection)"
+        f"(service api, taskSet {task_set}) was unable to scale in due to "
+        "(reason 2 tasks under protection)"
     )
-    assert blocked in _messages(sim)
-    # reported once, not on every periodic reconcile
+    steady = (
+        f"service (api) was unable to reach steady state because task set "
+        f"({task_set}) was unable to scale in. Reason: The number of protected "
+        "tasks are more than the desired count of tasks."
+    )
+    # reported once each, not on every periodic reconcile; newest first
+    assert _messages(sim)[:2] == [steady, blocked]
     assert _messages(sim).count(blocked) == 1
-    assert _messages(sim)[0] == blocked
+    assert _messages(sim).count(steady) == 1
+
+
+def test_an_unresolved_block_is_reported_again_after_six_hours() -> None:
+    """ECS omits a duplicate service event until its cause is resolved or six hours
+    pass; a cause resolved and back is reported again at once."""
+    sim = _sim(desired=2)
+    arns = _arns(sim)
+    _protect(sim, arns, minutes=2880)
+    _set_desired(sim, 0)
+    sim.advance(6 * 3600 - 120)
+
+    def blocked_times() -> list[float]:
+        return [
+            e["createdAt"].timestamp()
+            for e in _service(sim)["events"]
+            if "was unable to scale in due to" in e["message"]
+        ]
+
+    first = blocked_times()
+    assert len(first) == 1
+    sim.advance(240)
+    again = blocked_times()
+    assert len(again) == 2
+    assert 6 * 3600 <= again[0] - again[1] <= 6 * 3600 + 60
+    # resolved: the surplus is gone once protection is cleared...
+    sim.ecs.update_task_protection(cluster="prod", tasks=arns, protectionEnabled=False)
+    sim.advance(120)
+    assert _arns(sim) == []
+    assert len(blocked_times()) == 2
+    # ...and a new block is reported at once, although its message is identical
+    _set_desired(sim, 2)
+    sim.advance(120)
+    arns = _arns(sim)
+    _protect(sim, arns, minutes=2880)
+    _set_desired(sim, 0)
+    sim.advance(120)
+    assert len(blocked_times()) == 3
+
+
+def test_a_service_keeps_its_hundred_most_recent_events() -> None:
+    """DescribeServices shows the 100 most recent events, newest first, and the
+    account keeps no more."""
+    sim = _sim(desired=1)
+    for count in (2, 1) * 60:
+        _set_desired(sim, count)
+        sim.advance(120)
+    events = _service(sim)["events"]
+    assert len(events) == 100
+    times = [e["createdAt"] for e in events]
+    assert times == sorted(times, reverse=True)
+    svc = sim.backend.clusters["prod"].services["api"]
+    assert len(svc.events) == 100
 
 
 def test_clearing_protection_lets_the_scheduler_stop_the_surplus() -> None:

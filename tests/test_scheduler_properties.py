@@ -90,7 +90,7 @@ sims = st.builds(
     dict,
     seed=st.integers(0, 2**16),
     desired=st.integers(0, MAX_DESIRED),
-    blocked=st.sampled_from(["enforce", "ignore"]),
+    blocked=st.sampled_from(["refuse_new", "refuse_renewals_too", "ignore"]),
     sigterm=st.sampled_from([1.0, None]),
     warm_up_s=st.sampled_from([1.0, 50.0, 120.0]),
 )

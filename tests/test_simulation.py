@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Generator, Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -105,3 +106,19 @@ def test_advance_runs_with_fewer_collections_and_restores_them() -> None:
     with pytest.raises(RuntimeError, match="model bug"):
         sim.advance(5)
     assert gc.get_threshold() == (700, 10, 10)
+
+
+def test_advance_takes_durations_and_timedeltas() -> None:
+    """``advance("2m")`` and ``advance(timedelta(...))`` move the clock like seconds;
+    anything else is a TypeError, a bad string a ValueError."""
+    sim = Simulation(seed=1)
+    sim.advance("2m")
+    assert sim.env.now == 120.0
+    sim.advance(timedelta(minutes=1, seconds=30))
+    assert sim.env.now == 210.0
+    sim.advance("1h30m")
+    assert sim.env.now == 210.0 + 5400.0
+    with pytest.raises(ValueError, match="not a duration"):
+        sim.advance("soon")
+    with pytest.raises(TypeError, match="timedelta"):
+        sim.advance([1])  # type: ignore[arg-type]

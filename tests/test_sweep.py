@@ -19,11 +19,11 @@ from ecssim.experiments.sweep import (
     grid,
     render_sweep,
     sweep,
-    t_critical_95,
     write_sweep,
 )
 from ecssim.reports.folders import read_parquet, results_kind
 from ecssim.results.metrics import SUMMARY_COLUMNS
+from ecssim.results.stats import t_critical_95
 
 POLICY = "services[0].protection.policy"
 EXPIRES = "services[0].protection.expires_in"
@@ -132,11 +132,73 @@ def test_means_have_a_95_percent_confidence_interval(result: SweepResult) -> Non
     assert waits.isna().all()  # nothing to measure is NaN, not zero
 
 
+def test_paired_differences_pair_runs_by_seed_against_the_baseline(
+    result: SweepResult,
+) -> None:
+    """Differences hold one row per non-baseline point and service: the mean of
+    (point - baseline) over runs with the same seed, and its t half-width."""
+    diffs = result.differences
+    assert result.baseline == 0
+    assert sorted(set(diffs["point"])) == [1, 2, 3]
+    assert set(diffs["pairs"]) == {2}
+    runs = result.runs
+    for _, row in diffs.iterrows():
+        mine = runs[runs["service"] == row["service"]].set_index("seed")
+        point = mine[mine["point"] == row["point"]]["task_hours"]
+        base = mine[mine["point"] == 0]["task_hours"]
+        paired = (point - base).to_numpy()
+        assert row["task_hours"] == pytest.approx(paired.mean())
+        expected = t_critical_95(1) * paired.std(ddof=1) / math.sqrt(2)
+        assert row["task_hours_ci95"] == pytest.approx(expected, nan_ok=True)
+
+
+def test_a_named_baseline_is_the_reference() -> None:
+    """sweep.baseline picks the grid point the others are compared with."""
+    raw = _raw()
+    raw["sweep"]["baseline"] = {POLICY: "renewing", EXPIRES: "1h"}
+    raw["sweep"]["replications"] = 1
+    result = sweep(raw, source="tiny-sweep.yaml")
+    assert result.baseline == 3
+    assert sorted(set(result.differences["point"])) == [0, 1, 2]
+
+
+def test_a_baseline_that_is_not_a_grid_point_is_refused() -> None:
+    """A baseline value that is not swept names the parameter and the values."""
+    raw = _raw()
+    raw["sweep"]["baseline"] = {POLICY: "always", EXPIRES: "1h"}
+    with pytest.raises(ScenarioError, match="baseline"):
+        sweep(raw, source="tiny-sweep.yaml")
+
+
+def test_auto_replications_stop_at_the_cap_or_when_precise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """replications: auto starts with 3 and adds one per round until every target
+    half-width is within the relative target, at most max_replications."""
+    raw = _raw()
+    raw["sweep"]["parameters"] = {POLICY: ["none", "renewing"]}
+    raw["sweep"]["replications"] = "auto"
+    raw["sweep"]["max_replications"] = 5
+    raw["sweep"]["relative_half_width"] = 0.0001
+    capped = sweep(raw, source="tiny-sweep.yaml")
+    assert capped.replications == 5
+    assert (
+        list(capped.runs[capped.runs["service"] == "worker"]["seed"])
+        == [40, 41, 42, 43, 44] * 2
+    )
+    raw["sweep"]["relative_half_width"] = 1.0
+    raw["sweep"]["target_outcomes"] = ["jobs_arrived"]
+    loose = sweep(raw, source="tiny-sweep.yaml")
+    assert loose.replications == 3
+
+
 def test_t_critical_values() -> None:
     """Critical values follow Student's t and approach 1.96 for large samples."""
     assert t_critical_95(1) == pytest.approx(12.706, rel=1e-3)
     assert t_critical_95(10) == pytest.approx(2.228, rel=1e-3)
     assert 1.96 <= t_critical_95(200) < 1.975
+    # scipy's exact quantile, not a 3-decimal table
+    assert t_critical_95(3) == pytest.approx(3.182446305284263, abs=1e-12)
     with pytest.raises(ValueError, match="degrees of freedom"):
         t_critical_95(0)
 
@@ -196,6 +258,8 @@ def test_write_sweep_writes_tables_plot_and_report(
         "runs.parquet",
         "means.parquet",
         "means.csv",
+        "differences.parquet",
+        "differences.csv",
         "sweep.json",
         "scenario.json",
         "tradeoff.png",
@@ -214,10 +278,55 @@ def test_write_sweep_writes_tables_plot_and_report(
     report = (folder / "report.md").read_text(encoding="utf-8")
     assert "4 grid points x 2 replications = 8 runs, seeds 40..41" in report
     assert "](tradeoff.png)" in report
-    assert "see README Fidelity" in report
+    assert "Not modelled: container instances" in report
+    assert "## Paired differences against the baseline" in report
+    # lost work varies a lot between two replications: the report says n is too small
+    assert "Too few replications to read some means: with n = 2" in report
+    assert "lost_work_hours at services[0].protection.expires_in=20m" in report
+    pd.testing.assert_frame_equal(
+        read_parquet(folder / "differences.parquet"), result.differences
+    )
+    assert meta["baseline"] == {POLICY: "none", EXPIRES: "20m"}
 
     before = {p.name: p.read_bytes() for p in folder.iterdir()}
     copy = Path(shutil.copytree(folder, tmp_path / "copy"))
     (copy / "tradeoff.png").unlink()
     render_sweep(copy)
     assert {p.name: p.read_bytes() for p in copy.iterdir()} == before
+
+
+def test_sweep_takes_a_scenario_object() -> None:
+    """``ecssim.sweep(load_scenario(...))`` runs the scenario's sweep like its data."""
+    from ecssim import parse_scenario
+
+    raw = _raw()
+    raw["sweep"]["replications"] = 1
+    scenario = parse_scenario(raw)
+    from_object = sweep(scenario)
+    from_data = sweep(raw, source="tiny-sweep.yaml")
+    pd.testing.assert_frame_equal(from_object.runs, from_data.runs)
+
+
+def test_the_bundled_sweep_shows_the_paired_saving_of_renewing(tmp_path: Path) -> None:
+    """On scenarios/policy-sweep.yaml the means of none and renewing overlap, but
+    the paired difference (same seeds) shows renewing's saving in task-hours,
+    and the report says so."""
+    from ecssim import load_scenario
+    from ecssim.results.stats import excludes_zero
+
+    root = Path(__file__).resolve().parent.parent
+    result = sweep(load_scenario(root / "scenarios" / "policy-sweep.yaml"))
+    means = result.means.set_index(POLICY)
+    none, renewing = means.loc["none"], means.loc["renewing"]
+    overlap = (none["task_hours"] - none["task_hours_ci95"]) < (
+        renewing["task_hours"] + renewing["task_hours_ci95"]
+    )
+    assert overlap  # read unpaired, the two look the same
+    diff = result.differences.set_index(POLICY).loc["renewing"]
+    assert diff["task_hours"] < 0
+    assert excludes_zero(diff["task_hours"], diff["task_hours_ci95"])
+    report = (write_sweep(result, tmp_path / "s") / "report.md").read_text("utf-8")
+    paired = report.split("## Paired differences against the baseline")[1]
+    row = next(line for line in paired.splitlines() if line.startswith("| renewing |"))
+    cell = f"{diff['task_hours']:.3g} +/- {diff['task_hours_ci95']:.3g} *"
+    assert cell in row

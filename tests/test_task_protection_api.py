@@ -250,10 +250,36 @@ def test_deployment_blocked_when_protected_would_exceed_desired() -> None:
     assert _get(sim, [arns[2]]) == [_unprotected(arns[2])]
 
 
-def test_renewals_count_towards_deployment_blocked() -> None:
-    """Once the desired count drops below the protected tasks, renewing fails too;
-    renewing within the desired count succeeds."""
+def test_renewals_of_protected_tasks_are_accepted_above_the_desired_count() -> None:
+    """Renewing a task that is protected now succeeds although the service has
+    more protected tasks than desired (AWS's sample relies on it); protecting a
+    task that is not protected now is refused; once a task's protection was
+    cleared, protecting it again is a new protection, and refused."""
     sim = _sim(desired=3)
+    arns = _tasks(sim)
+    assert _protect(sim, arns)["failures"] == []
+    sim.ecs.update_service(cluster="prod", service="api", desiredCount=1)
+    sim.advance(30)
+    renewal = _protect(sim, [arns[0]], expiresInMinutes=30)
+    assert renewal["failures"] == []
+    assert renewal["protectedTasks"] == [
+        _protected(arns[0], sim.now + timedelta(minutes=30))
+    ]
+    sim.ecs.update_task_protection(
+        cluster="prod", tasks=[arns[1]], protectionEnabled=False
+    )
+    again = _protect(sim, [arns[1]], expiresInMinutes=30)
+    assert again["failures"] == [{"arn": arns[1], "reason": "DEPLOYMENT_BLOCKED"}]
+    assert _get(sim, [arns[1]]) == [_unprotected(arns[1])]
+
+
+def test_renewals_are_refused_too_under_refuse_renewals_too() -> None:
+    """Under deployment_blocked="refuse_renewals_too", once the desired count drops
+    below the protected tasks renewing fails too; within the desired count it
+    succeeds; a rejected renewal leaves the earlier protection untouched."""
+    sim = _sim(
+        desired=3, settings=EcsSettings(deployment_blocked="refuse_renewals_too")
+    )
     arns = _tasks(sim)
     assert _protect(sim, arns)["failures"] == []
     renewal = _protect(sim, [arns[0]], expiresInMinutes=30)
@@ -265,8 +291,33 @@ def test_renewals_count_towards_deployment_blocked() -> None:
     blocked = _protect(sim, [arns[0]], expiresInMinutes=30)
     assert blocked["protectedTasks"] == []
     assert blocked["failures"] == [{"arn": arns[0], "reason": "DEPLOYMENT_BLOCKED"}]
-    # the rejected renewal left the earlier protection untouched
     assert _get(sim, [arns[0]]) == renewal["protectedTasks"]
+
+
+def test_renewals_are_refused_after_blocking_a_scale_in_for_too_long() -> None:
+    """With refuse_renewals_after, a task that has blocked a scale-in that long gets
+    DEPLOYMENT_BLOCKED on renewal, and the scheduler then stops it once its
+    protection lapses; before that threshold its renewals are accepted."""
+    sim = _sim(desired=1, settings=EcsSettings(refuse_renewals_after_s=600))
+    [arn] = _tasks(sim)
+    assert _protect(sim, [arn], expiresInMinutes=5)["failures"] == []
+    sim.ecs.update_service(cluster="prod", service="api", desiredCount=0)
+    blocked_at = sim.now_s + 15  # the scheduler's reaction delay
+    renewals = []
+    while True:
+        sim.advance(240)
+        response = _protect(sim, [arn], expiresInMinutes=5)
+        renewals.append((sim.now_s - blocked_at, response["failures"]))
+        if response["failures"]:
+            break
+    *accepted, (refused_at, failures) = renewals
+    assert len(accepted) == 2
+    assert all(not f and t < 600 for t, f in accepted)
+    assert 600 <= refused_at < 600 + 240
+    assert failures == [{"arn": arn, "reason": "DEPLOYMENT_BLOCKED"}]
+    assert _tasks(sim) == [arn]
+    sim.advance(5 * 60 + 30)  # the last renewal lapses; the scheduler stops it
+    assert _tasks(sim) == []
 
 
 def test_deployment_blocked_can_be_ignored() -> None:

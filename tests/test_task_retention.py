@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from ecssim import EcsSettings, Simulation
-from ecssim.aws.state import SERVICE_EVENTS_KEPT
+from ecssim.aws.state import MAX_SERVICE_EVENTS
 from ecssim.model.build import build, run
 from ecssim.scenario.loading import parse_scenario
 
@@ -146,11 +146,11 @@ def test_a_long_churning_run_keeps_only_live_and_recent_tasks() -> None:
     assert created > 500
     # 4 live + about 24 crashes an hour kept for an hour, with room for chance
     assert most_kept < 80
-    assert most_events <= 2 * SERVICE_EVENTS_KEPT
+    assert most_events <= MAX_SERVICE_EVENTS
     described = model.sim.ecs.describe_services(
         cluster=model.cluster_name, services=["api"]
     )["services"][0]["events"]
-    assert len(described) == SERVICE_EVENTS_KEPT
+    assert len(described) == MAX_SERVICE_EVENTS
     times = [event["createdAt"] for event in described]
     assert times == sorted(times, reverse=True)
     assert described[0]["message"] == service.events[-1].message

@@ -64,7 +64,8 @@ def _scenario(
         "desired_count": desired,
         "stop_timeout": "30s",
         "workload": raw_workload,
-        "protection": {"policy": "none", **(protection or {})},
+        # these tests were written with 100 ms calls (the default is now 30 ms)
+        "protection": {"policy": "none", "call_latency": "100ms", **(protection or {})},
         "worker": worker or {},
         **(service or {}),
     }
@@ -556,8 +557,9 @@ def _blocked_scenario(
 def test_stop_taking_work_after_deployment_blocked_gives_the_job_back(
     tmp_path: Path,
 ) -> None:
-    """on_failure stop_taking_work: the rejected worker stops taking work and returns
-    the job unworked (no interruption, no lost work)."""
+    """on_failure stop_taking_work: the rejected worker stops taking work, returns
+    the job unworked (no interruption, no lost work) and its process exits, so
+    the task stops with EssentialContainerExited (as AWS's sample does)."""
     scenario = _blocked_scenario(tmp_path, {"on_failure": "stop_taking_work"})
     result = run(scenario)
     assert _log(
@@ -568,11 +570,15 @@ def test_stop_taking_work_after_deployment_blocked_gives_the_job_back(
         "job_returned",
         "job_redelivered",
         "job_interrupted",
+        "worker_exited",
+        "task_stop_requested",
     ) == [
         (361.3, "protection_failed", "t1", "DEPLOYMENT_BLOCKED"),
         (361.3, "protection_rejected", "t1", "DEPLOYMENT_BLOCKED"),
-        (361.3, "job_returned", None, None),
         (361.3, "worker_stopped_taking_work", "t1", None),
+        (361.3, "job_returned", None, None),
+        (362.3, "worker_exited", "t1", None),
+        (362.3, "task_stop_requested", "t1", "EssentialContainerExited"),
     ]
     job = _job(result, 2)
     assert (job["receives"], job["interruptions"], job["lost_work_s"]) == (1, 0, 0.0)
@@ -828,7 +834,11 @@ def _sessions(
                         "slots_per_task": slots,
                         "max_wait": max_wait,
                     },
-                    "protection": protection or {"policy": "none"},
+                    # written with 100 ms calls (the default is now 30 ms)
+                    "protection": {
+                        "call_latency": "100ms",
+                        **(protection or {"policy": "none"}),
+                    },
                 }
             ],
             "scheduled": [
@@ -961,3 +971,54 @@ def test_sessions_policy_protects_while_any_session_is_connected(
     assert 1000.1 < log[3][0] <= 1000.1 + 60
     assert len(log) == 4
     assert [row[1] for row in _session_table(result)] == ["completed", "completed"]
+
+
+def test_a_policy_sees_its_jobs_age_and_size() -> None:
+    """``view.job_size_s`` is the job's work and ``view.job_age_s`` the time on it,
+    so a policy can protect long jobs only; without a job both are None."""
+    from ecssim import parse_scenario, run
+    from ecssim.policies import BasePolicy, Protect, Release
+
+    seen: list[tuple[str, float | None, float | None]] = []
+
+    class ProtectLongJobsOnly(BasePolicy):
+        def after_claim(self, view: WorkerView) -> Protect | None:
+            seen.append(("claim", view.job_age_s, view.job_size_s))
+            if view.job_size_s is not None and view.job_size_s >= 1800:
+                return Protect(expires_in_minutes=int(view.job_size_s // 60) + 10)
+            return None
+
+        def after_job(self, view: WorkerView) -> Release | None:
+            seen.append(("done", view.job_age_s, view.job_size_s))
+            return Release() if view.protected_until_s is not None else None
+
+    scenario = parse_scenario(
+        {
+            "name": "long-jobs",
+            "duration": "3h",
+            "services": [
+                {
+                    "name": "svc",
+                    "desired_count": 2,
+                    "workload": {
+                        "kind": "queue",
+                        "arrivals": {"rate": "6/h"},
+                        "job_duration": {
+                            "distribution": "lognormal",
+                            "median": "20m",
+                            "p95": "60m",
+                        },
+                    },
+                }
+            ],
+        }
+    )
+    result = run(scenario, policies={"svc": ProtectLongJobsOnly()})
+    claims = [(age, size) for moment, age, size in seen if moment == "claim"]
+    started = result.jobs[result.jobs["first_start_s"].notna()]
+    assert sorted(size for _, size in claims) == sorted(started["duration_s"])
+    assert all(age == 0.0 for age, _ in claims)
+    assert all(age is None and size is None for m, age, size in seen if m == "done")
+    long_jobs = int((started["duration_s"] >= 1800).sum())
+    assert 0 < long_jobs < len(started)
+    assert result.service_summary("svc")["protection_set"] == long_jobs

@@ -2,8 +2,10 @@
 
 Request and response shapes follow the agent's code (``reference/ecs-semantics.md``
 §5): one task per call (the caller's own), PUT with ``{"ProtectionEnabled": bool,
-"ExpiresInMinutes": int}`` (unknown fields rejected, no range check of its own:
-ECS answers), and every outcome as ``(HTTP status, JSON body)``:
+"ExpiresInMinutes": int}`` (field names matched case-insensitively, as Go's
+JSON decoder does; unknown fields rejected; no range check of its own: ECS
+answers), after the task metadata server's rate limit, and every outcome as
+``(HTTP status, JSON body)``:
 
 * 200 ``{"protection": {...}}`` on success;
 * **200** ``{"failure": {...}}`` when ECS returned a per-task failure such as
@@ -34,6 +36,11 @@ STEADY_RATE_PER_S: Final = 40.0
 BURST: Final = 60.0
 
 AgentResponse = tuple[int, dict[str, Any]]
+#: the PUT body's fields, by their lower-cased names
+_FIELDS: Final = {
+    "protectionenabled": "ProtectionEnabled",
+    "expiresinminutes": "ExpiresInMinutes",
+}
 #: What the task metadata server answers over its rate limit (tollbooth's default).
 TOO_MANY_REQUESTS: Final[AgentResponse] = (
     429,
@@ -83,10 +90,13 @@ class AgentEndpoint:
     def put(self, task: Task, body: Any, now: float) -> AgentResponse:
         """PUT ``/task-protection/v1/state`` from inside *task*.
 
-        The body is decoded first (unknown fields or wrong types: 400 "failed to
-        decode request"), then ``ProtectionEnabled`` must be there; the duration
+        The metadata server's rate limit comes first (429), then the body is
+        decoded (field names in any case; unknown fields or wrong types: 400
+        "failed to decode request"), then ``ProtectionEnabled`` must be there; the duration
         is not range-checked here but by ECS, whose error comes back as is.
         """
+        if self._over_limit(task, now):
+            return TOO_MANY_REQUESTS  # the metadata server limits before decoding
         decode_error: AgentResponse = (
             400,
             {
@@ -96,13 +106,17 @@ class AgentEndpoint:
                 }
             },
         )
-        if not isinstance(body, dict) or set(body) - {
-            "ProtectionEnabled",
-            "ExpiresInMinutes",
-        }:
+        if not isinstance(body, dict):
             return decode_error
-        if self._over_limit(task, now):
-            return TOO_MANY_REQUESTS
+        # Go's encoding/json matches field names case-insensitively; the last of
+        # several spellings of one field wins; any other field is refused
+        fields: dict[str, Any] = {}
+        for key, value in body.items():
+            name = _FIELDS.get(key.lower()) if isinstance(key, str) else None
+            if name is None:
+                return decode_error
+            fields[name] = value
+        body = fields
         enabled = body.get("ProtectionEnabled")
         minutes = body.get("ExpiresInMinutes")
         if enabled is not None and not isinstance(enabled, bool):

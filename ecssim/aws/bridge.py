@@ -33,6 +33,15 @@ def _snake(operation: str) -> str:
     return "".join(out)
 
 
+def method_for(target: object, operation: str) -> Callable[..., dict[str, Any]] | None:
+    """The method of the simulated client *target* that answers *operation*
+    (``UpdateTaskProtection``), or None when ecssim does not simulate it."""
+    method: Callable[..., dict[str, Any]] | None = getattr(
+        target, _snake(operation), None
+    )
+    return method
+
+
 def real_client(target: BotoShapedClient, region: str) -> BaseClient:
     """A botocore client of *target*'s service whose calls *target* answers.
 
@@ -54,9 +63,7 @@ def real_client(target: BotoShapedClient, region: str) -> BaseClient:
     def answer(
         model: Any, context: dict[str, Any], **_: Any
     ) -> tuple[AWSResponse, dict[str, Any]]:
-        method: Callable[..., dict[str, Any]] | None = getattr(
-            target, _snake(model.name), None
-        )
+        method = method_for(target, model.name)
         if method is None:
             raise NotImplementedError(
                 f"ecssim does not simulate {target.SERVICE} {model.name}; "

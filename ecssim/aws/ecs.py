@@ -14,15 +14,18 @@ the README's Fidelity section.
 from __future__ import annotations
 
 import copy
+import json
 import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Final
 
+from botocore.exceptions import ClientError
+
+from ecssim.aws import capacity
 from ecssim.aws.errors import BotoShapedClient
 from ecssim.aws.state import (
     MAX_STOP_TIMEOUT_S,
-    SERVICE_EVENTS_KEPT,
     Cluster,
     Deployment,
     EcsBackend,
@@ -33,7 +36,8 @@ from ecssim.aws.state import (
 from ecssim.aws.throttle import TokenBucket
 from ecssim.config import EcsSettings
 from ecssim.errors import InvalidTransition
-from ecssim.rules import protection
+from ecssim.rules import capacity as capacity_rules
+from ecssim.rules import deployments, protection
 from ecssim.rules.lifecycle import StopCode, TaskStatus
 from ecssim.rules.placement import (
     CapacityProviderItem,
@@ -48,9 +52,21 @@ MAX_GET_PROTECTION_TASKS: Final = 100
 MAX_DESCRIBE_TASKS: Final = 100
 MAX_DESCRIBE_SERVICES: Final = 10
 MAX_RUN_TASK_COUNT: Final = 10
+MAX_DESCRIBE_CONTAINER_INSTANCES: Final = 100
+MAX_UPDATE_CONTAINER_INSTANCES: Final = 10
+#: "A capacity provider strategy can contain a maximum of 20 capacity providers."
+MAX_STRATEGY_ITEMS: Final = 20
 LAUNCH_TYPES: Final = ("EC2", "FARGATE", "EXTERNAL")
 CAPACITY_PROVIDERS: Final = ("FARGATE", "FARGATE_SPOT")
 _NAME_RE: Final = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
+#: the ``deploymentConfiguration`` keys of the BLUE_GREEN, LINEAR and CANARY strategies
+_STRATEGY_KEYS: Final = (
+    "strategy",
+    "bakeTimeInMinutes",
+    "linearConfiguration",
+    "canaryConfiguration",
+    "lifecycleHooks",
+)
 
 Response = dict[str, Any]
 
@@ -173,7 +189,11 @@ class EcsClient(BotoShapedClient):
             "clusterArn": cluster.arn,
             "clusterName": cluster.name,
             "status": cluster.status,
-            "registeredContainerInstancesCount": 0,
+            "registeredContainerInstancesCount": sum(
+                1
+                for i in cluster.container_instances.values()
+                if i.status != "INACTIVE"
+            ),
             "runningTasksCount": sum(
                 1 for t in tasks if t.last_status is TaskStatus.RUNNING
             ),
@@ -188,8 +208,14 @@ class EcsClient(BotoShapedClient):
             "statistics": [],
             "tags": [],
             "settings": [{"name": "containerInsights", "value": "disabled"}],
-            "capacityProviders": list(CAPACITY_PROVIDERS),
-            "defaultCapacityProviderStrategy": [],
+            "capacityProviders": list(
+                CAPACITY_PROVIDERS
+                if cluster.capacity_providers is None
+                else cluster.capacity_providers
+            ),
+            "defaultCapacityProviderStrategy": copy.deepcopy(
+                cluster.default_capacity_provider_strategy
+            ),
         }
 
     def _task_definition_json(self, td: TaskDefinition) -> Response:
@@ -214,7 +240,9 @@ class EcsClient(BotoShapedClient):
             "id": d.id,
             "status": d.status,
             "taskDefinition": d.task_definition.arn,
-            "desiredCount": d.desired_count,
+            "desiredCount": d.desired_count
+            if d.status == "PRIMARY" or d.replacement_target is None
+            else d.replacement_target,
             "pendingCount": sum(
                 1
                 for t in tasks
@@ -251,6 +279,7 @@ class EcsClient(BotoShapedClient):
                 },
                 "maximumPercent": service.maximum_percent,
                 "minimumHealthyPercent": service.minimum_healthy_percent,
+                **self._strategy_json(service),
             },
             "deployments": [
                 self._deployment_json(service, d)
@@ -259,7 +288,7 @@ class EcsClient(BotoShapedClient):
             ],
             "events": [
                 {"id": e.id, "createdAt": self._dt(e.created_at), "message": e.message}
-                for e in reversed(service.events[-SERVICE_EVENTS_KEPT:])
+                for e in reversed(service.events)
             ],
             "createdAt": self._dt(service.created_at),
             "placementConstraints": [],
@@ -454,15 +483,173 @@ class EcsClient(BotoShapedClient):
             "minimumHealthyPercent",
             "maximumPercent",
             "deploymentCircuitBreaker",
+            *_STRATEGY_KEYS,
         }
         if unsupported:
             raise self._fail(
                 op,
                 "InvalidParameterException",
-                "ecssim models rolling-update deployments only; "
-                f"deploymentConfiguration.{sorted(unsupported)[0]} is not supported.",
+                "ecssim does not model "
+                f"deploymentConfiguration.{sorted(unsupported)[0]}.",
             )
         return min_pct, max_pct, enable, rollback
+
+    def _strategy_configuration(
+        self,
+        op: str,
+        raw: dict[str, Any],
+        current: deployments.DeploymentStrategy,
+        current_hooks: list[dict[str, Any]],
+    ) -> tuple[deployments.DeploymentStrategy, list[dict[str, Any]]]:
+        """The strategy, bake times and lifecycle hooks of a request, merged over
+        the service's *current* ones (UpdateService changes only what it names)."""
+
+        def bad(message: str) -> ClientError:
+            return self._fail(op, "InvalidParameterException", message)
+
+        def minutes(value: Any, name: str) -> int:
+            if not 0 <= value <= deployments.MAX_BAKE_TIME_MINUTES:
+                raise bad(
+                    f"{name} {value} is outside 0..{deployments.MAX_BAKE_TIME_MINUTES}."
+                )
+            return int(value)
+
+        def percent(value: Any, name: str, low: float) -> float:
+            if not low - 1e-9 <= value <= 100 or not deployments.is_multiple_of_tenth(
+                value
+            ):
+                raise bad(
+                    f"{name} {value} must be a multiple of 0.1 from {low:g} to 100."
+                )
+            return round(float(value), 1)
+
+        name = raw.get("strategy", current.strategy)
+        if name not in deployments.STRATEGIES:
+            raise bad(
+                f"deploymentConfiguration.strategy {name!r} is not one of "
+                f"{', '.join(deployments.STRATEGIES)}."
+            )
+        changed = name != current.strategy
+        bake = raw.get("bakeTimeInMinutes", current.bake_time_minutes)
+        if bake is not None:
+            bake = minutes(bake, "deploymentConfiguration.bakeTimeInMinutes")
+        if name == "BLUE_GREEN" and bake is None:
+            raise bad(
+                "deploymentConfiguration.bakeTimeInMinutes is required for the "
+                "BLUE_GREEN deployment strategy."
+            )
+        linear = raw.get("linearConfiguration")
+        if linear is not None and name != "LINEAR":
+            raise bad(
+                "deploymentConfiguration.linearConfiguration is only valid with "
+                "the LINEAR deployment strategy."
+            )
+        canary = raw.get("canaryConfiguration")
+        if canary is not None and name != "CANARY":
+            raise bad(
+                "deploymentConfiguration.canaryConfiguration is only valid with "
+                "the CANARY deployment strategy."
+            )
+        keep = current if not changed else deployments.DeploymentStrategy()
+        step = keep.linear_step_percent
+        step_bake = keep.linear_step_bake_minutes
+        if linear is not None:
+            step = percent(
+                linear.get("stepPercent", deployments.LINEAR_STEP_PERCENT_DEFAULT),
+                "linearConfiguration.stepPercent",
+                deployments.LINEAR_STEP_PERCENT_MIN,
+            )
+            step_bake = minutes(
+                linear.get(
+                    "stepBakeTimeInMinutes",
+                    deployments.LINEAR_STEP_BAKE_MINUTES_DEFAULT,
+                ),
+                "linearConfiguration.stepBakeTimeInMinutes",
+            )
+        canary_pct = keep.canary_percent
+        canary_bake = keep.canary_bake_minutes
+        if canary is not None:
+            canary_pct = percent(
+                canary.get("canaryPercent", deployments.CANARY_PERCENT_DEFAULT),
+                "canaryConfiguration.canaryPercent",
+                deployments.CANARY_PERCENT_MIN,
+            )
+            canary_bake = minutes(
+                canary.get(
+                    "canaryBakeTimeInMinutes", deployments.CANARY_BAKE_MINUTES_DEFAULT
+                ),
+                "canaryConfiguration.canaryBakeTimeInMinutes",
+            )
+        raw_hooks = raw.get("lifecycleHooks")
+        hooks_json = current_hooks if raw_hooks is None else copy.deepcopy(raw_hooks)
+        hooks = []
+        for i, hook in enumerate(hooks_json):
+            where = f"deploymentConfiguration.lifecycleHooks[{i}]"
+            target = hook.get("targetType", "AWS_LAMBDA")
+            if target not in ("AWS_LAMBDA", "PAUSE"):
+                raise bad(f"{where}.targetType {target!r} is not AWS_LAMBDA or PAUSE.")
+            stages = tuple(hook.get("lifecycleStages", ()))
+            if not stages:
+                raise bad(f"{where}.lifecycleStages is required.")
+            for stage in stages:
+                if stage not in deployments.HOOK_STAGES:
+                    raise bad(
+                        f"{where}.lifecycleStages: {stage!r} is not one of "
+                        f"{', '.join(deployments.HOOK_STAGES)}."
+                    )
+            if target == "AWS_LAMBDA" and not hook.get("hookTargetArn"):
+                raise bad(f"{where}.hookTargetArn is required for an AWS_LAMBDA hook.")
+            timeout = hook.get("timeoutConfiguration", {})
+            action = timeout.get("action", "ROLLBACK")
+            if action not in ("ROLLBACK", "CONTINUE"):
+                raise bad(
+                    f"{where}.timeoutConfiguration.action {action!r} is not "
+                    "ROLLBACK or CONTINUE."
+                )
+            hooks.append(
+                deployments.LifecycleHook(
+                    stages=stages,
+                    target_type=target,
+                    timeout_minutes=int(
+                        timeout.get(
+                            "timeoutInMinutes",
+                            deployments.HOOK_TIMEOUT_MINUTES_DEFAULT,
+                        )
+                    ),
+                    timeout_action=action,
+                )
+            )
+        strategy = deployments.DeploymentStrategy(
+            strategy=name,
+            bake_time_minutes=bake,
+            linear_step_percent=step,
+            linear_step_bake_minutes=step_bake,
+            canary_percent=canary_pct,
+            canary_bake_minutes=canary_bake,
+            hooks=tuple(hooks),
+        )
+        return strategy, hooks_json
+
+    def _strategy_json(self, service: Service) -> Response:
+        """The strategy part of ``deploymentConfiguration`` as DescribeServices
+        returns it."""
+        strategy = service.strategy
+        body: Response = {"strategy": strategy.strategy}
+        if strategy.bake_time_minutes is not None:
+            body["bakeTimeInMinutes"] = strategy.bake_time_minutes
+        if strategy.strategy == "LINEAR":
+            body["linearConfiguration"] = {
+                "stepPercent": strategy.linear_step_percent,
+                "stepBakeTimeInMinutes": strategy.linear_step_bake_minutes,
+            }
+        if strategy.strategy == "CANARY":
+            body["canaryConfiguration"] = {
+                "canaryPercent": strategy.canary_percent,
+                "canaryBakeTimeInMinutes": strategy.canary_bake_minutes,
+            }
+        if service.lifecycle_hooks:
+            body["lifecycleHooks"] = copy.deepcopy(service.lifecycle_hooks)
+        return body
 
     def create_service(self, **kwargs: Any) -> Response:
         """Create a REPLICA service with the rolling-update deployment controller."""
@@ -522,6 +709,12 @@ class EcsClient(BotoShapedClient):
         min_pct, max_pct, enable, rollback = self._deployment_configuration(
             op, kwargs.get("deploymentConfiguration", {}), (100, 200, False, False)
         )
+        strategy, hooks = self._strategy_configuration(
+            op,
+            kwargs.get("deploymentConfiguration", {}),
+            deployments.DeploymentStrategy(),
+            [],
+        )
         service = Service(
             name=name,
             arn=self._backend.arn(f"service/{cluster.name}/{name}"),
@@ -535,6 +728,8 @@ class EcsClient(BotoShapedClient):
             availability_zones=self._backend.availability_zones,
             created_at=self._backend.clock(),
             request=copy.deepcopy(kwargs),
+            strategy=strategy,
+            lifecycle_hooks=hooks,
         )
         cluster.services[name] = service
         self._backend.new_deployment(service, td)
@@ -569,12 +764,19 @@ class EcsClient(BotoShapedClient):
                 service.circuit_breaker_rollback,
             ),
         )
+        strategy, hooks = self._strategy_configuration(
+            op,
+            kwargs.get("deploymentConfiguration", {}),
+            service.strategy,
+            service.lifecycle_hooks,
+        )
         (
             service.minimum_healthy_percent,
             service.maximum_percent,
             service.circuit_breaker_enable,
             service.circuit_breaker_rollback,
         ) = config
+        service.strategy, service.lifecycle_hooks = strategy, hooks
         if desired is not None and desired != service.desired_count:
             self._backend.set_desired_count(service, desired, "UpdateService")
         new_td = td is not None and td is not service.primary.task_definition
@@ -815,8 +1017,9 @@ class EcsClient(BotoShapedClient):
         Every enable resets the expiry to now + ``expiresInMinutes`` (default
         120). Per-task problems come back in ``failures``: ``MISSING`` for an
         unknown task, ``TASK_NOT_VALID`` for a standalone or stopping task,
-        ``DEPLOYMENT_BLOCKED`` when enabling would leave more protected tasks
-        than the service's desired count.
+        ``DEPLOYMENT_BLOCKED`` when protecting a task that is not protected now
+        would leave more protected tasks than the service's desired count
+        (renewals are accepted; see ``EcsSettings.deployment_blocked``).
         """
         op = "UpdateTaskProtection"
         self._begin(op, kwargs)
@@ -975,23 +1178,40 @@ class EcsClient(BotoShapedClient):
             return protection.TASK_NOT_VALID
         if not enabled or service is None:
             return None
-        rule = self._settings.deployment_blocked
+        settings = self._settings
+        rule = settings.deployment_blocked
+        renewal = task.protection.is_active(now)
+        if rule == protection.IGNORE or (
+            renewal
+            and rule == protection.REFUSE_NEW
+            and settings.refuse_renewals_after_s is None
+        ):
+            return None  # the common cases, decided without counting
+        blocking_since = service.blocking_since.get(task.task_id) if renewal else None
+        blocking_for = None if blocking_since is None else now - blocking_since
         holders = service.protection_holders
         # holders bounds the protected count from above; only when the bound
         # could bind, drop the holders whose protection has lapsed and ask again
         others = len(holders) - (task.task_id in holders)
-        if protection.deployment_blocked(
-            rule, other_protected=others, desired_count=service.desired_count
-        ):
+
+        def blocked() -> bool:
+            return protection.deployment_blocked(
+                rule,
+                other_protected=others,
+                desired_count=service.desired_count,
+                renewal=renewal,
+                blocking_for_s=blocking_for,
+                refuse_renewals_after_s=settings.refuse_renewals_after_s,
+            )
+
+        if blocked():
             tasks = service.tasks
             lapsed = [
                 tid for tid in holders if not tasks[tid].protection.is_active(now)
             ]
             holders.difference_update(lapsed)
             others = len(holders) - (task.task_id in holders)
-            if protection.deployment_blocked(
-                rule, other_protected=others, desired_count=service.desired_count
-            ):
+            if blocked():
                 return protection.DEPLOYMENT_BLOCKED
         return None
 
@@ -1024,3 +1244,637 @@ class EcsClient(BotoShapedClient):
             else:
                 protected.append(self._protection_json(task, now))
         return self._ok({"protectedTasks": protected, "failures": failures})
+
+    # ---- EC2 capacity: capacity providers and container instances ------------------
+    def _page(
+        self, op: str, items: list[Any], kwargs: dict[str, Any], limit: int
+    ) -> tuple[list[Any], str | None]:
+        """One page of *items* for ``nextToken`` / ``maxResults`` (1..*limit*)."""
+        token = kwargs.get("nextToken") or "0"
+        if not (token.isascii() and token.isdigit()):
+            raise self._fail(
+                op, "InvalidParameterException", f"Invalid nextToken {token!r}."
+            )
+        size = kwargs.get("maxResults", limit)
+        if not 1 <= size <= limit:
+            raise self._fail(
+                op,
+                "InvalidParameterException",
+                f"maxResults {size} is outside 1..{limit}.",
+            )
+        start = int(token)
+        more = start + size < len(items)
+        return items[start : start + size], str(start + size) if more else None
+
+    def _capacity_provider_json(
+        self, provider: capacity.CapacityProvider | str, tags: bool = True
+    ) -> Response:
+        if isinstance(provider, str):  # FARGATE or FARGATE_SPOT
+            return {
+                "capacityProviderArn": self._backend.arn(
+                    f"capacity-provider/{provider}"
+                ),
+                "name": provider,
+                "status": "ACTIVE",
+                "tags": [],
+                "type": provider,
+            }
+        scaling = provider.managed_scaling
+        return {
+            "capacityProviderArn": provider.arn,
+            "name": provider.name,
+            "status": provider.status,
+            "autoScalingGroupProvider": {
+                "autoScalingGroupArn": provider.auto_scaling_group_arn,
+                "managedScaling": {
+                    "status": "ENABLED" if scaling.enabled else "DISABLED",
+                    "targetCapacity": scaling.target_capacity,
+                    "minimumScalingStepSize": scaling.minimum_scaling_step_size,
+                    "maximumScalingStepSize": scaling.maximum_scaling_step_size,
+                    "instanceWarmupPeriod": int(scaling.instance_warmup_period_s),
+                },
+                "managedTerminationProtection": "ENABLED"
+                if provider.managed_termination_protection
+                else "DISABLED",
+                "managedDraining": "ENABLED"
+                if provider.managed_draining
+                else "DISABLED",
+            },
+            "tags": copy.deepcopy(provider.tags) if tags else [],
+            "type": "EC2_AUTOSCALING",
+        }
+
+    def create_capacity_provider(self, **kwargs: Any) -> Response:
+        """Create an Auto Scaling group capacity provider.
+
+        The Auto Scaling group is named by ARN and not looked up (ecssim has no
+        EC2 Auto Scaling client yet); one group serves one provider. A
+        ``managedScaling`` given without ``status`` is ENABLED; without
+        ``managedScaling`` at all, managed scaling is DISABLED; managed draining
+        defaults to ENABLED, managed termination protection to DISABLED and
+        needs managed scaling.
+        """
+        op = "CreateCapacityProvider"
+        self._begin(op, kwargs)
+        name = kwargs["name"]
+        if not _NAME_RE.match(name) or name.lower().startswith(
+            capacity.RESERVED_PREFIXES
+        ):
+            raise self._fail(
+                op,
+                "InvalidParameterException",
+                "The capacity provider name can contain up to 255 letters, numbers, "
+                'underscores and hyphens and can\'t be prefixed with "aws", "ecs" or '
+                f'"fargate"; got {name!r}.',
+            )
+        if "managedInstancesProvider" in kwargs or "cluster" in kwargs:
+            raise self._fail(
+                op,
+                "InvalidParameterException",
+                "ecssim models Auto Scaling group capacity providers only; "
+                "managedInstancesProvider and cluster are not supported.",
+            )
+        raw = kwargs.get("autoScalingGroupProvider")
+        if raw is None:
+            raise self._fail(
+                op,
+                "InvalidParameterException",
+                "autoScalingGroupProvider is required.",
+            )
+        existing = self._backend.capacity_providers.get(name)
+        if existing is not None and existing.status != "INACTIVE":
+            raise self._fail(
+                op,
+                "ClientException",
+                "The specified capacity provider already exists. To change the "
+                "configuration of an existing capacity provider, update the "
+                "capacity provider.",
+            )
+        asg_arn = raw["autoScalingGroupArn"]
+        if not capacity.ASG_ARN_RE.match(asg_arn):
+            raise self._fail(
+                op,
+                "InvalidParameterException",
+                f"autoScalingGroupArn {asg_arn!r} is not an Auto Scaling group ARN.",
+            )
+        if any(
+            p.auto_scaling_group_arn == asg_arn and p.status == "ACTIVE"
+            for p in self._backend.capacity_providers.values()
+        ):
+            raise self._fail(
+                op,
+                "InvalidParameterException",
+                f"The Auto Scaling group {asg_arn} is already used by another "
+                "capacity provider.",
+            )
+        flags = {}
+        for key, default in (
+            ("managedTerminationProtection", "DISABLED"),
+            ("managedDraining", "ENABLED"),
+        ):
+            value = raw.get(key, default)
+            if value not in ("ENABLED", "DISABLED"):
+                raise self._fail(
+                    op,
+                    "InvalidParameterException",
+                    f"{key} should be ENABLED or DISABLED; got {value!r}.",
+                )
+            flags[key] = value == "ENABLED"
+        scaling = self._managed_scaling(op, raw.get("managedScaling"))
+        if flags["managedTerminationProtection"] and not scaling.enabled:
+            raise self._fail(
+                op,
+                "InvalidParameterException",
+                "Managed termination protection requires managed scaling to be "
+                "ENABLED.",
+            )
+        provider = capacity.create_capacity_provider(
+            self._backend,
+            name,
+            auto_scaling_group_arn=asg_arn,
+            managed_scaling=scaling,
+            managed_termination_protection=flags["managedTerminationProtection"],
+            managed_draining=flags["managedDraining"],
+            tags=kwargs.get("tags"),
+        )
+        return self._ok({"capacityProvider": self._capacity_provider_json(provider)})
+
+    def _managed_scaling(
+        self, op: str, raw: dict[str, Any] | None
+    ) -> capacity_rules.ManagedScaling:
+        if raw is None:
+            return capacity_rules.ManagedScaling(enabled=False)
+        status = raw.get("status", "ENABLED")
+        if status not in ("ENABLED", "DISABLED"):
+            raise self._fail(
+                op,
+                "InvalidParameterException",
+                f"managedScaling.status should be ENABLED or DISABLED; got {status!r}.",
+            )
+        try:
+            return capacity_rules.ManagedScaling(
+                enabled=status == "ENABLED",
+                target_capacity=raw.get("targetCapacity", 100),
+                minimum_scaling_step_size=raw.get("minimumScalingStepSize", 1),
+                maximum_scaling_step_size=raw.get(
+                    "maximumScalingStepSize", capacity_rules.MAX_STEP_DEFAULT
+                ),
+                instance_warmup_period_s=raw.get("instanceWarmupPeriod", 300),
+            )
+        except capacity_rules.InvalidCapacityRule as exc:
+            raise self._fail(
+                op, "InvalidParameterException", f"managedScaling: {exc}."
+            ) from None
+
+    def describe_capacity_providers(self, **kwargs: Any) -> Response:
+        """Describe capacity providers: FARGATE, FARGATE_SPOT and every ACTIVE
+        Auto Scaling group provider, or those named (unknown ones as ``MISSING``
+        failures); 10 per page at most."""
+        op = "DescribeCapacityProviders"
+        self._begin(op, kwargs)
+        with_tags = "TAGS" in (kwargs.get("include") or [])
+        refs = kwargs.get("capacityProviders")
+        failures = []
+        found: list[capacity.CapacityProvider | str] = []
+        if refs is None:
+            found = [
+                *capacity.FARGATE_PROVIDERS,
+                *(
+                    p
+                    for p in self._backend.capacity_providers.values()
+                    if p.status == "ACTIVE"
+                ),
+            ]
+        else:
+            for ref in refs:
+                name = ref.rsplit("/", 1)[-1] if ref.startswith("arn:") else ref
+                provider = capacity.find_capacity_provider(self._backend, ref)
+                if name in capacity.FARGATE_PROVIDERS:
+                    found.append(name)
+                elif provider is None:
+                    arn = (
+                        ref
+                        if ref.startswith("arn:")
+                        else self._backend.arn(f"capacity-provider/{ref}")
+                    )
+                    failures.append({"arn": arn, "reason": "MISSING"})
+                else:
+                    found.append(provider)
+        page, token = self._page(op, found, kwargs, 10)
+        body: Response = {
+            "capacityProviders": [
+                self._capacity_provider_json(p, with_tags) for p in page
+            ],
+            "failures": failures,
+        }
+        if token is not None:
+            body["nextToken"] = token
+        return self._ok(body)
+
+    def put_cluster_capacity_providers(self, **kwargs: Any) -> Response:
+        """Set a cluster's capacity providers and default capacity provider strategy.
+
+        Providers are FARGATE, FARGATE_SPOT or ACTIVE Auto Scaling group
+        providers; one with managed scaling belongs to one cluster at most; the
+        strategy uses associated providers only, never Fargate and Auto Scaling
+        group providers together, at most 20, one base, a weight above 0
+        (cluster-capacity-providers.html). A provider a service's strategy
+        names cannot be removed (``ResourceInUseException``).
+        """
+        op = "PutClusterCapacityProviders"
+        self._begin(op, kwargs)
+        cluster = self._cluster(op, kwargs["cluster"])
+        names: list[str] = []
+        for ref in kwargs["capacityProviders"]:
+            name = ref.rsplit("/", 1)[-1] if ref.startswith("arn:") else ref
+            if name in capacity.FARGATE_PROVIDERS:
+                names.append(name)
+                continue
+            provider = capacity.find_capacity_provider(self._backend, ref)
+            if provider is None:
+                raise self._fail(
+                    op,
+                    "InvalidParameterException",
+                    f"The specified capacity provider {ref} is not in an ACTIVE "
+                    "state. Specify a valid capacity provider and try again.",
+                )
+            others = [c for c in provider.clusters if c != cluster.name]
+            if provider.managed_scaling.enabled and others:
+                raise self._fail(
+                    op,
+                    "InvalidParameterException",
+                    f"The capacity provider {name} uses managed scaling and is "
+                    f"already associated with cluster {others[0]}.",
+                )
+            names.append(name)
+        if len(set(names)) != len(names):
+            raise self._fail(
+                op,
+                "InvalidParameterException",
+                "capacityProviders contains a capacity provider more than once.",
+            )
+        strategy = kwargs["defaultCapacityProviderStrategy"]
+        self._check_strategy(op, strategy, names)
+        for service in cluster.services.values():
+            used = {
+                i["capacityProvider"]
+                for i in service.request.get("capacityProviderStrategy") or []
+            }
+            gone = sorted(used - set(names))
+            if service.status == "ACTIVE" and gone:
+                raise self._fail(
+                    op,
+                    "ResourceInUseException",
+                    f"The capacity provider {gone[0]} is in use by service "
+                    f"{service.name} and can't be removed from the cluster.",
+                )
+        capacity.set_cluster_capacity_providers(self._backend, cluster, names, strategy)
+        return self._ok({"cluster": self._cluster_json(cluster)})
+
+    def _check_strategy(
+        self, op: str, strategy: list[dict[str, Any]], associated: list[str]
+    ) -> None:
+        """Check a capacity provider strategy against the cluster's providers."""
+        if len(strategy) > MAX_STRATEGY_ITEMS:
+            raise self._fail(
+                op,
+                "InvalidParameterException",
+                f"A capacity provider strategy can contain at most "
+                f"{MAX_STRATEGY_ITEMS} capacity providers; got {len(strategy)}.",
+            )
+        names = [item["capacityProvider"] for item in strategy]
+        for name in names:
+            if name not in associated:
+                raise self._fail(
+                    op,
+                    "InvalidParameterException",
+                    f"The capacity provider {name} is not associated with the "
+                    "cluster. Associate it with PutClusterCapacityProviders first.",
+                )
+        fargate = [n for n in names if n in capacity.FARGATE_PROVIDERS]
+        if fargate and len(fargate) != len(names):
+            raise self._fail(
+                op,
+                "InvalidParameterException",
+                "A capacity provider strategy can contain either Fargate or Auto "
+                "Scaling group capacity providers, but not both.",
+            )
+        for item in strategy:
+            base, weight = item.get("base", 0), item.get("weight", 0)
+            if not 0 <= base <= 100_000 or not 0 <= weight <= 1000:
+                raise self._fail(
+                    op,
+                    "InvalidParameterException",
+                    f"capacityProviderStrategy {item['capacityProvider']}: base "
+                    "must be 0..100000 and weight 0..1000.",
+                )
+        if sum(1 for i in strategy if i.get("base", 0) > 0) > 1:
+            raise self._fail(
+                op,
+                "InvalidParameterException",
+                "Only one capacity provider in a strategy can have a base.",
+            )
+        if strategy and all(i.get("weight", 0) == 0 for i in strategy):
+            raise self._fail(
+                op,
+                "InvalidParameterException",
+                "At least one capacity provider in a strategy must have a weight "
+                "greater than zero.",
+            )
+
+    def _container_instance_json(
+        self, instance: capacity.ContainerInstance, tags: bool = True
+    ) -> Response:
+        def resources(r: capacity_rules.Resources) -> list[Response]:
+            return [
+                {
+                    "name": name,
+                    "type": "INTEGER",
+                    "doubleValue": 0.0,
+                    "longValue": 0,
+                    "integerValue": value,
+                }
+                for name, value in (("CPU", r.cpu), ("MEMORY", r.memory))
+            ] + copy.deepcopy(instance.other_resources)
+
+        attributes = {**instance.builtin_attributes, **instance.attributes}
+        body: Response = {
+            "containerInstanceArn": instance.arn,
+            "ec2InstanceId": instance.ec2_instance_id,
+            "version": instance.version,
+            "versionInfo": dict(instance.version_info),
+            "remainingResources": resources(instance.remaining),
+            "registeredResources": resources(instance.registered),
+            "status": instance.status,
+            "agentConnected": instance.status != "INACTIVE",
+            "runningTasksCount": instance.running_tasks_count,
+            "pendingTasksCount": instance.pending_tasks_count,
+            "attributes": [
+                {"name": k, **({"value": v} if v is not None else {})}
+                for k, v in sorted(attributes.items())
+            ],
+            "registeredAt": self._dt(instance.registered_at),
+            "attachments": [],
+            "tags": copy.deepcopy(instance.tags) if tags else [],
+        }
+        if instance.capacity_provider is not None:
+            body["capacityProviderName"] = instance.capacity_provider
+        return body
+
+    def _container_instance(
+        self, op: str, cluster: Cluster, ref: str
+    ) -> capacity.ContainerInstance:
+        instance = capacity.find_instance(self._backend, cluster, ref)
+        if instance is None:
+            raise self._fail(
+                op,
+                "InvalidParameterException",
+                f"The referenced container instance {ref} was not found.",
+            )
+        return instance
+
+    def register_container_instance(self, **kwargs: Any) -> Response:
+        """Register an EC2 instance with a cluster, as its ECS agent does.
+
+        ecssim needs ``instanceIdentityDocument`` (JSON with ``instanceId``,
+        ``availabilityZone``, optionally ``instanceType``) and ``totalResources``
+        with integer ``CPU`` (units) and ``MEMORY`` (MiB); other resources are
+        kept and echoed. ``containerInstanceArn`` re-registers an instance of
+        the cluster (a restarted agent); registering an EC2 instance that is
+        already registered (and not INACTIVE) fails.
+        """
+        op = "RegisterContainerInstance"
+        self._begin(op, kwargs)
+        cluster = self._cluster(op, kwargs.get("cluster"))
+        ref = kwargs.get("containerInstanceArn")
+        if ref is not None:
+            instance = self._container_instance(op, cluster, ref)
+            if instance.status == "INACTIVE":
+                raise self._fail(
+                    op,
+                    "InvalidParameterException",
+                    f"Container instance {ref} is INACTIVE and can't be re-registered.",
+                )
+            instance.version += 1
+            return self._ok(
+                {"containerInstance": self._container_instance_json(instance)}
+            )
+        document = self._identity_document(op, kwargs.get("instanceIdentityDocument"))
+        ec2_id, zone = document["instanceId"], document["availabilityZone"]
+        if zone not in self._backend.availability_zones:
+            raise self._fail(
+                op,
+                "InvalidParameterException",
+                f"availabilityZone {zone!r} is not one of the simulated zones "
+                f"{', '.join(self._backend.availability_zones)}.",
+            )
+        for other in cluster.container_instances.values():
+            if other.ec2_instance_id == ec2_id and other.status != "INACTIVE":
+                raise self._fail(
+                    op,
+                    "InvalidParameterException",
+                    f"EC2 instance {ec2_id} is already registered as {other.arn}.",
+                )
+        registered, others = self._total_resources(op, kwargs.get("totalResources"))
+        attributes = {}
+        for attribute in kwargs.get("attributes") or []:
+            if attribute["name"].startswith("ecs."):
+                raise self._fail(
+                    op,
+                    "InvalidParameterException",
+                    f"Attribute {attribute['name']!r}: names starting with 'ecs.' "
+                    "are reserved for the attributes ECS applies.",
+                )
+            attributes[attribute["name"]] = attribute.get("value")
+        instance = capacity.register_instance(
+            self._backend,
+            cluster,
+            ec2_instance_id=ec2_id,
+            availability_zone=zone,
+            registered=registered,
+            instance_type=document.get("instanceType"),
+            attributes=attributes,
+            other_resources=others,
+            version_info=kwargs.get("versionInfo"),
+            tags=kwargs.get("tags"),
+        )
+        return self._ok({"containerInstance": self._container_instance_json(instance)})
+
+    def _identity_document(self, op: str, raw: str | None) -> dict[str, Any]:
+        try:
+            document = json.loads(raw) if raw is not None else None
+        except ValueError:
+            document = None
+        if (
+            not isinstance(document, dict)
+            or not isinstance(document.get("instanceId"), str)
+            or not isinstance(document.get("availabilityZone"), str)
+        ):
+            raise self._fail(
+                op,
+                "InvalidParameterException",
+                "instanceIdentityDocument must be a JSON object with instanceId and "
+                "availabilityZone (ecssim does not check the signature).",
+            )
+        return document
+
+    def _total_resources(
+        self, op: str, raw: list[dict[str, Any]] | None
+    ) -> tuple[capacity_rules.Resources, list[dict[str, Any]]]:
+        values: dict[str, int] = {}
+        others = []
+        for resource in raw or []:
+            name = resource["name"]
+            if name in ("CPU", "MEMORY"):
+                value = resource.get("integerValue")
+                if not isinstance(value, int) or value <= 0:
+                    raise self._fail(
+                        op,
+                        "InvalidParameterException",
+                        f"totalResources {name} needs a positive integerValue; "
+                        f"got {value!r}.",
+                    )
+                values[name] = value
+            else:
+                others.append(copy.deepcopy(resource))
+        missing = [n for n in ("CPU", "MEMORY") if n not in values]
+        if missing:
+            raise self._fail(
+                op,
+                "InvalidParameterException",
+                f"totalResources must include {' and '.join(missing)} "
+                "(ecssim has no instance-type catalogue).",
+            )
+        return capacity_rules.Resources(values["CPU"], values["MEMORY"]), others
+
+    def deregister_container_instance(self, **kwargs: Any) -> Response:
+        """Deregister a container instance (it becomes INACTIVE).
+
+        With tasks still on it, ``force`` is needed; they are then orphaned:
+        left as they are (the service scheduler does not replace them yet).
+        """
+        op = "DeregisterContainerInstance"
+        self._begin(op, kwargs)
+        cluster = self._cluster(op, kwargs.get("cluster"))
+        instance = self._container_instance(op, cluster, kwargs["containerInstance"])
+        if instance.status == "INACTIVE":
+            raise self._fail(
+                op,
+                "InvalidParameterException",
+                f"Container instance {instance.arn} is already deregistered.",
+            )
+        if capacity.live_tasks(instance) and not kwargs.get("force", False):
+            raise self._fail(
+                op,
+                "InvalidParameterException",
+                "Found running tasks on the instance. Stop them or deregister with "
+                "force.",
+            )
+        capacity.deregister_instance(self._backend, instance)
+        return self._ok({"containerInstance": self._container_instance_json(instance)})
+
+    def list_container_instances(self, **kwargs: Any) -> Response:
+        """Container instance ARNs of a cluster, every status but INACTIVE unless
+        ``status`` says which; ``filter`` takes the availability-zone
+        expressions of the placement rules; 100 per page at most."""
+        op = "ListContainerInstances"
+        self._begin(op, kwargs)
+        cluster = self._cluster(op, kwargs.get("cluster"))
+        status = kwargs.get("status")
+        if status is not None and status not in capacity.LISTED_STATUSES:
+            raise self._fail(
+                op,
+                "InvalidParameterException",
+                f"status should be one of {', '.join(capacity.LISTED_STATUSES)}; "
+                f"got {status!r}.",
+            )
+        zones = None
+        if kwargs.get("filter"):
+            try:
+                zones = capacity_rules.zone_expression(kwargs["filter"])
+            except capacity_rules.InvalidCapacityRule as exc:
+                raise self._fail(op, "InvalidParameterException", f"{exc}.") from None
+        arns = [
+            i.arn
+            for i in cluster.container_instances.values()
+            if (i.status == status if status else i.status != "INACTIVE")
+            and (zones is None or i.availability_zone in zones)
+        ]
+        page, token = self._page(op, arns, kwargs, 100)
+        body: Response = {"containerInstanceArns": page}
+        if token is not None:
+            body["nextToken"] = token
+        return self._ok(body)
+
+    def describe_container_instances(self, **kwargs: Any) -> Response:
+        """Describe up to 100 container instances; unknown ones come back as
+        ``MISSING`` failures."""
+        op = "DescribeContainerInstances"
+        self._begin(op, kwargs)
+        cluster = self._cluster(op, kwargs.get("cluster"))
+        refs = kwargs["containerInstances"]
+        if not 1 <= len(refs) <= MAX_DESCRIBE_CONTAINER_INSTANCES:
+            raise self._fail(
+                op,
+                "InvalidParameterException",
+                f"containerInstances can have 1..{MAX_DESCRIBE_CONTAINER_INSTANCES} "
+                f"entries; got {len(refs)}.",
+            )
+        with_tags = "TAGS" in (kwargs.get("include") or [])
+        found, failures = [], []
+        for ref in refs:
+            instance = capacity.find_instance(self._backend, cluster, ref)
+            if instance is None:
+                failures.append(
+                    {"arn": self._instance_arn(cluster, ref), "reason": "MISSING"}
+                )
+            else:
+                found.append(self._container_instance_json(instance, with_tags))
+        return self._ok({"containerInstances": found, "failures": failures})
+
+    def _instance_arn(self, cluster: Cluster, ref: str) -> str:
+        if ref.startswith("arn:"):
+            return ref
+        return self._backend.arn(f"container-instance/{cluster.name}/{ref}")
+
+    def update_container_instances_state(self, **kwargs: Any) -> Response:
+        """Set up to 10 container instances ACTIVE or DRAINING.
+
+        A DRAINING instance takes no new task. Replacing the service tasks on it
+        (PENDING ones stopped at once, RUNNING ones within the deployment
+        percentages) is the service scheduler's part and is not wired yet.
+        Unknown instances are ``MISSING`` failures, INACTIVE ones ``INACTIVE``
+        failures.
+        """
+        op = "UpdateContainerInstancesState"
+        self._begin(op, kwargs)
+        cluster = self._cluster(op, kwargs.get("cluster"))
+        status = kwargs["status"]
+        if status not in capacity.SETTABLE_STATUSES:
+            raise self._fail(
+                op,
+                "InvalidParameterException",
+                "Container instance status should be one of [ACTIVE, DRAINING]; "
+                f"got {status!r}.",
+            )
+        refs = kwargs["containerInstances"]
+        if not 1 <= len(refs) <= MAX_UPDATE_CONTAINER_INSTANCES:
+            raise self._fail(
+                op,
+                "InvalidParameterException",
+                f"containerInstances can have 1..{MAX_UPDATE_CONTAINER_INSTANCES} "
+                f"entries; got {len(refs)}.",
+            )
+        updated, failures = [], []
+        for ref in refs:
+            instance = capacity.find_instance(self._backend, cluster, ref)
+            if instance is None:
+                failures.append(
+                    {"arn": self._instance_arn(cluster, ref), "reason": "MISSING"}
+                )
+            elif instance.status == "INACTIVE":
+                failures.append({"arn": instance.arn, "reason": "INACTIVE"})
+            else:
+                capacity.set_instance_status(self._backend, instance, status)
+                updated.append(self._container_instance_json(instance))
+        return self._ok({"containerInstances": updated, "failures": failures})

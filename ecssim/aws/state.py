@@ -14,14 +14,20 @@ The outcomes come from the recorded events, never from these objects.
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
-from ecssim.rules import lifecycle, protection
+from ecssim.aws.capacity import CapacityProvider, ContainerInstance
+from ecssim.rules import deployments, lifecycle, protection
+from ecssim.rules.deployments import ROLLING, DeploymentStrategy
 from ecssim.rules.lifecycle import LIVE_STATUSES, StopCode, TaskStatus
 from ecssim.rules.protection import Protection
+
+#: ECS keeps (and DescribeServices shows) a service's 100 most recent events
+MAX_SERVICE_EVENTS: Final = 100
 
 
 class Listener(Protocol):
@@ -58,9 +64,6 @@ class NullListener:
 
 DEFAULT_STOP_TIMEOUT_S: Final = 30.0
 MAX_STOP_TIMEOUT_S: Final = 120.0
-#: Events of a service that DescribeServices returns (the most recent ones);
-#: older ones are dropped (the run's records keep every event).
-SERVICE_EVENTS_KEPT: Final = 100
 
 
 @dataclass(eq=False)
@@ -73,6 +76,13 @@ class Cluster:
     #: live tasks, and STOPPED ones within the retention window (oldest first)
     tasks: dict[str, Task] = field(default_factory=dict)
     status: str = "ACTIVE"
+    #: registered container instances by id (INACTIVE ones kept for describe)
+    container_instances: dict[str, ContainerInstance] = field(default_factory=dict)
+    #: capacity providers set by PutClusterCapacityProviders (None: never set)
+    capacity_providers: list[str] | None = None
+    default_capacity_provider_strategy: list[dict[str, Any]] = field(
+        default_factory=list
+    )
 
 
 @dataclass(eq=False)
@@ -112,6 +122,17 @@ class Deployment:
     rollout_state: str = "IN_PROGRESS"  # IN_PROGRESS | COMPLETED | FAILED
     rollout_state_reason: str = ""
     failed_tasks: int = 0
+    #: the service's strategy when the deployment started
+    strategy: DeploymentStrategy = ROLLING
+    #: BLUE_GREEN, LINEAR, CANARY: the lifecycle stage, when it began, and the
+    #: production traffic on this (green) revision in percent
+    stage: str | None = None
+    stage_entered_at: float = 0.0
+    traffic_percent: float = 0.0
+    #: once replaced by a newer deployment: how many of its tasks the rolling
+    #: update keeps (lowered as the scheduler replaces them; a task lost another
+    #: way is replaced from this revision; scale-out raises it)
+    replacement_target: int | None = None
 
 
 @dataclass(eq=False)
@@ -121,6 +142,54 @@ class ServiceEvent:
     id: str
     created_at: float
     message: str
+
+
+class ProtectedCount:
+    """How many of a service's RUNNING tasks are protected, and how many of those
+    are idle, at any moment, at a cost independent of the number of tasks.
+
+    Kept as protection, task status and busyness change; protection lapses
+    lazily, so expiries wait in a heap and are applied when the counts are
+    read (an entry superseded by a renewal or a clear is recognised by its
+    expiry and skipped).
+    """
+
+    __slots__ = ("_active", "_heap", "_idle")
+
+    def __init__(self) -> None:
+        #: expiry of each RUNNING task whose protection may still be active
+        self._active: dict[str, float] = {}
+        self._heap: list[tuple[float, str]] = []
+        self._idle = 0
+
+    def _remove(self, task: Task) -> None:
+        if self._active.pop(task.task_id, None) is not None and not task.counted_busy:
+            self._idle -= 1
+
+    def update(self, task: Task) -> None:
+        """*task*'s protection or status changed."""
+        expires_at = task.protection.expires_at
+        if expires_at is None or task.last_status is not TaskStatus.RUNNING:
+            self._remove(task)
+            return
+        if task.task_id not in self._active and not task.counted_busy:
+            self._idle += 1
+        self._active[task.task_id] = expires_at
+        heapq.heappush(self._heap, (expires_at, task.task_id))
+
+    def busy_changed(self, task: Task) -> None:
+        """*task*'s ``counted_busy`` just flipped."""
+        if task.task_id in self._active:
+            self._idle += -1 if task.counted_busy else 1
+
+    def counts(self, tasks: dict[str, Task], now: float) -> tuple[int, int]:
+        """(protected, idle and protected) RUNNING tasks at *now*."""
+        heap, active = self._heap, self._active
+        while heap and heap[0][0] <= now:
+            expires_at, task_id = heapq.heappop(heap)
+            if active.get(task_id) == expires_at:
+                self._remove(tasks[task_id])
+        return len(active), self._idle
 
 
 @dataclass(eq=False)
@@ -140,15 +209,27 @@ class Service:
     created_at: float
     request: dict[str, Any]
     deployments: list[Deployment] = field(default_factory=list)
-    events: list[ServiceEvent] = field(default_factory=list)
+    #: the 100 most recent service events (ECS shows no more)
+    events: deque[ServiceEvent] = field(
+        default_factory=lambda: deque(maxlen=MAX_SERVICE_EVENTS)
+    )
     tasks: dict[str, Task] = field(default_factory=dict)
     status: str = "ACTIVE"
     #: the most recent deployment that reached COMPLETED (the rollback target)
     last_completed: Deployment | None = None
+    #: ``strategy``, bake times, linear/canary configuration, lifecycle hooks
+    strategy: DeploymentStrategy = ROLLING
+    #: ``deploymentConfiguration.lifecycleHooks`` as the caller gave them
+    lifecycle_hooks: list[dict[str, Any]] = field(default_factory=list)
     #: ids of live tasks that have (or had, until it lapsed) protection set
     protection_holders: set[str] = field(default_factory=set)
+    #: since when each task (by id) has blocked a scale-in or a rollout with
+    #: its protection (kept by the service scheduler)
+    blocking_since: dict[str, float] = field(default_factory=dict)
     #: how many of its tasks are in each lastStatus (kept by Task.set_status)
     status_counts: Counter[TaskStatus] = field(default_factory=Counter)
+    #: protected and idle-protected RUNNING tasks, kept as they change
+    protected_count: ProtectedCount = field(default_factory=ProtectedCount)
 
     @property
     def primary(self) -> Deployment:
@@ -210,6 +291,8 @@ class Task:
     exit_code: int | None = None
     #: a worker inside the task is busy and the task still RUNNING (kept by workers)
     counted_busy: bool = False
+    #: the container instance it is placed on (EC2 capacity; None on Fargate)
+    container_instance: ContainerInstance | None = None
 
     @property
     def is_live(self) -> bool:
@@ -230,6 +313,8 @@ class Task:
             counts = self.service.status_counts
             counts[previous] -= 1
             counts[target] += 1
+            if (previous is TaskStatus.RUNNING) is not (target is TaskStatus.RUNNING):
+                self.service.protected_count.update(self)
 
 
 class EcsBackend:
@@ -269,6 +354,8 @@ class EcsBackend:
         self.stopped_task_retention_s = stopped_task_retention_s
         #: (stopped at, cluster, task id) of the STOPPED tasks still kept, oldest first
         self._stopped: deque[tuple[float, Cluster, str]] = deque()
+        #: Auto Scaling group capacity providers of the account, by name
+        self.capacity_providers: dict[str, CapacityProvider] = {}
 
     # ---- records -------------------------------------------------------
     def record(self, kind: str, **fields: Any) -> None:
@@ -351,17 +438,38 @@ class EcsBackend:
             updated_at=now,
             desired_count=service.desired_count,
             launch_type=service.launch_type,
+            strategy=service.strategy,
         )
+        if not service.strategy.is_rolling and service.deployments:
+            # a service's first deployment has no blue revision: it just starts
+            several = sum(1 for d in service.deployments if d.status != "INACTIVE") > 1
+            deployment.stage = "RECONCILE_SERVICE" if several else "PRE_SCALE_UP"
+            deployment.stage_entered_at = now
         for old in service.deployments:
             old.status = "ACTIVE"
             old.updated_at = now
+            healthy = sum(
+                1
+                for t in service.tasks.values()
+                if t.deployment is old and t.is_healthy
+            )
+            failed = old.rollout_state == "FAILED"
+            old.replacement_target = 0 if failed else healthy
         service.deployments.insert(0, deployment)
         self.record(
             "deployment_started",
             service=service.name,
             deployment=deployment.id,
             task_definition=task_definition.arn,
+            strategy=service.strategy.strategy,
         )
+        if deployment.stage is not None:
+            self.record(
+                "deployment_stage",
+                service=service.name,
+                deployment=deployment.id,
+                stage=deployment.stage,
+            )
         return deployment
 
     def set_desired_count(self, service: Service, desired: int, cause: str) -> None:
@@ -377,19 +485,22 @@ class EcsBackend:
                 desired_count=desired,
                 cause=cause,
             )
+            previous = service.desired_count
             service.desired_count = desired
             service.primary.desired_count = desired
+            if service.deployment_in_progress and service.primary.stage is None:
+                for old in service.deployments[1:]:
+                    if old.replacement_target is not None:
+                        old.replacement_target = deployments.scaled_out_target(
+                            old.replacement_target, previous, desired
+                        )
         self.listener.service_changed(service)
 
     def add_event(self, service: Service, message: str) -> None:
-        """Append *message* to *service*'s event log (newest first when described;
-        the most recent :data:`SERVICE_EVENTS_KEPT` are kept)."""
-        events = service.events
-        events.append(
+        """Append *message* to *service*'s event log (newest first when described)."""
+        service.events.append(
             ServiceEvent(id=self.new_uuid(), created_at=self.clock(), message=message)
         )
-        if len(events) > 2 * SERVICE_EVENTS_KEPT:
-            del events[:-SERVICE_EVENTS_KEPT]
         self.record("service_event", service=service.name, message=message)
 
     # ---- tasks ---------------------------------------------------------
@@ -484,6 +595,7 @@ class EcsBackend:
         task.protection = state
         service = task.service
         if service is not None:
+            service.protected_count.update(task)
             if state.expires_at is None or not task.is_live:
                 service.protection_holders.discard(task.task_id)
             else:

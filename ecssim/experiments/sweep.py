@@ -13,24 +13,28 @@ values, in the order written) ``replications`` times with seeds
 starts. Runs go to a process pool when ``workers > 1``; the result is the same
 rows in the same order whatever the number of workers.
 
-The result holds two tables: ``runs`` (one row per run and service: ``point``,
-the parameter columns, ``replication``, ``seed`` and every summary column) and
-``means`` (one row per grid point and service: the mean of each outcome in a
-column of its name and the half-width of its 95 % confidence interval, from
-the t-distribution, in ``<outcome>_ci95``). :func:`write_sweep` writes them
-with a trade-off plot and a short report.
+The result holds three tables: ``runs`` (one row per run and service:
+``point``, the parameter columns, ``replication``, ``seed`` and every summary
+column), ``means`` (one row per grid point and service: the mean of each
+outcome in a column of its name and the half-width of its 95 % confidence
+interval, from Student's t, in ``<outcome>_ci95``) and ``differences`` (one
+row per grid point other than the ``baseline`` and service: the mean paired
+difference point - baseline over replications with the same seed, and its
+half-width). Since replications share seeds, the paired differences show
+effects the means' wide intervals hide. ``replications: auto`` adds
+replications round by round until the target outcomes are precise enough.
+:func:`write_sweep` writes the tables with a trade-off plot and a report.
 """
 
 from __future__ import annotations
 
-import importlib
 import itertools
 import json
 import math
 import multiprocessing
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
@@ -40,14 +44,15 @@ from tqdm import tqdm
 
 from ecssim.errors import ScenarioError
 from ecssim.model.build import run
+from ecssim.reports.compare import point_labels
 from ecssim.reports.document import (
-    FIDELITY_NOTE,
     Block,
     BulletList,
     FigureRef,
     Heading,
     Paragraph,
     Table,
+    caveat_blocks,
     to_html,
     to_markdown,
 )
@@ -63,20 +68,20 @@ from ecssim.reports.folders import (
 from ecssim.reports.plotting import save_png, tradeoff
 from ecssim.reports.run_report import format_value
 from ecssim.results.metrics import SUMMARY_COLUMNS
+from ecssim.results.stats import (
+    compare_sides,
+    excludes_zero,
+    interval_table,
+    outcome_columns,
+    paired_differences,
+    too_wide,
+)
 from ecssim.scenario.loading import parse_scenario, resolve_paths, with_overrides
 from ecssim.scenario.schema import Scenario
 from ecssim.version import __version__
 
-#: Two-sided 95 % critical values of Student's t for 1..30 degrees of freedom.
-T_CRITICAL_95: Final = (
-    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
-    2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
-    2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
-)  # fmt: skip
-#: The normal approximation used beyond 30 degrees of freedom.
-Z_95: Final = 1.96
-#: Columns of ``runs`` before the parameters' and the summary's.
-RUN_COLUMNS: Final = ("point", "replication", "seed")
+#: Replications of every point before ``replications: auto`` looks at the intervals.
+AUTO_START: Final = 3
 #: Outcomes of the report's table of means by topic; a topic is shown when the
 #: sweep has data for it (see :func:`report_columns`).
 REPORT_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
@@ -105,9 +110,13 @@ class SweepResult:
     Attributes:
         scenario: the scenario as written (before any sweep value is applied).
         parameters: the swept dotted paths, which are also column names.
-        replications: runs per grid point.
+        replications: runs per grid point (as many as ``replications: auto`` chose).
         runs: one row per run and service.
         means: one row per grid point and service, means and 95 % CI half-widths.
+        baseline: the grid point (``point`` number) the others are compared with.
+        differences: one row per other grid point and service: the mean paired
+            difference (point - baseline, run by run with the same seed) of
+            every outcome and its 95 % CI half-width (``<outcome>_ci95``).
     """
 
     scenario: Scenario
@@ -115,23 +124,36 @@ class SweepResult:
     replications: int
     runs: pd.DataFrame
     means: pd.DataFrame
+    baseline: int = 0
+    differences: pd.DataFrame = field(default_factory=pd.DataFrame)
 
+    def compare(
+        self, *others: SweepResult, labels: Sequence[str] | None = None
+    ) -> pd.DataFrame:
+        """Every outcome of this sweep beside *others*', grid point by grid point.
 
-def t_critical_95(df: int) -> float:
-    """The two-sided 95 % critical value of Student's t with *df* degrees of freedom.
+        Points are matched by their parameter values (``point`` holds them as
+        ``path=value, ...``); differences are (other - this), paired by seed
+        where the seeds match. The table is
+        :func:`ecssim.results.stats.compare_sides`'.
 
-    Uses scipy when it is installed, else :data:`T_CRITICAL_95` (1.96 beyond 30).
-
-    Raises:
-        ValueError: *df* is below 1.
-    """
-    if df < 1:
-        raise ValueError(f"degrees of freedom must be >= 1, got {df}")
-    try:
-        stats = importlib.import_module("scipy.stats")
-    except ImportError:
-        return T_CRITICAL_95[df - 1] if df <= len(T_CRITICAL_95) else Z_95
-    return float(stats.t.ppf(0.975, df))
+        Raises:
+            ValueError: no other sweep, or *labels* of the wrong length.
+        """
+        results = (self, *others)
+        names = (
+            list(labels)
+            if labels is not None
+            else [f"{i + 1}: {r.scenario.name}" for i, r in enumerate(results)]
+        )
+        if len(names) != len(results):
+            raise ValueError(f"labels: {len(names)} given for {len(results)} sweeps")
+        sides = []
+        for name, result in zip(names, results, strict=True):
+            runs = result.runs.copy()
+            runs["point"] = point_labels(runs, result.parameters)
+            sides.append((name, runs.drop(columns=list(result.parameters))))
+        return compare_sides(sides)
 
 
 def grid(parameters: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
@@ -210,9 +232,9 @@ def run_summary(task: tuple[Scenario, int]) -> pd.DataFrame:
 
 
 def sweep(
-    raw_scenario: Mapping[str, Any],
+    raw_scenario: Mapping[str, Any] | Scenario,
     *,
-    source: str,
+    source: str | None = None,
     workers: int = 1,
     progress: bool = False,
     folder: str | Path | None = None,
@@ -220,9 +242,11 @@ def sweep(
     """Run every grid point of *raw_scenario*'s sweep ``replications`` times.
 
     Args:
-        raw_scenario: the scenario as plain data (what the YAML file holds, or
-            ``scenario.model_dump(mode="json", by_alias=True, exclude_unset=True)``).
-        source: names the scenario in error messages (usually its file).
+        raw_scenario: a :class:`~ecssim.Scenario` with a ``sweep`` (what
+            :func:`ecssim.load_scenario` returns), or the scenario as plain
+            data (what the YAML file holds).
+        source: names the scenario in error messages (usually its file;
+            ``<name>`` when not given).
         workers: processes to run on; 1 runs in this process.
         progress: show a progress bar over runs on stderr (when it is a TTY).
         folder: resolve relative trace paths against this folder.
@@ -234,41 +258,97 @@ def sweep(
     """
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
-    base, _, scenarios = grid_scenarios(raw_scenario, source=source, folder=folder)
+    if isinstance(raw_scenario, Scenario):
+        label = source or f"<{raw_scenario.name}>"
+        raw_scenario = raw_scenario.model_dump(mode="json", by_alias=True)
+    else:
+        label = source or f"<{raw_scenario.get('name', 'scenario')}>"
+    base, points, scenarios = grid_scenarios(raw_scenario, source=label, folder=folder)
     assert base.sweep is not None  # grid_scenarios() checked
-    replications = base.sweep.replications
-    tasks = [
-        (scenario, scenario.seed + replication)
-        for scenario in scenarios
-        for replication in range(replications)
-    ]
-    summaries = _run_all(tasks, workers, progress, base.name)
+    settings = base.sweep
+    parameters = tuple(settings.parameters)
+    baseline = points.index(settings.baseline_point())
+    summaries: dict[tuple[int, int], pd.DataFrame] = {}
 
-    parameters = tuple(base.sweep.parameters)
-    columns = {name: _column_values(base.sweep.parameters[name]) for name in parameters}
-    indexes = list(
-        itertools.product(*(range(len(columns[name])) for name in parameters))
-    )
-    frames = []
-    for index, summary in enumerate(summaries):
-        point, replication = divmod(index, replications)
-        head: dict[str, Any] = {"point": point}
-        for name, value_index in zip(parameters, indexes[point], strict=True):
-            head[name] = columns[name][value_index]
-        head["replication"] = replication
-        head["seed"] = tasks[index][1]
-        frame = summary.copy()
-        for position, (name, value) in enumerate(head.items()):
-            frame.insert(position, name, [value] * len(frame))
-        frames.append(frame)
-    runs = pd.concat(frames, ignore_index=True)
+    def more(replications: range) -> None:
+        keys = [(p, r) for p in range(len(scenarios)) for r in replications]
+        tasks = [(scenarios[p], scenarios[p].seed + r) for p, r in keys]
+        summaries.update(
+            zip(keys, _run_all(tasks, workers, progress, base.name), strict=True)
+        )
+
+    if settings.replications == "auto":
+        done = min(AUTO_START, settings.max_replications)
+        more(range(done))
+        while done < settings.max_replications and not precise_enough(
+            means_of(_runs_frame(base, scenarios, summaries, done), parameters),
+            settings.target_outcomes,
+            settings.relative_half_width,
+        ):
+            more(range(done, done + 1))
+            done += 1
+        replications = done
+    else:
+        replications = settings.replications
+        more(range(replications))
+    runs = _runs_frame(base, scenarios, summaries, replications)
     return SweepResult(
         scenario=base,
         parameters=parameters,
         replications=replications,
         runs=runs,
         means=means_of(runs, parameters),
+        baseline=baseline,
+        differences=differences_of(runs, parameters, baseline),
     )
+
+
+def _runs_frame(
+    base: Scenario,
+    scenarios: Sequence[Scenario],
+    summaries: Mapping[tuple[int, int], pd.DataFrame],
+    replications: int,
+) -> pd.DataFrame:
+    """One row per run and service, points in grid order, replications in order."""
+    assert base.sweep is not None
+    parameters = tuple(base.sweep.parameters)
+    columns = {name: _column_values(base.sweep.parameters[name]) for name in parameters}
+    indexes = list(
+        itertools.product(*(range(len(columns[name])) for name in parameters))
+    )
+    frames = []
+    for point in range(len(scenarios)):
+        for replication in range(replications):
+            head: dict[str, Any] = {"point": point}
+            for name, value_index in zip(parameters, indexes[point], strict=True):
+                head[name] = columns[name][value_index]
+            head["replication"] = replication
+            head["seed"] = scenarios[point].seed + replication
+            frame = summaries[(point, replication)].copy()
+            for position, (name, value) in enumerate(head.items()):
+                frame.insert(position, name, [value] * len(frame))
+            frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def precise_enough(
+    means: pd.DataFrame, outcomes: Sequence[str], relative_half_width: float
+) -> bool:
+    """Whether every 95 % half-width of *outcomes* is within *relative_half_width*
+    of its mean, at every grid point and service (an outcome that is always
+    the same, or never measured, is precise)."""
+    for outcome in outcomes:
+        if outcome not in means.columns:
+            raise ScenarioError(
+                f"sweep.target_outcomes: {outcome!r} is not an outcome "
+                f"(see ecssim.results.metrics.SUMMARY_COLUMNS)"
+            )
+        for mean, half in zip(means[outcome], means[f"{outcome}_ci95"], strict=True):
+            if math.isnan(mean) or half == 0:
+                continue
+            if math.isnan(half) or half > relative_half_width * abs(mean):
+                return False
+    return True
 
 
 def _run_all(
@@ -333,32 +413,26 @@ def means_of(runs: pd.DataFrame, parameters: Sequence[str]) -> pd.DataFrame:
     Runs whose value is NaN (nothing to measure) are left out of that outcome's
     mean; with fewer than two values the half-width is NaN.
     """
-    keys = ["point", "service"]
-    skip = {*RUN_COLUMNS, *parameters, "service"}
-    outcomes = [
-        c
-        for c in runs.columns
-        if c not in skip
-        and pd.api.types.is_numeric_dtype(runs[c])
-        and not pd.api.types.is_bool_dtype(runs[c])
-    ]
-    groups = runs.groupby(keys, sort=False, dropna=False)
-    mean = groups[outcomes].mean()
-    std = groups[outcomes].std(ddof=1)
-    count = groups[outcomes].count()
-    factor = count.map(
-        lambda n: t_critical_95(int(n) - 1) / math.sqrt(n) if n >= 2 else np.nan
-    )
-    half = std * factor
-    data: dict[str, Any] = {key: mean.index.get_level_values(key) for key in keys}
-    data["replications"] = groups.size().to_numpy()
-    for column in outcomes:
-        data[column] = mean[column].to_numpy(dtype=float)
-        data[f"{column}_ci95"] = half[column].to_numpy(dtype=float)
-    out = pd.DataFrame(data)
+    outcomes = outcome_columns(runs, parameters)
+    out = interval_table(runs, ["point", "service"], outcomes)
     settings = runs.drop_duplicates("point")[["point", *parameters]]
     out = settings.merge(out, on="point", how="right", sort=False)
     return out.reset_index(drop=True)
+
+
+def differences_of(
+    runs: pd.DataFrame, parameters: Sequence[str], baseline: int
+) -> pd.DataFrame:
+    """Paired differences (point - *baseline*, run by run with the same seed and
+    service) of every outcome at every other grid point, with 95 % half-widths."""
+    outcomes = outcome_columns(runs, parameters)
+    others = runs[runs["point"] != baseline]
+    if others.empty:
+        return pd.DataFrame(columns=["point", *parameters, "service", "pairs"])
+    table = paired_differences(others, runs[runs["point"] == baseline], outcomes)
+    settings = runs.drop_duplicates("point")[["point", *parameters]]
+    table = settings.merge(table, on="point", how="right", sort=False)
+    return table.reset_index(drop=True)
 
 
 # ---- writing -------------------------------------------------------------------------
@@ -386,6 +460,11 @@ def write_sweep(
         (staging / "means.csv").write_text(
             result.means.to_csv(index=False, lineterminator="\n"), encoding="utf-8"
         )
+        write_parquet(result.differences, staging / "differences.parquet")
+        (staging / "differences.csv").write_text(
+            result.differences.to_csv(index=False, lineterminator="\n"),
+            encoding="utf-8",
+        )
         write_json(
             {
                 "results": SWEEP_MARKER,
@@ -395,6 +474,9 @@ def write_sweep(
                 "seed": base.seed,
                 "parameters": {k: list(v) for k, v in base.sweep.parameters.items()},
                 "replications": result.replications,
+                "replications_setting": base.sweep.replications,
+                "baseline": base.sweep.baseline_point(),
+                "baseline_point": result.baseline,
                 "grid_points": int(result.runs["point"].nunique()),
                 "runs": len(result.runs[["point", "replication"]].drop_duplicates()),
                 "columns": dict(SUMMARY_COLUMNS),
@@ -432,7 +514,7 @@ def _axes_for(means: pd.DataFrame) -> tuple[str, str]:
     y = "job_interruptions"
     if total("jobs_arrived") == 0 and total("sessions_arrived") > 0:
         y = "sessions_interrupted"
-    return "idle_protected_task_hours", y
+    return "task_hours", y
 
 
 def _render_sweep(folder: Path) -> Path:
@@ -440,12 +522,14 @@ def _render_sweep(folder: Path) -> Path:
     means = read_parquet(folder / "means.parquet")
     parameters = [str(p) for p in meta.get("parameters", {})]
     x, y = _axes_for(means)
+    runs_file = folder / "runs.parquet"
     ax = tradeoff(
         means,
         x=x,
         y=y,
         by=parameters[0] if parameters else None,
         annotate=parameters[1:],
+        runs=read_parquet(runs_file) if runs_file.exists() else None,
     )
     figure = folder / "tradeoff.png"
     save_png(ax, figure)
@@ -484,16 +568,31 @@ def _render_sweep(folder: Path) -> Path:
     shown = report_columns(means)
     header = (*parameters, "service", *shown)
     rows = []
+    wide: list[str] = []
     for _, row in means.iterrows():
         cells = [str(row[p]) for p in parameters] + [str(row["service"])]
         for column in shown:
-            cell = format_value(column, row[column])
-            spread = row.get(f"{column}_ci95")
-            if cell != "n/a" and isinstance(spread, float) and math.isfinite(spread):
-                cell += f" +/- {format_value(column, spread)}"
-            cells.append(cell)
+            cells.append(_with_interval(column, row[column], row.get(f"{column}_ci95")))
+            if too_wide(float(row[column]), float(row.get(f"{column}_ci95", np.nan))):
+                wide.append(f"{column} at {_point_label(row, parameters)}")
         rows.append(tuple(cells))
     blocks.append(Table(header, tuple(rows)))
+    if wide:
+        blocks.append(
+            Paragraph(
+                f"Too few replications to read some means: with n = {replications} "
+                f"the interval is wider than the mean itself for {len(wide)} "
+                f"cell(s) ({'; '.join(wide[:6])}{'; ...' if len(wide) > 6 else ''}). "
+                "Compare settings with the paired differences below, or run more "
+                "replications (replications: auto stops when the intervals are "
+                "narrow enough)."
+            )
+        )
+    differences_file = folder / "differences.parquet"
+    if differences_file.exists():
+        blocks += _differences_blocks(
+            read_parquet(differences_file), meta, parameters, shown
+        )
     blocks.append(Heading("What each outcome means", 3))
     blocks.append(
         BulletList(tuple(f"{c}: {SUMMARY_COLUMNS.get(c, '')}" for c in shown))
@@ -502,15 +601,76 @@ def _render_sweep(folder: Path) -> Path:
     blocks.append(
         FigureRef(
             figure,
-            f"{y} against {x}: means per grid point with 95 % confidence intervals",
+            f"{y} against {x} (the cost): means per grid point with 95 % "
+            "confidence intervals, each replication drawn faintly beside its mean",
         )
     )
     blocks.append(Heading("Modelling caveats"))
-    blocks.append(Paragraph(FIDELITY_NOTE))
+    blocks += caveat_blocks()
     (folder / "report.md").write_text(to_markdown(blocks), encoding="utf-8")
     report_html = folder / "report.html"
     report_html.write_text(to_html(blocks, title, folder), encoding="utf-8")
     return report_html
+
+
+def _with_interval(column: str, mean: Any, half: Any) -> str:
+    cell = format_value(column, mean)
+    if cell != "n/a" and isinstance(half, float) and math.isfinite(half):
+        cell += f" +/- {format_value(column, half)}"
+    return cell
+
+
+def _point_label(row: pd.Series, parameters: Sequence[str]) -> str:
+    return ", ".join(f"{p}={row[p]}" for p in parameters) + f" ({row['service']})"
+
+
+def _differences_blocks(
+    differences: pd.DataFrame,
+    meta: Mapping[str, Any],
+    parameters: Sequence[str],
+    shown: Sequence[str],
+) -> list[Block]:
+    """The report's section of paired differences against the baseline."""
+    baseline = meta.get("baseline") or {}
+    label = ", ".join(f"{k}={v}" for k, v in baseline.items()) or "the first point"
+    blocks: list[Block] = [
+        Heading(f"Paired differences against the baseline ({label})")
+    ]
+    if differences.empty:
+        blocks.append(
+            Paragraph("The sweep has a single grid point: nothing to compare.")
+        )
+        return blocks
+    blocks.append(
+        Paragraph(
+            "Each cell is the mean of (grid point - baseline) over the replications, "
+            "run by run: a replication of every grid point used the same seed, so "
+            "it saw the same arrivals, durations and faults (common random "
+            "numbers), and the pair's difference is the effect of the setting "
+            "alone. +/- is the half-width of its 95 % confidence interval "
+            "(Student's t over the pairs); * marks a difference whose interval "
+            "leaves out 0. These intervals are usually much narrower than those "
+            "of the means above. All outcomes are in differences.csv."
+        )
+    )
+    columns = [c for c in shown if c in differences.columns]
+    header = (*parameters, "service", "pairs", *columns)
+    rows = []
+    for _, row in differences.iterrows():
+        cells = [str(row[p]) for p in parameters] + [str(row["service"])]
+        cells.append(str(int(row["pairs"])))
+        for column in columns:
+            mean = float(row[column])
+            half = float(row.get(f"{column}_ci95", np.nan))
+            cell = _with_interval(column, mean, half)
+            if mean > 0 and cell != "n/a":
+                cell = "+" + cell
+            if excludes_zero(mean, half):
+                cell += " *"
+            cells.append(cell)
+        rows.append(tuple(cells))
+    blocks.append(Table(header, tuple(rows)))
+    return blocks
 
 
 def report_columns(means: pd.DataFrame) -> list[str]:

@@ -47,8 +47,12 @@ def run_scheduled_action(
         td = register_task_definition(model, runtime.config, revision)
         if action.fails_to_start:
             model.sim.fail_task_starts(td)
+        strategy = action.request()
         ecs.update_service(
-            cluster=model.cluster_name, service=action.service, taskDefinition=td
+            cluster=model.cluster_name,
+            service=action.service,
+            taskDefinition=td,
+            **({} if strategy is None else {"deploymentConfiguration": strategy}),
         )
     elif isinstance(action, SetDesiredCount):
         ecs.update_service(

@@ -23,6 +23,7 @@ from ecssim.model.services import ServiceRuntime, add_service, add_standalone
 from ecssim.model.simulation import Simulation, fewer_collections
 from ecssim.policies import ProtectionPolicy
 from ecssim.results.metrics import summarize
+from ecssim.results.recorder import timestamps
 from ecssim.scenario.schema import (
     ProtectionApiErrors,
     Scenario,
@@ -133,17 +134,24 @@ class Model:
         timeseries = pd.DataFrame.from_records(
             self.sampler.rows, columns=list(TIMESERIES_COLUMNS)
         )
+        timeseries.insert(
+            1, "timestamp", timestamps(timeseries["time_s"], scenario.start)
+        )
         runtimes = self.services.values()
         jobs = jobs_frame(r.queue for r in runtimes if r.queue is not None)
         sessions = sessions_frame(r.pool for r in runtimes if r.pool is not None)
         summary = summarize(
             events,
-            timeseries,
             jobs,
             sessions,
             services=[s.name for s in scenario.services],
-            duration_s=scenario.duration_s,
-            sample_interval_s=scenario.sample_interval_s,
+            # what ran so far: a result taken mid-run (ecssim serve) ends now
+            duration_s=min(scenario.duration_s, self.sim.now_s),
+            measure_from_s=scenario.measure_from_s,
+            workloads={
+                s.name: s.workload.kind if s.workload is not None else None
+                for s in scenario.services
+            },
         )
         return RunResult(
             scenario=scenario,

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
 from ecssim.model.simulation import Simulation
+from ecssim.results.recorder import event_details
+from ecssim.results.stats import compare_sides
 from ecssim.scenario.schema import Scenario
 
 
@@ -18,8 +21,11 @@ class RunResult:
     Attributes:
         scenario: the scenario that ran.
         seed: the seed it ran with.
-        events: one row per recorded event (``time_s, kind, service, task, detail``).
-        timeseries: one row per service per sample interval.
+        events: one row per recorded event (``time_s, timestamp, kind, service,
+            task, reason, detail``); :meth:`event_details` gives ``detail`` as
+            typed columns.
+        timeseries: one row per service per sample interval (``time_s``, its UTC
+            ``timestamp``, then the counts).
         jobs: one row per queue job.
         sessions: one row per game session.
         summary: one row per service with every outcome, named with units.
@@ -43,3 +49,45 @@ class RunResult:
             str(k): v.item() if hasattr(v, "item") else v
             for k, v in rows.iloc[0].items()
         }
+
+    def event_details(self, kind: str | None = None) -> pd.DataFrame:
+        """The events (of *kind* when given) with ``detail`` as typed columns,
+        e.g. ``result.event_details("protection_failed")["expires_at"]``."""
+        return event_details(self.events, kind)
+
+    def compare(
+        self, *others: RunResult, labels: Sequence[str] | None = None
+    ) -> pd.DataFrame:
+        """Every outcome of this run beside *others*', each compared with this one.
+
+        Returns the tidy table of :func:`ecssim.results.stats.compare_sides`
+        (``point, service, outcome, side, runs, mean, ci95, difference,
+        difference_ci95, paired``): differences are (other - this), paired
+        when the seeds are the same (common random numbers), e.g.
+        ``a.compare(b).query("outcome == 'task_hours'")``.
+
+        Args:
+            others: one or more results to compare with this one.
+            labels: a name per result, this one first (default
+                ``"<scenario> seed <seed>"``, numbered when two are alike).
+
+        Raises:
+            ValueError: no other result, or *labels* of the wrong length.
+        """
+        results = (self, *others)
+        if labels is None:
+            names = [f"{r.scenario.name} seed {r.seed}" for r in results]
+            if len(set(names)) < len(names):
+                names = [f"{i + 1}: {name}" for i, name in enumerate(names)]
+        else:
+            names = list(labels)
+            if len(names) != len(results):
+                raise ValueError(
+                    f"labels: {len(names)} given for {len(results)} results"
+                )
+        return compare_sides(
+            [
+                (name, r.summary.assign(seed=r.seed))
+                for name, r in zip(names, results, strict=True)
+            ]
+        )

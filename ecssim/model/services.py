@@ -86,6 +86,7 @@ def add_service(model: Model, config: ServiceConfig) -> None:
                 "enable": deployment.circuit_breaker.enable,
                 "rollback": deployment.circuit_breaker.rollback,
             },
+            **deployment.request(),
         },
     }
     if config.capacity_provider_strategy:
@@ -148,6 +149,7 @@ def worker_factory(model: Model, runtime: ServiceRuntime) -> Callable[[Task], Wo
             "worker_config": config.worker,
             "record": model.record,
             "load": model.workers.load(config.name),
+            "exit_container": model.sim.world.tasks.container_exited,
         }
         if runtime.queue is not None:
             assert isinstance(config.workload, QueueWorkload)

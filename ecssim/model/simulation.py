@@ -29,6 +29,7 @@ from ecssim.rules.invariants import CHECKED_KINDS, check_record
 from ecssim.rules.scaling import ScalingSettings
 from ecssim.sim.autoscaler import Autoscaler
 from ecssim.sim.world import World
+from ecssim.units import parse_duration
 
 DEFAULT_START: Final = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 DEFAULT_REGION: Final = "us-east-1"
@@ -106,7 +107,7 @@ class Simulation:
         self.settings = settings if settings is not None else EcsSettings()
         self.env = simpy.Environment()
         self.streams = Streams(seed)
-        self.recorder = Recorder()
+        self.recorder = Recorder(start)
         self.backend = EcsBackend(
             clock=lambda: float(self.env.now),
             new_id=self.streams.hex_id,
@@ -156,17 +157,27 @@ class Simulation:
         """The simulated time, timezone-aware."""
         return self.start + timedelta(seconds=self.now_s)
 
-    def advance(self, seconds: float) -> None:
+    def advance(self, seconds: float | str | timedelta) -> None:
         """Run the simulation *seconds* of simulated time forward.
 
-        Everything due up to and including the new time has happened when it
-        returns.
+        *seconds* is a number of seconds, a duration as in scenario files
+        (``"2m"``, ``"1h30m"``) or a :class:`~datetime.timedelta`. Everything due
+        up to and including the new time has happened when it returns.
 
         Raises:
-            ValueError: *seconds* is negative or not a finite number.
+            TypeError: *seconds* is none of these.
+            ValueError: *seconds* is negative, not a finite number, or a string
+                that is not a duration.
         """
+        if isinstance(seconds, timedelta):
+            seconds = seconds.total_seconds()
+        elif isinstance(seconds, str):
+            seconds = parse_duration(seconds)
         if isinstance(seconds, bool) or not isinstance(seconds, int | float):
-            raise TypeError(f"seconds must be a number, got {seconds!r}")
+            raise TypeError(
+                f"seconds must be a number, a duration such as '2m' or a "
+                f"timedelta, got {seconds!r}"
+            )
         if not math.isfinite(seconds) or seconds < 0:
             raise ValueError(f"seconds must be finite and >= 0, got {seconds!r}")
         if seconds > 0:

@@ -16,11 +16,36 @@ from typing import Final
 
 FIDELITY_NOTE: Final = (
     "ecssim models ECS behaviour from AWS's documentation; where AWS is silent "
-    "it picks a documented default (scheduler reaction delay, victim choice, "
-    "DEPLOYMENT_BLOCKED rule, throttling). Read the numbers as comparisons "
-    "between policies, not as predictions: see README Fidelity for the "
-    "modelling caveats."
+    "it picks a documented default. Read the numbers as comparisons between "
+    "policies under the same seeds, not as predictions of a bill. What that "
+    "means here:"
 )
+#: The modelling caveats every report states (the README's Fidelity section has
+#: the full list).
+CAVEATS: Final = (
+    "Defaults where AWS is silent (the scenario's ecs: section changes them): "
+    "the service scheduler acts 15 s after a change and re-checks every 60 s "
+    "out of steady state; scale-in stops unprotected tasks only, "
+    "not-yet-RUNNING ones first, then from the availability zone with the most "
+    "tasks, at random within it; UpdateTaskProtection refuses protection that "
+    "would leave more protected tasks than the desired count "
+    "(DEPLOYMENT_BLOCKED, ecs.deployment_blocked); the protection API allows "
+    "50 calls/s with a burst of 100 per account.",
+    "Not modelled: container instances and EC2 capacity (every task finds "
+    "room), load balancers and health checks, placement strategies other than "
+    "spreading over zones, blue/green deployments, DAEMON services, Fargate "
+    "maintenance, and the start-up backoff of tasks that keep failing.",
+    "Workers are idealised: a queue worker takes one message at a time and "
+    "keeps its visibility extended while it works; CPU is 5 % for an idle task "
+    "and 95 % for a busy one.",
+    "Every outcome is computed exactly from the recorded events; only the time "
+    "series (and the timelines drawn from it) is sampled, every sample_interval.",
+)
+
+
+def caveat_blocks() -> list[Block]:
+    """The report section on modelling caveats: a sentence and the list."""
+    return [Paragraph(FIDELITY_NOTE), BulletList(CAVEATS)]
 
 
 # ---- a small document model, rendered as Markdown and as HTML -------------------------
@@ -100,12 +125,22 @@ body { font-family: system-ui, sans-serif; max-width: 70rem; margin: 2rem auto;
 table { border-collapse: collapse; margin: 0.5rem 0 1.5rem; font-size: 0.9rem; }
 th, td { border: 1px solid #ccc; padding: 0.25rem 0.5rem; text-align: left; }
 td.n { text-align: right; font-variant-numeric: tabular-nums; }
-th { background: #f3f3f3; }
+th { background: #f3f3f3; vertical-align: bottom; }
+.wide { overflow-x: auto; max-width: 100%; }
 figure { margin: 1rem 0 2rem; }
 figure img { max-width: 100%; border: 1px solid #eee; }
 figcaption { font-style: italic; color: #555; }
 .note { background: #fff8e1; border-left: 4px solid #f0b400; padding: 0.5rem 1rem; }
 """.strip()
+
+
+def _breakable(text: str) -> str:
+    """*text* escaped, with line-break opportunities after ``_``, ``.`` and ``]``
+    so that long outcome and parameter names wrap inside narrow columns."""
+    escaped = html.escape(text)
+    for mark in ("_", ".", "]"):
+        escaped = escaped.replace(mark, f"{mark}<wbr>")
+    return escaped
 
 
 def _looks_numeric(text: str) -> bool:
@@ -140,7 +175,7 @@ def to_html(blocks: Sequence[Block], title: str, folder: Path) -> str:
             items = "".join(f"<li>{esc(item)}</li>" for item in block.items)
             out.append(f"<ul>{items}</ul>")
         elif isinstance(block, Table):
-            head = "".join(f"<th>{esc(h)}</th>" for h in block.header)
+            head = "".join(f"<th>{_breakable(h)}</th>" for h in block.header)
             body = "".join(
                 "<tr>"
                 + "".join(
@@ -155,6 +190,7 @@ def to_html(blocks: Sequence[Block], title: str, folder: Path) -> str:
             table = (
                 f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
             )
+            table = f'<div class="wide">{table}</div>'
             if block.collapsed:
                 table = f"<details><summary>{esc(block.collapsed)}</summary>{table}</details>"
             out.append(table)

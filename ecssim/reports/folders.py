@@ -34,6 +34,8 @@ from ecssim.errors import EcsSimError
 RUN_MARKER: Final = "ecssim run"
 #: The value of ``"results"`` in ``sweep.json`` that marks a sweep's folder.
 SWEEP_MARKER: Final = "ecssim sweep"
+#: The value of ``"results"`` in ``compare.json`` that marks a comparison's folder.
+COMPARE_MARKER: Final = "ecssim comparison"
 #: The tables of a run folder, in the order they are written.
 TABLES: Final = ("events", "timeseries", "jobs", "sessions", "summary")
 
@@ -101,7 +103,7 @@ def read_parquet(path: Path) -> pd.DataFrame:
 
 
 def folder_marker(folder: Path) -> str | None:
-    for name in ("summary.json", "sweep.json"):
+    for name in ("summary.json", "sweep.json", "compare.json"):
         path = folder / name
         if path.is_file():
             try:
@@ -111,13 +113,15 @@ def folder_marker(folder: Path) -> str | None:
             if isinstance(data, dict) and data.get("results") in (
                 RUN_MARKER,
                 SWEEP_MARKER,
+                COMPARE_MARKER,
             ):
                 return str(data["results"])
     return None
 
 
 def results_kind(folder: str | Path) -> str | None:
-    """``"ecssim run"`` or ``"ecssim sweep"`` for a results folder, else None."""
+    """``"ecssim run"``, ``"ecssim sweep"`` or ``"ecssim comparison"`` for a
+    results folder, else None."""
     path = Path(folder)
     return folder_marker(path) if path.is_dir() else None
 
@@ -177,10 +181,19 @@ _OWN_FILES: Final = frozenset(
         "runs.parquet",
         "means.parquet",
         "means.csv",
+        "differences.parquet",
+        "differences.csv",
         "sweep.json",
+        "compare.json",
+        "comparison.parquet",
+        "comparison.csv",
         "tradeoff.png",
     }
 )
+
+
+#: The folder of external worker logs ``ecssim serve`` adds to a run folder.
+WORKER_LOGS: Final = "workers"
 
 
 def foreign_files(folder: Path) -> list[str]:
@@ -188,7 +201,8 @@ def foreign_files(folder: Path) -> list[str]:
     return sorted(
         p.name
         for p in folder.iterdir()
-        if not (
+        if not (p.is_dir() and p.name == WORKER_LOGS)
+        and not (
             p.is_file()
             and (
                 p.name in _OWN_FILES

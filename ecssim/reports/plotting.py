@@ -17,11 +17,13 @@ from typing import Any, Final, Literal
 
 import numpy as np
 import pandas as pd
+from matplotlib import dates as mdates
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
 
 from ecssim.results.metrics import SUMMARY_COLUMNS
 
@@ -111,47 +113,128 @@ def _deployment_marks(events: pd.DataFrame) -> list[tuple[str, float]]:
     return marks
 
 
+#: Markers along the top of a timeline's task panel: (label, colour, marker,
+#: height in axes fraction) by what they mark.
+_MARKERS: Final = {
+    "refused": ("protection refused (DEPLOYMENT_BLOCKED)", "#d62728", "x", 0.96),
+    "fault": ("fault (hang, crash, Spot)", "#000000", "v", 0.90),
+    "interrupted": ("job or session interrupted", "#ff7f0e", "|", 0.84),
+    "api_error": ("injected protection API error", "#7f7f7f", ".", 0.78),
+}
+
+
+def _marker_times(events: pd.DataFrame) -> dict[str, list[float]]:
+    """Seconds of each marked event of one service, by :data:`_MARKERS` key."""
+    kind, reason = events["kind"], events["reason"]
+    picks = {
+        "refused": (kind == "protection_failed") & (reason == "DEPLOYMENT_BLOCKED"),
+        "fault": kind.isin(["fault_injected", "worker_hung"]),
+        "interrupted": kind.isin(["job_interrupted", "session_interrupted"]),
+        "api_error": kind == "protection_call_error",
+    }
+    return {
+        key: [float(t) for t in events.loc[mask.fillna(False), "time_s"]]
+        for key, mask in picks.items()
+    }
+
+
+_MPL_EPOCH: Final = pd.Timestamp("1970-01-01")
+
+
+class _Clock:
+    """Simulated seconds to x values: UTC dates when the time series has a
+    timestamp column (matplotlib date numbers), else hours."""
+
+    def __init__(self, rows: pd.DataFrame) -> None:
+        self.epoch: pd.Timestamp | None = None
+        if "timestamp" in rows.columns and len(rows):
+            first = pd.Timestamp(rows["timestamp"].iloc[0])
+            if first.tzinfo is not None:
+                first = first.tz_convert("UTC").tz_localize(None)
+            self.epoch = first - pd.Timedelta(seconds=float(rows["time_s"].iloc[0]))
+
+    def x(
+        self, seconds: Sequence[float] | np.ndarray[Any, Any]
+    ) -> np.ndarray[Any, Any]:
+        values = np.asarray(seconds, dtype=float)
+        if self.epoch is None:
+            return values / _SECONDS_PER_HOUR
+        # matplotlib's date numbers: days since its epoch (1970-01-01 by default)
+        start_days = (self.epoch - _MPL_EPOCH).total_seconds() / 86400.0
+        return np.asarray(start_days + values / 86400.0, dtype=float)
+
+    def format(self, ax: Axes) -> None:
+        if self.epoch is None:
+            ax.set_xlabel("simulated time [h]")
+            return
+        # matplotlib.dates has no type hints
+        locator = mdates.AutoDateLocator()  # type: ignore[no-untyped-call]
+        ax.xaxis.set_major_locator(locator)
+        formatter = mdates.ConciseDateFormatter(locator)  # type: ignore[no-untyped-call]
+        ax.xaxis.set_major_formatter(formatter)
+        ax.set_xlabel("time (UTC)")
+
+
 def timeline(
     timeseries: pd.DataFrame,
     events: pd.DataFrame,
     service: str,
     ax: Axes | None = None,
+    *,
+    work_ax: Axes | None = None,
 ) -> Axes:
-    """Tasks of *service* over time, with its queue, rollouts and blocked scale-ins.
+    """Tasks of *service* over time, with its queue or sessions, faults,
+    refusals, interruptions, rollouts and blocked scale-ins.
 
-    Draws the desired count (a step), RUNNING and protected tasks against
-    hours on the left axis, and the queue length (messages waiting; connected
-    sessions for a sessions workload) on a right-hand axis. Rollouts are
-    vertical lines (dashed when one starts, dotted when it completes; the
-    service's creation is left out) and stretches during which protection
-    blocked a scale-in or a rollout are shaded.
+    Two panels on one time axis: above, the desired count (a step), RUNNING
+    and protected tasks; below, the queue (messages waiting) or the connected
+    sessions, with whole-number ticks. Along the top of the task panel,
+    markers show protection refused with DEPLOYMENT_BLOCKED, faults (a worker
+    hang, a task crash, a Spot interruption), interrupted jobs or sessions,
+    and injected protection API errors; rollouts are vertical lines (dashed
+    when one starts, dotted when it completes; the service's creation is left
+    out) and stretches during which protection blocked a scale-in or a
+    rollout are shaded. The time axis is UTC wall-clock time when the time
+    series has its ``timestamp`` column, else simulated hours.
 
     Args:
         timeseries: the run's time series (``time_s, service, desired, ...``).
         events: the run's events (``time_s, kind, service, task, reason, detail``).
         service: which service to draw.
-        ax: draw here; a new figure's Axes when not given.
+        ax: draw the tasks here; a new figure's Axes when not given.
+        work_ax: draw the queue or sessions here; when *ax* is given without
+            it, on a twin (right-hand) axis of *ax*.
 
     Returns:
-        The Axes with the task counts (the queue is on its twin).
+        The Axes with the task counts.
 
     Raises:
         KeyError: *service* has no rows in *timeseries*.
     """
-    if ax is None:
-        ax = new_axes(11.0, 5.0)
     rows = timeseries[timeseries["service"] == service]
     if rows.empty:
         raise KeyError(f"no time series rows for service {service!r}")
+    twin = False
+    if ax is None:
+        figure = Figure(figsize=(11.0, 6.0), layout="constrained")
+        FigureCanvasAgg(figure)
+        ax, work_ax = figure.subplots(
+            2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1.3]}
+        )
+    elif work_ax is None:
+        work_ax = ax.twinx()
+        twin = True
+    assert work_ax is not None
     mine = events[events["service"] == service]
-    hours = _hours(rows["time_s"])
+    clock = _Clock(rows)
+    xs = clock.x(rows["time_s"].to_numpy(dtype=float))
     end_s = float(rows["time_s"].max())
 
     handles: list[Any] = []
     for start_s, stop_s in _blocked_spans(mine, end_s):
         ax.axvspan(
-            start_s / _SECONDS_PER_HOUR,
-            stop_s / _SECONDS_PER_HOUR,
+            float(clock.x([start_s])[0]),
+            float(clock.x([stop_s])[0]),
             color=_COLOURS["blocked"],
             alpha=0.15,
             linewidth=0,
@@ -159,7 +242,7 @@ def timeline(
     # RUNNING underneath and wide, desired dashed on top: where they agree,
     # both stay visible
     (running,) = ax.step(
-        hours,
+        xs,
         rows["running"].to_numpy(dtype=float),
         where="post",
         color=_COLOURS["running"],
@@ -169,7 +252,7 @@ def timeline(
         label="RUNNING tasks",
     )
     (desired,) = ax.step(
-        hours,
+        xs,
         rows["desired"].to_numpy(dtype=float),
         where="post",
         color=_COLOURS["desired"],
@@ -178,12 +261,12 @@ def timeline(
         zorder=4,
         label="desired count",
     )
-    (protected,) = ax.plot(
-        hours,
+    (protected,) = ax.step(
+        xs,
         rows["protected"].to_numpy(dtype=float),
+        where="post",
         color=_COLOURS["protected"],
         linewidth=1.2,
-        linestyle="-",
         alpha=0.85,
         label="protected tasks",
     )
@@ -191,24 +274,25 @@ def timeline(
 
     sessions = rows["sessions"].to_numpy(dtype=float)
     queued = rows["queued"].to_numpy(dtype=float)
-    twin = ax.twinx()
     if sessions.any() and not queued.any():
-        twin_values, twin_label = sessions, "connected sessions"
-        twin_axis, work = "connected sessions", "sessions"
+        work_values, work_label = sessions, "connected sessions"
+        work_axis, work = "connected sessions", "sessions"
     else:
-        twin_values, twin_label = queued, "queued messages"
-        twin_axis, work = "queue length [messages]", "queue"
-    (queue,) = twin.plot(
-        hours,
-        twin_values,
+        work_values, work_label = queued, "queued messages"
+        work_axis, work = "queue [messages]", "queue"
+    (queue,) = work_ax.step(
+        xs,
+        work_values,
+        where="post",
         color=_COLOURS["queue"],
         linewidth=1.0,
-        linestyle="--",
-        label=f"{twin_label} (right axis)",
+        label=f"{work_label} (right axis)" if twin else work_label,
     )
-    twin.set_ylabel(twin_axis)
-    twin.set_ylim(bottom=0)
-    handles.append(queue)
+    work_ax.set_ylabel(work_axis)
+    work_ax.set_ylim(bottom=0, top=max(1.0, float(work_values.max()) * 1.1))
+    work_ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    if twin:
+        handles.append(queue)
 
     marks = _deployment_marks(mine)
     styles: dict[str, tuple[Literal["--", ":"], str]] = {
@@ -219,7 +303,7 @@ def timeline(
     for kind, time_s in marks:
         style, _ = styles[kind]
         ax.axvline(
-            time_s / _SECONDS_PER_HOUR,
+            float(clock.x([time_s])[0]),
             color=_COLOURS[kind],
             linestyle=style,
             linewidth=1.5,
@@ -239,26 +323,83 @@ def timeline(
                 label="scale-in blocked by protection",
             )
         )
+    for key, times in _marker_times(mine).items():
+        if not times:
+            continue
+        label, colour, marker, height = _MARKERS[key]
+        (dots,) = ax.plot(
+            clock.x(times),
+            [height] * len(times),
+            linestyle="none",
+            marker=marker,
+            color=colour,
+            markersize=6,
+            transform=ax.get_xaxis_transform(),
+            clip_on=False,
+            label=f"{label} ({len(times)})",
+        )
+        handles.append(dots)
 
-    ax.set_xlim(float(hours.min()), float(hours.max()) if len(hours) > 1 else 1.0)
+    ax.set_xlim(
+        float(xs.min()), float(xs.max()) if len(xs) > 1 else float(xs.min()) + 1
+    )
     top = float(rows[["desired", "running", "protected"]].to_numpy().max())
-    ax.set_ylim(0, top * 1.1 + 1)
-    # the task lines above the queue line, and the legend above both
-    ax.set_zorder(twin.get_zorder() + 1)
-    ax.patch.set_visible(False)
-    ax.set_xlabel("simulated time [h]")
+    ax.set_ylim(0, top * 1.25 + 1)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    if twin:
+        # the task lines above the queue line, and the legend above both
+        ax.set_zorder(work_ax.get_zorder() + 1)
+        ax.patch.set_visible(False)
+        clock.format(ax)
+    else:
+        clock.format(work_ax)
+        work_ax.grid(True, alpha=0.3)
+        ax.tick_params(labelbottom=False)
     ax.set_ylabel("tasks")
     ax.set_title(f"{service}: tasks, protection and {work} over time")
     ax.grid(True, alpha=0.3)
     ax.legend(
         handles=handles,
-        loc="upper center",
-        bbox_to_anchor=(0.5, -0.13),
-        ncol=4,
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
         fontsize="small",
         frameon=False,
     )
     return ax
+
+
+def stacked_timelines(
+    panels: Sequence[tuple[str, pd.DataFrame, pd.DataFrame]], service: str
+) -> Axes:
+    """:func:`timeline` of *service* for several runs, one above the other.
+
+    Args:
+        panels: ``(label, timeseries, events)`` per run, drawn top to bottom
+            with the label in each panel's title, on one time axis.
+        service: the service to draw in every panel.
+
+    Returns:
+        The top panel's Axes (its figure holds them all).
+
+    Raises:
+        KeyError: a run has no time series rows for *service*.
+    """
+    figure = Figure(figsize=(11.0, 5.0 * len(panels)), layout="constrained")
+    FigureCanvasAgg(figure)
+    axes = figure.subplots(
+        2 * len(panels),
+        1,
+        sharex=True,
+        squeeze=False,
+        gridspec_kw={"height_ratios": [3, 1.3] * len(panels)},
+    )[:, 0]
+    for index, (label, timeseries, events) in enumerate(panels):
+        tasks_ax, work_ax = axes[2 * index], axes[2 * index + 1]
+        timeline(timeseries, events, service, ax=tasks_ax, work_ax=work_ax)
+        tasks_ax.set_title(f"{label}: {service}")
+        work_ax.tick_params(labelbottom=True)
+    top: Axes = axes[0]
+    return top
 
 
 #: Bars of :func:`job_outcomes`: label and how to count it from the jobs frame.
@@ -390,6 +531,10 @@ def _axis_label(column: str) -> str:
     return column.replace("_", " ")
 
 
+#: Offsets (points) of successive point labels on a trade-off plot, in turn.
+_LABEL_OFFSETS: Final = ((6, 4), (6, -11), (-6, 4), (-6, -11))
+
+
 def tradeoff(
     sweep_summary: pd.DataFrame,
     x: str = "idle_protected_task_hours",
@@ -398,8 +543,12 @@ def tradeoff(
     ax: Axes | None = None,
     *,
     annotate: Sequence[str] = (),
+    runs: pd.DataFrame | None = None,
 ) -> Axes:
     """One point per sweep grid point: mean *x* against mean *y*, with 95 % CIs.
+
+    Put the cost (``task_hours``) on *x* to read it as a trade-off: further
+    left is cheaper, lower has fewer interruptions.
 
     Args:
         sweep_summary: a sweep's means (one row per grid point and service,
@@ -411,7 +560,11 @@ def tradeoff(
             legend entry. Without it every row is its own legend entry.
         ax: draw here; a new figure's Axes when not given.
         annotate: columns whose values are written beside each point (the
-            other parameters of a grid with more than one).
+            other parameters of a grid with more than one); labels of nearby
+            points are offset in turn so that they do not sit on each other.
+        runs: the sweep's runs (one row per run, ``point`` and ``service``
+            columns); when given, every replication is drawn faintly beside
+            its mean.
 
     Returns:
         The Axes.
@@ -441,6 +594,7 @@ def tradeoff(
         values: np.ndarray[Any, Any] = rows[name].fillna(0.0).to_numpy(dtype=float)
         return values
 
+    placed = 0
     if by is None:
         keys: list[Any] = list(range(len(frame)))
         groups = [(k, frame.iloc[[k]]) for k in keys]
@@ -455,6 +609,19 @@ def tradeoff(
             label = str(key) if by is not None else f"grid point {key}"
             if several:
                 label = f"{service}: {label}"
+            if runs is not None and "point" in part.columns:
+                mine = runs[runs["point"].isin(part["point"])]
+                if services:
+                    mine = mine[mine["service"] == service]
+                ax.scatter(
+                    mine[x].to_numpy(dtype=float),
+                    mine[y].to_numpy(dtype=float),
+                    marker=markers[service_index % len(markers)],
+                    color=f"C{index % 10}",
+                    alpha=0.45,
+                    s=22,
+                    linewidths=0,
+                )
             ax.errorbar(
                 part[x].to_numpy(dtype=float),
                 part[y].to_numpy(dtype=float),
@@ -468,16 +635,22 @@ def tradeoff(
             )
             for _, row in part.iterrows():
                 if annotate:
+                    dx, dy = _LABEL_OFFSETS[placed % len(_LABEL_OFFSETS)]
+                    placed += 1
                     ax.annotate(
                         ", ".join(f"{c}={row[c]}" for c in annotate),
                         (float(row[x]), float(row[y])),
-                        xytext=(6, 4),
+                        xytext=(dx, dy),
                         textcoords="offset points",
+                        ha="left" if dx >= 0 else "right",
                         fontsize="x-small",
                     )
+    faint = "; faint: each replication" if runs is not None else ""
     ax.set_xlabel(f"{_axis_label(x)}\n(mean of replications)", wrap=True)
     ax.set_ylabel(f"{_axis_label(y)}\n(mean of replications)", wrap=True)
-    ax.set_title(f"Trade-off: {y} against {x}\n(error bars: 95 % confidence interval)")
+    ax.set_title(
+        f"Trade-off: {y} against {x}\n(error bars: 95 % confidence interval{faint})"
+    )
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize="small", title=by, title_fontsize="small")
     return ax

@@ -5,7 +5,7 @@ a person can open without Python::
 
     events.parquet  timeseries.parquet  jobs.parquet  sessions.parquet
     summary.parquet summary.json        scenario.json
-    timeline-<service>.png  job-outcomes.png  protection-cost.png
+    timeline-<service>.png  protection-cost.png
     report.md  report.html
 
 :func:`render_report` redraws the plots and the report from the files alone
@@ -31,13 +31,13 @@ import numpy as np
 import pandas as pd
 
 from ecssim.reports.document import (
-    FIDELITY_NOTE,
     Block,
     BulletList,
     FigureRef,
     Heading,
     Paragraph,
     Table,
+    caveat_blocks,
     to_html,
     to_markdown,
 )
@@ -52,7 +52,7 @@ from ecssim.reports.folders import (
     write_json,
     write_parquet,
 )
-from ecssim.reports.plotting import job_outcomes, protection_cost, save_png, timeline
+from ecssim.reports.plotting import protection_cost, save_png, timeline
 from ecssim.results.metrics import SUMMARY_COLUMNS
 from ecssim.units import format_duration
 from ecssim.version import __version__
@@ -109,14 +109,97 @@ HEADLINE: Final[dict[str, tuple[str, ...]]] = {
         "failures_task_not_valid",
         "throttles",
         "protection_expired_while_busy",
+        "protection_lapsed_while_busy",
         "tasks_killed",
     ),
 }
 
+#: Outcomes worth a phrase when they are above 0, most telling first.
+NOTABLE: Final = (
+    ("sessions_interrupted", "{} sessions cut off when their task stopped"),
+    ("jobs_interrupted", "{} jobs interrupted mid-work"),
+    ("lost_work_hours", "{} hours of work lost"),
+    ("protection_lapsed_while_busy", "protection lapsed {} times on a busy task"),
+    ("failures_deployment_blocked", "{} protection calls refused (DEPLOYMENT_BLOCKED)"),
+    ("failures_task_not_valid", "{} protection calls refused (TASK_NOT_VALID)"),
+    ("failures_missing", "{} protection calls for missing tasks (MISSING)"),
+    ("throttles", "{} protection calls throttled"),
+    ("injected_api_errors", "{} injected protection API errors"),
+    ("worker_hangs", "{} workers hung"),
+    ("tasks_killed", "{} tasks killed at their stop timeout"),
+    ("task_crashes", "{} tasks crashed"),
+    ("spot_interruptions", "{} Spot interruptions"),
+    ("sessions_dropped", "{} sessions dropped waiting for a slot"),
+    ("jobs_dead_lettered", "{} jobs dead-lettered"),
+    ("scale_ins_blocked", "protection held up scale-in or a rollout {} times"),
+    ("deployments_in_progress_at_end", "{} rollouts still in progress at the end"),
+    (
+        "deployments_over_cloudformation_timeout",
+        "{} rollouts longer than CloudFormation's 3 hours",
+    ),
+)
+
+
+def _number(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | np.number):
+        return 0.0
+    number = float(value)
+    return number if math.isfinite(number) else 0.0
+
+
+def notable_outcomes(row: Mapping[str, Any]) -> list[str]:
+    """Phrases for the outcomes of one summary row that are above 0, most telling
+    first (what the CLI's one-line summary and a report's opening lead with)."""
+    phrases = []
+    for column, phrase in NOTABLE:
+        value = row.get(column)
+        if _number(value) > 0:
+            text = phrase.format(format_value(column, value))
+            if column == "scale_ins_blocked":
+                text += (
+                    f" ({format_value('blocked_hours', row.get('blocked_hours'))} h)"
+                )
+            phrases.append(text)
+    return phrases
+
+
+def what_happened(summary: pd.DataFrame) -> list[str]:
+    """One sentence per service of *summary*: the work, the cost, and what went wrong."""
+    sentences = []
+    for record in summary.to_dict(orient="records"):
+        row = {str(k): v for k, v in record.items()}
+        parts = []
+        if _number(row.get("jobs_arrived")) > 0:
+            parts.append(
+                f"{format_value('jobs_arrived', row['jobs_arrived'])} jobs arrived and "
+                f"{format_value('jobs_completed', row.get('jobs_completed'))} completed"
+            )
+        if _number(row.get("sessions_arrived")) > 0:
+            parts.append(
+                f"{format_value('sessions_arrived', row['sessions_arrived'])} sessions "
+                f"arrived and "
+                f"{format_value('sessions_completed', row.get('sessions_completed'))} "
+                "ended normally"
+            )
+        cost = f"{format_value('task_hours', row.get('task_hours'))} task-hours"
+        idle_protected = _number(row.get("idle_protected_task_hours"))
+        if idle_protected > 0:
+            cost += (
+                f" ({format_value('idle_protected_task_hours', idle_protected)} of "
+                "them idle but protected)"
+            )
+        parts.append(cost)
+        notable = notable_outcomes(row)
+        tail = "; ".join(notable) if notable else "no interruptions, refusals or faults"
+        sentences.append(f"{row.get('service')}: {', '.join(parts)}; {tail}.")
+    return sentences
+
 
 # ---- formatting ------------------------------------------------------------------------
 def format_value(column: str, value: Any) -> str:
-    """A cell of the report: counts as integers, hours and seconds readable."""
+    """A cell of a report, in one format everywhere: counts as integers with
+    thousands separators, other numbers with 3 significant digits (one decimal
+    from 100 up), seconds with their unit."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
     if isinstance(value, np.generic):
@@ -126,13 +209,12 @@ def format_value(column: str, value: Any) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, float):
-        if column.endswith("_s") and abs(value) >= 120:
-            return f"{value:,.0f} s ({value / 3600:.2f} h)"
+        unit = " s" if column.endswith("_s") else ""
         if value.is_integer() and not column.endswith(("_hours", "_s")):
             return f"{int(value):,}"
         if abs(value) >= 100:
-            return f"{value:,.1f}"
-        return f"{value:.3g}"
+            return f"{value:,.1f}{unit}"
+        return f"{value:.3g}{unit}"
     return str(value)
 
 
@@ -267,6 +349,66 @@ def headline_columns(summary: pd.DataFrame) -> list[str]:
     return columns
 
 
+#: Rows of :func:`job_outcomes_table`: label and the job outcomes it counts.
+_JOB_ROWS: Final = (
+    ("completed", ("completed",)),
+    ("in flight at the end", ("in_flight",)),
+    ("still waiting at the end", ("queued", "invisible")),
+    ("dead-lettered", ("dead_lettered",)),
+)
+
+
+def job_outcomes_table(jobs: pd.DataFrame) -> Table:
+    """How the queue jobs ended, one column per service (counts and shares)."""
+    services = [str(s) for s in dict.fromkeys(jobs["service"])]
+    mine = {name: jobs[jobs["service"] == name] for name in services}
+
+    def cell(count: int, total: int) -> str:
+        share = f" ({100 * count / total:.1f} %)" if total else ""
+        return f"{count:,}{share}"
+
+    rows = []
+    for label, outcomes in _JOB_ROWS:
+        rows.append(
+            (
+                label,
+                *(
+                    cell(int(f["outcome"].isin(outcomes).sum()), len(f))
+                    for f in mine.values()
+                ),
+            )
+        )
+    rows.append(
+        (
+            "interrupted at least once (any of the above)",
+            *(cell(int((f["interruptions"] > 0).sum()), len(f)) for f in mine.values()),
+        )
+    )
+    rows.append(("arrived", *(f"{len(f):,}" for f in mine.values())))
+    return Table(("jobs", *services), tuple(rows))
+
+
+def timeline_caption(
+    timeseries: pd.DataFrame, events: pd.DataFrame, service: str
+) -> str:
+    """What the timeline of *service* shows, and only that."""
+    rows = timeseries[timeseries["service"] == service]
+    mine = events[events["service"] == service]
+    sessions = bool(rows["sessions"].any()) and not bool(rows["queued"].any())
+    text = (
+        f"{service}: desired, RUNNING and protected tasks, and "
+        f"{'connected sessions' if sessions else 'queued messages'} (right axis), "
+        "sampled every sample interval"
+    )
+    if bool((mine["kind"] == "scale_in_blocked").any()):
+        text += "; shaded where protection blocked a scale-in or rollout"
+    if int((mine["kind"] == "deployment_started").sum()) > 1:
+        text += (
+            "; vertical lines where rollouts started (dashed) and completed (dotted)"
+        )
+    return text
+
+
 def _any_positive(summary: pd.DataFrame, column: str) -> bool:
     return column in summary.columns and bool((summary[column].fillna(0) > 0).any())
 
@@ -375,19 +517,7 @@ def _render(folder: Path) -> Path:
         path = folder / f"timeline-{service}.png"
         ax = timeline(timeseries, events, service)
         replace_file(path, lambda p, ax=ax: save_png(ax, p))
-        figures.append(
-            FigureRef(
-                path,
-                f"{service}: desired, RUNNING and protected tasks, and the queue (or "
-                "connected sessions) over time; shaded where protection blocked a "
-                "scale-in, vertical lines at rollouts",
-            )
-        )
-    if len(jobs):
-        path = folder / "job-outcomes.png"
-        ax = job_outcomes(jobs)
-        replace_file(path, lambda p, ax=ax: save_png(ax, p))
-        figures.append(FigureRef(path, "How the queue jobs ended, per service"))
+        figures.append(FigureRef(path, timeline_caption(timeseries, events, service)))
     path = folder / "protection-cost.png"
     ax = protection_cost(summary)
     replace_file(path, lambda p, ax=ax: save_png(ax, p))
@@ -408,6 +538,8 @@ def _render(folder: Path) -> Path:
             f"(ecssim {meta.get('ecssim_version', '?')})."
         )
     )
+    blocks.append(Heading("What happened"))
+    blocks.append(BulletList(tuple(what_happened(summary))))
     blocks.append(Heading("What ran"))
     blocks += describe_scenario(scenario)
     blocks.append(Heading("Headline outcomes"))
@@ -418,6 +550,9 @@ def _render(folder: Path) -> Path:
         )
     )
     blocks.append(_table(summary, headline_columns(summary)))
+    if len(jobs):
+        blocks.append(Heading("How the queue jobs ended"))
+        blocks.append(job_outcomes_table(jobs))
     blocks.append(Heading("Figures"))
     blocks += figures
     blocks.append(Heading("All outcomes"))
@@ -430,9 +565,10 @@ def _render(folder: Path) -> Path:
     blocks.append(
         BulletList(
             (
-                "events.parquet: every recorded event (time_s, kind, service, task, "
-                "reason, detail as JSON)",
-                "timeseries.parquet: one row per service per sample interval",
+                "events.parquet: every recorded event (time_s, its UTC timestamp, "
+                "kind, service, task, reason, detail as JSON)",
+                "timeseries.parquet: one row per service per sample interval "
+                "(time_s and its UTC timestamp first)",
                 "jobs.parquet: one row per queue message; sessions.parquet: one "
                 "row per game session",
                 "summary.parquet and summary.json: the outcomes above, one row per "
@@ -442,7 +578,7 @@ def _render(folder: Path) -> Path:
         )
     )
     blocks.append(Heading("Modelling caveats"))
-    blocks.append(Paragraph(FIDELITY_NOTE))
+    blocks += caveat_blocks()
 
     report_md = folder / "report.md"
     replace_file(

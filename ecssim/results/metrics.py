@@ -8,7 +8,8 @@ named in plain words with their unit. Nothing here knows about SimPy.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Final
 
 import numpy as np
@@ -49,7 +50,7 @@ SUMMARY_COLUMNS: Final[dict[str, str]] = {
     "tasks_stopped_by_scale_in": "tasks the scheduler stopped as surplus",
     "scale_ins_blocked": "times protection started to block a scale-in or rollout",
     "blocked_hours": "hours during which protection blocked the scheduler",
-    "convergence_delay_mean_s": "mean time from a desired-count drop to running <= desired [s]",
+    "convergence_delay_mean_s": "mean time from a desired-count drop to running <= desired (drops that never converged left out) [s]",
     "convergence_delay_max_s": "longest time from a desired-count drop to running <= desired [s]",
     "deployments_started": "rollouts started (the initial one excluded)",
     "deployments_completed": "rollouts that reached COMPLETED",
@@ -68,6 +69,7 @@ SUMMARY_COLUMNS: Final[dict[str, str]] = {
     "throttles": "ThrottlingException answers (account token bucket)",
     "injected_api_errors": "protection call errors injected by faults",
     "protection_expired_while_busy": "jobs during which the task's protection lapsed",
+    "protection_lapsed_while_busy": "times a task's protection expired while it had a job or a connected session",
     "tasks_killed": "tasks SIGKILLed at stopTimeout",
     "worker_hangs": "workers that hung",
     "task_crashes": "tasks whose essential container exited",
@@ -90,30 +92,185 @@ def _details(events: pd.DataFrame) -> list[dict[str, Any]]:
     return [json.loads(text) for text in events["detail"]]
 
 
-def _blocked_episodes(events: pd.DataFrame, end_s: float) -> tuple[int, float]:
-    """How many times protection started to block the scheduler, and for how
-    many hours in all (a repeated ``scale_in_blocked`` inside one episode is
-    the same episode)."""
+def _blocked_episodes(
+    events: pd.DataFrame, end_s: float, start_s: float = 0.0
+) -> tuple[int, float]:
+    """How many times protection started to block the scheduler at or after
+    *start_s*, and for how many hours of ``[start_s, end_s)`` it blocked (a
+    repeated ``scale_in_blocked`` inside one episode is the same episode)."""
     episodes = 0
     total = 0.0
     since: float | None = None
     for time_s, kind in zip(events["time_s"], events["kind"], strict=True):
         if kind == "scale_in_blocked" and since is None:
             since = time_s
-            episodes += 1
+            episodes += time_s >= start_s
         elif kind == "scale_in_unblocked" and since is not None:
-            total += time_s - since
+            total += max(0.0, time_s - max(since, start_s))
             since = None
     if since is not None:
-        total += end_s - since
+        total += max(0.0, end_s - max(since, start_s))
     return episodes, total / 3600
 
 
-def _convergence(events: pd.DataFrame, timeseries: pd.DataFrame) -> list[float]:
-    drops = events[events["kind"] == "desired_count_changed"]
+#: Event kinds that change what a task counts as: RUNNING, busy, protected.
+_TASK_STATE_KINDS: Final = frozenset(
+    {
+        "task_status",
+        "task_busy_changed",
+        "protection_set",
+        "protection_renewed",
+        "protection_cleared",
+        "task_stop_requested",
+    }
+)
+#: The step functions :func:`occupancy` returns, one column each.
+OCCUPANCY_COLUMNS: Final = (
+    "time_s",
+    "desired",
+    "running",
+    "busy",
+    "protected",
+    "idle_protected",
+)
+
+
+@dataclass(slots=True)
+class _TaskState:
+    since: float
+    running: bool = False
+    busy: bool = False
+    holder: bool = True  # False once a stop was requested: protection no longer counts
+    expires_at: float | None = None
+
+
+@dataclass(frozen=True)
+class Occupancy:
+    """A service's counts as exact step functions of time, from its events.
+
+    Attributes:
+        steps: one row per moment any count changed (columns
+            :data:`OCCUPANCY_COLUMNS`); each row holds from its time to the next
+            row's (the last one to the end of the run). ``desired`` is NaN for
+            standalone tasks.
+        lapses_while_busy: times a task's protection expired while it had work
+            in hand (a job or a connected session), by the time it expired.
+    """
+
+    steps: pd.DataFrame
+    lapses_while_busy: tuple[float, ...]
+
+    def integral(self, values: pd.Series, start_s: float, end_s: float) -> float:
+        """The integral of the step function *values* (aligned with ``steps``)
+        over ``[start_s, end_s)``, in hours."""
+        times = self.steps["time_s"].to_numpy(dtype=float)
+        if not len(times):
+            return 0.0
+        lower = np.clip(times, start_s, end_s)
+        upper = np.clip(np.append(times[1:], end_s), start_s, end_s)
+        return float(np.sum(values.to_numpy(dtype=float) * (upper - lower))) / 3600
+
+
+def occupancy(events: pd.DataFrame, end_s: float) -> Occupancy:
+    """The exact counts of one service (or of the standalone tasks) over time.
+
+    Each task is followed through its ``task_status``, ``task_busy_changed``,
+    protection and ``task_stop_requested`` events: it counts as running while
+    its last status is RUNNING, as busy between its busy changes, and as
+    protected while RUNNING, not asked to stop and before its protection's
+    ``expires_at`` (protection lapses between events, at the moment it expires).
+    The desired count follows ``service_created`` and ``desired_count_changed``.
+    Nothing depends on the sample interval.
+    """
+    deltas: list[tuple[float, int, int, int, int, int]] = []
+    lapses: list[float] = []
+    tasks: dict[str, _TaskState] = {}
+
+    def close(state: _TaskState, until: float) -> None:
+        start = state.since
+        if until <= start:
+            return
+        if state.running:
+            deltas.append((start, 0, 1, 0, 0, 0))
+            deltas.append((until, 0, -1, 0, 0, 0))
+        if state.busy:
+            deltas.append((start, 0, 0, 1, 0, 0))
+            deltas.append((until, 0, 0, -1, 0, 0))
+        expires = state.expires_at
+        if state.running and state.holder and expires is not None and expires > start:
+            idle = 0 if state.busy else 1
+            deltas.append((start, 0, 0, 0, 1, idle))
+            deltas.append((min(until, expires), 0, 0, 0, -1, -idle))
+            if state.busy and expires < until:
+                lapses.append(expires)
+
+    desired_known = False
+    relevant = events[
+        events["kind"].isin(_TASK_STATE_KINDS)
+        | events["kind"].isin(["service_created", "desired_count_changed"])
+    ]
+    for time_s, kind, task, detail in zip(
+        relevant["time_s"],
+        relevant["kind"],
+        relevant["task"],
+        relevant["detail"],
+        strict=True,
+    ):
+        if kind == "service_created":
+            desired_known = True
+            deltas.append(
+                (time_s, int(json.loads(detail)["desired_count"]), 0, 0, 0, 0)
+            )
+            continue
+        if kind == "desired_count_changed":
+            fields = json.loads(detail)
+            change = int(fields["desired_count"]) - int(fields["previous"])
+            deltas.append((time_s, change, 0, 0, 0, 0))
+            continue
+        if task is None or task is pd.NA:
+            continue
+        state = tasks.get(task)
+        if state is None:
+            state = tasks[task] = _TaskState(since=time_s)
+        close(state, time_s)
+        state.since = time_s
+        if kind == "task_status":
+            state.running = json.loads(detail).get("status") == "RUNNING"
+        elif kind == "task_busy_changed":
+            state.busy = bool(json.loads(detail).get("busy"))
+        elif kind == "task_stop_requested":
+            state.holder = False
+        elif kind == "protection_cleared":
+            state.expires_at = None
+        else:
+            expires = json.loads(detail).get("expires_at")
+            state.expires_at = None if expires is None else float(expires)
+    for state in tasks.values():
+        close(state, end_s)
+    frame = pd.DataFrame(
+        deltas,
+        columns=["time_s", "desired", "running", "busy", "protected", "idle_protected"],
+    )
+    steps = frame.groupby("time_s", sort=True).sum().cumsum().reset_index()
+    steps = steps[steps["time_s"] < end_s].reset_index(drop=True)
+    if not desired_known:
+        steps["desired"] = np.nan
+    return Occupancy(
+        steps=steps[list(OCCUPANCY_COLUMNS)], lapses_while_busy=tuple(lapses)
+    )
+
+
+def _convergence(
+    events: pd.DataFrame, steps: pd.DataFrame, start_s: float
+) -> list[float]:
+    """Per desired-count drop at or after *start_s*: the time until running <=
+    desired (drops that never converge before the end are left out)."""
+    drops = events[
+        (events["kind"] == "desired_count_changed") & (events["time_s"] >= start_s)
+    ]
+    times = steps["time_s"].to_numpy(dtype=float)
+    converged = (steps["running"] <= steps["desired"]).to_numpy()
     delays = []
-    times = timeseries["time_s"].to_numpy()
-    converged = (timeseries["running"] <= timeseries["desired"]).to_numpy()
     for time_s, detail in zip(drops["time_s"], _details(drops), strict=True):
         if detail.get("desired_count", 0) >= detail.get("previous", 0):
             continue
@@ -123,7 +280,9 @@ def _convergence(events: pd.DataFrame, timeseries: pd.DataFrame) -> list[float]:
     return delays
 
 
-def _deployments(events: pd.DataFrame, end_s: float) -> dict[str, Any]:
+def _deployments(
+    events: pd.DataFrame, end_s: float, start_s: float = 0.0
+) -> dict[str, Any]:
     started = events[events["kind"] == "deployment_started"]
     details = _details(started)
     ids = [d["deployment"] for d in details]
@@ -136,9 +295,9 @@ def _deployments(events: pd.DataFrame, end_s: float) -> dict[str, Any]:
         d["deployment"]
         for d in _details(events[events["kind"] == "deployment_completed"])
     }
-    rollouts = list(zip(ids, times, strict=True))[
-        1:
-    ]  # the first one creates the service
+    # the first one creates the service; rollouts before the warm-up ends are not counted
+    every_rollout = list(zip(ids, times, strict=True))[1:]
+    rollouts = [r for r in every_rollout if r[1] >= start_s]
     durations = [finished.get(i, end_s) - t for i, t in rollouts]
     return {
         "deployments_started": len(rollouts),
@@ -146,17 +305,24 @@ def _deployments(events: pd.DataFrame, end_s: float) -> dict[str, Any]:
         "deployments_in_progress_at_end": sum(
             1 for i, _ in rollouts if i not in finished
         ),
-        "deployments_failed": _count(events, "deployment_failed"),
+        "deployments_failed": _count(
+            events[events["time_s"] >= start_s], "deployment_failed"
+        ),
         "deployment_duration_max_s": max(durations) if durations else 0.0,
         "deployments_over_cloudformation_timeout": sum(
             1 for d in durations if d > CLOUDFORMATION_TIMEOUT_S
         ),
-        "old_revision_task_hours": _old_revision_hours(events, rollouts, end_s),
+        "old_revision_task_hours": _old_revision_hours(
+            events, every_rollout, end_s, start_s
+        ),
     }
 
 
 def _old_revision_hours(
-    events: pd.DataFrame, rollouts: list[tuple[str, float]], end_s: float
+    events: pd.DataFrame,
+    rollouts: list[tuple[str, float]],
+    end_s: float,
+    start_s: float = 0.0,
 ) -> float:
     if not rollouts:
         return 0.0
@@ -186,25 +352,62 @@ def _old_revision_hours(
         if not later:
             continue
         replaced = min(later)
-        total += max(0.0, stop - max(started, replaced))
+        total += max(0.0, stop - max(started, replaced, start_s))
     return total / 3600
+
+
+#: Outcomes that only mean something for a queue workload / a session workload:
+#: NaN (not applicable) for services without one.
+QUEUE_OUTCOMES: Final = (
+    "jobs_arrived",
+    "jobs_completed",
+    "jobs_in_flight_at_end",
+    "jobs_waiting_at_end",
+    "jobs_dead_lettered",
+    "job_interruptions",
+    "jobs_interrupted",
+    "jobs_redelivered",
+    "lost_work_hours",
+    "queue_wait_p50_s",
+    "queue_wait_p95_s",
+    "queue_wait_p99_s",
+    "protection_expired_while_busy",
+)
+SESSION_OUTCOMES: Final = (
+    "sessions_arrived",
+    "sessions_completed",
+    "sessions_interrupted",
+    "sessions_dropped",
+    "session_wait_p95_s",
+)
 
 
 def _service_row(
     name: str,
     events: pd.DataFrame,
-    timeseries: pd.DataFrame,
     jobs: pd.DataFrame,
     sessions: pd.DataFrame,
     *,
     duration_s: float,
-    sample_interval_s: float,
+    measure_from_s: float,
 ) -> dict[str, Any]:
-    hours = sample_interval_s / 3600
+    start_s = measure_from_s
+    track = occupancy(events, duration_s)
+    steps = track.steps
+    all_events = events
+    events = events[events["time_s"] >= start_s]
+    jobs = jobs[~(jobs["arrival_s"] < start_s)]
+    sessions = sessions[~(sessions["arrival_s"] < start_s)]
     waits = (jobs["first_start_s"] - jobs["arrival_s"]).dropna()
     session_waits = (sessions["start_s"] - sessions["arrival_s"]).dropna()
-    delays = _convergence(events, timeseries)
-    episodes, blocked_hours = _blocked_episodes(events, duration_s)
+    delays = _convergence(events, steps, start_s)
+    episodes, blocked_hours = _blocked_episodes(all_events, duration_s, start_s)
+    running = steps["running"]
+    surplus = (running - steps["desired"]).clip(lower=0)
+
+    def hours(values: pd.Series) -> float:
+        return track.integral(values.fillna(0), start_s, duration_s)
+
     outcome = jobs["outcome"]
     row: dict[str, Any] = {
         "service": name,
@@ -225,19 +428,15 @@ def _service_row(
         "sessions_interrupted": int((sessions["outcome"] == "interrupted").sum()),
         "sessions_dropped": int((sessions["outcome"] == "dropped").sum()),
         "session_wait_p95_s": _pct(session_waits, 95),
-        "task_hours": float(timeseries["running"].sum()) * hours,
-        "busy_task_hours": float(timeseries["busy"].sum()) * hours,
-        "idle_task_hours": float(timeseries["idle"].sum()) * hours,
-        "protected_task_hours": float(timeseries["protected"].sum()) * hours,
-        "idle_protected_task_hours": float(timeseries["idle_protected"].sum()) * hours,
-        "hours_above_desired": float(
-            (timeseries["running"] > timeseries["desired"]).sum()
-        )
-        * hours,
-        "protected_surplus_task_hours": float(
-            timeseries["above_desired_protected"].sum()
-        )
-        * hours,
+        "task_hours": hours(running),
+        "busy_task_hours": hours(steps["busy"]),
+        "idle_task_hours": hours(running - steps["busy"]),
+        "protected_task_hours": hours(steps["protected"]),
+        "idle_protected_task_hours": hours(steps["idle_protected"]),
+        "hours_above_desired": hours((surplus > 0).astype(float)),
+        "protected_surplus_task_hours": hours(
+            surplus.where(surplus <= steps["protected"], steps["protected"])
+        ),
         "scale_in_decisions": _count(events, "scale_in"),
         "tasks_stopped_by_scale_in": int(
             sum(
@@ -249,8 +448,11 @@ def _service_row(
         "blocked_hours": blocked_hours,
         "convergence_delay_mean_s": float(np.mean(delays)) if delays else float("nan"),
         "convergence_delay_max_s": float(np.max(delays)) if delays else float("nan"),
+        "protection_lapsed_while_busy": sum(
+            1 for t in track.lapses_while_busy if t >= start_s
+        ),
     }
-    row.update(_deployments(events, duration_s))
+    row.update(_deployments(all_events, duration_s, start_s))
     row.update(
         {
             "protection_calls": int(
@@ -303,18 +505,31 @@ def _service_row(
 
 def summarize(
     events: pd.DataFrame,
-    timeseries: pd.DataFrame,
     jobs: pd.DataFrame,
     sessions: pd.DataFrame,
     *,
     services: Sequence[str],
     duration_s: float,
-    sample_interval_s: float,
+    measure_from_s: float = 0.0,
+    workloads: Mapping[str, str | None] | None = None,
 ) -> pd.DataFrame:
     """One row per service with every column of :data:`SUMMARY_COLUMNS`.
 
+    Every figure comes from the events, jobs and sessions, never from the
+    sampled time series: time integrals (task-hours and the like) and
+    convergence delays are exact whatever the sample interval. Only what
+    happens from *measure_from_s* on counts (a warm-up): events at or after
+    it, jobs and sessions that arrived at or after it, the part of every time
+    integral after it.
+
     Events of standalone tasks (no service) get a row of their own named
     :data:`STANDALONE` when there are any.
+
+    Args:
+        workloads: each service's workload kind (``"queue"``, ``"sessions"`` or
+            None). When given, the outcomes of the other kind are NaN (not
+            applicable) rather than 0: :data:`QUEUE_OUTCOMES`,
+            :data:`SESSION_OUTCOMES`. Standalone tasks have neither.
     """
     rows = []
     names = list(services)
@@ -326,15 +541,19 @@ def summarize(
             mine = events[standalone]
         else:
             mine = events[events["service"] == name]
-        rows.append(
-            _service_row(
-                name,
-                mine,
-                timeseries[timeseries["service"] == name],
-                jobs[jobs["service"] == name],
-                sessions[sessions["service"] == name],
-                duration_s=duration_s,
-                sample_interval_s=sample_interval_s,
-            )
+        workload = (workloads or {}).get(name)
+        row = _service_row(
+            name,
+            mine,
+            jobs[jobs["service"] == name],
+            sessions[sessions["service"] == name],
+            duration_s=duration_s,
+            measure_from_s=measure_from_s,
         )
+        if workloads is not None or name == STANDALONE:
+            if workload != "queue":
+                row.update(dict.fromkeys(QUEUE_OUTCOMES, float("nan")))
+            if workload != "sessions":
+                row.update(dict.fromkeys(SESSION_OUTCOMES, float("nan")))
+        rows.append(row)
     return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))

@@ -12,22 +12,62 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any, Final
 
 import pandas as pd
 
-EVENT_COLUMNS: Final = ("time_s", "kind", "service", "task", "reason", "detail")
+EVENT_COLUMNS: Final = (
+    "time_s",
+    "timestamp",
+    "kind",
+    "service",
+    "task",
+    "reason",
+    "detail",
+)
+#: Simulated time 0 when a recorder is not told otherwise.
+DEFAULT_EPOCH: Final = datetime(2026, 1, 5, tzinfo=UTC)
 _COLUMN_FIELDS: Final = frozenset({"service", "task", "reason"})
+
+
+def timestamps(time_s: pd.Series, start: datetime) -> pd.Series:
+    """Simulated seconds as UTC wall-clock times (``start`` is time 0)."""
+    epoch = pd.Timestamp(start).tz_convert("UTC")
+    offsets = pd.to_timedelta(time_s.to_numpy(dtype="float64"), unit="s")
+    return pd.Series(epoch + offsets, index=time_s.index, name="timestamp")
+
+
+def event_details(events: pd.DataFrame, kind: str | None = None) -> pd.DataFrame:
+    """The events (of *kind* when given) with their ``detail`` as typed columns.
+
+    Every key of the JSON in ``detail`` becomes a column of its own, typed by
+    pandas (numbers as numbers, booleans as booleans, missing values as NA),
+    after the other columns, so events can be filtered like any frame:
+    ``event_details(events, "desired_count_changed").query("desired_count < previous")``.
+    """
+    rows = events if kind is None else events[events["kind"] == kind]
+    details = pd.DataFrame.from_records(
+        [json.loads(text) for text in rows["detail"]], index=rows.index
+    )
+    if details.columns.empty:
+        return rows.drop(columns="detail").copy()
+    details = details.convert_dtypes()
+    clashes = [c for c in details.columns if c in rows.columns]
+    details = details.rename(columns={c: f"detail.{c}" for c in clashes})
+    return pd.concat([rows.drop(columns="detail"), details], axis=1)
 
 
 class Recorder:
     """Collects events ``(time_s, kind, fields)``.
 
     In the frame, fields other than service, task and reason go to ``detail``
-    as JSON with sorted keys.
+    as JSON with sorted keys; ``timestamp`` is ``time_s`` as UTC wall-clock time
+    from *start* (time 0).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, start: datetime = DEFAULT_EPOCH) -> None:
+        self.start = start
         self.times: list[float] = []
         self.kinds: list[str] = []
         self.fields: list[Mapping[str, Any]] = []
@@ -55,6 +95,9 @@ class Recorder:
         frame = pd.DataFrame(
             {
                 "time_s": pd.Series(self.times, dtype="float64"),
+                "timestamp": timestamps(
+                    pd.Series(self.times, dtype="float64"), self.start
+                ),
                 "kind": pd.Series(self.kinds, dtype=object),
                 "service": pd.Series(services, dtype=object),
                 "task": pd.Series(tasks, dtype=object),

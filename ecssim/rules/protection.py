@@ -124,12 +124,52 @@ def task_not_valid(*, in_service: bool, enabling: bool, stopping: bool) -> bool:
     return not in_service or (enabling and stopping)
 
 
-def deployment_blocked(rule: str, *, other_protected: int, desired_count: int) -> bool:
+#: The ``deployment_blocked`` rules (``EcsSettings.deployment_blocked``).
+REFUSE_NEW: Final = "refuse_new"
+REFUSE_RENEWALS_TOO: Final = "refuse_renewals_too"
+IGNORE: Final = "ignore"
+DEPLOYMENT_BLOCKED_RULES: Final = (REFUSE_NEW, REFUSE_RENEWALS_TOO, IGNORE)
+
+
+def deployment_blocked(
+    rule: str,
+    *,
+    other_protected: int,
+    desired_count: int,
+    renewal: bool = False,
+    blocking_for_s: float | None = None,
+    refuse_renewals_after_s: float | None = None,
+) -> bool:
     """Whether enabling protection on a task fails with ``DEPLOYMENT_BLOCKED``.
 
     The documented condition is a service with more protected tasks than its
-    desired count. Under ``rule="enforce"`` an enable is refused when the task
-    plus the *other_protected* tasks of its service would exceed
-    *desired_count*; under ``"ignore"`` never.
+    desired count. AWS's own sample shows that renewing a task that is already
+    protected is accepted in that state (its 1-minute protection, renewed every
+    ~48 s, keeps a task up for a 6-minute job after the desired count went to
+    0), so the rules are:
+
+    * ``"refuse_new"`` (the default): an enable of a task that is not protected
+      now (*renewal* false) fails when it plus the *other_protected* tasks of
+      its service would exceed *desired_count*; a renewal never fails this way;
+    * ``"refuse_renewals_too"``: renewals are refused in that state as well;
+    * ``"ignore"``: never.
+
+    Independently of the rule (unless ``"ignore"``), a renewal fails once the
+    task has been blocking a scale-in or a rollout for *refuse_renewals_after_s*
+    or longer (*blocking_for_s*; None: not blocking). The sample's comments say
+    ECS may refuse a task that blocks a rolling deployment "for an extended
+    period of time"; the threshold is not documented, so it is off (None) by
+    default.
     """
-    return rule == "enforce" and other_protected + 1 > desired_count
+    if rule == IGNORE:
+        return False
+    if (
+        renewal
+        and refuse_renewals_after_s is not None
+        and blocking_for_s is not None
+        and blocking_for_s >= refuse_renewals_after_s
+    ):
+        return True
+    if renewal and rule == REFUSE_NEW:
+        return False
+    return other_protected + 1 > desired_count

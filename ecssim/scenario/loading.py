@@ -22,6 +22,7 @@ from pydantic import (
 
 from ecssim.errors import ScenarioError
 from ecssim.scenario.schema import Scenario
+from ecssim.scenario.schema_docs import annotate
 
 # ---- loading ------------------------------------------------------------------------------
 #: Bounds on a scenario document, checked before anything walks it: values after
@@ -334,4 +335,4 @@ def json_schema() -> dict[str, Any]:
     schema = Scenario.model_json_schema(by_alias=True)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "ecssim scenario"
-    return schema
+    return annotate(schema)

@@ -28,6 +28,7 @@ from pydantic import (
 )
 
 from ecssim.config import EcsSettings
+from ecssim.rules import deployments as deployment_rules
 from ecssim.rules.protection import MAX_EXPIRES_IN_MINUTES, MIN_EXPIRES_IN_MINUTES
 from ecssim.units import parse_duration, parse_rate
 
@@ -56,6 +57,29 @@ def _whole_minutes(seconds: float) -> float:
 
 
 ProtectionSeconds = Annotated[Seconds, AfterValidator(_whole_minutes)]
+
+
+def _bake_minutes(seconds: float) -> float:
+    minutes = seconds / 60
+    if minutes != int(minutes):
+        raise ValueError(f"{minutes:g} minutes is not a whole number of minutes")
+    limit = deployment_rules.MAX_BAKE_TIME_MINUTES
+    if not 0 <= minutes <= limit:
+        raise ValueError(f"{minutes:g} minutes is outside 0..{limit} minutes")
+    return seconds
+
+
+#: A bake time: whole minutes, 0..1440 (ECS's ``...BakeTimeInMinutes``).
+BakeSeconds = Annotated[Seconds, AfterValidator(_bake_minutes)]
+
+
+def _tenths(value: float) -> float:
+    if not deployment_rules.is_multiple_of_tenth(value):
+        raise ValueError(f"{value:g} is not a multiple of 0.1")
+    return round(value, 1)
+
+
+Tenths = Annotated[float, AfterValidator(_tenths)]
 
 #: A scenario's name becomes a results folder name: only characters safe in a file
 #: name, no leading dot, no separators, so no name can point outside ``results/``.
@@ -238,10 +262,18 @@ class ProtectionPolicyConfig(_Model):
     policies: ``none``; ``per_job`` (protect on taking work, release when done);
     ``renewing`` (per_job and renew while busy); ``always`` (protect at start and
     keep renewing: the anti-pattern); ``sessions`` (protected while any session is
-    connected).
+    connected); ``aws_sample`` (AWS's sample queue consumer and its
+    ProtectionManager, call for call: protect before each receive, renew at
+    ``renew_at_fraction`` on a ``check_every`` timer, release after each job and
+    each empty receive, but not before ``maintain_fraction`` of the duration
+    has passed since the last change; its defaults are the sample's: 1-minute
+    protection, 80 %, 10 %, 10 s, a client that only checks the HTTP status,
+    and a worker that stops taking work and exits when protection is refused).
     """
 
-    policy: Literal["none", "per_job", "renewing", "always", "sessions"] = "none"
+    policy: Literal[
+        "none", "per_job", "renewing", "always", "sessions", "aws_sample"
+    ] = "none"
     expires_in_s: ProtectionSeconds = Field(default=7200.0, alias="expires_in")
     renew_every_s: Seconds | None = Field(default=None, alias="renew_every", gt=0)
     renew_at_fraction: float | None = Field(default=None, gt=0, lt=1)
@@ -254,8 +286,44 @@ class ProtectionPolicyConfig(_Model):
         description="agent only: treat a 200 response with a failure body as a "
         "failure (clients that only check the status code do not)",
     )
-    call_latency_s: Seconds = Field(default=0.1, alias="call_latency")
+    call_latency_s: Seconds = Field(
+        default=0.03,
+        alias="call_latency",
+        description="time one protection call takes (AWS's sample logs 24-43 ms "
+        "per agent call)",
+    )
     max_attempts: int = Field(default=3, ge=1, le=10)
+    check_every_s: Seconds = Field(
+        default=10.0,
+        alias="check_every",
+        gt=0,
+        description="aws_sample only: the protection manager's timer",
+    )
+    maintain_fraction: float = Field(
+        default=0.1,
+        ge=0,
+        lt=1,
+        description="aws_sample only: a release asked for before this fraction of "
+        "the duration has passed since the last change waits until it has",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sample_defaults(cls, data: Any) -> Any:
+        """``aws_sample`` starts from the sample's own settings."""
+        if isinstance(data, dict) and data.get("policy") == "aws_sample":
+            defaults = {
+                "expires_in": "1m",
+                "renew_at_fraction": 0.8,
+                "check_failure_body": False,
+                "on_failure": "stop_taking_work",
+            }
+            aliases = {"expires_in": "expires_in_s"}
+            data = dict(data)
+            for key, value in defaults.items():
+                if key not in data and aliases.get(key) not in data:
+                    data[key] = value
+        return data
 
     @model_validator(mode="after")
     def _check(self) -> ProtectionPolicyConfig:
@@ -275,17 +343,23 @@ class ProtectionPolicyConfig(_Model):
             return self.renew_every_s
         if self.renew_at_fraction is not None:
             return self.renew_at_fraction * self.expires_in_s
-        if self.policy in ("renewing", "always", "sessions"):
+        if self.policy in ("renewing", "always", "sessions", "aws_sample"):
             return 0.8 * self.expires_in_s
         return None
 
 
 class WorkerConfig(_Model):
-    """What a worker does on SIGTERM."""
+    """What a worker does on SIGTERM, and the real program ``ecssim serve`` runs."""
 
     on_sigterm: Literal["finish", "abandon"] = "finish"
     shutdown_s: Seconds = Field(
         default=1.0, alias="shutdown", description="exit time when idle"
+    )
+    command: list[Annotated[str, Field(min_length=1)]] | None = Field(
+        default=None,
+        min_length=1,
+        description="ecssim serve only: the program (and arguments) each task of "
+        "the service runs as a real process, instead of the modelled worker",
     )
 
 
@@ -339,12 +413,95 @@ class CircuitBreaker(_Model):
     rollback: bool = False
 
 
+class LinearConfig(_Model):
+    """``linearConfiguration``: shift ``step_percent`` of production traffic,
+    wait ``step_bake_time``, repeat until 100 %."""
+
+    step_percent: Tenths = Field(
+        default=deployment_rules.LINEAR_STEP_PERCENT_DEFAULT,
+        ge=deployment_rules.LINEAR_STEP_PERCENT_MIN,
+        le=100,
+    )
+    step_bake_time_s: BakeSeconds = Field(
+        default=deployment_rules.LINEAR_STEP_BAKE_MINUTES_DEFAULT * 60.0,
+        alias="step_bake_time",
+    )
+
+
+class CanaryConfig(_Model):
+    """``canaryConfiguration``: shift ``percent`` of production traffic, wait
+    ``bake_time``, then shift the rest."""
+
+    percent: Tenths = Field(
+        default=deployment_rules.CANARY_PERCENT_DEFAULT,
+        ge=deployment_rules.CANARY_PERCENT_MIN,
+        le=100,
+    )
+    bake_time_s: BakeSeconds = Field(
+        default=deployment_rules.CANARY_BAKE_MINUTES_DEFAULT * 60.0, alias="bake_time"
+    )
+
+
+Strategy = Literal["ROLLING", "BLUE_GREEN", "LINEAR", "CANARY"]
+
+
+def _check_strategy(
+    strategy: Strategy | None,
+    linear: LinearConfig | None,
+    canary: CanaryConfig | None,
+) -> None:
+    if linear is not None and strategy != "LINEAR":
+        raise ValueError("linear: only valid with strategy LINEAR")
+    if canary is not None and strategy != "CANARY":
+        raise ValueError("canary: only valid with strategy CANARY")
+
+
 class DeploymentConfig(_Model):
-    """``deploymentConfiguration`` of a rolling update."""
+    """``deploymentConfiguration``: a rolling update's bounds and circuit
+    breaker, or a BLUE_GREEN, LINEAR or CANARY deployment's bake times."""
 
     minimum_healthy_percent: int = Field(default=100, ge=0, le=100)
     maximum_percent: int = Field(default=200, ge=100)
     circuit_breaker: CircuitBreaker = CircuitBreaker()
+    strategy: Strategy = "ROLLING"
+    bake_time_s: BakeSeconds = Field(default=0.0, alias="bake_time")
+    linear: LinearConfig | None = None
+    canary: CanaryConfig | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> DeploymentConfig:
+        _check_strategy(self.strategy, self.linear, self.canary)
+        return self
+
+    def request(self) -> dict[str, Any]:
+        """The strategy keys of ``deploymentConfiguration`` for CreateService."""
+        return _strategy_request(
+            self.strategy, self.bake_time_s, self.linear, self.canary
+        )
+
+
+def _strategy_request(
+    strategy: Strategy,
+    bake_time_s: float | None,
+    linear: LinearConfig | None,
+    canary: CanaryConfig | None,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"strategy": strategy}
+    if bake_time_s is not None and strategy != "ROLLING":
+        body["bakeTimeInMinutes"] = round(bake_time_s / 60)
+    if strategy == "LINEAR":
+        linear = linear or LinearConfig()
+        body["linearConfiguration"] = {
+            "stepPercent": linear.step_percent,
+            "stepBakeTimeInMinutes": round(linear.step_bake_time_s / 60),
+        }
+    if strategy == "CANARY":
+        canary = canary or CanaryConfig()
+        body["canaryConfiguration"] = {
+            "canaryPercent": canary.percent,
+            "canaryBakeTimeInMinutes": round(canary.bake_time_s / 60),
+        }
+    return body
 
 
 class CapacityProvider(_Model):
@@ -377,6 +534,10 @@ class Service(_Model):
             self.workload, SessionWorkload
         ):
             raise ValueError("protection policy 'sessions' needs a sessions workload")
+        if self.protection.policy == "aws_sample" and not isinstance(
+            self.workload, QueueWorkload
+        ):
+            raise ValueError("protection policy 'aws_sample' needs a queue workload")
         return self
 
 
@@ -388,6 +549,15 @@ class StandaloneTasks(_Model):
     at_s: Seconds = Field(default=0.0, alias="at")
     protection: ProtectionPolicyConfig = ProtectionPolicyConfig(policy="always")
 
+    @model_validator(mode="after")
+    def _check(self) -> StandaloneTasks:
+        if self.protection.policy in ("aws_sample", "sessions"):
+            raise ValueError(
+                f"protection policy {self.protection.policy!r} needs a service "
+                "workload; standalone tasks take none, per_job, renewing or always"
+            )
+        return self
+
 
 # ---- scheduled actions and faults -------------------------------------------------------
 class Deploy(_Model):
@@ -397,6 +567,31 @@ class Deploy(_Model):
     at_s: Seconds = Field(alias="at")
     service: str
     fails_to_start: bool = False
+    #: the deployment strategy for this and later deployments (default: the
+    #: service's ``deployment``); bake times as in ``services[].deployment``
+    strategy: Strategy | None = None
+    bake_time_s: BakeSeconds | None = Field(default=None, alias="bake_time")
+    linear: LinearConfig | None = None
+    canary: CanaryConfig | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> Deploy:
+        if self.strategy is None:
+            if (self.bake_time_s, self.linear, self.canary) != (None, None, None):
+                raise ValueError("bake_time, linear and canary need a strategy")
+        else:
+            _check_strategy(self.strategy, self.linear, self.canary)
+        return self
+
+    def request(self) -> dict[str, Any] | None:
+        """The strategy keys of ``deploymentConfiguration`` for UpdateService, or
+        ``None`` to keep the service's."""
+        if self.strategy is None:
+            return None
+        bake = self.bake_time_s
+        if bake is None and self.strategy != "ROLLING":
+            bake = 0.0
+        return _strategy_request(self.strategy, bake, self.linear, self.canary)
 
 
 class SetDesiredCount(_Model):
@@ -494,10 +689,67 @@ Fault = Annotated[
 
 
 class Sweep(_Model):
-    """A grid of values by dotted path, each point run ``replications`` times."""
+    """A grid of values by dotted path, each point run ``replications`` times.
+
+    ``replications: auto`` runs every point 3 times, then adds one replication
+    to every point at a time until the 95 % half-width of each
+    ``target_outcomes`` mean is within ``relative_half_width`` of the mean at
+    every point, or ``max_replications`` is reached. ``baseline`` names the grid
+    point (one value per parameter) the others are compared with, pair by pair;
+    the first grid point when not given.
+    """
 
     parameters: dict[str, tuple[Any, ...]] = Field(min_length=1)
-    replications: int = Field(default=1, ge=1, le=1000)
+    replications: Annotated[int, Field(ge=1, le=1000)] | Literal["auto"] = Field(
+        default=1, description="runs per grid point, or auto (see relative_half_width)"
+    )
+    baseline: dict[str, Any] | None = Field(
+        default=None,
+        description="the grid point the others are compared with (default: the first)",
+    )
+    relative_half_width: float = Field(
+        default=0.05,
+        gt=0,
+        le=1,
+        description="replications: auto stops when every target half-width is "
+        "within this fraction of its mean",
+    )
+    max_replications: int = Field(
+        default=30,
+        ge=3,
+        le=1000,
+        description="replications: auto runs at most this many",
+    )
+    target_outcomes: tuple[str, ...] = Field(
+        default=("task_hours",),
+        min_length=1,
+        description="the outcomes replications: auto makes precise",
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> Sweep:
+        if self.baseline is not None:
+            for name, value in self.baseline.items():
+                if name not in self.parameters:
+                    raise ValueError(
+                        f"baseline.{name}: not a swept parameter "
+                        f"(one of {sorted(self.parameters)})"
+                    )
+                if value not in self.parameters[name]:
+                    raise ValueError(
+                        f"baseline.{name}: {value!r} is not one of the swept values "
+                        f"{list(self.parameters[name])}"
+                    )
+            missing = sorted(set(self.parameters) - set(self.baseline))
+            if missing:
+                raise ValueError(f"baseline: give a value for {missing} too")
+        return self
+
+    def baseline_point(self) -> dict[str, Any]:
+        """The baseline grid point: as given, else the first value of each parameter."""
+        if self.baseline is not None:
+            return {name: self.baseline[name] for name in self.parameters}
+        return {name: values[0] for name, values in self.parameters.items() if values}
 
 
 class Cluster(_Model):
@@ -532,14 +784,30 @@ class EcsKnobs(_Model):
     task_pending_s: Seconds = Field(default=20.0, alias="task_pending")
     task_healthy_after_s: Seconds = Field(default=40.0, alias="task_healthy_after")
     task_deprovisioning_s: Seconds = Field(default=5.0, alias="task_deprovisioning")
-    deployment_blocked: Literal["enforce", "ignore"] = "enforce"
+    deployment_blocked: Literal["refuse_new", "refuse_renewals_too", "ignore"] = Field(
+        default="refuse_new",
+        description="when enabling protection fails with DEPLOYMENT_BLOCKED: "
+        "refuse_new (protecting an unprotected task beyond the desired count; "
+        "renewals are accepted, as AWS's sample shows), refuse_renewals_too, ignore",
+    )
+    refuse_renewals_after_s: Seconds | None = Field(
+        default=None,
+        alias="refuse_renewals_after",
+        gt=0,
+        description="refuse renewals of a task that has blocked a scale-in or a "
+        "rollout for this long (AWS documents no threshold; default: never)",
+    )
     protection_api_rate_per_s: PerSecond | None = Field(
         default=50.0, alias="protection_api_rate", gt=0
     )
     protection_api_burst: float = Field(default=100.0, ge=1)
     stopped_task_retention_s: Seconds = Field(
-        default=3600.0, alias="stopped_task_retention"
+        default=3600.0,
+        alias="stopped_task_retention",
+        description="how long a STOPPED task stays describable before ECS "
+        "forgets it (ECS documents at least one hour)",
     )
+    lifecycle_hook_s: Seconds = Field(default=0.0, alias="lifecycle_hook", ge=0)
 
     def settings(self) -> EcsSettings:
         """The control plane's settings for these knobs."""
@@ -551,9 +819,11 @@ class EcsKnobs(_Model):
             task_healthy_after_s=self.task_healthy_after_s,
             task_deprovisioning_s=self.task_deprovisioning_s,
             deployment_blocked=self.deployment_blocked,
+            refuse_renewals_after_s=self.refuse_renewals_after_s,
             protection_api_rate_per_s=self.protection_api_rate_per_s,
             protection_api_burst=self.protection_api_burst,
             stopped_task_retention_s=self.stopped_task_retention_s,
+            lifecycle_hook_s=self.lifecycle_hook_s,
         )
 
 
@@ -567,6 +837,12 @@ class Scenario(_Model):
     start: datetime = datetime(2026, 1, 5, 0, 0, tzinfo=UTC)
     duration_s: Seconds = Field(alias="duration", gt=0, le=366 * 86400)
     sample_interval_s: Seconds = Field(default=60.0, alias="sample_interval", gt=0)
+    measure_from_s: Seconds = Field(
+        default=0.0,
+        alias="measure_from",
+        ge=0,
+        description="warm-up: outcomes count only what happens from this time on",
+    )
     ecs: EcsKnobs = EcsKnobs()
     cluster: Cluster = Cluster()
     services: tuple[Service, ...] = Field(min_length=1)
@@ -579,6 +855,11 @@ class Scenario(_Model):
     def _check(self) -> Scenario:
         if self.start.tzinfo is None:
             object.__setattr__(self, "start", self.start.replace(tzinfo=UTC))
+        if self.measure_from_s >= self.duration_s:
+            raise ValueError(
+                f"measure_from: {self.measure_from_s:g} s is not before the end of "
+                f"the run ({self.duration_s:g} s)"
+            )
         names = [s.name for s in self.services]
         for i, name in enumerate(names):
             if name in names[:i]:

@@ -15,7 +15,6 @@ import simpy
 
 from ecssim.aws.state import Service
 from ecssim.rules.invariants import check_counts
-from ecssim.rules.lifecycle import TaskStatus
 from ecssim.sim.workers import Workers
 from ecssim.sim.workloads import JobQueue, SessionPool
 
@@ -79,28 +78,18 @@ class Sampler:
     def sample(self) -> None:
         """Append one row per service for the current moment.
 
-        Counts are kept as tasks and workers change; only the tasks holding
-        protection are looked at, since protection lapses lazily.
+        Counts are kept as tasks, protection and workers change (protection
+        lapses lazily: ``ProtectedCount`` applies expiries when read), so a
+        sample costs the same whatever the number of tasks.
         """
         now = self.env.now
-        running_status = TaskStatus.RUNNING
         for item in self.services():
             service = item.service
             running = service.running_count
             busy = self.workers.load(service.name).busy
-            protected = idle_protected = 0
-            tasks = service.tasks
-            for task_id in service.protection_holders:
-                task = tasks[task_id]
-                expires_at = task.protection.expires_at
-                # Protection.is_active, inlined: this loop is the sampler's only cost
-                if (
-                    task.last_status is running_status
-                    and expires_at is not None
-                    and now < expires_at
-                ):
-                    protected += 1
-                    idle_protected += not task.counted_busy
+            protected, idle_protected = service.protected_count.counts(
+                service.tasks, now
+            )
             desired = service.desired_count
             pending = service.pending_count
             check_counts(

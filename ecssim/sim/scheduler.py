@@ -13,6 +13,12 @@ only, AZ balance, random within a zone, pending first), stop old-deployment
 tasks within ``minimumHealthyPercent`` (unprotected only), start new tasks
 within ``maximumPercent``, and mark the deployment COMPLETED once only healthy
 primary tasks remain at the desired count.
+
+A BLUE_GREEN, LINEAR or CANARY deployment instead walks through its lifecycle
+stages (:mod:`ecssim.rules.deployments`): the green revision scales up to the
+desired count beside the blue one, production traffic shifts on the simulated
+clock, the bake time passes, then the blue tasks are stopped like a scale-in
+(unprotected ones only); the deployment completes once none is left.
 """
 
 from __future__ import annotations
@@ -31,9 +37,16 @@ from ecssim.aws.state import (
 )
 from ecssim.config import EcsSettings
 from ecssim.rules.deployments import (
+    STAGES,
     circuit_breaker_threshold,
+    hook_wait_s,
     maximum_tasks,
     minimum_healthy_tasks,
+    next_stage,
+    paused_hook_rolls_back,
+    production_traffic_steps,
+    stage_duration_s,
+    traffic_percent,
 )
 from ecssim.rules.invariants import check_deployment_bounds
 from ecssim.rules.lifecycle import StopCode, TaskStatus
@@ -46,6 +59,9 @@ from ecssim.rules.placement import (
 )
 
 ProcessGenerator = Generator[simpy.Event, Any, None]
+
+#: ECS repeats an unresolved service event after six hours, not before
+EVENT_REPEAT_AFTER_S = 6 * 3600.0
 
 
 def _view(task: Task, now: float) -> TaskView:
@@ -75,7 +91,8 @@ class ServiceScheduler:
         self.rng = rng
         self.steady = False
         self._wake_at: float | None = None
-        self._blocked_message: str | None = None
+        #: when each blocking message was last sent (while its cause lasts)
+        self._sent: dict[str, float] = {}
         self._blocked = False
         self._stuck = False
         self._strategy = tuple(
@@ -125,6 +142,9 @@ class ServiceScheduler:
         blocked: list[Task] = []
         self._check_circuit_breaker(now)
         primary = service.primary
+        if primary.stage is not None and primary.rollout_state != "COMPLETED":
+            self._reconcile_staged(now)
+            return
 
         stopped = self._scale_in(new, old, desired, now, blocked)
         stopped_old, blocked_old = self._replace_old(
@@ -132,15 +152,18 @@ class ServiceScheduler:
         )
         remaining = len(live) - len(stopped) - len(stopped_old)
         new_count = len(new) - len(stopped)
+        restored = self._restore_old(old, stopped_old, maximum - remaining)
+        remaining += restored
         launch = 0
         if primary.rollout_state != "FAILED":
             room = maximum - remaining
             launch = max(0, min(desired - new_count, room))
             if launch:
                 self._launch(primary, launch)
-                check_deployment_bounds(
-                    service.name, remaining + launch, maximum, desired, now
-                )
+        if launch or restored:
+            check_deployment_bounds(
+                service.name, remaining + launch, maximum, desired, now
+            )
         stuck = (
             bool(old)
             and primary.rollout_state != "FAILED"
@@ -150,7 +173,7 @@ class ServiceScheduler:
             and new_count < desired
             and all(t.is_healthy for t in live)
         )
-        self._report_blocked(blocked, blocked_old, stuck)
+        self._report_blocked(blocked, blocked_old, stuck, now)
         self._retire_old_deployments()
         self._update_rollout(now)
         self._schedule_next(blocked + blocked_old, now)
@@ -183,6 +206,9 @@ class ServiceScheduler:
         )
         if not service.circuit_breaker_rollback:
             return
+        if primary.stage is not None:
+            self._roll_back_staged(now)
+            return
         target = service.last_completed
         if target is None or target is primary:
             return
@@ -197,6 +223,180 @@ class ServiceScheduler:
             deployment=rollback.id,
             to_task_definition=target.task_definition.arn,
         )
+
+    # ---- BLUE_GREEN, LINEAR, CANARY ---------------------------------------------
+    def _reconcile_staged(self, now: float) -> None:
+        """One round of a BLUE_GREEN, LINEAR or CANARY deployment: keep the green
+        revision at the desired count, move through the lifecycle stages, and in
+        CLEAN_UP stop the blue tasks that are not protected."""
+        service = self.service
+        primary = service.primary
+        desired = service.desired_count
+        live = service.live_tasks()
+        green = [t for t in live if t.deployment is primary]
+        blue = [t for t in live if t.deployment is not primary]
+        blocked: list[Task] = []
+        stopped = self._scale_in(green, blue, desired, now, blocked)
+        green_count = len(green) - len(stopped)
+        failed = primary.rollout_state == "FAILED"
+        green_ready = green_count >= desired and all(
+            t.is_healthy for t in green if t not in stopped
+        )
+        if not failed:
+            self._advance_stage(now, green_ready=green_ready)
+        stage = primary.stage or "SCALE_UP"
+        scaling = STAGES.index(stage) >= STAGES.index("SCALE_UP")
+        current = service.primary is primary and not failed
+        if current and scaling and green_count < desired:
+            self._launch(primary, desired - green_count)
+        blocked_old: list[Task] = []
+        if not failed and service.primary is primary and primary.stage == "CLEAN_UP":
+            unprotected = [t for t in blue if not t.protection.is_active(now)]
+            blocked_old = [t for t in blue if t.protection.is_active(now)]
+            for deployment in service.deployments[1:]:
+                deployment.replacement_target = sum(
+                    1 for t in blocked_old if t.deployment is deployment
+                )
+            self._stop_all(unprotected)
+            if unprotected:
+                self.backend.record(
+                    "blue_tasks_stopped",
+                    service=service.name,
+                    deployment=primary.id,
+                    stopped=len(unprotected),
+                    protected=len(blocked_old),
+                )
+        self._report_blocked(blocked, blocked_old, False, now)
+        self._retire_old_deployments()
+        self._update_rollout(now)
+        self._schedule_next(blocked + blocked_old, now)
+
+    def _advance_stage(self, now: float, *, green_ready: bool) -> None:
+        """Move the primary deployment through every stage whose end has come;
+        record each stage and each change of production traffic."""
+        service = self.service
+        deployment = service.primary
+        hook_s = self.settings.lifecycle_hook_s
+        while deployment.stage is not None and deployment.stage != "CLEAN_UP":
+            stage = deployment.stage
+            duration = stage_duration_s(deployment.strategy, stage, hook_s=hook_s)
+            if duration is None:
+                if not green_ready:
+                    break
+                ended_at = now
+            else:
+                strategy = deployment.strategy
+                waited = now - deployment.stage_entered_at + 1e-6
+                if paused_hook_rolls_back(strategy, stage) and waited >= hook_wait_s(
+                    strategy, stage, hook_s=hook_s
+                ):
+                    self._roll_back_staged(now, hook_stage=stage)
+                    return
+                ended_at = deployment.stage_entered_at + duration
+                if now + 1e-6 < ended_at:
+                    break
+            self._sync_traffic(ended_at - deployment.stage_entered_at)
+            deployment.stage = next_stage(stage)
+            deployment.stage_entered_at = ended_at
+            deployment.updated_at = now
+            self.backend.record(
+                "deployment_stage",
+                service=service.name,
+                deployment=deployment.id,
+                stage=deployment.stage,
+            )
+        if deployment.stage is not None:
+            self._sync_traffic(now - deployment.stage_entered_at)
+
+    def _sync_traffic(self, elapsed_s: float) -> None:
+        """Record a change of the production traffic on the primary (green)
+        revision, *elapsed_s* into its current stage."""
+        deployment = self.service.primary
+        if deployment.stage is None:
+            return
+        percent = traffic_percent(
+            deployment.strategy,
+            deployment.stage,
+            elapsed_s,
+            hook_s=self.settings.lifecycle_hook_s,
+        )
+        if percent != deployment.traffic_percent:
+            deployment.traffic_percent = percent
+            self.backend.record(
+                "traffic_shifted",
+                service=self.service.name,
+                deployment=deployment.id,
+                percent=percent,
+            )
+
+    def _next_stage_change(self) -> float | None:
+        """When the primary deployment's stage or traffic changes next on the
+        clock (``None`` when it waits on tasks instead)."""
+        deployment = self.service.primary
+        stage = deployment.stage
+        if stage is None or deployment.rollout_state != "IN_PROGRESS":
+            return None
+        hook_s = self.settings.lifecycle_hook_s
+        duration = stage_duration_s(deployment.strategy, stage, hook_s=hook_s)
+        if duration is None:
+            return None
+        end = deployment.stage_entered_at + duration
+        if stage != "PRODUCTION_TRAFFIC_SHIFT":
+            return end
+        steps = production_traffic_steps(deployment.strategy)
+        lead = duration - steps[-1][0]
+        now = self.env.now
+        upcoming = [
+            deployment.stage_entered_at + lead + at_s
+            for at_s, _ in steps
+            if deployment.stage_entered_at + lead + at_s > now + 1e-6
+        ]
+        return min(upcoming, default=end)
+
+    def _roll_back_staged(self, now: float, hook_stage: str | None = None) -> None:
+        """Fail the green deployment and give the service back to the blue one,
+        which is still at full size: the green tasks become the old ones.
+
+        *hook_stage* names the stage whose PAUSE hook timed out with ROLLBACK
+        (``None``: the circuit breaker asked for the rollback).
+        """
+        service = self.service
+        green = service.primary
+        if hook_stage is not None:
+            green.rollout_state = "FAILED"
+            green.rollout_state_reason = (
+                f"Lifecycle hook for {hook_stage} timed out; rolling back."
+            )
+            green.updated_at = now
+            self.backend.record(
+                "deployment_failed",
+                service=service.name,
+                deployment=green.id,
+                failed_tasks=green.failed_tasks,
+                lifecycle_stage=hook_stage,
+            )
+        blue = next(
+            (d for d in service.deployments[1:] if d.status != "INACTIVE"), None
+        )
+        if blue is None:
+            return
+        service.deployments.remove(blue)
+        service.deployments.insert(0, blue)
+        blue.status = "PRIMARY"
+        blue.desired_count = service.desired_count
+        blue.updated_at = now
+        green.status = "ACTIVE"
+        green.replacement_target = 0
+        self.backend.add_event(
+            service, f"(service {service.name}) rolling back to deployment {blue.id}."
+        )
+        self.backend.record(
+            "deployment_rolled_back",
+            service=service.name,
+            deployment=blue.id,
+            to_task_definition=blue.task_definition.arn,
+        )
+        self.notify()
 
     def _scale_in(
         self,
@@ -242,16 +442,61 @@ class ServiceScheduler:
             return [], []
         unprotected = [t for t in old if not t.protection.is_active(now)]
         protected = [t for t in old if t.protection.is_active(now)]
-        unhealthy = [t for t in unprotected if not t.is_healthy]
+        unhealthy = self._surplus_starting(old, unprotected)
         healthy_total = sum(1 for t in live if t.is_healthy and t not in stopped)
         budget = max(0, healthy_total - minimum_healthy)
         healthy_old = [t for t in unprotected if t.is_healthy]
         chosen = select_victims([_view(t, now) for t in healthy_old], budget, self.rng)
         by_id = {t.task_id: t for t in healthy_old}
-        victims = unhealthy + [by_id[i] for i in chosen]
+        replaced = [by_id[i] for i in chosen]
+        for task in replaced:
+            deployment = task.deployment
+            if deployment is not None and deployment.replacement_target is not None:
+                deployment.replacement_target = max(
+                    0, deployment.replacement_target - 1
+                )
+        victims = unhealthy + replaced
         self._stop_all(victims)
         blocked = protected if budget > len(chosen) else []
         return victims, blocked
+
+    @staticmethod
+    def _surplus_starting(old: list[Task], unprotected: list[Task]) -> list[Task]:
+        """Old-revision tasks not yet healthy beyond what their revision keeps
+        (its ``replacement_target``): stopped at once. A replacement of the same
+        revision started for a task that was lost is kept."""
+        live: dict[int, int] = {}
+        for task in old:
+            live[id(task.deployment)] = live.get(id(task.deployment), 0) + 1
+        surplus = []
+        for task in unprotected:
+            if task.is_healthy:
+                continue
+            deployment = task.deployment
+            target = None if deployment is None else deployment.replacement_target
+            key = id(deployment)
+            if target is None or live[key] > target:
+                surplus.append(task)
+                live[key] -= 1
+        return surplus
+
+    def _restore_old(self, old: list[Task], stopped_old: list[Task], room: int) -> int:
+        """Replace lost old-revision tasks with tasks of the same revision, within
+        *room* (the 2025 rolling-deployment change: terminated tasks are replaced
+        from the revision they belong to); returns how many were started."""
+        started = 0
+        for deployment in self.service.deployments[1:]:
+            target = deployment.replacement_target
+            if target is None or deployment.status == "INACTIVE":
+                continue
+            live = sum(
+                1 for t in old if t.deployment is deployment and t not in stopped_old
+            )
+            count = min(target - live, room - started)
+            if count > 0:
+                self._launch(deployment, count)
+                started += count
+        return started
 
     def _stop_all(self, tasks: list[Task]) -> None:
         """Stop *tasks* (scale-in or replacement) and say so in the service events."""
@@ -311,34 +556,59 @@ class ServiceScheduler:
         )
 
     def _report_blocked(
-        self, blocked: list[Task], blocked_old: list[Task], stuck: bool
+        self, blocked: list[Task], blocked_old: list[Task], stuck: bool, now: float
     ) -> None:
-        """Add a service event when protection, or a deployment configuration that
-        allows neither starting nor stopping tasks, starts to block progress."""
+        """Add service events when protection, or a deployment configuration that
+        allows neither starting nor stopping tasks, blocks progress.
+
+        As ECS does, an identical message is not repeated while its cause lasts,
+        unless six hours have passed; once the cause is resolved, it may be sent
+        again. The tasks that block keep the time they started blocking (for
+        ``EcsSettings.refuse_renewals_after_s``).
+        """
         service = self.service
         name = service.name
-        message = None
+        messages: list[str] = []
         if stuck:
-            message = (
+            messages.append(
                 f"(service {name}) is unable to make progress: its deployment "
                 f"configuration (minimumHealthyPercent {service.minimum_healthy_percent}"
                 f", maximumPercent {service.maximum_percent}) allows neither "
                 "starting nor stopping a task."
             )
         elif blocked:
-            message = (
-                f"(service {name}) was unable to scale in due to "
+            task_set = service.primary.id
+            messages.append(
+                f"(service {name}, taskSet {task_set}) was unable to scale in due to "
                 f"(reason {len(blocked)} tasks under protection)"
+            )
+            messages.append(
+                f"service ({name}) was unable to reach steady state because task set "
+                f"({task_set}) was unable to scale in. Reason: The number of "
+                "protected tasks are more than the desired count of tasks."
             )
         elif blocked_old:
             deployment = blocked_old[0].deployment
             task_set = deployment.id if deployment else "unknown"
-            message = (
+            messages.append(
                 f"(service {name}, taskSet {task_set}) was unable to scale in due "
                 f"to (reason {len(blocked_old)} tasks under protection)"
             )
-        if message != self._blocked_message and message is not None:
-            self.backend.add_event(service, message)
+        sent = self._sent
+        if not messages:
+            sent.clear()
+        for message in messages:
+            last = sent.get(message)
+            if last is None or now - last >= EVENT_REPEAT_AFTER_S:
+                sent[message] = now
+                self.backend.add_event(service, message)
+        blocking = service.blocking_since
+        if blocking or blocked or blocked_old:
+            ids = {t.task_id for t in blocked} | {t.task_id for t in blocked_old}
+            for task_id in [i for i in blocking if i not in ids]:
+                del blocking[task_id]
+            for task_id in sorted(ids - blocking.keys()):
+                blocking[task_id] = now
         now_blocked = bool(blocked or blocked_old)
         if now_blocked and not self._blocked:
             self.backend.record(
@@ -353,7 +623,6 @@ class ServiceScheduler:
             self.backend.record("deployment_stuck", service=name)
         self._blocked = now_blocked
         self._stuck = stuck
-        self._blocked_message = message
 
     def _retire_old_deployments(self) -> None:
         """Old deployments with no live or stopping task left become INACTIVE."""
@@ -376,16 +645,20 @@ class ServiceScheduler:
         """Mark the primary COMPLETED once it alone runs the desired count, healthy."""
         service = self.service
         primary = service.primary
-        tasks = list(service.tasks.values())
-        present = [t for t in tasks if t.last_status is not TaskStatus.STOPPED]
-        only_primary = all(t.deployment is primary for t in present)
-        new_live = [t for t in present if t.deployment is primary and t.is_live]
-        steady = (
-            only_primary
-            and len(new_live) == len(present) == service.desired_count
-            and all(t.is_healthy for t in new_live)
-        )
-        if steady and primary.rollout_state == "IN_PROGRESS":
+        # a service's tasks are the ones not STOPPED (a task leaves them as it
+        # stops), so a count other than the desired one settles it at once
+        steady = len(service.tasks) == service.desired_count
+        if steady:
+            present = list(service.tasks.values())
+            only_primary = all(t.deployment is primary for t in present)
+            new_live = [t for t in present if t.deployment is primary and t.is_live]
+            steady = (
+                only_primary
+                and len(new_live) == len(present)
+                and all(t.is_healthy for t in new_live)
+            )
+        cleaned_up = primary.stage in (None, "CLEAN_UP")
+        if steady and cleaned_up and primary.rollout_state == "IN_PROGRESS":
             service.last_completed = primary
             primary.rollout_state = "COMPLETED"
             primary.rollout_state_reason = (
@@ -407,7 +680,12 @@ class ServiceScheduler:
         self.steady = steady
 
     def _schedule_next(self, blocked: list[Task], now: float) -> None:
-        """Out of steady state: re-check periodically and at the first expiry."""
+        """Out of steady state: re-check periodically and at the first expiry;
+        during a BLUE_GREEN, LINEAR or CANARY deployment also when its stage or
+        traffic is due to change."""
+        change = self._next_stage_change()
+        if change is not None:
+            self.wake_at(max(now, change))
         if self.steady:
             return
         self.wake_at(now + self.settings.reconcile_interval_s)

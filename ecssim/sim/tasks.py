@@ -61,6 +61,10 @@ class TaskRunner:
         self.hooks: list[TaskHooks] = []
         self._processes: dict[str, simpy.Process] = {}
         self._exited: set[str] = set()
+        #: tasks whose container is a real process (``ecssim serve``): after
+        #: SIGTERM their stop waits for :meth:`container_exited` or stopTimeout
+        self.external: set[str] = set()
+        self._exit_waits: dict[str, simpy.Event] = {}
 
     def start(self, task: Task) -> None:
         """Start *task*'s lifecycle process."""
@@ -73,7 +77,12 @@ class TaskRunner:
             process.interrupt(task.stop_code)
 
     def container_exited(self, task: Task, exit_code: int) -> None:
-        """The essential container of *task* exited on its own (a crash)."""
+        """The essential container of *task* exited on its own (a crash), or,
+        for an external task being stopped, after SIGTERM."""
+        waiting = self._exit_waits.get(task.task_id)
+        if waiting is not None and not waiting.triggered:
+            waiting.succeed(exit_code)
+            return
         if not task.is_live:
             return
         self._exited.add(task.task_id)
@@ -142,7 +151,9 @@ class TaskRunner:
         if was_running and task.task_id not in self._exited:
             exit_after = self._sigterm(task)
             timeout = task.task_definition.stop_timeout_s
-            if exit_after is None or exit_after > timeout:
+            if task.task_id in self.external:
+                yield from self._await_exit(task, exit_after, timeout)
+            elif exit_after is None or exit_after > timeout:
                 yield self.env.timeout(timeout)
                 task.exit_code = SIGKILL_EXIT_CODE
                 self.backend.record(
@@ -163,7 +174,30 @@ class TaskRunner:
         self.backend.task_stopped(task)
         self._processes.pop(task.task_id, None)
         self._exited.discard(task.task_id)
+        self.external.discard(task.task_id)
         self.on_service_change(task)
+
+    def _await_exit(
+        self, task: Task, exit_after: float | None, timeout: float
+    ) -> ProcessGenerator:
+        """An external task after SIGTERM: its container exits when its process
+        does (:meth:`container_exited`), or is killed at stopTimeout."""
+        exited = self._exit_waits[task.task_id] = self.env.event()
+        limit = timeout if exit_after is None else min(exit_after, timeout)
+        yield self.env.timeout(limit) | exited
+        del self._exit_waits[task.task_id]
+        if exited.triggered:
+            task.exit_code = int(exited.value or 0)
+        elif exit_after is not None and exit_after <= timeout:
+            task.exit_code = SIGTERM_EXIT_CODE
+        else:
+            task.exit_code = SIGKILL_EXIT_CODE
+            self.backend.record(
+                "task_killed",
+                service=task.service.name if task.service else None,
+                task=task.task_id,
+                stop_timeout_s=timeout,
+            )
 
     def _sigterm(self, task: Task) -> float | None:
         """The longest exit delay any hook asks for (settings when none cares)."""

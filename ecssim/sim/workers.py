@@ -16,6 +16,7 @@ and counts as lost work.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Generator
 from typing import Any, NamedTuple, cast
 
@@ -29,6 +30,7 @@ from ecssim.aws.state import Task
 from ecssim.policies import (
     HOOKS,
     Action,
+    AwsSamplePolicy,
     BasePolicy,
     ConfiguredPolicy,
     Protect,
@@ -217,9 +219,12 @@ class Worker:
         worker_config: WorkerConfig,
         record: Callable[..., None],
         load: ServiceLoad | None = None,
+        exit_container: Callable[[Task, int], None] | None = None,
     ) -> None:
         self.env = env
         self.task = task
+        #: ends the essential container by itself (the process exited)
+        self.exit_container = exit_container
         self.load = load if load is not None else ServiceLoad()
         self.task_id = task.task_id
         self.policy = policy
@@ -270,9 +275,16 @@ class Worker:
     def _sync_busy(self) -> None:
         """Keep the service's busy count: busy workers of tasks still RUNNING."""
         busy = self.busy and not self.sigterm and not self.stopped
-        if busy != self.task.counted_busy:
-            self.task.counted_busy = busy
+        task = self.task
+        if busy != task.counted_busy:
+            task.counted_busy = busy
             self.load.busy += 1 if busy else -1
+            if task.service is not None:
+                task.service.protected_count.busy_changed(task)
+            # the outcomes integrate busy time exactly from these events
+            self.record(
+                "task_busy_changed", service=self.service, task=self.task_id, busy=busy
+            )
 
     def view(self) -> WorkerView:
         """What the policy sees now."""
@@ -282,7 +294,12 @@ class Worker:
             self.session_count,
             self.protected_until_s,
             self.releasing,
+            *self.job_facts(),
         )
+
+    def job_facts(self) -> tuple[float | None, float | None]:
+        """The current job's age and size in seconds (None, None without one)."""
+        return None, None
 
     def act(self, action: Action) -> ProcessGenerator:
         """Carry out *action*; returns False when a protect request failed.
@@ -319,6 +336,10 @@ class Worker:
                 )
         else:
             result = yield from caller.call(task, enabled, minutes, config)
+        return self._called(enabled, result)
+
+    def _called(self, enabled: bool, result: CallResult) -> bool:
+        """Take in the result of a protect (or release) call; False if it failed."""
         ok = result.ok
         if not enabled:
             if ok:
@@ -336,19 +357,79 @@ class Worker:
         if ok:
             self.protected_until_s = result.expires_at
         else:
-            self.record(
-                "protection_rejected",
-                service=self.service,
-                task=self.task_id,
-                reason=result.reason,
-                busy=self.busy,
-            )
+            self.refused(result.reason)
         return ok
 
+    def refused(self, reason: str | None) -> None:
+        """A protect the worker knows failed: record it, and with
+        ``on_failure: stop_taking_work`` take no more work and exit once the work
+        in hand is done (as AWS's sample does)."""
+        self.record(
+            "protection_rejected",
+            service=self.service,
+            task=self.task_id,
+            reason=reason,
+            busy=self.busy,
+        )
+        if self.config.on_failure == "stop_taking_work" and not self.draining:
+            self._drain()
+
+    def _drain(self) -> None:
+        """Take no more work; the kinds exit once the work in hand is done."""
+        self.draining = True
+        self.record(
+            "worker_stopped_taking_work", service=self.service, task=self.task_id
+        )
+
+    def _exit(self) -> ProcessGenerator:
+        """The process exits by itself after its shutdown time: the essential
+        container exits, ECS stops the task and the scheduler replaces it."""
+        yield self.env.timeout(self.worker_config.shutdown_s)
+        if self.sigterm or self.stopped or self.exit_container is None:
+            return
+        self.record("worker_exited", service=self.service, task=self.task_id)
+        self.exit_container(self.task, 0)
+
     def act_later(self, action: Action) -> None:
-        """Carry out *action* in a process of its own (timers, session changes)."""
-        if action is not None and not self.stopped:
-            self.env.process(self.act(action))
+        """Carry out *action* without waiting for it (timers, session changes).
+
+        The common case (one attempt after the call latency) is a bare timeout
+        with a callback; a call that needs retries, faults or no latency runs
+        as a process of its own.
+        """
+        if action is None or self.stopped:
+            return
+        protect = type(action) is Protect
+        if self._direct_calls and (
+            protect or (type(action) is Release and not action.hold_s > 0)
+        ):
+            enabled = protect
+            minutes = action.expires_in_minutes if isinstance(action, Protect) else None
+            self._held = None
+            self.releasing = False
+            call: simpy.Event = self.env.timeout(
+                self.config.call_latency_s, (enabled, minutes)
+            )
+            call.callbacks.append(self._call_returned)
+            return
+        self.env.process(self.act(action))
+
+    def _call_returned(self, call: simpy.Event) -> None:
+        """The latency of a call made by :meth:`act_later` has passed: attempt it
+        (as :meth:`act` would, whatever happened to the worker meanwhile)."""
+        enabled, minutes = cast(tuple[bool, int | None], call.value)
+        result = self.caller.attempt(self.task, enabled, minutes, self.config)
+        if isinstance(result, CallResult):
+            self._called(enabled, result)
+            return
+        self.env.process(self._retry(enabled, minutes))
+
+    def _retry(self, enabled: bool, minutes: int | None) -> ProcessGenerator:
+        """A call of :meth:`act_later` hit a retryable error: the usual retries."""
+        result = yield from self.caller.call(
+            self.task, enabled, minutes, self.config, first_attempt=1
+        )
+        self._called(enabled, result)
 
     def _held_release(self, timer: simpy.Event) -> None:
         if timer is self._held and not self.stopped:
@@ -393,6 +474,126 @@ class Worker:
         )
 
 
+class SampleManager:
+    """AWS's sample ``ProtectionManager`` (queue-consumer/lib/protection-manager.js),
+    call for call, for one worker.
+
+    It keeps a desired and a current state and the time of the last change.
+    ``acquire`` and ``release`` set the desired state, try to reach it at once
+    and make the worker wait until it is reached; a timer every ``check_every``
+    (from the worker's start) tries again: it renews a protection older than
+    ``renew_at_fraction`` of the duration, and carries out a release that was
+    put off because less than ``maintain_fraction`` of the duration had passed
+    since the last change. A call the client sees fail (with
+    ``check_failure_body: false``, as in the sample, a 200 with a ``failure``
+    body is a success) leaves the state as it was, is tried again at the next
+    tick, and makes the worker refuse further work.
+
+    The timer is event-driven: only the ticks at which the manager would act
+    are scheduled. One call is in flight at a time.
+    """
+
+    def __init__(self, worker: Worker) -> None:
+        config = worker.config
+        self.worker = worker
+        self.env = worker.env
+        self.minutes = int(config.expires_in_s // 60)
+        self.refresh_s = config.renewal_interval_s or 0.8 * config.expires_in_s
+        self.maintain_s = config.maintain_fraction * config.expires_in_s
+        self.check_s = config.check_every_s
+        self.started_s = self.env.now
+        self.desired = False
+        self.current = False
+        self.last_change_s = self.env.now
+        self._busy = False
+        self._tick: simpy.Event | None = None
+        self._reached: simpy.Event | None = None
+
+    def acquire(self) -> ProcessGenerator:
+        """Want protection and wait until it is had; False if it was refused and
+        the worker stops taking work."""
+        self.desired = True
+        yield from self._adjust()
+        while not self.current:
+            if self.worker.draining or self.worker.stopped:
+                return False
+            reached = self._reached = self.env.event()
+            yield reached
+        return True
+
+    def release(self) -> ProcessGenerator:
+        """Want no protection and wait until it is released."""
+        self.desired = False
+        yield from self._adjust()
+        while self.current and not self.worker.stopped:
+            reached = self._reached = self.env.event()
+            yield reached
+
+    def _adjust(self) -> ProcessGenerator:
+        """One ``attemptAdjustProtection``: a call if the state needs one now."""
+        worker = self.worker
+        if self._busy or worker.stopped:
+            return
+        since = self.env.now - self.last_change_s
+        if self.current == self.desired and (
+            not self.current or since < self.refresh_s
+        ):
+            self._settled()
+            return
+        if self.current and not self.desired and since < self.maintain_s:
+            self._schedule(self.last_change_s + self.maintain_s)
+            return
+        enabled = self.desired
+        self._busy = True
+        result = yield from worker.caller.call(
+            worker.task, enabled, self.minutes if enabled else None, worker.config
+        )
+        self._busy = False
+        if worker.stopped:
+            return
+        if result.ok:
+            self.last_change_s = self.env.now
+            self.current = enabled
+            worker.protected_until_s = result.expires_at
+        elif enabled:
+            worker.refused(result.reason)
+        self._settled(retry=not result.ok)
+
+    def _settled(self, retry: bool = False) -> None:
+        """Wake a waiting worker if the state is reached; plan the next tick."""
+        if self.current == self.desired and self._reached is not None:
+            reached, self._reached = self._reached, None
+            reached.succeed()
+        elif self.worker.draining and self._reached is not None and self.desired:
+            reached, self._reached = self._reached, None
+            reached.succeed()  # refused: the worker gives up waiting
+        if retry or self.current != self.desired:
+            self._schedule(self.env.now)
+        elif self.current:
+            self._schedule(self.last_change_s + self.refresh_s)
+        else:
+            self._tick = None
+
+    def _schedule(self, not_before_s: float) -> None:
+        """The first tick of the timer at or after *not_before_s* (after now)."""
+        now, check, start = self.env.now, self.check_s, self.started_s
+        ticks = max(1, math.ceil((max(not_before_s, now) - start) / check - 1e-9))
+        at = start + ticks * check
+        if at <= now:
+            at = start + (math.floor((now - start) / check) + 1) * check
+        tick = self._tick = self.env.timeout(at - now)
+        tick.callbacks.append(self._ticked)
+
+    def _ticked(self, tick: simpy.Event) -> None:
+        worker = self.worker
+        if tick is not self._tick or worker.stopped:
+            return
+        self._tick = None
+        if worker.hung and not worker.renewing_when_hung:
+            return
+        self.env.process(self._adjust())
+
+
 class QueueWorker(Worker):
     """Takes one message at a time from its service's queue."""
 
@@ -423,9 +624,27 @@ class QueueWorker(Worker):
         """Holding a message."""
         return self._job is not None
 
+    def job_facts(self) -> tuple[float | None, float | None]:
+        """How long this worker has had its message, and the work it needs."""
+        job = self._job
+        if job is None:
+            return None, None
+        started = self.work_started_s
+        age = None if started is None else self.env.now - started
+        return age, job.duration_s
+
     def start(self) -> None:
-        """Run the receive-process-release loop."""
-        self._process = self.env.process(self._loop())
+        """Run the receive-process-release loop (AWS's sample's, for its policy)."""
+        if isinstance(self.policy, AwsSamplePolicy):
+            self._process = self.env.process(self._sample_loop())
+        else:
+            self._process = self.env.process(self._loop())
+
+    def refused(self, reason: str | None) -> None:
+        """As :meth:`Worker.refused`; an idle draining worker exits at once."""
+        super().refused(reason)
+        if self.draining and self.job is None:
+            self._interrupt("drain")
 
     def _loop(self) -> ProcessGenerator:
         """Receive, protect, work, release; until SIGTERM, a kill, or draining."""
@@ -443,8 +662,7 @@ class QueueWorker(Worker):
                 if before is not None:
                     ok = yield from self.act(before)
                     if not ok and stop_on_failure:
-                        self._drain()
-                        return
+                        break
                 job = queue.try_receive()
                 if job is None:
                     receiver = self._receiver = queue.receive()
@@ -465,8 +683,7 @@ class QueueWorker(Worker):
                         if not ok and stop_on_failure:
                             self.job = None
                             queue.give_back(job)
-                            self._drain()
-                            return
+                            break
                 now = self.work_started_s = env.now
                 self.job_ends_s = now + job.duration_s
                 while not self.hung:
@@ -485,6 +702,53 @@ class QueueWorker(Worker):
                         yield from self.act(action)
         except simpy.Interrupt as interrupt:
             self._let_go(str(interrupt.cause))
+            if interrupt.cause != "drain":
+                return
+        if self.draining:
+            yield from self._exit()
+
+    def _sample_loop(self) -> ProcessGenerator:
+        """AWS's sample queue consumer: acquire protection, long-poll for one
+        message, process it, release protection, and again; it exits after the
+        loop in which its protection was refused (or SIGTERM came)."""
+        env, queue = self.env, self.queue
+        manager = self.manager = SampleManager(self)
+        try:
+            while not (self.sigterm or self.draining or self.stopped):
+                acquired = yield from manager.acquire()
+                if not acquired:
+                    break
+                job = queue.try_receive()
+                if job is None:
+                    receiver = self._receiver = queue.receive()
+                    yield receiver | env.timeout(self.receive_wait_s)
+                    self._receiver = None
+                    if receiver.triggered:
+                        job = cast(Job, receiver.value)
+                    else:
+                        queue.cancel(receiver)
+                if job is not None:
+                    self.job = job
+                    now = self.work_started_s = env.now
+                    queue.started(job, self.task_id, now)
+                    self.job_ends_s = now + job.duration_s
+                    while not self.hung:
+                        try:
+                            yield env.timeout(self.job_ends_s - env.now)
+                            break
+                        except simpy.Interrupt as interrupt:
+                            if interrupt.cause != "hang":
+                                raise
+                    if self.hung:
+                        yield env.event()  # the job never finishes
+                    self._finish_job(job)
+                yield from manager.release()
+        except simpy.Interrupt as interrupt:
+            self._let_go(str(interrupt.cause))
+            if interrupt.cause != "drain":
+                return
+        if self.draining:
+            yield from self._exit()
 
     def _long_poll(self, receiver: simpy.Event) -> ProcessGenerator:
         """Wait on *receiver* for at most the receive wait (after a protect).
@@ -517,12 +781,6 @@ class QueueWorker(Worker):
         self.queue.complete(job, now)
         self.job = None
         self.work_started_s = self.job_ends_s = None
-
-    def _drain(self) -> None:
-        self.draining = True
-        self.record(
-            "worker_stopped_taking_work", service=self.service, task=self.task_id
-        )
 
     def _let_go(self, reason: str) -> None:
         """Give up whatever the worker holds (SIGTERM abandon, or killed)."""
@@ -694,4 +952,6 @@ def policy_for(
     """The policy a worker follows: *custom* if given, else the configured one."""
     if custom is not None:
         return custom
+    if config.policy == "aws_sample":
+        return AwsSamplePolicy()
     return ConfiguredPolicy(config) if config.policy != "none" else BasePolicy()

@@ -241,6 +241,25 @@ class JobQueue:
         self.record("job_returned", service=self.service, job=job.id, lost_work_s=0.0)
         self._reappear(job, False)
 
+    def expire(self, job: Job, worked_s: float, reason: str) -> None:
+        """*job*'s visibility timeout ran out (or was set to 0) while it was in
+        flight: it is visible again now (or dead-lettered), and the work done on
+        it so far is lost. (An external worker over SQS, which nothing tells
+        ecssim about, works this way.)"""
+        self.in_flight -= 1
+        if worked_s > 0:
+            job.interruptions += 1
+            job.lost_work_s += worked_s
+        self.record(
+            "job_interrupted" if worked_s > 0 else "job_returned",
+            service=self.service,
+            task=job.task,
+            job=job.id,
+            lost_work_s=worked_s,
+            reason=reason,
+        )
+        self._reappear(job, False)
+
     def _reappear(self, job: Job, was_invisible: bool) -> None:
         if was_invisible:
             self.invisible -= 1

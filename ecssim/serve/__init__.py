@@ -1,0 +1,1 @@
+"""``ecssim serve``: a scenario's simulated account on loopback HTTP endpoints."""
