@@ -8,7 +8,6 @@ polling. No SimPy here.
 
 from __future__ import annotations
 
-import csv
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ from typing import cast
 
 import numpy as np
 
-from ecssim.errors import ScenarioError
+from ecssim.scenario import traces
 from ecssim.scenario.schema import (
     Arrivals,
     Distribution,
@@ -27,7 +26,6 @@ from ecssim.scenario.schema import (
     LogNormal,
     Uniform,
 )
-from ecssim.units import parse_duration
 
 #: z-score of the 95th percentile of a standard normal.
 Z95 = 1.6448536269514722
@@ -156,52 +154,10 @@ def poisson_arrivals(
 
 
 def read_trace(path: Path) -> list[tuple[float, float | None]]:
-    """Rows ``(arrival_s, duration_s or None)`` of a CSV trace, sorted by arrival.
-
-    The CSV has a header with a column ``arrival`` and optionally ``duration``;
-    values are seconds or durations with units.
+    """Rows ``(arrival_s, duration_s or None)`` of a CSV trace, sorted by arrival
+    (see :func:`ecssim.scenario.traces.read_trace`, which ``validate`` uses too).
 
     Raises:
-        ScenarioError: the file cannot be read or a value is bad (names the row).
+        ScenarioError: the file cannot be read or a value is bad (names the line).
     """
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.DictReader(handle)
-            if reader.fieldnames is None:
-                raise ScenarioError(
-                    f"{path}: a trace needs a header with an 'arrival' column"
-                )
-            reader.fieldnames = [name.strip() for name in reader.fieldnames]
-            if "arrival" not in reader.fieldnames:
-                raise ScenarioError(
-                    f"{path}: a trace needs a header with an 'arrival' column"
-                )
-            rows = []
-            for row in reader:
-                line = reader.line_num
-                try:
-                    arrival = parse_duration(_number_or_text(row["arrival"]))
-                    raw = row.get("duration")
-                    duration = (
-                        parse_duration(_number_or_text(raw))
-                        if raw not in (None, "")
-                        else None
-                    )
-                except ValueError as exc:
-                    raise ScenarioError(f"{path}:{line}: {exc}") from None
-                rows.append((arrival, duration))
-    except OSError as exc:
-        raise ScenarioError(f"{path}: cannot read the trace ({exc.strerror})") from None
-    except UnicodeDecodeError:
-        raise ScenarioError(f"{path}: the trace is not a UTF-8 text file") from None
-    return sorted(rows, key=lambda r: r[0])
-
-
-def _number_or_text(text: str | None) -> float | str:
-    if text is None:
-        raise ValueError("missing value")
-    text = text.strip()
-    try:
-        return float(text)
-    except ValueError:
-        return text
+    return traces.read_trace(path)

@@ -193,19 +193,22 @@ def test_relative_trace_paths_resolve_against_the_scenario_folder(
 ) -> None:
     """A relative ``trace`` is made relative to the file's folder; an absolute one is kept."""
     folder = tmp_path / "exp"
-    folder.mkdir()
+    (folder / "data").mkdir(parents=True)
+    (folder / "data" / "a.csv").write_text("arrival\n1\n", encoding="utf-8")
+    elsewhere = tmp_path / "b.csv"  # absolute, outside the scenario's folder
+    elsewhere.write_text("arrival\n1\n", encoding="utf-8")
     text = TINY.replace("arrivals: {rate: 10/h}", "arrivals: {trace: data/a.csv}")
     text += (
         "  - name: other\n"
         "    desired_count: 1\n"
         "    workload:\n"
         "      kind: queue\n"
-        "      arrivals: {trace: /srv/b.csv}\n"
+        f"      arrivals: {{trace: {elsewhere}}}\n"
         "      job_duration: {distribution: fixed, value: 1m}\n"
     )
     scenario = load_scenario(_write(folder, text))
     traces = [s.workload.arrivals.trace for s in scenario.services]  # type: ignore[union-attr]
-    assert traces == [folder / "data" / "a.csv", Path("/srv/b.csv")]
+    assert traces == [folder / "data" / "a.csv", elsewhere]
 
 
 def test_parse_scenario_accepts_plain_data() -> None:

@@ -48,7 +48,7 @@ services:
     desired_count: 20
     workload:
       kind: queue
-      arrivals: {rate: 600/h}
+      arrivals: {rate: 300/h}
       job_duration: {distribution: exponential, mean: 2m}
     protection: {policy: per_job, expires_in: 30m}
 sweep:

@@ -586,23 +586,29 @@ def test_a_trace_with_only_a_header_is_empty(tmp_path: Path) -> None:
 def test_a_trace_without_an_arrival_column_names_the_file(
     tmp_path: Path, text: str
 ) -> None:
-    """No ``arrival`` column in the header raises ScenarioError naming the file."""
+    """No ``arrival`` column in the header raises ScenarioError naming the file
+    (and the header line, when there is one)."""
     path = _trace(tmp_path, text)
-    assert _trace_error(path) == (
-        f"{path}: a trace needs a header with an 'arrival' column"
+    where = f"{path}:1" if text else f"{path}"
+    assert _trace_error(path).startswith(
+        f"{where}: a trace needs a header with an 'arrival' column"
     )
 
 
 @pytest.mark.parametrize(
     ("text", "line", "fragment"),
     [
-        ("arrival\n1\nsoon\n", 3, "'soon' is not a duration"),
-        ("arrival,duration\n1,5m\n2,forever\n", 3, "'forever' is not a duration"),
-        ("arrival\n-5\n", 2, "must be a finite duration >= 0"),
-        ("arrival\nnan\n", 2, "must be a finite duration >= 0"),
-        ("arrival\ninf\n", 2, "must be a finite duration >= 0"),
-        ("arrival,duration\n,5m\n", 2, "'' is not a duration"),
-        ("duration,arrival\n5m\n", 2, "missing value"),
+        ("arrival\n1\nsoon\n", 3, "arrival: 'soon': is not a duration"),
+        (
+            "arrival,duration\n1,5m\n2,forever\n",
+            3,
+            "duration: 'forever': is not a duration",
+        ),
+        ("arrival\n-5\n", 2, "arrival: '-5': must be a finite duration >= 0"),
+        ("arrival\nnan\n", 2, "arrival: 'nan': must be a finite duration >= 0"),
+        ("arrival\ninf\n", 2, "arrival: 'inf': must be a finite duration >= 0"),
+        ("arrival,duration\n,5m\n", 2, "arrival: missing value"),
+        ("duration,arrival\n5m\n", 2, "arrival: missing value"),
     ],
     ids=["word", "bad duration", "negative", "nan", "inf", "blank", "short row"],
 )
@@ -619,7 +625,7 @@ def test_a_bad_trace_value_names_the_file_and_line(
 def test_a_bad_value_after_a_blank_line_names_its_own_line(tmp_path: Path) -> None:
     """Blank lines are skipped but still counted: the error names the file's real line."""
     path = _trace(tmp_path, "arrival\n1\n\n2\nsoon\n")
-    assert _trace_error(path).startswith(f"{path}:5: 'soon'")
+    assert _trace_error(path).startswith(f"{path}:5: arrival: 'soon'")
 
 
 def test_a_missing_trace_is_a_scenario_error(tmp_path: Path) -> None:

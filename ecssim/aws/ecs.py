@@ -54,10 +54,11 @@ MAX_DESCRIBE_SERVICES: Final = 10
 MAX_RUN_TASK_COUNT: Final = 10
 MAX_DESCRIBE_CONTAINER_INSTANCES: Final = 100
 MAX_UPDATE_CONTAINER_INSTANCES: Final = 10
-#: "A capacity provider strategy can contain a maximum of 20 capacity providers."
-MAX_STRATEGY_ITEMS: Final = 20
 LAUNCH_TYPES: Final = ("EC2", "FARGATE", "EXTERNAL")
 CAPACITY_PROVIDERS: Final = ("FARGATE", "FARGATE_SPOT")
+#: "A capacity provider strategy can contain a maximum of 20 capacity providers"
+#: (CreateService, Amazon ECS API Reference).
+MAX_STRATEGY_ITEMS: Final = 20
 _NAME_RE: Final = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
 #: the ``deploymentConfiguration`` keys of the BLUE_GREEN, LINEAR and CANARY strategies
 _STRATEGY_KEYS: Final = (
@@ -148,9 +149,35 @@ class EcsClient(BotoShapedClient):
             )
         if not raw_strategy:
             return launch_type or "EC2", ()
-        items = []
+        return "FARGATE", self._strategy(operation, raw_strategy)
+
+    def _strategy(
+        self, operation: str, raw_strategy: list[dict[str, Any]]
+    ) -> tuple[CapacityProviderItem, ...]:
+        """The items of a ``capacityProviderStrategy``, checked as ECS does.
+
+        Raises:
+            ClientError: ``InvalidParameterException`` for more than 20 items, a
+                provider listed twice or not modelled, base or weight out of
+                range, more than one base, or no weight above zero.
+        """
+        if len(raw_strategy) > MAX_STRATEGY_ITEMS:
+            raise self._fail(
+                operation,
+                "InvalidParameterException",
+                f"A capacity provider strategy can contain at most "
+                f"{MAX_STRATEGY_ITEMS} capacity providers; got {len(raw_strategy)}.",
+            )
+        items: list[CapacityProviderItem] = []
         for item in raw_strategy:
             name = item["capacityProvider"]
+            if any(other.capacity_provider == name for other in items):
+                raise self._fail(
+                    operation,
+                    "InvalidParameterException",
+                    f"The capacity provider {name!r} is listed more than once in "
+                    "the capacity provider strategy.",
+                )
             if name not in CAPACITY_PROVIDERS:
                 raise self._fail(
                     operation,
@@ -159,6 +186,13 @@ class EcsClient(BotoShapedClient):
                     f"cluster; ecssim models {', '.join(CAPACITY_PROVIDERS)}.",
                 )
             base, weight = item.get("base", 0), item.get("weight", 0)
+            if isinstance(base, bool) or isinstance(weight, bool):
+                raise self._fail(
+                    operation,
+                    "InvalidParameterException",
+                    f"capacityProviderStrategy {name}: base and weight are integers, "
+                    f"not {base!r} and {weight!r}.",
+                )
             if not 0 <= base <= 100_000 or not 0 <= weight <= 1000:
                 raise self._fail(
                     operation,
@@ -180,7 +214,11 @@ class EcsClient(BotoShapedClient):
                 "At least one capacity provider in a strategy must have a weight "
                 "greater than zero.",
             )
-        return "FARGATE", tuple(items)
+        return tuple(items)
+
+    @staticmethod
+    def _strategy_key(item: dict[str, Any]) -> tuple[str, int, int]:
+        return item["capacityProvider"], item.get("base", 0), item.get("weight", 0)
 
     # ---- response shapes -------------------------------------------------
     def _cluster_json(self, cluster: Cluster) -> Response:
@@ -754,6 +792,19 @@ class EcsClient(BotoShapedClient):
         desired = kwargs.get("desiredCount")
         if desired is not None:
             self._check_desired_count(op, desired)
+        raw_strategy = kwargs.get("capacityProviderStrategy")
+        if raw_strategy:
+            self._strategy(op, raw_strategy)
+            current = service.request.get("capacityProviderStrategy") or []
+            if [self._strategy_key(i) for i in raw_strategy] != [
+                self._strategy_key(i) for i in current
+            ]:
+                raise self._fail(
+                    op,
+                    "InvalidParameterException",
+                    "ecssim does not model changing a service's capacity provider "
+                    "strategy; create the service with the strategy it needs.",
+                )
         config = self._deployment_configuration(
             op,
             kwargs.get("deploymentConfiguration", {}),

@@ -76,7 +76,7 @@ from ecssim.results.stats import (
     paired_differences,
     too_wide,
 )
-from ecssim.scenario.loading import parse_scenario, resolve_paths, with_overrides
+from ecssim.scenario.loading import parse_scenario, with_overrides
 from ecssim.scenario.schema import Scenario
 from ecssim.version import __version__
 
@@ -181,7 +181,7 @@ def grid_scenarios(
         ScenarioError: the scenario is invalid, has no sweep, or some grid
             points are invalid (each named by its parameters and values).
     """
-    base = parse_scenario(raw_scenario, source=source)
+    base = parse_scenario(raw_scenario, source=source, folder=folder)
     if base.sweep is None:
         raise ScenarioError(
             f"{source}: has no sweep section; add sweep.parameters "
@@ -199,14 +199,12 @@ def grid_scenarios(
         try:
             raw = with_overrides(raw_scenario, point, what="sweep parameter")
             raw.pop("sweep", None)
-            scenario = parse_scenario(raw, source=label)
+            scenario = parse_scenario(raw, source=label, folder=folder)
         except ScenarioError as exc:
             for line in str(exc).splitlines():
                 problem = line.removeprefix(label).lstrip(": ")
                 errors.setdefault(problem, f"{label}: {problem}")
             continue
-        if folder is not None:
-            scenario = resolve_paths(scenario, Path(folder))
         scenarios.append(scenario)
     if errors:
         raise ScenarioError("\n".join(errors.values()))

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, timedelta
 from typing import TYPE_CHECKING
 
-from ecssim.model.autoscaling import scalable_target
+from ecssim.model.autoscaling import aas_name, scalable_target
 from ecssim.model.services import register_task_definition
 from ecssim.scenario.schema import (
     Deploy,
@@ -28,8 +28,21 @@ def add_capacity_change(model: Model, action: SetCapacity) -> None:
         scalable_action["MinCapacity"] = action.min_capacity
     if action.max_capacity is not None:
         scalable_action["MaxCapacity"] = action.max_capacity
+    # two changes of one service in the same second keep their own names (one
+    # name would make the second replace the first)
+    earlier = 0
+    for other in model.scenario.scheduled:
+        if other is action:
+            break
+        if (
+            isinstance(other, SetCapacity)
+            and other.service == action.service
+            and int(other.at_s) == int(action.at_s)
+        ):
+            earlier += 1
+    suffix = f"capacity-{int(action.at_s)}" + (f"-{earlier}" if earlier else "")
     model.sim.application_autoscaling.put_scheduled_action(
-        ScheduledActionName=f"{action.service}-capacity-{int(action.at_s)}",
+        ScheduledActionName=aas_name(action.service, suffix),
         Schedule=f"at({when.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%S')})",
         ScalableTargetAction=scalable_action,
         **scalable_target(model, action.service),

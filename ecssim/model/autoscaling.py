@@ -5,7 +5,7 @@ metrics the workload publishes for them.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
     from ecssim.model.build import Model
@@ -55,12 +55,24 @@ def add_autoscaling(model: Model, runtime: ServiceRuntime) -> None:
                 "Statistic": "Average",
             }
         aas.put_scaling_policy(
-            PolicyName=f"{config.name}-{policy.metric}-{index}",
+            PolicyName=aas_name(config.name, f"{policy.metric}-{index}"),
             PolicyType="TargetTrackingScaling",
             TargetTrackingScalingPolicyConfiguration=spec,
             **target,
         )
     feed_metrics(model, runtime, {p.metric for p in scaling.target_tracking})
+
+
+#: Application Auto Scaling's longest policy or scheduled-action name.
+MAX_AAS_NAME: Final = 256
+
+
+def aas_name(service: str, suffix: str) -> str:
+    """``SERVICE-SUFFIX`` as a policy or scheduled-action name, the service
+    name shortened to fit 256 characters (names are per scalable target, so
+    the suffix keeps them apart)."""
+    room = MAX_AAS_NAME - len(suffix) - 1
+    return f"{service[:room]}-{suffix}"
 
 
 def scalable_target(model: Model, service: str) -> dict[str, str]:

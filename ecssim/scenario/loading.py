@@ -23,6 +23,7 @@ from pydantic import (
 from ecssim.errors import ScenarioError
 from ecssim.scenario.schema import Scenario
 from ecssim.scenario.schema_docs import annotate
+from ecssim.scenario.traces import check_trace
 
 # ---- loading ------------------------------------------------------------------------------
 #: Bounds on a scenario document, checked before anything walks it: values after
@@ -208,9 +209,21 @@ def _as_written(raw: Any, value: Any) -> str:
 
 
 def parse_scenario(
-    raw: Any, *, source: str = "<scenario>", text: str | None = None
+    raw: Any,
+    *,
+    source: str = "<scenario>",
+    text: str | None = None,
+    folder: str | Path | None = None,
 ) -> Scenario:
-    """Validate a scenario given as plain data (what ``yaml.safe_load`` returns).
+    """Validate a scenario given as plain data (what ``yaml.safe_load`` returns),
+    and check the trace files it names.
+
+    Args:
+        raw: the scenario as plain data.
+        source: names the scenario in error messages (usually its file).
+        text: the YAML text *raw* was read from, for line numbers.
+        folder: resolve relative trace paths against this folder (else they
+            are relative to the working folder, as a run reads them).
 
     Raises:
         ScenarioError: naming each bad field's dotted path, value and line.
@@ -220,10 +233,121 @@ def parse_scenario(
             f"{source}: a scenario is a mapping of keys, got {type(raw).__name__}"
         )
     lines = _line_index(text) if text is not None else {}
+    _check_strings(raw, source, lines)
     try:
-        return Scenario.model_validate(raw)
+        scenario = Scenario.model_validate(raw)
     except ValidationError as exc:
         raise ScenarioError(_format_errors(exc, raw, lines, source)) from None
+    if folder is not None:
+        scenario = resolve_paths(scenario, Path(folder))
+    _check_traces(scenario, raw, source, lines)
+    return scenario
+
+
+def _where(
+    source: str, lines: Mapping[tuple[str | int, ...], int], path: tuple[str | int, ...]
+) -> str:
+    """``FILE:LINE: dotted.path`` (without the line when it is not known)."""
+    for n in range(len(path), -1, -1):
+        line = lines.get(path[:n])
+        if line is not None:
+            return f"{source}:{line}: {dotted(path)}"
+    return f"{source}: {dotted(path)}"
+
+
+def _bad_character(text: str) -> str | None:
+    for char in text:
+        if char in _CONTROL:
+            return char
+    return None
+
+
+#: Characters no scenario string may hold: NUL and the other C0 controls but
+#: tab, newline and carriage return, and DEL (names become folder and file
+#: names; the rest end up in reports and terminals).
+_CONTROL: Final = frozenset(chr(c) for c in [*range(0, 9), 11, 12, *range(14, 32), 127])
+
+
+def _check_strings(
+    raw: Any, source: str, lines: Mapping[tuple[str | int, ...], int]
+) -> None:
+    """Refuse a NUL byte or another control character in any key or string.
+
+    Raises:
+        ScenarioError: naming the dotted path, the line and the character.
+    """
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(raw, ())]
+    seen = 0
+    while stack:
+        node, path = stack.pop()
+        seen += 1
+        if seen > MAX_YAML_VALUES:
+            return  # reported by the document checks or the schema
+        if len(path) > MAX_YAML_DEPTH:
+            continue
+        # (text, where it is, whether it is a key)
+        strings: list[tuple[str, tuple[str | int, ...], bool]] = []
+        if isinstance(node, Mapping):
+            for key, value in node.items():
+                if isinstance(key, str):
+                    strings.append((key, path, True))
+                stack.append((value, (*path, str(key))))
+        elif isinstance(node, list | tuple):
+            stack.extend((item, (*path, i)) for i, item in enumerate(node))
+        elif isinstance(node, str):
+            strings.append((node, path, False))
+        for text, where, is_key in strings:
+            char = _bad_character(text)
+            if char is not None:
+                shown = text if len(text) <= 60 else text[:60] + "..."
+                name = (
+                    "a NUL byte"
+                    if char == "\0"
+                    else f"the control character U+{ord(char):04X}"
+                )
+                if is_key:  # the key's own line; the path of the mapping it is in
+                    line = lines.get((*where, text))
+                    at = f"{source}:{line}" if line else source
+                    place = f"{at}: {dotted(where) or '(top level)'}"
+                    what = f"a key {shown!r}"
+                else:
+                    place, what = _where(source, lines, where), repr(shown)
+                raise ScenarioError(
+                    f"{place}: {what}: contains {name}; scenario text cannot hold "
+                    "control characters"
+                )
+
+
+def _check_traces(
+    scenario: Scenario,
+    raw: Any,
+    source: str,
+    lines: Mapping[tuple[str | int, ...], int],
+) -> None:
+    """Open and check every trace file *scenario* names.
+
+    Raises:
+        ScenarioError: ``FILE:LINE: services[i].workload.arrivals.trace: 'PATH':``
+            then what is wrong with the trace (its own file, line and column).
+    """
+    for index, service in enumerate(scenario.services):
+        workload = service.workload
+        trace = workload.arrivals.trace if workload is not None else None
+        if trace is None:
+            continue
+        path = ("services", index, "workload", "arrivals", "trace")
+        written: Any = raw
+        for part in path:
+            found, written = _child(written, part)
+            if not found:
+                written = str(trace)
+                break
+        try:
+            check_trace(trace)
+        except ScenarioError as exc:
+            raise ScenarioError(
+                f"{_where(source, lines, path)}: {str(written)!r}: {exc}"
+            ) from None
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -250,13 +374,21 @@ def load_scenario(path: str | Path) -> Scenario:
         raise ScenarioError(
             f"{path}: a number is too long to read (more than 4,300 digits)"
         ) from None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - text.rfind("\n", 0, exc.position)
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        raise ScenarioError(
+            f"{path}:{line}:{column}: not valid YAML: the control character "
+            f"U+{code:04X} is not allowed in a scenario file (line {line}, "
+            f"column {column})"
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise ScenarioError(f"{path}{where}: not valid YAML: {problem}") from None
-    scenario = parse_scenario(raw, source=str(path), text=text)
-    return resolve_paths(scenario, path.parent)
+    return parse_scenario(raw, source=str(path), text=text, folder=path.parent)
 
 
 def resolve_paths(scenario: Scenario, folder: Path) -> Scenario:

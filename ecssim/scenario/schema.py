@@ -16,8 +16,9 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
+import numpy as np
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -30,13 +31,53 @@ from pydantic import (
 from ecssim.config import EcsSettings
 from ecssim.rules import deployments as deployment_rules
 from ecssim.rules.protection import MAX_EXPIRES_IN_MINUTES, MIN_EXPIRES_IN_MINUTES
+from ecssim.units import format_duration as format_seconds
 from ecssim.units import parse_duration, parse_rate
+
+#: Bounds on how much a run may have to do, so a scenario that validates also
+#: finishes (README "Scenario files"). An arrival costs about 50 us and 1 KB
+#: of results, so 5 million arrivals is minutes and gigabytes.
+MAX_ARRIVALS: Final = 5_000_000
+#: Poisson arrivals are drawn at the peak rate and thinned: candidates drawn.
+MAX_ARRIVAL_CANDIDATES: Final = 20 * MAX_ARRIVALS
+#: Protection renewals a run may expect (each is an API call and timers).
+MAX_RENEWALS: Final = 5_000_000
+#: Task crashes, hangs and Spot interruptions at a rate: each one replaces a task.
+MAX_FAULT_EVENTS: Final = 1_000_000
+#: Rows of the sampled time series (per service).
+MAX_SAMPLES: Final = 1_000_000
+#: Shortest sample interval and renewal interval.
+MIN_INTERVAL_S: Final = 1.0
+#: Runs of one sweep (grid points x replications).
+MAX_SWEEP_RUNS: Final = 10_000
+#: The longest run, and so the latest time anything in a scenario can happen.
+MAX_DURATION_S: Final = 366 * 86400.0
 
 Seconds = Annotated[
     float,
     BeforeValidator(parse_duration),
     Field(json_schema_extra={"type": ["string", "number"], "examples": ["90s", "15m"]}),
 ]
+
+
+def _within_a_run(seconds: float) -> float:
+    if seconds > MAX_DURATION_S:
+        raise ValueError(
+            f"{seconds:g}s is after {MAX_DURATION_S / 86400:g} days, the longest run"
+        )
+    return seconds
+
+
+def _at_least_a_second(seconds: float) -> float:
+    if seconds < MIN_INTERVAL_S:
+        raise ValueError(
+            f"must be at least {MIN_INTERVAL_S:g}s (each sample is a row per service)"
+        )
+    return seconds
+
+
+#: A time into the run (``at``, ``from``, ``until``): at most the longest run.
+Moment = Annotated[Seconds, AfterValidator(_within_a_run)]
 PerSecond = Annotated[
     float,
     BeforeValidator(parse_rate),
@@ -102,7 +143,11 @@ class _Model(BaseModel):
     """Frozen, strict about unknown keys, YAML names as aliases."""
 
     model_config = ConfigDict(
-        extra="forbid", frozen=True, populate_by_name=True, validate_default=True
+        extra="forbid",
+        frozen=True,
+        populate_by_name=True,
+        validate_default=True,
+        allow_inf_nan=False,
     )
 
 
@@ -167,14 +212,14 @@ Distribution = Annotated[
 class RateStep(_Model):
     """From ``at`` on, arrivals come at ``rate``."""
 
-    at_s: Seconds = Field(alias="at")
+    at_s: Moment = Field(alias="at")
     rate_per_s: PerSecond = Field(alias="rate")
 
 
 class Burst(_Model):
     """Extra arrivals at ``rate`` for ``duration`` from ``at``."""
 
-    at_s: Seconds = Field(alias="at")
+    at_s: Moment = Field(alias="at")
     duration_s: Seconds = Field(alias="duration", gt=0)
     rate_per_s: PerSecond = Field(alias="rate")
 
@@ -218,6 +263,58 @@ class Arrivals(_Model):
         ):
             raise ValueError("give a rate, steps, bursts or a trace")
         return self
+
+    @property
+    def peak_rate_per_s(self) -> float:
+        """The rate Poisson arrivals are drawn at before thinning (an upper
+        bound of the rate at any time; ``workload.RateFunction.max_rate``)."""
+        base = max([self.rate_per_s, *(s.rate_per_s for s in self.steps)])
+        if self.daily_profile is not None:
+            base *= max(self.daily_profile)
+        return base + sum(b.rate_per_s for b in self.bursts)
+
+    def expected_arrivals(self, until_s: float, start_hour_s: float = 0.0) -> float:
+        """The mean number of Poisson arrivals in [0, until_s): the rate
+        integrated over time (inf when it overflows).
+
+        Args:
+            until_s: the end of the run in seconds.
+            start_hour_s: seconds past midnight (UTC) of time 0, for the profile.
+        """
+        points = {0.0, until_s}
+        points.update(s.at_s for s in self.steps if 0 < s.at_s < until_s)
+        for burst in self.bursts:
+            end = burst.at_s + burst.duration_s
+            points.update(t for t in (burst.at_s, end) if 0 < t < until_s)
+        if self.daily_profile is not None:
+            first = 3600 - start_hour_s % 3600
+            points.update(np.arange(first, until_s, 3600.0).tolist())
+        edges = np.array(sorted(points))
+        mids = (edges[:-1] + edges[1:]) / 2
+        widths = np.diff(edges)
+        rate = np.full(mids.shape, self.rate_per_s)
+        if self.steps:
+            ats = np.array([s.at_s for s in self.steps])
+            rates = np.array([s.rate_per_s for s in self.steps])
+            index = np.searchsorted(ats, mids, side="right") - 1
+            rate = np.where(index >= 0, rates[np.maximum(index, 0)], rate)
+        with np.errstate(over="ignore", invalid="ignore"):
+            if self.daily_profile is not None:
+                hours = (((mids + start_hour_s) % 86400) // 3600).astype(np.int64)
+                rate = rate * np.asarray(self.daily_profile)[hours]
+            extra = np.zeros(len(edges))
+            for burst in self.bursts:
+                if burst.at_s >= until_s:
+                    continue
+                first = int(np.searchsorted(edges, burst.at_s))
+                last = int(
+                    np.searchsorted(edges, min(burst.at_s + burst.duration_s, until_s))
+                )
+                extra[first] += burst.rate_per_s
+                extra[last] -= burst.rate_per_s
+            rate = rate + np.cumsum(extra)[:-1]
+            total = float(np.sum(rate * widths))
+        return total if not math.isnan(total) else math.inf
 
 
 # ---- workloads ------------------------------------------------------------------
@@ -508,8 +605,40 @@ class CapacityProvider(_Model):
     """One entry of a capacity provider strategy."""
 
     capacity_provider: Literal["FARGATE", "FARGATE_SPOT"]
-    base: int = Field(default=0, ge=0)
-    weight: int = Field(default=1, ge=0)
+    # CapacityProviderStrategyItem's documented ranges
+    base: int = Field(default=0, ge=0, le=100_000)
+    weight: int = Field(default=1, ge=0, le=1000)
+
+
+def _check_provider_strategy(strategy: tuple[CapacityProvider, ...]) -> None:
+    """ECS's rules across a capacity provider strategy's items (CreateService
+    refuses the service otherwise).
+
+    Raises:
+        ValueError: a provider listed twice, more than one base, or no weight
+            above zero; the message starts with the dotted path.
+    """
+    if not strategy:
+        return
+    where = "capacity_provider_strategy"
+    names = [item.capacity_provider for item in strategy]
+    for index, name in enumerate(names):
+        if name in names[:index]:
+            raise ValueError(
+                f"{where}[{index}].capacity_provider: {name!r} is listed twice "
+                f"(also {where}[{names.index(name)}]); ECS refuses the strategy"
+            )
+    bases = [index for index, item in enumerate(strategy) if item.base > 0]
+    if len(bases) > 1:
+        raise ValueError(
+            f"{where}[{bases[1]}].base: {strategy[bases[1]].base}: only one capacity "
+            f"provider in a strategy can have a base ({where}[{bases[0]}] has one)"
+        )
+    if all(item.weight == 0 for item in strategy):
+        raise ValueError(
+            f"{where}: every weight is 0; at least one capacity provider needs a "
+            "weight above 0 (ECS refuses the strategy)"
+        )
 
 
 class Service(_Model):
@@ -518,7 +647,10 @@ class Service(_Model):
     name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,255}$")
     desired_count: int = Field(ge=0, le=5000)  # ECS: 5,000 tasks per service
     launch_type: Literal["FARGATE", "EC2"] | None = None
-    capacity_provider_strategy: tuple[CapacityProvider, ...] = ()
+    # CreateService: "a capacity provider strategy can contain a maximum of 20"
+    capacity_provider_strategy: tuple[CapacityProvider, ...] = Field(
+        default=(), max_length=20
+    )
     stop_timeout_s: Seconds = Field(default=30.0, alias="stop_timeout", le=120)
     deployment: DeploymentConfig = DeploymentConfig()
     autoscaling: AutoScaling | None = None
@@ -530,6 +662,7 @@ class Service(_Model):
     def _check(self) -> Service:
         if self.launch_type is not None and self.capacity_provider_strategy:
             raise ValueError("give launch_type or capacity_provider_strategy, not both")
+        _check_provider_strategy(self.capacity_provider_strategy)
         if self.protection.policy == "sessions" and not isinstance(
             self.workload, SessionWorkload
         ):
@@ -546,7 +679,7 @@ class StandaloneTasks(_Model):
 
     name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,255}$")
     count: int = Field(default=1, ge=1, le=10)
-    at_s: Seconds = Field(default=0.0, alias="at")
+    at_s: Moment = Field(default=0.0, alias="at")
     protection: ProtectionPolicyConfig = ProtectionPolicyConfig(policy="always")
 
     @model_validator(mode="after")
@@ -564,7 +697,7 @@ class Deploy(_Model):
     """Deploy a new revision of a service's task definition."""
 
     action: Literal["deploy"]
-    at_s: Seconds = Field(alias="at")
+    at_s: Moment = Field(alias="at")
     service: str
     fails_to_start: bool = False
     #: the deployment strategy for this and later deployments (default: the
@@ -598,7 +731,7 @@ class SetDesiredCount(_Model):
     """``UpdateService(desiredCount=...)``."""
 
     action: Literal["set_desired_count"]
-    at_s: Seconds = Field(alias="at")
+    at_s: Moment = Field(alias="at")
     service: str
     count: int = Field(ge=0, le=5000)  # ECS: 5,000 tasks per service
 
@@ -607,7 +740,7 @@ class SetCapacity(_Model):
     """Change the scalable target's min/max (a scheduled scaling action)."""
 
     action: Literal["set_capacity"]
-    at_s: Seconds = Field(alias="at")
+    at_s: Moment = Field(alias="at")
     service: str
     min_capacity: int | None = Field(default=None, ge=0, le=5000)
     max_capacity: int | None = Field(default=None, ge=0, le=5000)
@@ -624,7 +757,7 @@ class StopTasks(_Model):
     """``StopTask`` on some running tasks of a service (ignores protection)."""
 
     action: Literal["stop_tasks"]
-    at_s: Seconds = Field(alias="at")
+    at_s: Moment = Field(alias="at")
     service: str
     count: int = Field(default=1, ge=1)
 
@@ -639,7 +772,7 @@ class WorkerHang(_Model):
 
     kind: Literal["worker_hang"]
     service: str
-    at_s: Seconds | None = Field(
+    at_s: Moment | None = Field(
         default=None, alias="at", description="one hang at this time"
     )
     rate_per_s: PerSecond | None = Field(
@@ -653,7 +786,7 @@ class TaskCrash(_Model):
 
     kind: Literal["task_crash"]
     service: str
-    at_s: Seconds | None = Field(default=None, alias="at")
+    at_s: Moment | None = Field(default=None, alias="at")
     rate_per_s: PerSecond | None = Field(
         default=None, alias="rate", description="per task"
     )
@@ -664,7 +797,7 @@ class SpotInterruption(_Model):
 
     kind: Literal["spot_interruption"]
     service: str
-    at_s: Seconds | None = Field(default=None, alias="at")
+    at_s: Moment | None = Field(default=None, alias="at")
     rate_per_s: PerSecond | None = Field(
         default=None, alias="rate", description="per task"
     )
@@ -678,8 +811,8 @@ class ProtectionApiErrors(_Model):
     code: Literal["ThrottlingException", "ServerException", "RequestTimeout"] = (
         "ThrottlingException"
     )
-    from_s: Seconds = Field(default=0.0, alias="from")
-    until_s: Seconds | None = Field(default=None, alias="until")
+    from_s: Moment = Field(default=0.0, alias="from")
+    until_s: Moment | None = Field(default=None, alias="until")
 
 
 Fault = Annotated[
@@ -750,6 +883,24 @@ class Sweep(_Model):
         if self.baseline is not None:
             return {name: self.baseline[name] for name in self.parameters}
         return {name: values[0] for name, values in self.parameters.items() if values}
+
+    @model_validator(mode="after")
+    def _bounded(self) -> Sweep:
+        runs = (
+            self.max_replications
+            if self.replications == "auto"
+            else int(self.replications)
+        )
+        replications = runs
+        for values in self.parameters.values():
+            runs *= max(len(values), 1)
+            if runs > MAX_SWEEP_RUNS:
+                sizes = " x ".join(str(len(v)) for v in self.parameters.values())
+                raise ValueError(
+                    f"parameters: {sizes} grid points x {replications} "
+                    f"replication(s) is more than {MAX_SWEEP_RUNS:,} runs"
+                )
+        return self
 
 
 class Cluster(_Model):
@@ -827,6 +978,18 @@ class EcsKnobs(_Model):
         )
 
 
+_EARLIEST_START: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_LATEST_START: Final = datetime(9998, 1, 1, tzinfo=UTC)
+
+
+def _count(value: float) -> str:
+    """A count for a message: ``12,345`` or ``1.2e+300`` (or ``more than can
+    be counted``)."""
+    if not math.isfinite(value):
+        return "more than can be counted"
+    return f"{value:,.0f}" if value < 1e15 else f"{value:.3g}"
+
+
 class Scenario(_Model):
     """One experiment: the cluster, its services and workloads, the protection
     policy, scheduled actions, faults, how long to run, and an optional sweep."""
@@ -835,8 +998,10 @@ class Scenario(_Model):
     description: str = ""
     seed: int = Field(default=0, ge=0)
     start: datetime = datetime(2026, 1, 5, 0, 0, tzinfo=UTC)
-    duration_s: Seconds = Field(alias="duration", gt=0, le=366 * 86400)
-    sample_interval_s: Seconds = Field(default=60.0, alias="sample_interval", gt=0)
+    duration_s: Seconds = Field(alias="duration", gt=0, le=MAX_DURATION_S)
+    sample_interval_s: Annotated[Seconds, AfterValidator(_at_least_a_second)] = Field(
+        default=60.0, alias="sample_interval"
+    )
     measure_from_s: Seconds = Field(
         default=0.0,
         alias="measure_from",
@@ -890,7 +1055,105 @@ class Scenario(_Model):
                 (fault.at_s is None) == (fault.rate_per_s is None)
             ):
                 raise ValueError(f"faults[{i}]: give exactly one of at or rate")
+        if not _EARLIEST_START <= self.start <= _LATEST_START:
+            raise ValueError(
+                f"start: {self.start.isoformat()}: must be between "
+                f"{_EARLIEST_START.date()} and {_LATEST_START.date()} (scheduled "
+                "actions are dated at(yyyy-mm-ddThh:mm:ss), and a run ends before "
+                "year 10000)"
+            )
+        self._check_size()
         return self
+
+    def _check_size(self) -> None:
+        """Refuse a scenario whose run would clearly not finish: too many
+        arrivals, renewals, fault events or samples (README "Scenario files").
+
+        Raises:
+            ValueError: naming the field, the estimate and the bound.
+        """
+        duration = self.duration_s
+        samples = duration / self.sample_interval_s
+        if samples > MAX_SAMPLES:
+            raise ValueError(
+                f"sample_interval: {format_seconds(self.sample_interval_s)} over "
+                f"{format_seconds(duration)} is {samples:,.0f} samples per service; "
+                f"at most {MAX_SAMPLES:,} (use a sample_interval of at least "
+                f"{format_seconds(math.ceil(duration / MAX_SAMPLES))})"
+            )
+        start = self.start
+        start_hour_s = start.hour * 3600 + start.minute * 60 + start.second
+        total = 0.0
+        for i, service in enumerate(self.services):
+            where = f"services[{i}]"
+            workload = service.workload
+            if workload is not None and workload.arrivals.trace is None:
+                arrivals = workload.arrivals
+                expected = arrivals.expected_arrivals(duration, start_hour_s)
+                if not expected <= MAX_ARRIVALS:
+                    raise ValueError(
+                        f"{where}.workload.arrivals: expects {_count(expected)} "
+                        f"arrivals in {format_seconds(duration)} (the rate integrated "
+                        f"over the run); at most {MAX_ARRIVALS:,}: lower the rate or "
+                        "the duration"
+                    )
+                total += expected
+                candidates = arrivals.peak_rate_per_s * duration
+                if not candidates <= MAX_ARRIVAL_CANDIDATES:
+                    raise ValueError(
+                        f"{where}.workload.arrivals: the peak rate "
+                        f"({arrivals.peak_rate_per_s:g}/s, the highest rate, step or "
+                        "profile factor plus every burst) over the run is "
+                        f"{_count(candidates)} candidate arrivals to thin; at most "
+                        f"{MAX_ARRIVAL_CANDIDATES:,}"
+                    )
+            tasks = self._most_tasks(service)
+            interval = service.protection.renewal_interval_s
+            if interval is not None and service.protection.policy != "none":
+                if interval < MIN_INTERVAL_S:
+                    raise ValueError(
+                        f"{where}.protection: renews every {interval:g}s; the "
+                        f"shortest renewal interval is {MIN_INTERVAL_S:g}s"
+                    )
+                renewals = duration / interval * tasks
+                if not renewals <= MAX_RENEWALS:
+                    raise ValueError(
+                        f"{where}.protection: renewing every {interval:g}s with up to "
+                        f"{tasks:,} tasks for {format_seconds(duration)} is up to "
+                        f"{_count(renewals)} renewals; at most {MAX_RENEWALS:,}"
+                    )
+        if not total <= MAX_ARRIVALS:
+            raise ValueError(
+                f"services: the workloads together expect {_count(total)} arrivals; "
+                f"at most {MAX_ARRIVALS:,}"
+            )
+        for i, fault in enumerate(self.faults):
+            rate = getattr(fault, "rate_per_s", None)
+            if rate is None:
+                continue
+            tasks = self._most_tasks(self.service(fault.service))  # type: ignore[union-attr]
+            events = rate * tasks * duration
+            if not events <= MAX_FAULT_EVENTS:
+                raise ValueError(
+                    f"faults[{i}].rate: {rate:g}/s per task with up to {tasks:,} tasks "
+                    f"for {format_seconds(duration)} is {_count(events)} events; at "
+                    f"most {MAX_FAULT_EVENTS:,}"
+                )
+
+    def _most_tasks(self, service: Service) -> int:
+        """The most tasks *service* can ask for at once (desired, auto scaling
+        and scheduled counts), at least 1."""
+        counts = [service.desired_count, 1]
+        if service.autoscaling is not None:
+            counts.append(service.autoscaling.max_capacity)
+        for item in self.scheduled:
+            if item.service != service.name:
+                continue
+            if isinstance(item, SetDesiredCount):
+                counts.append(item.count)
+            elif isinstance(item, SetCapacity):
+                counts.extend(c for c in (item.min_capacity, item.max_capacity) if c)
+        return max(counts)
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> Scenario:
         """A validated copy with values set by dotted path (YAML names and units).
