@@ -2,11 +2,11 @@
 
 ::
 
-    ecssim run FILE [--set PATH=VALUE ...] [--seed N] [--out DIR] [--quiet]
+    ecssim run FILE [--set PATH=VALUE ...] [--seed N] [--out DIR [--force]] [--quiet]
     ecssim validate FILE [--set PATH=VALUE ...]
-    ecssim sweep FILE [--set PATH=VALUE ...] [--workers N] [--out DIR] [--quiet]
-                 [--executor serial|processes|dask] [--scheduler tcp://HOST:PORT]
-                 [--fresh] [--frames]
+    ecssim sweep FILE [--set PATH=VALUE ...] [--workers N] [--out DIR [--force]]
+                 [--quiet] [--executor serial|processes|dask]
+                 [--scheduler tcp://HOST:PORT] [--fresh] [--frames]
     ecssim tune FILE [--set PATH=VALUE ...] [--workers N] [--out DIR] [--quiet]
                  [--executor ...] [--scheduler ...] [--trials N] [--fresh]
     ecssim calibrate [--metrics JSON] [--trace CSV] [--durations CSV]
@@ -21,7 +21,15 @@ output folder that must not be overwritten, a bad flag), with a message on
 stderr that names the problem and no traceback; 1 a failure of ecssim itself,
 reported as "internal error" with the traceback; 3 a sweep that finished but
 some of whose runs raised (each recorded in its run folder), or a tune in
-which no trial met the constraints.
+which no trial met the constraints; 130 after SIGINT (Ctrl-C) and 143 after
+SIGTERM, with a one-line message, no half-written results folder and no sweep
+worker left running.
+
+An explicit ``run --out`` folder that already holds results is only replaced
+with ``--force``; the default folder (``results/<scenario>-seed<N>``) is
+replaced with a note, so the same command can be run again. A sweep's folder
+is resumed, not replaced (its finished runs are kept; ``--fresh`` redoes them);
+replacing a folder of another kind (a run's) takes ``--force``.
 """
 
 from __future__ import annotations
@@ -30,7 +38,9 @@ import argparse
 import json
 import math
 import re
+import signal
 import sys
+import threading
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
@@ -47,6 +57,7 @@ from ecssim.model.build import run
 from ecssim.reports.compare import write_comparison
 from ecssim.reports.folders import (
     RUN_MARKER,
+    STORE_MARKER,
     SWEEP_MARKER,
     ResultsFolderError,
     check_output_folder,
@@ -74,6 +85,9 @@ EXIT_OK = 0
 EXIT_INTERNAL = 1
 EXIT_BAD_INPUT = 2
 EXIT_RUNS_FAILED = 3
+#: 128 + the signal's number, as shells report a process a signal ended.
+EXIT_SIGINT = 128 + signal.SIGINT
+EXIT_SIGTERM = 128 + signal.SIGTERM
 
 #: Outcomes ``ecssim run`` prints per service: (column, short label).
 _HEADLINES = (
@@ -96,12 +110,21 @@ class _BadInput(Exception):
     """A problem with what the user gave us (exit code 2)."""
 
 
+class _Terminated(BaseException):
+    """SIGTERM arrived (exit code 143); a BaseException, like KeyboardInterrupt,
+    so that no ``except Exception`` on the way swallows it."""
+
+
+def _raise_terminated(signum: int, _: object) -> None:
+    raise _Terminated(signum)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ecssim",
         description="Simulate Amazon ECS service scale-in and task scale-in protection.",
         epilog="exit codes: 0 success, 2 bad input (the message names it), "
-        "1 internal error (a bug in ecssim)",
+        "1 internal error (a bug in ecssim), 130 after SIGINT, 143 after SIGTERM",
     )
     parser.add_argument("--version", action="version", version=f"ecssim {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -119,8 +142,10 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         default=None,
         metavar="DIR",
-        help="results folder (default results/<scenario>-seed<N>)",
+        help="results folder (default results/<scenario>-seed<N>, replaced with "
+        "a note when it holds an earlier run's results)",
     )
+    _add_force(run_cmd)
     run_cmd.add_argument("--quiet", action="store_true", help="no progress bar")
 
     validate = commands.add_parser("validate", help="check a scenario file")
@@ -140,8 +165,10 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         default=None,
         metavar="DIR",
-        help="sweep folder (default results/<scenario>-sweep)",
+        help="sweep folder (default results/<scenario>-sweep, replaced with a "
+        "note when it holds an earlier sweep's results)",
     )
+    _add_force(sweep_cmd)
     sweep_cmd.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_executor(sweep_cmd)
     sweep_cmd.add_argument(
@@ -415,6 +442,42 @@ def _add_set(command: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_force(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--force",
+        action="store_true",
+        help="replace the results already in --out (another run's or sweep's)",
+    )
+
+
+def _output_folder(
+    args: argparse.Namespace, default: Path, kind: str, *, resumable: bool = False
+) -> Path:
+    """The folder to write results of *kind* to: ``--out`` or *default*.
+
+    A *resumable* kind (sweeps) carries on in a folder of its own kind: its
+    finished runs are kept, so nothing is replaced and no --force is needed.
+
+    Raises:
+        ResultsFolderError: the folder must not be written (not a results
+            folder, another command's results without --force).
+        _BadInput: ``--out`` already holds results and --force is not given.
+    """
+    out = check_output_folder(args.out or default, kind=kind, force=args.force)
+    existing = results_kind(out)
+    if existing is None or args.force:
+        return out
+    if resumable and existing in (kind, STORE_MARKER):
+        return out
+    if args.out is not None:
+        raise _BadInput(
+            f"{out}: already holds results ({existing}); add --force to replace "
+            "them, or choose another --out"
+        )
+    print(f"note: replacing the earlier results in {out}", file=sys.stderr)
+    return out
+
+
 def _setting(text: str) -> tuple[str, Any]:
     path, equals, value = text.partition("=")
     if not equals or not path.strip():
@@ -518,10 +581,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     name = f"{scenario.name}-seed{seed}"
     if args.settings:
         name += f"-{_settings_slug(args.settings)}"
-    out = check_output_folder(args.out or Path("results") / name)
+    out = _output_folder(args, Path("results") / name, RUN_MARKER)
     progress = not args.quiet and sys.stderr.isatty()
     result = run(scenario, seed=seed, progress=progress)
-    folder = write_results(result, out)
+    folder = write_results(result, out, force=args.force)
     print(
         f"ran {scenario.name!r} with seed {seed} for "
         f"{format_duration(scenario.duration_s)} of simulated time"
@@ -547,7 +610,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     name = f"{scenario.name}-sweep"
     if args.settings:
         name += f"-{_settings_slug(args.settings)}"
-    out = check_output_folder(args.out or Path("results") / name)
+    out = _output_folder(args, Path("results") / name, SWEEP_MARKER, resumable=True)
     result = sweep(
         raw,
         source=str(args.file),
@@ -559,7 +622,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         fresh=args.fresh,
         keep_frames=args.frames,
     )
-    folder = write_sweep(result, out)
+    folder = write_sweep(result, out, force=args.force)
     if result.skipped:
         print(f"skipped {result.skipped} run(s) already in {out / 'runs'}")
     points = result.means["point"].nunique()
@@ -765,14 +828,22 @@ _COMMANDS = {
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``ecssim`` command line with *argv* (default ``sys.argv[1:]``).
 
+    SIGTERM is handled like SIGINT while a command runs: the staging folder
+    is removed, sweep workers are stopped, and the exit code is 143 (130 for
+    SIGINT).
+
     Returns:
-        The exit code: 0 success, 2 bad input, 1 an internal error.
+        The exit code: 0 success, 2 bad input, 1 an internal error, 130 or 143
+        after SIGINT or SIGTERM.
     """
     parser = _parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse: --help, --version, or a usage error
         return exc.code if isinstance(exc.code, int) else EXIT_BAD_INPUT
+    main_thread = threading.current_thread() is threading.main_thread()
+    if main_thread:  # Python runs signal handlers in the main thread only
+        previous_sigterm = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         return _COMMANDS[args.command](args)
     except (ScenarioError, ResultsFolderError, ExecutorError, _BadInput) as exc:
@@ -782,8 +853,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"ecssim {args.command}: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        print("ecssim: interrupted", file=sys.stderr)
-        return 130
+        print("ecssim: interrupted (SIGINT)", file=sys.stderr)
+        return EXIT_SIGINT
+    except _Terminated:
+        print("ecssim: terminated (SIGTERM)", file=sys.stderr)
+        return EXIT_SIGTERM
     except Exception:
         print(
             f"ecssim {args.command}: internal error (a bug in ecssim; please report "
@@ -792,3 +866,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         traceback.print_exc(file=sys.stderr)
         return EXIT_INTERNAL
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous_sigterm)

@@ -45,6 +45,10 @@ class EcsSettings:
         protection_api_rate_per_s: sustained UpdateTaskProtection calls per second
             per account before ``ThrottlingException`` (``None``: no throttling).
         protection_api_burst: the token bucket's size.
+        stopped_task_retention_s: how long a STOPPED task stays describable
+            (DescribeTasks, ListTasks, GetTaskProtection) before the control
+            plane forgets it; ECS documents "at least one hour". The run's
+            records keep everything the outcomes need.
         lifecycle_hook_s: how long an ``AWS_LAMBDA`` deployment lifecycle hook
             takes to answer SUCCEEDED (BLUE_GREEN, LINEAR and CANARY
             deployments; ecssim runs no Lambda functions).
@@ -63,6 +67,7 @@ class EcsSettings:
     refuse_renewals_after_s: float | None = None
     protection_api_rate_per_s: float | None = 50.0
     protection_api_burst: float = 100.0
+    stopped_task_retention_s: float = 3600.0
     lifecycle_hook_s: float = 0.0
 
     def __post_init__(self) -> None:

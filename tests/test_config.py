@@ -21,6 +21,7 @@ DURATION_FIELDS = [
     "sigterm_exit_s",
     "task_deprovisioning_s",
     "refuse_renewals_after_s",
+    "stopped_task_retention_s",
     "lifecycle_hook_s",
 ]
 OPTIONAL_DURATION_FIELDS = ("sigterm_exit_s", "refuse_renewals_after_s")
@@ -30,7 +31,8 @@ REQUIRED_DURATION_FIELDS = [
 
 
 def test_defaults_are_the_documented_ones() -> None:
-    """Default settings match DESIGN §4 (15 s reaction, 60 s reconcile, refuse_new)."""
+    """Default settings match DESIGN §4 (15 s reaction, 60 s reconcile, refuse_new)
+    and ECS's documented hour for stopped tasks."""
     assert dataclasses.asdict(EcsSettings()) == {
         "scheduler_reaction_delay_s": 15.0,
         "reconcile_interval_s": 60.0,
@@ -43,6 +45,7 @@ def test_defaults_are_the_documented_ones() -> None:
         "refuse_renewals_after_s": None,
         "protection_api_rate_per_s": 50.0,
         "protection_api_burst": 100.0,
+        "stopped_task_retention_s": 3600.0,
         "lifecycle_hook_s": 0.0,
     }
 

@@ -303,6 +303,8 @@ def _spot_scenario(
         seed=seed,
         service={"capacity_provider_strategy": providers},
         faults=[{"kind": "spot_interruption", "service": "svc", "rate": "1/h"}],
+        # every task stays describable to the end of the run, for the checks
+        ecs={"stopped_task_retention": "3h"},
     )
 
 

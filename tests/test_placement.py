@@ -317,3 +317,39 @@ def test_others_count_towards_their_zone_when_choosing_victims() -> None:
     rng = np.random.default_rng(0)
     assert select_victims(candidates, 1, rng, others) == ["t3"]
     assert select_victims(candidates, 1, np.random.default_rng(0)) in (["t1"], ["t2"])
+
+
+# ---- found by mutation testing (docs/mutation-testing.md) ------------------------------
+def test_rules_without_choices_say_what_is_missing() -> None:
+    """No zone, or an empty strategy, is a ValueError that says what is missing."""
+    with pytest.raises(
+        ValueError, match=r"^a service needs at least one availability zone$"
+    ):
+        launch_zones([], [], 1)
+    with pytest.raises(
+        ValueError, match=r"^an empty capacity provider strategy places nothing$"
+    ):
+        choose_capacity_provider([], {})
+
+
+def test_a_provider_with_no_live_task_counts_as_zero() -> None:
+    """A provider absent from the live counts has none: it is the furthest
+    below its share."""
+    strategy = [CapacityProviderItem("FARGATE"), CapacityProviderItem("FARGATE_SPOT")]
+    assert choose_capacity_provider(strategy, {"FARGATE": 1}) == "FARGATE_SPOT"
+
+
+def test_all_zero_weights_fall_back_to_the_whole_strategy() -> None:
+    """With every weight 0 (ECS refuses such a strategy; the rule still
+    answers) the bases are filled, then the provider with fewest tasks above
+    its base wins, ties in strategy order."""
+    strategy = [
+        CapacityProviderItem("FARGATE", base=1, weight=0),
+        CapacityProviderItem("FARGATE_SPOT", weight=0),
+    ]
+    assert choose_capacity_provider(strategy, {}) == "FARGATE"
+    assert choose_capacity_provider(strategy, {"FARGATE": 1}) == "FARGATE"
+    assert (
+        choose_capacity_provider(strategy, {"FARGATE": 2, "FARGATE_SPOT": 0})
+        == "FARGATE_SPOT"
+    )

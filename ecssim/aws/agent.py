@@ -21,6 +21,7 @@ responses.
 
 from __future__ import annotations
 
+import weakref
 from datetime import datetime, timedelta
 from typing import Any, Final
 
@@ -58,14 +59,17 @@ class AgentEndpoint:
     def __init__(self, client: EcsClient, epoch: datetime) -> None:
         self._client = client
         self._epoch = epoch
-        #: the task metadata server's rate limit, one bucket per task
-        self._buckets: dict[str, TokenBucket] = {}
+        #: the task metadata server's rate limit, one bucket per task; it goes
+        #: with the task once the control plane has forgotten the task
+        self._buckets: weakref.WeakKeyDictionary[Task, TokenBucket] = (
+            weakref.WeakKeyDictionary()
+        )
 
     def _over_limit(self, task: Task, now: float) -> bool:
         """Whether the task metadata server refuses this request (40/s, burst 60)."""
-        bucket = self._buckets.get(task.task_id)
+        bucket = self._buckets.get(task)
         if bucket is None:
-            bucket = self._buckets[task.task_id] = TokenBucket(STEADY_RATE_PER_S, BURST)
+            bucket = self._buckets[task] = TokenBucket(STEADY_RATE_PER_S, BURST)
         return not bucket.take(now)
 
     def _protection(self, task: Task, now: float) -> dict[str, Any]:

@@ -953,6 +953,7 @@ class EcsClient(BotoShapedClient):
         started_by = kwargs.get("startedBy")
         launch_type = kwargs.get("launchType")
         arns = []
+        self._backend.forget_stopped_tasks()
         for task in cluster.tasks.values():
             if service is not None and task.service is not service:
                 continue

@@ -5,6 +5,11 @@ Records here are plain mutable objects owned by :class:`EcsBackend`. The backend
 applies the pure rules (:mod:`ecssim.rules.protection`, :mod:`ecssim.rules.lifecycle`) and
 tells a :class:`Listener` (the process layer) what changed; it never waits.
 Simulated time is float seconds since the simulation's start.
+
+A STOPPED task stays describable for ``stopped_task_retention_s`` (ECS: "at
+least one hour") and is then forgotten, as ECS forgets it: memory is bounded
+by the live tasks plus those stopped within the window, however long the run.
+The outcomes come from the recorded events, never from these objects.
 """
 
 from __future__ import annotations
@@ -68,6 +73,7 @@ class Cluster:
     name: str
     arn: str
     services: dict[str, Service] = field(default_factory=dict)
+    #: live tasks, and STOPPED ones within the retention window (oldest first)
     tasks: dict[str, Task] = field(default_factory=dict)
     status: str = "ACTIVE"
     #: registered container instances by id (INACTIVE ones kept for describe)
@@ -321,6 +327,7 @@ class EcsBackend:
         region: the AWS region, for ARNs.
         account_id: the 12-digit account id, for ARNs.
         availability_zones: the zones tasks are spread over.
+        stopped_task_retention_s: how long a STOPPED task stays describable.
     """
 
     def __init__(
@@ -332,6 +339,7 @@ class EcsBackend:
         region: str,
         account_id: str,
         availability_zones: tuple[str, ...],
+        stopped_task_retention_s: float = 3600.0,
     ) -> None:
         self.clock = clock
         self.new_id = new_id
@@ -343,6 +351,9 @@ class EcsBackend:
         self.task_definitions: dict[str, list[TaskDefinition]] = {}
         self.listener: Listener = NullListener()
         self.observers: list[Callable[[str, dict[str, Any]], None]] = []
+        self.stopped_task_retention_s = stopped_task_retention_s
+        #: (stopped at, cluster, task id) of the STOPPED tasks still kept, oldest first
+        self._stopped: deque[tuple[float, Cluster, str]] = deque()
         #: Auto Scaling group capacity providers of the account, by name
         self.capacity_providers: dict[str, CapacityProvider] = {}
 
@@ -494,7 +505,9 @@ class EcsBackend:
 
     # ---- tasks ---------------------------------------------------------
     def find_task(self, cluster: Cluster, ref: str) -> Task | None:
-        """The task of *cluster* named by an id or a full ARN."""
+        """The task of *cluster* named by an id or a full ARN (None once a
+        STOPPED task has been forgotten)."""
+        self.forget_stopped_tasks()
         if ref.startswith("arn:"):
             prefix = self.arn(f"task/{cluster.name}/")
             if not ref.startswith(prefix):
@@ -588,6 +601,30 @@ class EcsBackend:
             else:
                 service.protection_holders.add(task.task_id)
         self.listener.protection_changed(task)
+
+    def task_stopped(self, task: Task) -> None:
+        """*task* reached STOPPED: it leaves its service, stays describable
+        through its cluster for the retention window, then is forgotten."""
+        if task.service is not None:
+            task.service.tasks.pop(task.task_id, None)
+            task.service.protection_holders.discard(task.task_id)
+        now = self.clock()
+        self._stopped.append((now, task.cluster, task.task_id))
+        self.forget_stopped_tasks(now)
+
+    def forget_stopped_tasks(self, now: float | None = None) -> None:
+        """Forget the tasks STOPPED longer than the retention window ago.
+
+        Called on every stop and before every lookup, so the cost is one
+        comparison unless a task is due (no timer, no scan of tasks).
+        """
+        stopped = self._stopped
+        if not stopped:
+            return
+        horizon = (self.clock() if now is None else now) - self.stopped_task_retention_s
+        while stopped and stopped[0][0] <= horizon:
+            _, cluster, task_id = stopped.popleft()
+            cluster.tasks.pop(task_id, None)
 
     def iter_service_tasks(self, cluster: Cluster) -> Iterator[Task]:
         """Every non-stopped task of *cluster*'s services, oldest first."""

@@ -428,21 +428,26 @@ def differences_of(
 
 
 # ---- writing -------------------------------------------------------------------------
-def write_sweep(result: SweepResult, out_dir: str | Path) -> Path:
+def write_sweep(
+    result: SweepResult, out_dir: str | Path, *, force: bool = False
+) -> Path:
     """Write *result* as a sweep folder and return its path.
 
     The folder holds ``runs.parquet``, ``means.parquet``, ``means.csv``,
     ``sweep.json`` (what was swept), ``scenario.json``, ``tradeoff.png`` and
     ``report.md`` / ``report.html``, and the ``runs/`` folder *out_dir* had.
+    An earlier sweep's folder there is replaced (its finished runs kept); a
+    run's folder only with *force*.
 
     Raises:
-        ResultsFolderError: *out_dir* is a file or a non-empty folder that is
-            not an ecssim results folder.
+        ResultsFolderError: *out_dir* is a file, a non-empty folder that is
+            not an ecssim results folder, or (without *force*) a run's folder;
+            or the disk refused a write (the message names *out_dir*).
     """
     base = result.scenario
     assert base.sweep is not None
     target = Path(out_dir)
-    with staged_folder(target) as staging:
+    with staged_folder(target, kind=SWEEP_MARKER, force=force) as staging:
         write_parquet(result.runs, staging / "runs.parquet")
         write_parquet(result.means, staging / "means.parquet")
         (staging / "means.csv").write_text(

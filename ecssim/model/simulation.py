@@ -115,6 +115,7 @@ class Simulation:
             region=region,
             account_id=account_id,
             availability_zones=zones,
+            stopped_task_retention_s=self.settings.stopped_task_retention_s,
         )
         self.backend.observers.append(self._observe)
         self.world = World(self.env, self.backend, self.settings, self.streams)

@@ -1,8 +1,10 @@
 """Results folders on disk: safe writes, markers, Parquet and JSON files.
 
 A folder is written next to its destination and renamed into place at the
-end, so a failure leaves what was there before. An existing folder is only
-replaced when it is empty or is an ecssim results folder. Tables are written
+end, so a failure (a full disk, a refused permission, SIGINT or SIGTERM)
+leaves what was there before and no hidden staging folder. An existing folder
+is only replaced when it is empty or is an ecssim results folder of the same
+kind (a run's or a sweep's), unless the caller forces it. Tables are written
 without an index and JSON with sorted keys, so the same run gives the same
 bytes.
 """
@@ -14,6 +16,8 @@ import math
 import os
 import secrets
 import shutil
+import signal
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -82,10 +86,22 @@ def write_parquet(frame: pd.DataFrame, path: Path) -> Path:
 
 
 def read_parquet(path: Path) -> pd.DataFrame:
-    """Read a table written by :func:`write_parquet`."""
+    """Read a table written by :func:`write_parquet`.
+
+    Raises:
+        ResultsFolderError: the file is missing, truncated or not Parquet
+            (the message names the file).
+    """
     if not path.is_file():
         raise ResultsFolderError(f"{path.parent}: {path.name} is missing")
-    frame: pd.DataFrame = pq.read_table(path).to_pandas()
+    try:
+        frame: pd.DataFrame = pq.read_table(path).to_pandas()
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ResultsFolderError(
+            f"{path}: cannot be read as a Parquet table ({reason}); the file is "
+            "damaged or was not written by ecssim (run the scenario again)"
+        ) from None
     return frame
 
 
@@ -114,15 +130,20 @@ def results_kind(folder: str | Path) -> str | None:
     return folder_marker(path) if path.is_dir() else None
 
 
-def check_output_folder(out_dir: str | Path) -> Path:
+def check_output_folder(
+    out_dir: str | Path, *, kind: str | None = None, force: bool = False
+) -> Path:
     """*out_dir* as a Path, if a results folder may be written there.
 
     It may when it does not exist, is an empty folder or is an ecssim results
-    folder (which is then replaced).
+    folder (which is then replaced). When *kind* (:data:`RUN_MARKER` or
+    :data:`SWEEP_MARKER`) is given, a results folder of the other kind is only
+    replaced when *force* is true.
 
     Raises:
-        ResultsFolderError: *out_dir* is a file, or a non-empty folder that is
-            not an ecssim results folder.
+        ResultsFolderError: *out_dir* is a file, a non-empty folder that is
+            not an ecssim results folder, or (without *force*) the results
+            folder of another kind of command.
     """
     target = Path(out_dir)
     if target.exists() or target.is_symlink():
@@ -140,6 +161,15 @@ def check_output_folder(out_dir: str | Path) -> Path:
             raise ResultsFolderError(
                 f"{target}: holds files ecssim did not write ({', '.join(foreign)}); "
                 "refusing to replace it (move them or choose another output folder)"
+            )
+        existing = folder_marker(target)
+        if existing == STORE_MARKER and kind == SWEEP_MARKER:
+            existing = kind  # an interrupted sweep's runs: the sweep resumes them
+        if kind is not None and existing not in (None, kind) and not force:
+            raise ResultsFolderError(
+                f"{target}: holds the results of {existing}, not of {kind}; "
+                "refusing to replace them (choose another output folder, or "
+                "force it: --force on the command line)"
             )
     return target
 
@@ -190,39 +220,84 @@ def foreign_files(folder: Path) -> list[str]:
 
 
 @contextmanager
-def staged_folder(out_dir: str | Path) -> Iterator[Path]:
+def signals_deferred() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM until the block ends, then deliver them.
+
+    For the few steps that must not be cut in half (putting a finished folder
+    in place, removing a staging folder). The signal is delivered again, to
+    the handler that was there before, as soon as the block ends. Outside the
+    main thread (where Python runs no signal handler) this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[int] = []
+
+    def hold(signum: int, _: Any) -> None:
+        held.append(signum)
+
+    wanted = (signal.SIGINT, signal.SIGTERM)
+    previous = {signum: signal.signal(signum, hold) for signum in wanted}
+    try:
+        yield
+    finally:
+        for wanted_signum, handler in previous.items():
+            signal.signal(wanted_signum, handler)
+        for held_signum in dict.fromkeys(held):
+            signal.raise_signal(held_signum)
+
+
+@contextmanager
+def staged_folder(
+    out_dir: str | Path, *, kind: str | None = None, force: bool = False
+) -> Iterator[Path]:
     """Write a results folder next to *out_dir*, then put it in place.
 
     Yields an empty folder in the same parent; when the block ends without an
-    error it replaces *out_dir*, otherwise it is removed and *out_dir* is left
-    as it was.
+    error it replaces *out_dir*, otherwise (an exception, SIGINT or SIGTERM
+    turned into one) it is removed and *out_dir* is left as it was.
 
     Raises:
-        ResultsFolderError: *out_dir* is a file, or a non-empty folder that is
-            not an ecssim results folder (nothing is written).
+        ResultsFolderError: *out_dir* is a file, a non-empty folder that is
+            not an ecssim results folder, or (without *force*) a results
+            folder of another *kind* (nothing is written); or the disk refused
+            a write (full, read-only, no permission): the message names
+            *out_dir*, not the staging folder.
     """
-    target = check_output_folder(out_dir)
+    target = check_output_folder(out_dir, kind=kind, force=force)
     parent = target.parent
-    parent.mkdir(parents=True, exist_ok=True)
     token = secrets.token_hex(4)
     staging = parent / f".{target.name}.tmp-{token}"
-    staging.mkdir()
     try:
+        parent.mkdir(parents=True, exist_ok=True)
+        staging.mkdir()
         yield staging
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+    except BaseException as exc:
+        with signals_deferred():
+            shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(exc, OSError) and not isinstance(exc, ResultsFolderError):
+            raise cannot_write(target, exc) from exc
         raise
     old = parent / f".{target.name}.old-{token}"
-    if target.exists():
-        target.rename(old)
-    try:
-        staging.rename(target)
-    except BaseException:
-        if old.exists():
-            old.rename(target)
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
+    with signals_deferred():
+        try:
+            if target.exists():
+                target.rename(old)
+            staging.rename(target)
+        except OSError as exc:
+            if old.exists() and not target.exists():
+                old.rename(target)
+            shutil.rmtree(staging, ignore_errors=True)
+            raise cannot_write(target, exc) from exc
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def cannot_write(target: Path, error: OSError) -> ResultsFolderError:
+    """The error for a write under *target* the system refused (disk full, no
+    permission): it names *target* and the system's reason, not a file inside
+    a staging folder."""
+    reason = error.strerror or str(error) or type(error).__name__
+    return ResultsFolderError(f"cannot write results to {target}: {reason}")
 
 
 def replace_file(path: Path, write: Any) -> None:

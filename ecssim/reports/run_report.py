@@ -414,16 +414,21 @@ def _any_positive(summary: pd.DataFrame, column: str) -> bool:
 
 
 # ---- writing and rendering --------------------------------------------------------------
-def write_results(result: RunResult, out_dir: str | Path) -> Path:
+def write_results(
+    result: RunResult, out_dir: str | Path, *, force: bool = False
+) -> Path:
     """Write *result* as a results folder at *out_dir* and return its path.
 
+    An earlier run's folder there is replaced; a sweep's only with *force*.
+
     Raises:
-        ResultsFolderError: *out_dir* is a file or a non-empty folder that is
-            not an ecssim results folder.
+        ResultsFolderError: *out_dir* is a file, a non-empty folder that is
+            not an ecssim results folder, or (without *force*) a sweep folder;
+            or the disk refused a write (the message names *out_dir*).
     """
     scenario = result.scenario
     target = Path(out_dir)
-    with staged_folder(target) as staging:
+    with staged_folder(target, kind=RUN_MARKER, force=force) as staging:
         for name in TABLES:
             write_parquet(getattr(result, name), staging / f"{name}.parquet")
         write_json(

@@ -236,7 +236,7 @@ class StepScaling:
             )
         if not self.cooldown_s >= 0:
             raise ScenarioError(f"Cooldown: {self.cooldown_s!r} must be >= 0")
-        aggregate([], self.metric_aggregation)  # validates the name
+        aggregate([0.0], self.metric_aggregation)  # validates the name
 
 
 def check_step_adjustments(steps: Sequence[StepAdjustment]) -> None:

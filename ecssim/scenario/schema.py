@@ -1060,6 +1060,12 @@ class EcsKnobs(_Model):
         default=50.0, alias="protection_api_rate", gt=0
     )
     protection_api_burst: float = Field(default=100.0, ge=1)
+    stopped_task_retention_s: Seconds = Field(
+        default=3600.0,
+        alias="stopped_task_retention",
+        description="how long a STOPPED task stays describable before ECS "
+        "forgets it (ECS documents at least one hour)",
+    )
     lifecycle_hook_s: Seconds = Field(default=0.0, alias="lifecycle_hook", ge=0)
 
     def settings(self) -> EcsSettings:
@@ -1075,6 +1081,7 @@ class EcsKnobs(_Model):
             refuse_renewals_after_s=self.refuse_renewals_after_s,
             protection_api_rate_per_s=self.protection_api_rate_per_s,
             protection_api_burst=self.protection_api_burst,
+            stopped_task_retention_s=self.stopped_task_retention_s,
             lifecycle_hook_s=self.lifecycle_hook_s,
         )
 

@@ -171,10 +171,7 @@ class TaskRunner:
         yield self.env.timeout(self.settings.task_deprovisioning_s)
         task.stopped_at = self.env.now
         self._set(task, TaskStatus.STOPPED)
-        if task.service is not None:
-            # stopped tasks stay describable through the cluster, not the service
-            task.service.tasks.pop(task.task_id, None)
-            task.service.protection_holders.discard(task.task_id)
+        self.backend.task_stopped(task)
         self._processes.pop(task.task_id, None)
         self._exited.discard(task.task_id)
         self.external.discard(task.task_id)
