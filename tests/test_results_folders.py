@@ -53,7 +53,12 @@ def run_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _files(folder: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+    """Every file under *folder* (a sweep's runs/ included), by relative path."""
+    return {
+        str(p.relative_to(folder)): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def _hidden(folder: Path) -> list[str]:
@@ -265,7 +270,13 @@ def test_disk_full_in_a_sweep_names_out(
     assert capsys.readouterr().err == (
         f"ecssim sweep: cannot write results to {out}: No space left on device\n"
     )
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["folders.yaml"]
+    # the finished runs stay in out/runs for a rerun; no half-written table
+    assert sorted(p.name for p in tmp_path.iterdir()) in (
+        ["folders.yaml"],
+        ["folders.yaml", "out"],
+    )
+    if out.exists():
+        assert [p.name for p in out.iterdir()] == ["runs"]
 
 
 def test_permission_denied_names_out(

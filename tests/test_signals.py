@@ -208,7 +208,17 @@ def test_signal_to_a_sweep_stops_its_workers(
     assert "Traceback" not in stderr
     assert stdout == ""
     assert not any(_alive(pid) for pid in workers)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["long.yaml"]
+    # the sweep keeps the runs that finished (each whole, in its own folder under
+    # runs/, for a rerun to skip) and nothing half-written, hidden or temporary
+    assert sorted(p.name for p in tmp_path.iterdir()) in (
+        ["long.yaml"],
+        ["long.yaml", "out"],
+    )
+    if out.exists():
+        assert {p.name for p in out.iterdir()} <= {"runs"}
+        for path in out.rglob("*"):
+            assert not path.name.startswith("."), path
+            assert ".tmp" not in path.name, path
 
 
 def test_signals_wait_while_a_folder_is_put_in_place() -> None:
