@@ -17,14 +17,10 @@ Nothing here is a test: tests never time anything.
 from __future__ import annotations
 
 import argparse
-import gc
-import resource
-import time
 
-from bare import bare_simpy_rate
+from common import measure, report
 from floor import run_floor
 
-from ecssim.model.build import build
 from ecssim.scenario.loading import parse_scenario
 
 #: the transcoding scenario's hourly factors (quiet nights, evening peak)
@@ -92,23 +88,7 @@ def main() -> None:
     args = parser.parse_args()
     config = parse_scenario(scenario(args.days), source="benchmark")
 
-    gc.collect()
-    bare_rate = bare_simpy_rate()
-    gc.collect()
-    started = time.perf_counter()
-    model = build(config)
-    built = time.perf_counter()
-    model.sim.advance(config.duration_s)
-    simulated = time.perf_counter()
-    result = model.result()
-    finished = time.perf_counter()
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    summary = result.summary.iloc[0]
-    jobs = int(summary["jobs_arrived"])
-    events = next(model.env._eid)  # SimPy numbers every scheduled event
-    del model, result
-    gc.collect()
-    bare_after = bare_simpy_rate()
+    measured = measure(config)
     floor_events, floor_s = run_floor(
         args.days,
         TRANSCODING_DAILY,
@@ -119,29 +99,7 @@ def main() -> None:
         renew_every_s=1440.0,
         expires_in_s=1800.0,
     )
-
-    sim_s = simulated - built
-    rate = events / sim_s
-    bare = (bare_rate + bare_after) / 2
-    print(f"simulated time        {args.days:g} days")
-    print(f"jobs simulated        {jobs:,}")
-    print(f"SimPy events          {events:,}")
-    print(f"wall time: build      {built - started:.2f} s")
-    print(f"           simulate   {sim_s:.2f} s ({sim_s / jobs * 1e6:.1f} us per job)")
-    print(f"           results    {finished - simulated:.2f} s")
-    print(f"           total      {finished - started:.2f} s")
-    print(f"peak memory           {peak_mib:,.0f} MiB (ru_maxrss of the process)")
-    print(f"engine events/s       {rate:,.0f}")
-    print(f"bare SimPy events/s   {bare:,.0f}")
-    print(f"ratio engine/bare     {rate / bare:.3f}")
-    print(
-        f"floor model           {floor_events:,} events in {floor_s:.2f} s, "
-        f"ratio {floor_events / floor_s / bare:.3f} (benchmarks/floor.py)"
-    )
-    print(
-        f"ecssim / floor time   {sim_s / floor_s:.2f}x "
-        f"(simulate against the floor model on the same workload)"
-    )
+    report(args.days, measured, floor_events, floor_s)
 
 
 if __name__ == "__main__":

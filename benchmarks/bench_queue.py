@@ -10,14 +10,10 @@ tests never time anything.
 from __future__ import annotations
 
 import argparse
-import gc
-import time
 
-from bare import bare_simpy_rate
-from common import DAILY
+from common import DAILY, measure, report
 from floor import run_floor
 
-from ecssim.model.build import build
 from ecssim.scenario.loading import parse_scenario
 
 
@@ -69,40 +65,9 @@ def main() -> None:
         del raw["services"][0]["autoscaling"]  # type: ignore[index]
     config = parse_scenario(raw, source="benchmark")
 
-    gc.collect()
-    bare_rate = bare_simpy_rate()
-    gc.collect()
-    started = time.perf_counter()
-    model = build(config)
-    built = time.perf_counter()
-    model.sim.advance(config.duration_s)
-    simulated = time.perf_counter()
-    result = model.result()
-    finished = time.perf_counter()
-    gc.collect()
-    bare_after = bare_simpy_rate()
+    measured = measure(config)
     floor_events, floor_s = run_floor(args.days, DAILY)
-
-    events = next(model.env._eid)  # SimPy numbers every scheduled event
-    sim_s = simulated - built
-    rate = events / sim_s
-    bare = (bare_rate + bare_after) / 2
-    summary = result.summary.iloc[0]
-    jobs = int(summary["jobs_arrived"])
-    print(f"simulated time        {args.days:g} days")
-    print(f"jobs simulated        {jobs:,}")
-    print(f"SimPy events          {events:,}")
-    print(f"wall time: build      {built - started:.2f} s")
-    print(f"           simulate   {sim_s:.2f} s ({sim_s / jobs * 1e6:.1f} us per job)")
-    print(f"           results    {finished - simulated:.2f} s")
-    print(f"           total      {finished - started:.2f} s")
-    print(f"engine events/s       {rate:,.0f}")
-    print(f"bare SimPy events/s   {bare:,.0f}")
-    print(f"ratio engine/bare     {rate / bare:.3f}")
-    print(
-        f"floor model           {floor_events:,} events in {floor_s:.2f} s, "
-        f"ratio {floor_events / floor_s / bare:.3f} (benchmarks/floor.py)"
-    )
+    report(args.days, measured, floor_events, floor_s)
 
 
 if __name__ == "__main__":

@@ -684,18 +684,7 @@ class QueueWorker(Worker):
                             self.job = None
                             queue.give_back(job)
                             break
-                now = self.work_started_s = env.now
-                self.job_ends_s = now + job.duration_s
-                while not self.hung:
-                    try:
-                        yield env.timeout(self.job_ends_s - env.now)
-                        break
-                    except simpy.Interrupt as interrupt:
-                        if interrupt.cause != "hang":
-                            raise
-                if self.hung:
-                    yield env.event()  # the job never finishes
-                self._finish_job(job)
+                yield from self._work(job)
                 if asks["after_job"]:
                     action = policy.after_job(self.view())
                     if action is not None:
@@ -729,19 +718,8 @@ class QueueWorker(Worker):
                         queue.cancel(receiver)
                 if job is not None:
                     self.job = job
-                    now = self.work_started_s = env.now
-                    queue.started(job, self.task_id, now)
-                    self.job_ends_s = now + job.duration_s
-                    while not self.hung:
-                        try:
-                            yield env.timeout(self.job_ends_s - env.now)
-                            break
-                        except simpy.Interrupt as interrupt:
-                            if interrupt.cause != "hang":
-                                raise
-                    if self.hung:
-                        yield env.event()  # the job never finishes
-                    self._finish_job(job)
+                    queue.started(job, self.task_id, env.now)
+                    yield from self._work(job)
                 yield from manager.release()
         except simpy.Interrupt as interrupt:
             self._let_go(str(interrupt.cause))
@@ -749,6 +727,23 @@ class QueueWorker(Worker):
                 return
         if self.draining:
             yield from self._exit()
+
+    def _work(self, job: Job) -> ProcessGenerator:
+        """Work on *job* from now until it is done (never, once the worker hangs),
+        then finish it."""
+        env = self.env
+        now = self.work_started_s = env.now
+        self.job_ends_s = now + job.duration_s
+        while not self.hung:
+            try:
+                yield env.timeout(self.job_ends_s - env.now)
+                break
+            except simpy.Interrupt as interrupt:
+                if interrupt.cause != "hang":
+                    raise
+        if self.hung:
+            yield env.event()  # the job never finishes
+        self._finish_job(job)
 
     def _long_poll(self, receiver: simpy.Event) -> ProcessGenerator:
         """Wait on *receiver* for at most the receive wait (after a protect).
