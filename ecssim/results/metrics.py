@@ -7,6 +7,7 @@ named in plain words with their unit. Nothing here knows about SimPy.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -89,7 +90,16 @@ def _count(events: pd.DataFrame, kind: str, reason: str | None = None) -> int:
 
 
 def _details(events: pd.DataFrame) -> list[dict[str, Any]]:
-    return [json.loads(text) for text in events["detail"]]
+    return [json.loads(text) for text in events["detail"].to_numpy(dtype=object)]
+
+
+@functools.lru_cache(maxsize=4096)
+def _decoded(detail: str) -> Mapping[str, Any]:
+    """*detail* decoded, once per distinct text: most details of the task-state
+    kinds are a handful of texts (``{"busy": true}``, a status); treat the
+    mapping as read-only."""
+    decoded: Mapping[str, Any] = json.loads(detail)
+    return decoded
 
 
 def _blocked_episodes(
@@ -209,21 +219,22 @@ def occupancy(events: pd.DataFrame, end_s: float) -> Occupancy:
         events["kind"].isin(_TASK_STATE_KINDS)
         | events["kind"].isin(["service_created", "desired_count_changed"])
     ]
+    # plain object arrays: iterating Arrow-backed string columns is slow
     for time_s, kind, task, detail in zip(
-        relevant["time_s"],
-        relevant["kind"],
-        relevant["task"],
-        relevant["detail"],
+        relevant["time_s"].to_numpy(dtype=float).tolist(),
+        relevant["kind"].to_numpy(dtype=object),
+        relevant["task"].astype(object).where(relevant["task"].notna(), None),
+        relevant["detail"].to_numpy(dtype=object),
         strict=True,
     ):
         if kind == "service_created":
             desired_known = True
             deltas.append(
-                (time_s, int(json.loads(detail)["desired_count"]), 0, 0, 0, 0)
+                (time_s, int(_decoded(detail)["desired_count"]), 0, 0, 0, 0)
             )
             continue
         if kind == "desired_count_changed":
-            fields = json.loads(detail)
+            fields = _decoded(detail)
             change = int(fields["desired_count"]) - int(fields["previous"])
             deltas.append((time_s, change, 0, 0, 0, 0))
             continue
@@ -235,15 +246,15 @@ def occupancy(events: pd.DataFrame, end_s: float) -> Occupancy:
         close(state, time_s)
         state.since = time_s
         if kind == "task_status":
-            state.running = json.loads(detail).get("status") == "RUNNING"
+            state.running = _decoded(detail).get("status") == "RUNNING"
         elif kind == "task_busy_changed":
-            state.busy = bool(json.loads(detail).get("busy"))
+            state.busy = bool(_decoded(detail).get("busy"))
         elif kind == "task_stop_requested":
             state.holder = False
         elif kind == "protection_cleared":
             state.expires_at = None
         else:
-            expires = json.loads(detail).get("expires_at")
+            expires = _decoded(detail).get("expires_at")
             state.expires_at = None if expires is None else float(expires)
     for state in tasks.values():
         close(state, end_s)

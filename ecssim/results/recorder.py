@@ -86,12 +86,26 @@ class Recorder:
         # one encoder for every row: json.dumps with options builds one per call
         encode = json.JSONEncoder(sort_keys=True, default=str).encode
         services, tasks, reasons, details = [], [], [], []
+        # many details are one flag or status ({"busy": true}): encode those once
+        small: dict[tuple[str, Any], str] = {}
         for fields in self.fields:
             services.append(fields.get("service"))
             tasks.append(fields.get("task"))
             reasons.append(fields.get("reason"))
             rest = {k: v for k, v in fields.items() if k not in _COLUMN_FIELDS}
-            details.append(encode(rest) if rest else "{}")
+            if not rest:
+                details.append("{}")
+            elif len(rest) == 1:
+                ((key, value),) = rest.items()
+                if type(value) in (bool, str) or value is None:
+                    text = small.get((key, value))
+                    if text is None:
+                        text = small[(key, value)] = encode(rest)
+                    details.append(text)
+                else:
+                    details.append(encode(rest))
+            else:
+                details.append(encode(rest))
         frame = pd.DataFrame(
             {
                 "time_s": pd.Series(self.times, dtype="float64"),
