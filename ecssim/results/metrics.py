@@ -258,9 +258,14 @@ def occupancy(events: pd.DataFrame, end_s: float) -> Occupancy:
             state.expires_at = None if expires is None else float(expires)
     for state in tasks.values():
         close(state, end_s)
+    # one numpy array, not a frame built row by row from tuples (much faster)
+    table = np.array(deltas, dtype=float).reshape(-1, 6)
+    counts = ("desired", "running", "busy", "protected", "idle_protected")
     frame = pd.DataFrame(
-        deltas,
-        columns=["time_s", "desired", "running", "busy", "protected", "idle_protected"],
+        {
+            "time_s": table[:, 0],
+            **{name: table[:, i + 1].astype(np.int64) for i, name in enumerate(counts)},
+        }
     )
     steps = frame.groupby("time_s", sort=True).sum().cumsum().reset_index()
     steps = steps[steps["time_s"] < end_s].reset_index(drop=True)
