@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+from array import array
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -152,6 +153,11 @@ class _TaskState:
     busy: bool = False
     holder: bool = True  # False once a stop was requested: protection no longer counts
     expires_at: float | None = None
+    protected: bool = False  # counted as protected in the steps so far
+
+
+#: the counts an occupancy follows, in its steps' column order
+_COUNTS: Final = ("desired", "running", "busy", "protected", "idle_protected")
 
 
 @dataclass(frozen=True)
@@ -192,26 +198,36 @@ def occupancy(events: pd.DataFrame, end_s: float) -> Occupancy:
     The desired count follows ``service_created`` and ``desired_count_changed``.
     Nothing depends on the sample interval.
     """
-    deltas: list[tuple[float, int, int, int, int, int]] = []
+    # the changes of every count, one entry per change point of a task (kept as
+    # typed arrays: a long run has tens of millions of them)
+    times = array("d")
+    columns = {name: array("q") for name in _COUNTS}
+    desired_d, running_d, busy_d = (
+        columns["desired"],
+        columns["running"],
+        columns["busy"],
+    )
+    protected_d, idle_d = columns["protected"], columns["idle_protected"]
     lapses: list[float] = []
     tasks: dict[str, _TaskState] = {}
 
-    def close(state: _TaskState, until: float) -> None:
-        start = state.since
-        if until <= start:
-            return
-        if state.running:
-            deltas.append((start, 0, 1, 0, 0, 0))
-            deltas.append((until, 0, -1, 0, 0, 0))
-        if state.busy:
-            deltas.append((start, 0, 0, 1, 0, 0))
-            deltas.append((until, 0, 0, -1, 0, 0))
+    def change(  # noqa: PLR0917 (a hot inner function: positional on purpose)
+        time_s: float, desired: int, running: int, busy: int, prot: int, idle: int
+    ) -> None:
+        times.append(time_s)
+        desired_d.append(desired)
+        running_d.append(running)
+        busy_d.append(busy)
+        protected_d.append(prot)
+        idle_d.append(idle)
+
+    def lapse(state: _TaskState, now: float) -> None:
+        """Protection counted so far lapsed before *now*: end it when it expired."""
         expires = state.expires_at
-        if state.running and state.holder and expires is not None and expires > start:
-            idle = 0 if state.busy else 1
-            deltas.append((start, 0, 0, 0, 1, idle))
-            deltas.append((min(until, expires), 0, 0, 0, -1, -idle))
-            if state.busy and expires < until:
+        if state.protected and expires is not None and expires < now:
+            state.protected = False
+            change(expires, 0, 0, 0, -1, 0 if state.busy else -1)
+            if state.busy:
                 lapses.append(expires)
 
     desired_known = False
@@ -229,22 +245,26 @@ def occupancy(events: pd.DataFrame, end_s: float) -> Occupancy:
     ):
         if kind == "service_created":
             desired_known = True
-            deltas.append(
-                (time_s, int(_decoded(detail)["desired_count"]), 0, 0, 0, 0)
-            )
+            change(time_s, int(_decoded(detail)["desired_count"]), 0, 0, 0, 0)
             continue
         if kind == "desired_count_changed":
             fields = _decoded(detail)
-            change = int(fields["desired_count"]) - int(fields["previous"])
-            deltas.append((time_s, change, 0, 0, 0, 0))
+            change(
+                time_s,
+                int(fields["desired_count"]) - int(fields["previous"]),
+                0,
+                0,
+                0,
+                0,
+            )
             continue
-        if task is None or task is pd.NA:
+        if task is None:
             continue
         state = tasks.get(task)
         if state is None:
             state = tasks[task] = _TaskState(since=time_s)
-        close(state, time_s)
-        state.since = time_s
+        lapse(state, time_s)
+        running, busy, protected = state.running, state.busy, state.protected
         if kind == "task_status":
             state.running = _decoded(detail).get("status") == "RUNNING"
         elif kind == "task_busy_changed":
@@ -256,15 +276,29 @@ def occupancy(events: pd.DataFrame, end_s: float) -> Occupancy:
         else:
             expires = _decoded(detail).get("expires_at")
             state.expires_at = None if expires is None else float(expires)
+        expires_at = state.expires_at
+        state.protected = (
+            state.running
+            and state.holder
+            and expires_at is not None
+            and expires_at > time_s
+        )
+        state.since = time_s
+        d_running = state.running - running
+        d_busy = state.busy - busy
+        d_protected = state.protected - protected
+        d_idle = (state.protected and not state.busy) - (protected and not busy)
+        if d_running or d_busy or d_protected or d_idle:
+            change(time_s, 0, d_running, d_busy, d_protected, d_idle)
     for state in tasks.values():
-        close(state, end_s)
-    # one numpy array, not a frame built row by row from tuples (much faster)
-    table = np.array(deltas, dtype=float).reshape(-1, 6)
-    counts = ("desired", "running", "busy", "protected", "idle_protected")
+        lapse(state, end_s)
     frame = pd.DataFrame(
         {
-            "time_s": table[:, 0],
-            **{name: table[:, i + 1].astype(np.int64) for i, name in enumerate(counts)},
+            "time_s": np.frombuffer(times, dtype=np.float64),
+            **{
+                name: np.frombuffer(values, dtype=np.int64)
+                for name, values in columns.items()
+            },
         }
     )
     steps = frame.groupby("time_s", sort=True).sum().cumsum().reset_index()
