@@ -486,7 +486,7 @@ def _setting(text: str) -> tuple[str, Any]:
         )
     try:
         parsed = yaml.safe_load(value)
-    except (yaml.YAMLError, RecursionError, ValueError):
+    except Exception:  # YAML errors, and PyYAML's constructors on tagged values
         raise argparse.ArgumentTypeError(
             f"{text[:80]!r}: {value[:60]!r} is not a YAML value this can use"
         ) from None

@@ -281,3 +281,22 @@ def test_the_unchanged_autoscaled_scenario_is_valid(tmp_path: Path) -> None:
         low="1",
     )
     assert _validate(tmp_path, text)[0] == 0
+
+
+@pytest.mark.parametrize(
+    "value", ["!!float", "!!int", "!!bool", "!!timestamp", "!!timestamp 2020-13-45"]
+)
+def test_a_tagged_value_yaml_cannot_build_is_bad_input(
+    tmp_path: Path, value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """PyYAML's constructors raise IndexError, KeyError, AttributeError or ValueError
+    on some tagged values (CI's fuzz run found ``x: !!float``): validate exits 2
+    naming the file, and the same value through --set is a usage error."""
+    path = tmp_path / "s.yaml"
+    path.write_text(f"x: {value}\n", encoding="utf-8")
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}: not valid YAML: a tagged value YAML cannot build" in err
+    assert "Traceback" not in err
+    assert main(["validate", str(path), "--set", f"duration={value}"]) == 2
+    assert "is not a YAML value this can use" in capsys.readouterr().err

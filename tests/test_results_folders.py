@@ -330,3 +330,22 @@ def test_rename_refused_keeps_the_earlier_results(
     )
     assert _files(out) == before
     assert _hidden(tmp_path) == []
+
+
+def test_a_service_name_too_long_for_a_file_name_still_gets_its_timeline(
+    tmp_path: Path,
+) -> None:
+    """ECS allows 255-character service names; the timeline's file name keeps
+    within the file system's 255 bytes (start of the name and a digest)."""
+    from ecssim import load_scenario, run
+    from ecssim.reports.run_report import write_results
+
+    name = "s" * 255
+    scenario = load_scenario(
+        Path(__file__).parent.parent / "scenarios" / "aws-sample-demo.yaml"
+    ).with_overrides({"services[0].name": name, "scheduled": []})
+    folder = write_results(run(scenario), tmp_path / "out")
+    timelines = [p.name for p in folder.iterdir() if p.name.startswith("timeline-")]
+    assert len(timelines) == 1
+    assert len(timelines[0].encode()) <= 255
+    assert timelines[0].startswith("timeline-" + "s" * 200 + "-")

@@ -40,6 +40,7 @@ from ecssim.reports.folders import (
     read_parquet,
     results_kind,
     staged_folder,
+    timeline_name,
     write_json,
     write_parquet,
 )
@@ -204,7 +205,7 @@ def _timelines(sides: Sequence[Side], folder: Path) -> list[FigureRef]:
     figures = []
     for service in services:
         ax = stacked_timelines(panels, service)
-        path = folder / f"timeline-{service}.png"
+        path = folder / timeline_name(service)
         save_png(ax, path)
         figures.append(
             FigureRef(

@@ -11,6 +11,7 @@ bytes.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -41,6 +42,20 @@ STORE_MARKER: Final = "ecssim sweep runs"
 COMPARE_MARKER: Final = "ecssim comparison"
 #: The tables of a run folder, in the order they are written.
 TABLES: Final = ("events", "timeseries", "jobs", "sessions", "summary")
+
+
+#: the longest file name most file systems take, in bytes
+MAX_FILE_NAME: Final = 255
+
+
+def timeline_name(service: str) -> str:
+    """The file name of *service*'s timeline: ``timeline-<service>.png``, or, for a
+    name too long for a file system, its start and a short digest of all of it."""
+    name = f"timeline-{service}.png"
+    if len(name.encode()) <= MAX_FILE_NAME:
+        return name
+    digest = hashlib.sha256(service.encode()).hexdigest()[:12]
+    return f"timeline-{service[:200]}-{digest}.png"
 
 
 class ResultsFolderError(EcsSimError, OSError):

@@ -45,6 +45,11 @@ _COLOURS: Final = {
 _SECONDS_PER_HOUR: Final = 3600.0
 
 
+def _short(name: str, limit: int = 60) -> str:
+    """*name* as a title shows it: a long one (ECS allows 255 characters) cut."""
+    return name if len(name) <= limit else name[: limit - 1] + "\u2026"
+
+
 def new_axes(width_in: float = 10.0, height_in: float = 5.0) -> Axes:
     """The Axes of a new Agg figure of the given size (inches), outside pyplot."""
     figure = Figure(figsize=(width_in, height_in), layout="constrained")
@@ -356,7 +361,7 @@ def timeline(
         work_ax.grid(True, alpha=0.3)
         ax.tick_params(labelbottom=False)
     ax.set_ylabel("tasks")
-    ax.set_title(f"{service}: tasks, protection and {work} over time")
+    ax.set_title(f"{_short(service)}: tasks, protection and {work} over time")
     ax.grid(True, alpha=0.3)
     ax.legend(
         handles=handles,
@@ -396,7 +401,7 @@ def stacked_timelines(
     for index, (label, timeseries, events) in enumerate(panels):
         tasks_ax, work_ax = axes[2 * index], axes[2 * index + 1]
         timeline(timeseries, events, service, ax=tasks_ax, work_ax=work_ax)
-        tasks_ax.set_title(f"{label}: {service}")
+        tasks_ax.set_title(f"{label}: {_short(service)}")
         work_ax.tick_params(labelbottom=True)
     top: Axes = axes[0]
     return top
@@ -480,7 +485,7 @@ def protection_cost(summary: pd.DataFrame, ax: Axes | None = None) -> Axes:
     """
     if ax is None:
         ax = new_axes(9.0, 4.5)
-    services = [str(s) for s in summary["service"]]
+    services = [_short(str(s), 40) for s in summary["service"]]
     busy = summary["busy_task_hours"].to_numpy(dtype=float)
     idle_protected = summary["idle_protected_task_hours"].to_numpy(dtype=float)
     idle_free = np.clip(

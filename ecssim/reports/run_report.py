@@ -49,6 +49,7 @@ from ecssim.reports.folders import (
     read_parquet,
     replace_file,
     staged_folder,
+    timeline_name,
     write_json,
     write_parquet,
 )
@@ -514,7 +515,7 @@ def _render(folder: Path) -> Path:
 
     figures: list[FigureRef] = []
     for service in services:
-        path = folder / f"timeline-{service}.png"
+        path = folder / timeline_name(service)
         ax = timeline(timeseries, events, service)
         replace_file(path, lambda p, ax=ax: save_png(ax, p))
         figures.append(FigureRef(path, timeline_caption(timeseries, events, service)))

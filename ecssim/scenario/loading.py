@@ -370,10 +370,6 @@ def load_scenario(path: str | Path) -> Scenario:
     _check_document(text, str(path))
     try:
         raw = yaml.safe_load(text)
-    except ValueError:  # an integer longer than Python converts (4,300 digits)
-        raise ScenarioError(
-            f"{path}: a number is too long to read (more than 4,300 digits)"
-        ) from None
     except yaml.reader.ReaderError as exc:  # a character YAML does not allow
         line = text.count("\n", 0, exc.position) + 1
         column = exc.position - text.rfind("\n", 0, exc.position)
@@ -388,7 +384,22 @@ def load_scenario(path: str | Path) -> Scenario:
         where = f":{mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise ScenarioError(f"{path}{where}: not valid YAML: {problem}") from None
+    except ValueError as exc:
+        if "digits" in str(exc):  # an integer longer than Python converts
+            raise ScenarioError(
+                f"{path}: a number is too long to read (more than 4,300 digits)"
+            ) from None
+        raise ScenarioError(_UNBUILDABLE.format(path=path)) from None
+    except Exception:  # PyYAML's own constructors fail on some tagged values
+        raise ScenarioError(_UNBUILDABLE.format(path=path)) from None
     return parse_scenario(raw, source=str(path), text=text, folder=path.parent)
+
+
+#: what a scenario file gets when YAML's constructors cannot build one of its values
+_UNBUILDABLE = (
+    "{path}: not valid YAML: a tagged value YAML cannot build (for example an "
+    "empty !!float, !!bool or !!timestamp, or a !!timestamp that is no date)"
+)
 
 
 def resolve_paths(scenario: Scenario, folder: Path) -> Scenario:
