@@ -490,3 +490,51 @@ def test_the_agent_endpoint_rate_limits_each_task(server: EcssimHttpServer) -> N
     status, body = _request(server, "GET", first)
     assert (status, body["error"]["Code"]) == (429, "TooManyRequests")
     assert _request(server, "GET", second)[0] == 200
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "answered"),
+    [
+        ("ThrottlingException", 400, "ThrottlingException"),
+        ("ServerException", 500, "ServerException"),
+        ("RequestTimeout", 504, "RequestCanceled"),
+    ],
+)
+def test_injected_api_errors_reach_external_workers_on_the_agent_endpoint(
+    code: str, status: int, answered: str
+) -> None:
+    """A scenario's protection_api_errors fault hits the agent endpoint over HTTP
+    as it hits in-process workers: ECS's error passed through, or, for a call
+    that times out, 504 RequestCanceled only once 4 simulated seconds passed;
+    the protection is left as it was and the error is recorded."""
+    raw = _scenario().model_dump(mode="json", by_alias=True, exclude_unset=True)
+    raw["faults"] = [
+        {"kind": "protection_api_errors", "probability": 1.0, "code": code}
+    ]
+    model = build(parse_scenario(raw))
+    with running_server(model, speed=None) as server:
+        server.app.clock.advance(120)
+        uri = next(
+            t["ECS_AGENT_URI"].removeprefix(server.url)
+            for t in server.app.tasks()
+            if t["service"] == "transcoder"
+        )
+        path = f"{uri}/task-protection/v1/state"
+        body = json.dumps({"ProtectionEnabled": True}).encode()
+        if code == "RequestTimeout":
+            # the answer waits for the simulated clock: move it from another thread
+            mover = threading.Timer(0.5, server.app.clock.advance, args=(5,))
+            mover.start()
+            started = model.sim.now_s
+            answer = _request(server, "PUT", path, body)
+            answered_at = model.sim.now_s  # before the mover is waited for
+            mover.join()
+            assert answered_at >= started + 4
+        else:
+            answer = _request(server, "PUT", path, body)
+        assert answer[0] == status
+        assert answer[1]["error"]["Code"] == answered
+        get = _request(server, "GET", path)
+        assert get[1]["protection"]["ProtectionEnabled"] is False
+    errors = model.sim.events().query("kind == 'protection_call_error'")
+    assert len(errors) == 1

@@ -45,6 +45,9 @@ class Answer:
     status: int
     body: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
+    #: answer only once the simulated clock has reached this time (an ECS call
+    #: that times out answers after the agent's 4 s timeout)
+    not_before_s: float | None = None
 
 
 def error_answer(status: int, code: str, message: str, request_id: str = "") -> Answer:

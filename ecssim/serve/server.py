@@ -26,6 +26,7 @@ import math
 import socket
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -34,7 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import parse_qs, urlsplit
 
-from ecssim.aws.agent import AgentEndpoint
+from ecssim.aws.agent import ECS_CALL_TIMEOUT_S, AgentEndpoint
 from ecssim.aws.state import Task
 from ecssim.errors import EcsSimError
 from ecssim.serve.clock import Clock
@@ -179,7 +180,11 @@ class ServeApp:
                     self.sqs.caller = self._caller(headers.get("authorization", ""))
                 return self._aws(method, target, body)
             if url.path.startswith(AGENT_PREFIX):
-                return self._agent(method, url.path[len(AGENT_PREFIX) :], body)
+                answer = self._agent(method, url.path[len(AGENT_PREFIX) :], body)
+                if answer.not_before_s is None:
+                    return answer
+        if url.path.startswith(AGENT_PREFIX):
+            return self._wait_for(answer)
             if url.path.startswith(METADATA_PREFIX):
                 return self._metadata(method, url.path[len(METADATA_PREFIX) :])
             if url.path.startswith(CONTROL_PREFIX):
@@ -187,6 +192,19 @@ class ServeApp:
                     method, url.path[len(CONTROL_PREFIX) :], parse_qs(url.query)
                 )
         return _not_found(f"no such path {url.path!r}")
+
+    def _wait_for(self, answer: Answer, limit_s: float = 600.0) -> Answer:
+        """Hold *answer* until the simulated clock reaches its time (the lock is
+        free meanwhile, so the clock and other requests go on); at most
+        *limit_s* of wall-clock time, or until the clock stops at the end."""
+        ready_s = answer.not_before_s
+        give_up = time.monotonic() + limit_s
+        while ready_s is not None and time.monotonic() < give_up:
+            with self.clock.lock:
+                if self.model.sim.now_s >= ready_s or self.clock.finished:
+                    break
+            time.sleep(0.01)
+        return answer
 
     def _caller(self, authorization: str) -> str | None:
         """The task whose access key signed the request (external workers get
@@ -242,8 +260,37 @@ class ServeApp:
             decoded: Any = json.loads(body, parse_constant=_refuse)
         except (ValueError, RecursionError):
             decoded = None  # the agent answers "failed to decode request"
+        injected = self.model.caller.injected()
+        if injected is not None and isinstance(decoded, dict):
+            return self._injected_answer(task, injected, now)
         status, answer = self.agent.put(task, decoded, now)
         return Answer(status, answer)
+
+    def _injected_answer(self, task: Task, code: str, now: float) -> Answer:
+        """What the agent answers when a scenario's ``protection_api_errors``
+        fault hits this call, as for in-process workers: ECS's error passed
+        through (400 throttling, 500 server error), or 504 ``RequestCanceled``
+        once the agent's 4 s call timeout has passed on the simulated clock."""
+        reason = "RequestCanceled" if code == "RequestTimeout" else code
+        self.model.caller.record(
+            "protection_call_error",
+            service=task.service.name if task.service else None,
+            task=task.task_id,
+            code=reason,
+            injected=True,
+        )
+        if code == "RequestTimeout":
+            status, body = AgentEndpoint.timeout(task)
+            return Answer(status, body, not_before_s=now + ECS_CALL_TIMEOUT_S)
+        status = 400 if code == "ThrottlingException" else 500
+        message = "Rate exceeded" if status == 400 else "Server error"
+        return Answer(
+            status,
+            {
+                "requestID": self.model.sim.streams.request_id(),
+                "error": {"Arn": task.arn, "Code": code, "Message": message},
+            },
+        )
 
     def _metadata(self, method: str, rest: str) -> Answer:
         task_id, _, document = rest.partition("/")

@@ -90,6 +90,11 @@ class ProtectionCaller:
         self.faults = faults
         self.record = record
 
+    def injected(self) -> str | None:
+        """The error code an injected ``protection_api_errors`` fault gives the
+        call being made now, if any (drawn from the faults' own stream)."""
+        return self._injected() if self.faults else None
+
     def _injected(self) -> str | None:
         now = self.env.now
         for fault in self.faults:
