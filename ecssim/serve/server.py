@@ -181,17 +181,16 @@ class ServeApp:
                 return self._aws(method, target, body)
             if url.path.startswith(AGENT_PREFIX):
                 answer = self._agent(method, url.path[len(AGENT_PREFIX) :], body)
-                if answer.not_before_s is None:
-                    return answer
-        if url.path.startswith(AGENT_PREFIX):
-            return self._wait_for(answer)
-            if url.path.startswith(METADATA_PREFIX):
+            elif url.path.startswith(METADATA_PREFIX):
                 return self._metadata(method, url.path[len(METADATA_PREFIX) :])
-            if url.path.startswith(CONTROL_PREFIX):
+            elif url.path.startswith(CONTROL_PREFIX):
                 return self._control(
                     method, url.path[len(CONTROL_PREFIX) :], parse_qs(url.query)
                 )
-        return _not_found(f"no such path {url.path!r}")
+            else:
+                return _not_found(f"no such path {url.path!r}")
+        # an agent answer that waits for the simulated clock waits without the lock
+        return answer if answer.not_before_s is None else self._wait_for(answer)
 
     def _wait_for(self, answer: Answer, limit_s: float = 600.0) -> Answer:
         """Hold *answer* until the simulated clock reaches its time (the lock is
