@@ -869,3 +869,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if main_thread:
             signal.signal(signal.SIGTERM, previous_sigterm)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

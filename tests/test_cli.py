@@ -297,3 +297,19 @@ def test_validate_and_sweep_take_set(
     )
     assert code == 0
     assert "2 grid point(s) x 1 replication(s) = 2 runs" in capsys.readouterr().out
+
+
+def test_python_dash_m_runs_the_command_line() -> None:
+    """``python -m ecssim.cli`` is the ``ecssim`` command (it used to do nothing)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "ecssim.cli", "validate", "/nonexistent.yaml"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "/nonexistent.yaml" in done.stderr
