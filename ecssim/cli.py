@@ -42,7 +42,7 @@ import signal
 import sys
 import threading
 import traceback
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -632,16 +632,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         f"{result.replications} replication(s) = {runs} runs"
     )
     for row in result.means.to_dict(orient="records"):
-        setting = ", ".join(f"{p}={row[p]}" for p in result.parameters)
-        parts = []
-        for column in ("job_interruptions", "idle_protected_task_hours", "task_hours"):
-            if column in row:
-                spread = row.get(f"{column}_ci95")
-                text = format_value(column, row[column])
-                if isinstance(spread, float) and math.isfinite(spread):
-                    text += f" +/- {format_value(column, spread)}"
-                parts.append(f"{column} {text}")
-        print(f"  {setting} [{row['service']}]: " + ", ".join(parts))
+        _print_sweep_row(row, result.parameters)
     _print_differences(result)
     print(f"results: {folder}  (open {folder / 'report.html'})")
     if result.failed:
@@ -654,6 +645,25 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _with_spread(column: str, value: Any, spread: Any) -> str:
+    """*value* of *column* as the CLI prints it, with ``+/- spread`` when known."""
+    text = format_value(column, value)
+    if isinstance(spread, float) and math.isfinite(spread):
+        text += f" +/- {format_value(column, spread)}"
+    return text
+
+
+def _print_sweep_row(row: Mapping[Any, Any], parameters: Sequence[str]) -> None:
+    """One grid point's (or one difference's) headline outcomes on one line."""
+    setting = ", ".join(f"{p}={row[p]}" for p in parameters)
+    parts = [
+        f"{column} {_with_spread(column, row[column], row.get(f'{column}_ci95'))}"
+        for column in ("job_interruptions", "idle_protected_task_hours", "task_hours")
+        if column in row
+    ]
+    print(f"  {setting} [{row['service']}]: " + ", ".join(parts))
+
+
 def _print_differences(result: SweepResult) -> None:
     """The paired differences against the baseline, one line per point and service."""
     if result.differences.empty:
@@ -662,16 +672,7 @@ def _print_differences(result: SweepResult) -> None:
     setting = ", ".join(f"{p}={base[p]}" for p in result.parameters)
     print(f"paired differences against the baseline ({setting}), same seeds:")
     for row in result.differences.to_dict(orient="records"):
-        setting = ", ".join(f"{p}={row[p]}" for p in result.parameters)
-        parts = []
-        for column in ("job_interruptions", "idle_protected_task_hours", "task_hours"):
-            if column in row:
-                spread = row.get(f"{column}_ci95")
-                text = format_value(column, row[column])
-                if isinstance(spread, float) and math.isfinite(spread):
-                    text += f" +/- {format_value(column, spread)}"
-                parts.append(f"{column} {text}")
-        print(f"  {setting} [{row['service']}]: " + ", ".join(parts))
+        _print_sweep_row(row, result.parameters)
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -726,10 +727,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         if row["outcome"] != "task_hours" and row["difference"] == 0:
             continue  # the cost always; the rest only where they differ
         point = f" [{row['point']}]" if row["point"] else ""
-        spread = row["difference_ci95"]
-        text = format_value(str(row["outcome"]), row["difference"])
-        if math.isfinite(spread):
-            text += f" +/- {format_value(str(row['outcome']), spread)}"
+        outcome = str(row["outcome"])
+        text = _with_spread(outcome, row["difference"], float(row["difference_ci95"]))
         pairing = "paired" if row["paired"] else "unpaired"
         print(
             f"  {row['side']} - {first}{point} {row['service']}: "
