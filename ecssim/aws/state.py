@@ -356,6 +356,9 @@ class EcsBackend:
         self._stopped: deque[tuple[float, Cluster, str]] = deque()
         #: Auto Scaling group capacity providers of the account, by name
         self.capacity_providers: dict[str, CapacityProvider] = {}
+        #: EC2 instance id -> the capacity provider whose Auto Scaling group
+        #: launched it (what ECS learns from the group when the agent registers)
+        self.ec2_instance_providers: dict[str, str] = {}
 
     # ---- records -------------------------------------------------------
     def record(self, kind: str, **fields: Any) -> None:
