@@ -149,7 +149,9 @@ class EcsClient(BotoShapedClient):
             )
         if not raw_strategy:
             return launch_type or "EC2", ()
-        return "FARGATE", self._strategy(operation, raw_strategy)
+        items = self._strategy(operation, raw_strategy)
+        fargate = all(i.capacity_provider in CAPACITY_PROVIDERS for i in items)
+        return "FARGATE" if fargate else "EC2", items
 
     def _strategy(
         self, operation: str, raw_strategy: list[dict[str, Any]]
@@ -178,7 +180,10 @@ class EcsClient(BotoShapedClient):
                     f"The capacity provider {name!r} is listed more than once in "
                     "the capacity provider strategy.",
                 )
-            if name not in CAPACITY_PROVIDERS:
+            if (
+                name not in CAPACITY_PROVIDERS
+                and capacity.find_capacity_provider(self._backend, name) is None
+            ):
                 raise self._fail(
                     operation,
                     "InvalidParameterException",

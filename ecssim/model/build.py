@@ -18,6 +18,7 @@ from tqdm import tqdm
 
 from ecssim.aws.agent import AgentEndpoint
 from ecssim.model.actions import add_capacity_change, run_scheduled_action
+from ecssim.model.capacity import add_capacity_providers, add_instance_interruption
 from ecssim.model.result import RunResult
 from ecssim.model.services import ServiceRuntime, add_service, add_standalone
 from ecssim.model.simulation import Simulation, fewer_collections
@@ -25,9 +26,11 @@ from ecssim.policies import ProtectionPolicy
 from ecssim.results.metrics import summarize
 from ecssim.results.recorder import timestamps
 from ecssim.scenario.schema import (
+    InstanceInterruption,
     ProtectionApiErrors,
     Scenario,
     SetCapacity,
+    TaskRetirement,
 )
 from ecssim.sim.faults import Faults
 from ecssim.sim.sampler import TIMESERIES_COLUMNS, Sampled, Sampler
@@ -77,6 +80,7 @@ class Model:
         self.env = sim.env
         self.cluster_name = cluster.name
         sim.ecs.create_cluster(clusterName=cluster.name)
+        add_capacity_providers(sim, scenario)
         self.workers = Workers(sim.env, sim.settings.sigterm_exit_s)
         sim.world.tasks.hooks.append(self.workers)
         api_faults = tuple(
@@ -103,7 +107,11 @@ class Model:
             sim.env, sim.backend, sim.world.tasks, self.workers, sim.streams["faults"]
         )
         for fault in scenario.faults:
-            if not isinstance(fault, ProtectionApiErrors):
+            if isinstance(fault, TaskRetirement):
+                faults.retire(fault, self.services[fault.service].record)
+            elif isinstance(fault, InstanceInterruption):
+                add_instance_interruption(sim, fault)
+            elif not isinstance(fault, ProtectionApiErrors):
                 faults.add(fault, self.services[fault.service].record)
         for action in scenario.scheduled:
             if isinstance(action, SetCapacity):

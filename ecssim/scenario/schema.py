@@ -30,6 +30,7 @@ from pydantic import (
 
 from ecssim.config import EcsSettings
 from ecssim.rules import deployments as deployment_rules
+from ecssim.rules.instance_types import INSTANCE_TYPES
 from ecssim.rules.protection import MAX_EXPIRES_IN_MINUTES, MIN_EXPIRES_IN_MINUTES
 from ecssim.units import format_duration as format_seconds
 from ecssim.units import parse_duration, parse_rate
@@ -602,9 +603,10 @@ def _strategy_request(
 
 
 class CapacityProvider(_Model):
-    """One entry of a capacity provider strategy."""
+    """One entry of a capacity provider strategy: FARGATE, FARGATE_SPOT or one
+    of the cluster's Auto Scaling group capacity providers."""
 
-    capacity_provider: Literal["FARGATE", "FARGATE_SPOT"]
+    capacity_provider: str = Field(pattern=r"^[A-Za-z0-9_-]{1,255}$")
     # CapacityProviderStrategyItem's documented ranges
     base: int = Field(default=0, ge=0, le=100_000)
     weight: int = Field(default=1, ge=0, le=1000)
@@ -803,6 +805,27 @@ class SpotInterruption(_Model):
     )
 
 
+class InstanceInterruption(_Model):
+    """An EC2 Spot interruption notice for one Spot instance of a capacity
+    provider's Auto Scaling group (chosen at random); EC2 reclaims it two
+    minutes later. (At a rate: give the provider's ``spot.interruption_rate``.)"""
+
+    kind: Literal["ec2_spot_interruption"]
+    capacity_provider: str
+    at_s: Moment = Field(alias="at")
+
+
+class TaskRetirement(_Model):
+    """Fargate task retirement: AWS gives notice at ``at`` and stops the
+    service's tasks that were running then once ``notice`` has passed
+    (protection does not stop it; the scheduler replaces them)."""
+
+    kind: Literal["task_retirement"]
+    service: str
+    at_s: Moment = Field(alias="at")
+    notice_s: Seconds = Field(default=0.0, alias="notice")
+
+
 class ProtectionApiErrors(_Model):
     """Protection calls fail with an error code at a probability (from/until)."""
 
@@ -816,7 +839,12 @@ class ProtectionApiErrors(_Model):
 
 
 Fault = Annotated[
-    WorkerHang | TaskCrash | SpotInterruption | ProtectionApiErrors,
+    WorkerHang
+    | TaskCrash
+    | SpotInterruption
+    | ProtectionApiErrors
+    | InstanceInterruption
+    | TaskRetirement,
     Field(discriminator="kind"),
 ]
 
@@ -1011,12 +1039,99 @@ class Tune(_Model):
         return match.group(1), match.group(2), float(match.group(3))
 
 
+class ManagedScalingConfig(_Model):
+    """A capacity provider's managed scaling (ECS cluster auto scaling)."""
+
+    enabled: bool = True
+    target_capacity: int = Field(default=100, ge=1, le=100)
+    minimum_scaling_step_size: int = Field(default=1, ge=1, le=10_000)
+    maximum_scaling_step_size: int = Field(default=10_000, ge=1, le=10_000)
+    instance_warmup_period_s: Seconds = Field(
+        default=300.0, alias="instance_warmup_period", ge=0, le=10_000
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> ManagedScalingConfig:
+        if self.minimum_scaling_step_size > self.maximum_scaling_step_size:
+            raise ValueError(
+                f"minimum_scaling_step_size: {self.minimum_scaling_step_size} is "
+                f"above maximum_scaling_step_size {self.maximum_scaling_step_size}"
+            )
+        return self
+
+
+class SpotConfig(_Model):
+    """The Spot part of an Auto Scaling group (a mixed instances policy)."""
+
+    on_demand_base: int = Field(default=0, ge=0, le=10_000)
+    on_demand_percent: int = Field(
+        default=100,
+        ge=0,
+        le=100,
+        description="percent of the instances above the base that are on-demand",
+    )
+    interruption_rate_per_s: PerSecond = Field(
+        default=0.0, alias="interruption_rate", description="per Spot instance"
+    )
+    draining: bool = Field(
+        default=False, description="ECS_ENABLE_SPOT_INSTANCE_DRAINING on the agent"
+    )
+
+
+class AsgCapacityProvider(_Model):
+    """An Auto Scaling group capacity provider of the cluster and its group."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,255}$")
+    instance_types: tuple[str, ...] = Field(min_length=1, max_length=40)
+    min_size: int = Field(default=0, ge=0, le=10_000)
+    max_size: int = Field(ge=0, le=10_000)
+    desired_capacity: int | None = Field(default=None, ge=0, le=10_000)
+    availability_zones: tuple[str, ...] | None = Field(default=None, min_length=1)
+    boot_s: Seconds = Field(default=90.0, alias="boot_time", ge=0)
+    reserved_memory_mib: int = Field(default=0, ge=0)
+    managed_scaling: ManagedScalingConfig = ManagedScalingConfig()
+    managed_termination_protection: bool = True
+    managed_draining: bool = True
+    draining_timeout_s: Seconds = Field(
+        default=48 * 3600.0, alias="draining_timeout", gt=0
+    )
+    spot: SpotConfig = SpotConfig()
+
+    @model_validator(mode="after")
+    def _check(self) -> AsgCapacityProvider:
+        name = self.name.lower()
+        if name.startswith(("aws", "ecs", "fargate")):
+            raise ValueError(
+                f"name: {self.name!r} may not start with 'aws', 'ecs' or 'fargate'"
+            )
+        if self.min_size > self.max_size:
+            raise ValueError(
+                f"min_size: {self.min_size} is above max_size {self.max_size}"
+            )
+        desired = self.desired_capacity
+        if desired is not None and not self.min_size <= desired <= self.max_size:
+            raise ValueError(
+                f"desired_capacity: {desired} is outside min_size..max_size "
+                f"({self.min_size}..{self.max_size})"
+            )
+        if self.managed_termination_protection and not self.managed_scaling.enabled:
+            raise ValueError(
+                "managed_termination_protection: needs managed_scaling.enabled "
+                "(ECS refuses it otherwise)"
+            )
+        return self
+
+
 class Cluster(_Model):
-    """The cluster and its availability zones."""
+    """The cluster, its availability zones and its capacity providers."""
 
     name: str = Field(default="default", pattern=r"^[A-Za-z0-9_-]{1,255}$")
     availability_zones: tuple[str, ...] = Field(
         default=("us-east-1a", "us-east-1b", "us-east-1c"), min_length=1
+    )
+    capacity_providers: tuple[AsgCapacityProvider, ...] = ()
+    default_capacity_provider_strategy: tuple[CapacityProvider, ...] = Field(
+        default=(), max_length=20
     )
 
     @model_validator(mode="after")
@@ -1027,7 +1142,55 @@ class Cluster(_Model):
                 raise ValueError(
                     f"availability_zones[{index}]: {zone!r} is listed twice"
                 )
+        names = [p.name for p in self.capacity_providers]
+        for index, provider in enumerate(self.capacity_providers):
+            where = f"capacity_providers[{index}]"
+            if provider.name in names[:index]:
+                raise ValueError(f"{where}.name: {provider.name!r} is listed twice")
+            for z, zone in enumerate(provider.availability_zones or ()):
+                if zone not in zones:
+                    raise ValueError(
+                        f"{where}.availability_zones[{z}]: {zone!r} is not one of "
+                        f"the cluster's zones {list(zones)}"
+                    )
+        known = {"FARGATE", "FARGATE_SPOT", *names}
+        for index, item in enumerate(self.default_capacity_provider_strategy):
+            if item.capacity_provider not in known:
+                raise ValueError(
+                    f"default_capacity_provider_strategy[{index}].capacity_provider: "
+                    f"{item.capacity_provider!r} is not one of {sorted(known)}"
+                )
+        _check_provider_strategy(self.default_capacity_provider_strategy)
         return self
+
+    def provider(self, name: str) -> AsgCapacityProvider | None:
+        """The Auto Scaling group capacity provider called *name*, if any."""
+        for provider in self.capacity_providers:
+            if provider.name == name:
+                return provider
+        return None
+
+
+class InstanceTypeConfig(_Model):
+    """An EC2 instance type a scenario adds to (or overrides in) the bundled
+    table: vCPUs, installed memory and its on-demand hourly price."""
+
+    vcpus: int = Field(ge=1, le=1024)
+    memory_gib: float = Field(gt=0, le=32_768)
+    on_demand_hourly_usd: float = Field(ge=0)
+
+
+class Prices(_Model):
+    """What capacity costs (defaults: us-east-1, 2025; see the README)."""
+
+    fargate_vcpu_hour_usd: float = Field(default=0.04048, ge=0)
+    fargate_gb_hour_usd: float = Field(default=0.004445, ge=0)
+    fargate_spot_discount: float = Field(default=0.70, ge=0, le=1)
+    ec2_spot_discount: float = Field(default=0.65, ge=0, le=1)
+    instance_hourly_usd: dict[str, Annotated[float, Field(ge=0)]] = Field(
+        default_factory=dict,
+        description="on-demand hourly price by instance type (overrides the table)",
+    )
 
 
 class EcsKnobs(_Model):
@@ -1118,6 +1281,8 @@ class Scenario(_Model):
     )
     ecs: EcsKnobs = EcsKnobs()
     cluster: Cluster = Cluster()
+    instance_types: dict[str, InstanceTypeConfig] = Field(default_factory=dict)
+    prices: Prices = Prices()
     services: tuple[Service, ...] = Field(min_length=1)
     standalone_tasks: tuple[StandaloneTasks, ...] = ()
     scheduled: tuple[ScheduledAction, ...] = ()
@@ -1154,6 +1319,7 @@ class Scenario(_Model):
                     f"scheduled[{i}]: set_capacity needs service {item.service!r} "
                     "to have autoscaling"
                 )
+        self._check_capacity()
         for i, fault in enumerate(self.faults):
             service = getattr(fault, "service", None)
             if service is not None and service not in names:
@@ -1173,6 +1339,57 @@ class Scenario(_Model):
             )
         self._check_size()
         return self
+
+    def _check_capacity(self) -> None:
+        """Capacity providers, instance types and strategies agree.
+
+        Raises:
+            ValueError: naming the field and the value.
+        """
+        cluster = self.cluster
+        known_types = set(INSTANCE_TYPES) | set(self.instance_types)
+        for i, provider in enumerate(cluster.capacity_providers):
+            for t, name in enumerate(provider.instance_types):
+                if name not in known_types:
+                    raise ValueError(
+                        f"cluster.capacity_providers[{i}].instance_types[{t}]: "
+                        f"{name!r} is not a known instance type; known: "
+                        f"{', '.join(sorted(known_types))} (add it under "
+                        "instance_types:)"
+                    )
+            events = (
+                provider.spot.interruption_rate_per_s
+                * provider.max_size
+                * self.duration_s
+            )
+            if not events <= MAX_FAULT_EVENTS:
+                raise ValueError(
+                    f"cluster.capacity_providers[{i}].spot.interruption_rate: "
+                    f"{provider.spot.interruption_rate_per_s:g}/s per instance with "
+                    f"up to {provider.max_size} instances is {_count(events)} "
+                    f"events; at most {MAX_FAULT_EVENTS:,}"
+                )
+        providers = {"FARGATE", "FARGATE_SPOT"} | {
+            p.name for p in cluster.capacity_providers
+        }
+        for i, service in enumerate(self.services):
+            for j, item in enumerate(service.capacity_provider_strategy):
+                if item.capacity_provider not in providers:
+                    raise ValueError(
+                        f"services[{i}].capacity_provider_strategy[{j}]."
+                        f"capacity_provider: {item.capacity_provider!r} is not one "
+                        f"of {sorted(providers)} (cluster.capacity_providers)"
+                    )
+        for i, fault in enumerate(self.faults):
+            if (
+                isinstance(fault, InstanceInterruption)
+                and cluster.provider(fault.capacity_provider) is None
+            ):
+                raise ValueError(
+                    f"faults[{i}].capacity_provider: {fault.capacity_provider!r} is "
+                    "not one of the cluster's capacity_providers "
+                    f"{[p.name for p in cluster.capacity_providers]}"
+                )
 
     def _check_size(self) -> None:
         """Refuse a scenario whose run would clearly not finish: too many

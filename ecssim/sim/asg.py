@@ -449,6 +449,19 @@ class GroupRunner:
                 if candidates:
                     self.interrupt(candidates[int(self.rng.integers(len(candidates)))])
 
+    def interrupt_one(self) -> None:
+        """A scheduled Spot interruption: one in-service Spot instance, at
+        random, gets its notice (recorded as skipped when there is none)."""
+        candidates = self.spot_instances()
+        if not candidates:
+            self.asgs.record(
+                "fault_skipped",
+                auto_scaling_group=self.group.name,
+                fault="ec2_spot_interruption",
+            )
+            return
+        self.interrupt(candidates[int(self.rng.integers(len(candidates)))])
+
     def interrupt(self, instance: GroupInstance) -> None:
         """Give *instance* its two-minute Spot interruption notice; EC2
         terminates it when the notice runs out, whatever runs there."""
