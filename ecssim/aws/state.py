@@ -561,6 +561,7 @@ class EcsBackend:
             task=task_id,
             availability_zone=availability_zone,
             deployment=deployment.id if deployment else None,
+            capacity=capacity_provider or launch_type,
         )
         self.listener.task_created(task)
         return task

@@ -54,7 +54,9 @@ def add_capacity_providers(sim: Simulation, scenario: Scenario) -> None:
             ),
             MixedInstancesPolicy={
                 "LaunchTemplate": {
-                    "LaunchTemplateSpecification": {"LaunchTemplateName": f"{group}-lt"},
+                    "LaunchTemplateSpecification": {
+                        "LaunchTemplateName": f"{group}-lt"
+                    },
                     "Overrides": [{"InstanceType": t} for t in provider.instance_types],
                 },
                 "InstancesDistribution": {

@@ -131,6 +131,8 @@ class GroupRunner:
         self._spot_changed = env.event()
         #: Spot instances that got their interruption notice
         self._notices: set[str] = set()
+        #: the last recorded load of each container instance
+        self._loads: dict[str, tuple[tuple[str, ...], int]] = {}
         if settings.spot_interruptions_per_s > 0:
             env.process(self._spot_notices())
         self.notify()
@@ -172,15 +174,40 @@ class GroupRunner:
             after(self.env, 0.0, self._reconcile)
 
     def instance_changed(self, instance: ContainerInstance) -> None:
-        """A container instance changed (status, tasks): finish managed
-        draining once a draining instance of the group has no non-daemon task."""
+        """A container instance changed (status, tasks): record its load when
+        its tasks changed, and finish managed draining once a draining instance
+        of the group has no non-daemon task."""
         mine = self.by_container.get(instance.container_instance_id)
+        if mine is not None and instance.status != "INACTIVE":
+            self._record_load(instance)
         if (
             mine is not None
             and mine.lifecycle_state == TERMINATING_WAIT
             and not non_daemon_tasks(instance)
         ):
             self.terminate(mine, "managed draining finished")
+
+    def _record_load(self, instance: ContainerInstance) -> None:
+        """Record ``instance_load`` when the set of tasks on *instance* changed."""
+        live = capacity.live_tasks(instance)
+        ids = tuple(sorted(t.task_id for t in live if not is_daemon(t)))
+        key = (ids, len(live))
+        if self._loads.get(instance.container_instance_id) == key:
+            return
+        self._loads[instance.container_instance_id] = key
+        reserved = instance.registered.cpu - instance.remaining.cpu
+        memory = instance.registered.memory - instance.remaining.memory
+        self.asgs.record(
+            "instance_load",
+            auto_scaling_group=self.group.name,
+            container_instance=instance.container_instance_id,
+            tasks=list(ids),
+            daemon_tasks=len(live) - len(ids),
+            cpu=reserved,
+            memory=memory,
+            registered_cpu=instance.registered.cpu,
+            registered_memory=instance.registered.memory,
+        )
 
     def _record(self, kind: str, instance: GroupInstance, **fields: Any) -> None:
         provider = self.provider
