@@ -1,0 +1,280 @@
+"""Tasks on container instances: waiting in PROVISIONING for room, placement,
+the instance watchers, ``World.stop_instance_tasks`` and the records the Auto
+Scaling group side reads (``task_waiting_for_capacity``, ``task_placed``)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from ecssim import EcsSettings, Simulation
+from ecssim.aws import capacity
+from ecssim.aws.capacity import ContainerInstance
+from ecssim.results.recorder import event_details
+from ecssim.rules.capacity import Resources
+
+ASG = (
+    "arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:"
+    "1b2c3d4e-1111-2222-3333-444455556666:autoScalingGroupName/{}"
+)
+
+
+def _sim(*, provider: bool = True, **settings: Any) -> Simulation:
+    """A cluster ``media`` with the Auto Scaling group provider ``workers`` as
+    its default strategy, and a task definition ``app`` (1 vCPU, 2 GiB)."""
+    sim = Simulation(seed=5, settings=EcsSettings(**settings))
+    ecs = sim.ecs
+    ecs.create_cluster(clusterName="media")
+    if provider:
+        ecs.create_capacity_provider(
+            name="workers",
+            autoScalingGroupProvider={"autoScalingGroupArn": ASG.format("workers")},
+        )
+        ecs.put_cluster_capacity_providers(
+            cluster="media",
+            capacityProviders=["workers"],
+            defaultCapacityProviderStrategy=[
+                {"capacityProvider": "workers", "weight": 1}
+            ],
+        )
+    ecs.register_task_definition(
+        family="app",
+        containerDefinitions=[
+            {"name": "app", "image": "app:1", "cpu": 1024, "memory": 2048}
+        ],
+    )
+    return sim
+
+
+def _instance(
+    sim: Simulation,
+    n: int,
+    *,
+    zone: str = "us-east-1a",
+    cpu: int = 2048,
+    memory: int = 4096,
+    provider: str | None = "workers",
+) -> ContainerInstance:
+    """Register an instance the way the Auto Scaling group side does."""
+    return capacity.register_instance(
+        sim.backend,
+        sim.backend.clusters["media"],
+        ec2_instance_id=f"i-{n:017x}",
+        availability_zone=zone,
+        registered=Resources(cpu, memory),
+        instance_type="c5.large",
+        capacity_provider=provider,
+    )
+
+
+def _service(sim: Simulation, **extra: Any) -> dict[str, Any]:
+    ecs = sim.ecs
+    ecs.create_service(
+        cluster="media", serviceName="web", taskDefinition="app", **extra
+    )
+    return _describe(sim)
+
+
+def _describe(sim: Simulation) -> dict[str, Any]:
+    return sim.ecs.describe_services(cluster="media", services=["web"])["services"][0]
+
+
+def _events(sim: Simulation, kind: str) -> pd.DataFrame:
+    events = sim.events()
+    return events[events["kind"] == kind].reset_index(drop=True)
+
+
+def test_tasks_wait_in_provisioning_until_an_instance_has_room() -> None:
+    """With no instance, a service on an Auto Scaling group provider keeps its
+    tasks in PROVISIONING with no zone and says why in its events; an instance
+    for two tasks places two, a second instance the third."""
+    sim = _sim()
+    _service(sim, desiredCount=3)
+    sim.advance(60)
+    service = _describe(sim)
+    assert (service["pendingCount"], service["runningCount"]) == (3, 0)
+    assert service["capacityProviderStrategy"] == [
+        {"capacityProvider": "workers", "weight": 1}
+    ]
+    assert any(
+        e["message"]
+        == "(service web) was unable to place a task because no container instance "
+        "met all of its requirements. Reason: No Container Instances were found in "
+        "your cluster. For more information, see the Troubleshooting section."
+        for e in service["events"]
+    )
+    arns = sim.ecs.list_tasks(cluster="media")["taskArns"]
+    tasks = sim.ecs.describe_tasks(cluster="media", tasks=arns)["tasks"]
+    assert all("availabilityZone" not in t for t in tasks)
+    assert {t["lastStatus"] for t in tasks} == {"PROVISIONING"}
+    assert {t["launchType"] for t in tasks} == {"EC2"}
+    first = _instance(sim, 1)
+    sim.advance(120)
+    assert (_describe(sim)["pendingCount"], _describe(sim)["runningCount"]) == (1, 2)
+    assert len(first.tasks) == 2
+    assert first.remaining == Resources(0, 0)
+    _instance(sim, 2, zone="us-east-1b")
+    sim.advance(120)
+    service = _describe(sim)
+    assert (service["pendingCount"], service["runningCount"]) == (0, 3)
+    tasks = sim.ecs.describe_tasks(cluster="media", tasks=arns)["tasks"]
+    assert sorted(t["availabilityZone"] for t in tasks) == [
+        "us-east-1a",
+        "us-east-1a",
+        "us-east-1b",
+    ]
+    assert all(t["containerInstanceArn"].startswith("arn:aws:ecs:") for t in tasks)
+
+
+def test_placement_records_for_the_auto_scaling_group_side() -> None:
+    """Each waiting task is recorded once with its capacity provider, and once
+    placed with its instance, zone and how long it waited."""
+    sim = _sim()
+    _service(sim, desiredCount=2)
+    sim.advance(100)
+    instance = _instance(sim, 1, zone="us-east-1c")
+    sim.advance(1)
+    events = sim.events()
+    placed_rows = event_details(events, "task_placed")
+    waiting_rows = event_details(events, "task_waiting_for_capacity")
+    assert len(waiting_rows) == 2
+    assert len(placed_rows) == 2
+    for column, value in (
+        ("service", "web"),
+        ("container_instance_arn", instance.arn),
+        ("availability_zone", "us-east-1c"),
+        ("waited_s", 85.0),
+    ):
+        assert list(placed_rows[column]) == [value, value]
+    assert list(waiting_rows["capacity_provider"]) == ["workers", "workers"]
+    assert set(placed_rows["task_id"]) == set(waiting_rows["task_id"])
+
+
+def test_instance_watchers_hear_every_change() -> None:
+    """Watchers are called on register, on each task placed and released, on
+    DRAINING and on deregistration."""
+    sim = _sim()
+    heard: list[tuple[str, str, int]] = []
+    sim.world.instance_watchers.append(
+        lambda i: heard.append((i.ec2_instance_id, i.status, len(i.tasks)))
+    )
+    instance = _instance(sim, 1)
+    assert heard == [(instance.ec2_instance_id, "ACTIVE", 0)]
+    _service(sim, desiredCount=1)
+    sim.advance(60)
+    assert heard[-1] == (instance.ec2_instance_id, "ACTIVE", 1)
+    sim.ecs.update_service(cluster="media", service="web", desiredCount=0)
+    sim.advance(60)
+    assert heard[-1] == (instance.ec2_instance_id, "ACTIVE", 0)
+    sim.ecs.update_container_instances_state(
+        cluster="media", containerInstances=[instance.arn], status="DRAINING"
+    )
+    assert heard[-1] == (instance.ec2_instance_id, "DRAINING", 0)
+    sim.ecs.deregister_container_instance(
+        cluster="media", containerInstance=instance.arn
+    )
+    assert heard[-1] == (instance.ec2_instance_id, "INACTIVE", 0)
+
+
+def test_a_task_stopped_while_waiting_goes_straight_to_stopped() -> None:
+    """StopTask on a task waiting for room: STOPPED at once, no SIGTERM, never
+    placed; the instance that registers later takes only the replacement."""
+    sim = _sim()
+    _service(sim, desiredCount=1)
+    sim.advance(20)
+    arn = sim.ecs.list_tasks(cluster="media")["taskArns"][0]
+    sim.ecs.stop_task(cluster="media", task=arn)
+    sim.advance(1)
+    task = sim.ecs.describe_tasks(cluster="media", tasks=[arn])["tasks"][0]
+    assert task["lastStatus"] == "STOPPED"
+    assert "exitCode" not in task["containers"][0]
+    assert _events(sim, "task_killed").empty
+    instance = _instance(sim, 1)
+    sim.advance(60)
+    assert len(instance.tasks) == 1
+    assert next(iter(instance.tasks.values())).arn != arn
+
+
+@pytest.mark.parametrize("kill", [True, False])
+def test_stop_instance_tasks(kill: bool) -> None:
+    """Every task on the instance stops, protected or not: killed at once
+    (STOPPED, exit 137, recorded as killed work) or SIGTERM as StopTask; the
+    service starts replacements."""
+    sim = _sim()
+    instance = _instance(sim, 1)
+    _service(sim, desiredCount=2)
+    sim.advance(120)
+    arns = sim.ecs.list_tasks(cluster="media")["taskArns"]
+    sim.ecs.update_task_protection(
+        cluster="media", tasks=arns[:1], protectionEnabled=True
+    )
+    capacity.set_instance_status(sim.backend, instance, "DRAINING")
+    stopped = sim.world.stop_instance_tasks(
+        instance.arn, reason="Host EC2 instance terminated", kill=kill
+    )
+    assert stopped == 2
+    sim.advance(1)
+    tasks = sim.ecs.describe_tasks(cluster="media", tasks=arns)["tasks"]
+    assert {t["lastStatus"] for t in tasks} == ({"STOPPED"} if kill else {"STOPPING"})
+    assert {t["stoppedReason"] for t in tasks} == {"Host EC2 instance terminated"}
+    assert len(_events(sim, "task_killed")) == (2 if kill else 0)
+    if kill:
+        assert {t["containers"][0]["exitCode"] for t in tasks} == {137}
+        assert instance.tasks == {}
+    _instance(sim, 2)
+    sim.advance(120)
+    service = _describe(sim)
+    assert (service["runningCount"], service["pendingCount"]) == (2, 0)
+
+
+def test_launch_type_ec2_on_a_cluster_with_instances() -> None:
+    """Launch type EC2 (no provider) on a cluster with instances registered
+    through the API is placed on them; RunTask honours distinctInstance."""
+    sim = _sim(provider=False)
+    for n, zone in ((1, "us-east-1a"), (2, "us-east-1b")):
+        sim.ecs.register_container_instance(
+            cluster="media",
+            instanceIdentityDocument=json.dumps(
+                {"instanceId": f"i-{n:017x}", "availabilityZone": zone}
+            ),
+            totalResources=[
+                {"name": "CPU", "type": "INTEGER", "integerValue": 4096},
+                {"name": "MEMORY", "type": "INTEGER", "integerValue": 8192},
+            ],
+        )
+    sim.ecs.run_task(
+        cluster="media",
+        taskDefinition="app",
+        count=3,
+        launchType="EC2",
+        placementConstraints=[{"type": "distinctInstance"}],
+    )
+    sim.advance(60)
+    tasks = sim.ecs.describe_tasks(
+        cluster="media", tasks=sim.ecs.list_tasks(cluster="media")["taskArns"]
+    )["tasks"]
+    statuses = sorted(t["lastStatus"] for t in tasks)
+    assert statuses == ["PROVISIONING", "RUNNING", "RUNNING"]
+    hosts = {
+        t.get("containerInstanceArn") for t in tasks if t["lastStatus"] == "RUNNING"
+    }
+    assert len(hosts) == 2
+
+
+def test_fargate_services_never_wait() -> None:
+    """A Fargate service on the same cluster starts at once, instances or not."""
+    sim = _sim()
+    _instance(sim, 1)
+    sim.ecs.create_service(
+        cluster="media",
+        serviceName="web",
+        taskDefinition="app",
+        desiredCount=2,
+        launchType="FARGATE",
+    )
+    sim.advance(120)
+    assert _describe(sim)["runningCount"] == 2
+    assert _events(sim, "task_waiting_for_capacity").empty
