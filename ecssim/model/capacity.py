@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ecssim.rules.instance_types import InstanceType
+from ecssim.results.capacity import Prices
+from ecssim.rules.instance_types import INSTANCE_TYPES, InstanceType
 from ecssim.scenario.schema import InstanceInterruption, Scenario
 from ecssim.sim.asg import GroupSettings
 from ecssim.sim.timers import at
@@ -115,3 +116,21 @@ def add_instance_interruption(sim: Simulation, fault: InstanceInterruption) -> N
             runner.interrupt_one()
 
     at(sim.env, fault.at_s, strike)
+
+
+def scenario_prices(scenario: Scenario) -> Prices:
+    """The prices of *scenario*: its ``prices:`` section over the defaults, with
+    the hourly prices of its own instance types."""
+    config = scenario.prices
+    hourly = {name: t.on_demand_hourly_usd for name, t in INSTANCE_TYPES.items()}
+    hourly |= {
+        name: t.on_demand_hourly_usd for name, t in scenario.instance_types.items()
+    }
+    hourly |= config.instance_hourly_usd
+    return Prices(
+        fargate_vcpu_hour_usd=config.fargate_vcpu_hour_usd,
+        fargate_gb_hour_usd=config.fargate_gb_hour_usd,
+        fargate_spot_discount=config.fargate_spot_discount,
+        ec2_spot_discount=config.ec2_spot_discount,
+        instance_hourly_usd=tuple(sorted(hourly.items())),
+    )

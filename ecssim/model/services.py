@@ -61,10 +61,10 @@ def register_task_definition(
                 "stopTimeout": math.ceil(config.stop_timeout_s),
             }
         ],
-        requiresCompatibilities=["FARGATE"],
+        requiresCompatibilities=["FARGATE", "EC2"],
         networkMode="awsvpc",
-        cpu="1024",
-        memory="2048",
+        cpu=str(config.cpu),
+        memory=str(config.memory),
     )
     arn: str = response["taskDefinition"]["taskDefinitionArn"]
     return arn
@@ -98,8 +98,24 @@ def add_service(model: Model, config: ServiceConfig) -> None:
             }
             for c in config.capacity_provider_strategy
         ]
-    else:
-        request["launchType"] = config.launch_type or "FARGATE"
+    elif config.scheduling_strategy == "DAEMON":
+        request["launchType"] = "EC2"
+        request["schedulingStrategy"] = "DAEMON"
+        request.pop("desiredCount")
+        request["deploymentConfiguration"] |= {
+            "minimumHealthyPercent": 0,
+            "maximumPercent": 100,
+        }
+    elif config.launch_type is not None:
+        request["launchType"] = config.launch_type
+    elif not model.scenario.cluster.default_capacity_provider_strategy:
+        request["launchType"] = "FARGATE"
+    # else: the cluster's default capacity provider strategy
+    if config.placement_strategy:
+        request["placementStrategy"] = [
+            {"type": p.type, **({"field": p.field} if p.field else {})}
+            for p in config.placement_strategy
+        ]
     sim.ecs.create_service(**request)
     cluster = sim.backend.find_cluster(model.cluster_name)
     assert cluster is not None  # created in __init__

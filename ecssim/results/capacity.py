@@ -29,13 +29,10 @@ import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import numpy as np
 import pandas as pd
-
-from ecssim.rules.capacity import Resources
-from ecssim.rules.instance_types import Prices
 
 #: The capacity columns of a summary row, with what they mean.
 CAPACITY_COLUMNS: Final[dict[str, str]] = {
@@ -52,6 +49,46 @@ CAPACITY_COLUMNS: Final[dict[str, str]] = {
     "cost_usd": "instances of the service's providers plus its Fargate tasks [USD]",
 }
 _FARGATE: Final = ("FARGATE", "FARGATE_SPOT")
+#: Fargate us-east-1 Linux/x86 prices, in dollars (https://aws.amazon.com/fargate/pricing/,
+#: as listed in 2025).
+FARGATE_VCPU_HOUR_USD: Final = 0.04048
+FARGATE_GB_HOUR_USD: Final = 0.004445
+#: Fargate Spot: "up to 70 %" off; ecssim takes 70 %.
+FARGATE_SPOT_DISCOUNT: Final = 0.70
+#: EC2 Spot: AWS quotes "up to 90 %" off and Spot prices move; ecssim's default is 65 %.
+EC2_SPOT_DISCOUNT: Final = 0.65
+
+
+class Resources(NamedTuple):
+    """CPU units and MiB of a task (as :class:`ecssim.rules.capacity.Resources`)."""
+
+    cpu: int
+    memory: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Prices:
+    """What capacity costs, in dollars (defaults: us-east-1, 2025)."""
+
+    fargate_vcpu_hour_usd: float = FARGATE_VCPU_HOUR_USD
+    fargate_gb_hour_usd: float = FARGATE_GB_HOUR_USD
+    fargate_spot_discount: float = FARGATE_SPOT_DISCOUNT
+    ec2_spot_discount: float = EC2_SPOT_DISCOUNT
+    #: on-demand hourly price by instance type (the model fills in its table)
+    instance_hourly_usd: tuple[tuple[str, float], ...] = ()
+
+    def instance_hour_usd(self, instance_type: str, spot: bool) -> float:
+        """One hour of *instance_type*, on-demand or Spot (NaN when unpriced)."""
+        price = dict(self.instance_hourly_usd).get(instance_type, math.nan)
+        return price * (1.0 - self.ec2_spot_discount) if spot else price
+
+    def fargate_hour_usd(self, cpu_units: int, memory_mib: int, spot: bool) -> float:
+        """One hour of a Fargate task of *cpu_units* and *memory_mib*."""
+        price = (
+            cpu_units / 1024 * self.fargate_vcpu_hour_usd
+            + memory_mib / 1024 * self.fargate_gb_hour_usd
+        )
+        return price * (1.0 - self.fargate_spot_discount) if spot else price
 
 
 def _detail(text: Any) -> dict[str, Any]:
@@ -303,47 +340,48 @@ def _fargate_cost(
     lo: float,
     hi: float,
 ) -> dict[str | None, float]:
-    """Dollars of Fargate tasks by service, from PENDING to STOPPED."""
+    """Dollars of Fargate tasks by service, from PENDING to STOPPED (vectorised:
+    a Fargate run has many tasks)."""
     created = events[events["kind"] == "task_created"]
-    capacity: dict[str, str] = {}
-    services: dict[str, str | None] = {}
-    for task, service, detail in zip(
-        created["task"].to_numpy(dtype=object),
-        created["service"].to_numpy(dtype=object),
-        created["detail"].to_numpy(dtype=object),
-        strict=True,
-    ):
-        kind = _detail(detail).get("capacity", "FARGATE")
-        if kind in _FARGATE:
-            capacity[task] = kind
-            services[task] = None if service is None or service is pd.NA else service
+    kind = created["detail"].str.extract(r'"capacity": "([A-Z_]+)"', expand=False)
+    fargate = created[kind.isin(_FARGATE)]
+    if fargate.empty:
+        return {}
+    tasks = pd.DataFrame(
+        {
+            "service": fargate["service"].astype(object).to_numpy(),
+            "spot": (kind[fargate.index] == "FARGATE_SPOT").to_numpy(),
+        },
+        index=fargate["task"].astype(object).to_numpy(),
+    )
+    statuses = events[
+        (events["kind"] == "task_status") & events["task"].isin(tasks.index)
+    ]
+    detail = statuses["detail"]
+    pending = (
+        statuses[detail == '{"status": "PENDING"}']
+        .groupby(statuses["task"].astype(object))["time_s"]
+        .min()
+    )
+    stopped = (
+        statuses[detail == '{"status": "STOPPED"}']
+        .groupby(statuses["task"].astype(object))["time_s"]
+        .max()
+    )
+    spans = pd.DataFrame({"start": pending}).join(pd.DataFrame({"end": stopped}))
+    spans["end"] = spans["end"].fillna(hi)
+    spans = spans.join(tasks)
+    seconds = (spans["end"].clip(upper=hi) - spans["start"].clip(lower=lo)).clip(
+        lower=0
+    )
     cost: dict[str | None, float] = {}
-    if not capacity:
-        return cost
-    statuses = events[(events["kind"] == "task_status") & events["task"].isin(capacity)]
-    started: dict[str, float] = {}
-    spans: list[tuple[str, float, float]] = []
-    for time_s, task, detail in zip(
-        statuses["time_s"].to_numpy(dtype=float).tolist(),
-        statuses["task"].to_numpy(dtype=object),
-        statuses["detail"].to_numpy(dtype=object),
-        strict=True,
+    for (service, spot), part in seconds.groupby(
+        [spans["service"].fillna(""), spans["spot"]]
     ):
-        status = _detail(detail).get("status")
-        if status == "PENDING":
-            started.setdefault(task, time_s)
-        elif status == "STOPPED" and task in started:
-            spans.append((task, started.pop(task), time_s))
-    spans.extend((task, t, hi) for task, t in started.items())
-    for task, start, end in spans:
-        service = services[task]
-        size = task_sizes.get(service or "", Resources(1024, 2048))
-        hourly = prices.fargate_hour_usd(
-            size.cpu, size.memory, capacity[task] == "FARGATE_SPOT"
-        )
-        cost[service] = (
-            cost.get(service, 0.0) + hourly * _clip(start, end, lo, hi) / 3600
-        )
+        size = task_sizes.get(str(service), Resources(1024, 2048))
+        hourly = prices.fargate_hour_usd(size.cpu, size.memory, bool(spot))
+        key = str(service) or None
+        cost[key] = cost.get(key, 0.0) + hourly * float(part.sum()) / 3600
     return cost
 
 

@@ -14,9 +14,7 @@ Sources:
   ``ECS_RESERVED_MEMORY`` off (0 by default, as the agent's default).
 * On-demand hourly prices: https://aws.amazon.com/ec2/pricing/on-demand/
   (us-east-1, Linux; as listed in 2025, never fetched at run time).
-* Fargate: https://aws.amazon.com/fargate/pricing/ (us-east-1, Linux/x86:
-  $0.04048 per vCPU-hour, $0.004445 per GB-hour; Fargate Spot "up to 70 %"
-  off; as listed in 2025).
+* Fargate prices and the Spot discounts are in :mod:`ecssim.results.capacity`.
 * The on-demand / Spot split of a mixed instances policy
   (``OnDemandBaseCapacity``, ``OnDemandPercentageAboveBaseCapacity``):
   https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_InstancesDistribution.html
@@ -32,13 +30,6 @@ from ecssim.rules.capacity import CPU_UNITS_PER_VCPU, InvalidCapacityRule, Resou
 
 #: Registered / installed memory of the guide's ``m4.large`` example (7985 of 8192 MiB).
 REGISTERED_MEMORY_RATIO: Final = 7985 / 8192
-#: Fargate us-east-1 Linux/x86 prices (2025), in dollars.
-FARGATE_VCPU_HOUR_USD: Final = 0.04048
-FARGATE_GB_HOUR_USD: Final = 0.004445
-#: Fargate Spot: "up to 70 %" off; ecssim takes 70 %.
-FARGATE_SPOT_DISCOUNT: Final = 0.70
-#: EC2 Spot: AWS quotes "up to 90 %" and prices move; ecssim's default is 65 %.
-EC2_SPOT_DISCOUNT: Final = 0.65
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,33 +77,6 @@ INSTANCE_TYPES: Final[dict[str, InstanceType]] = {
         InstanceType("r5.xlarge", 4, 32, 0.252),
     )
 }
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Prices:
-    """What capacity costs, in dollars (defaults: us-east-1, 2025)."""
-
-    fargate_vcpu_hour_usd: float = FARGATE_VCPU_HOUR_USD
-    fargate_gb_hour_usd: float = FARGATE_GB_HOUR_USD
-    fargate_spot_discount: float = FARGATE_SPOT_DISCOUNT
-    ec2_spot_discount: float = EC2_SPOT_DISCOUNT
-    #: on-demand hourly price by instance type
-    instance_hourly_usd: tuple[tuple[str, float], ...] = tuple(
-        (t.name, t.on_demand_hourly_usd) for t in INSTANCE_TYPES.values()
-    )
-
-    def instance_hour_usd(self, instance_type: str, spot: bool) -> float:
-        """One hour of *instance_type*, on-demand or Spot (NaN when unpriced)."""
-        price = dict(self.instance_hourly_usd).get(instance_type, math.nan)
-        return price * (1.0 - self.ec2_spot_discount) if spot else price
-
-    def fargate_hour_usd(self, cpu_units: int, memory_mib: int, spot: bool) -> float:
-        """One hour of a Fargate task of *cpu_units* and *memory_mib*."""
-        price = (
-            cpu_units / CPU_UNITS_PER_VCPU * self.fargate_vcpu_hour_usd
-            + memory_mib / 1024 * self.fargate_gb_hour_usd
-        )
-        return price * (1.0 - self.fargate_spot_discount) if spot else price
 
 
 def on_demand_wanted(total: int, base: int, percent_above_base: int) -> int:

@@ -29,6 +29,12 @@ from pydantic import (
 )
 
 from ecssim.config import EcsSettings
+from ecssim.results.capacity import (
+    EC2_SPOT_DISCOUNT,
+    FARGATE_GB_HOUR_USD,
+    FARGATE_SPOT_DISCOUNT,
+    FARGATE_VCPU_HOUR_USD,
+)
 from ecssim.rules import deployments as deployment_rules
 from ecssim.rules.instance_types import INSTANCE_TYPES
 from ecssim.rules.protection import MAX_EXPIRES_IN_MINUTES, MIN_EXPIRES_IN_MINUTES
@@ -643,6 +649,29 @@ def _check_provider_strategy(strategy: tuple[CapacityProvider, ...]) -> None:
         )
 
 
+class PlacementStrategyConfig(_Model):
+    """One task placement strategy (EC2 capacity only), as ECS's
+    ``placementStrategy`` items: binpack on cpu or memory, spread on
+    ``attribute:ecs.availability-zone`` or ``instanceId``, or random."""
+
+    type: Literal["binpack", "spread", "random"]
+    field: str | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> PlacementStrategyConfig:
+        allowed = {
+            "binpack": ("cpu", "memory"),
+            "spread": ("attribute:ecs.availability-zone", "instanceId", "host"),
+            "random": (None,),
+        }[self.type]
+        if self.field not in allowed:
+            raise ValueError(
+                f"field: {self.field!r} does not go with {self.type}; use one of "
+                f"{[a for a in allowed if a is not None] or 'no field'}"
+            )
+        return self
+
+
 class Service(_Model):
     """One ECS service, what it runs and how it protects its tasks."""
 
@@ -654,6 +683,14 @@ class Service(_Model):
         default=(), max_length=20
     )
     stop_timeout_s: Seconds = Field(default=30.0, alias="stop_timeout", le=120)
+    cpu: int = Field(
+        default=1024, ge=128, le=196_608, description="task CPU units (1024 = 1 vCPU)"
+    )
+    memory: int = Field(default=2048, ge=128, le=1_048_576, description="task MiB")
+    scheduling_strategy: Literal["REPLICA", "DAEMON"] = "REPLICA"
+    placement_strategy: tuple[PlacementStrategyConfig, ...] = Field(
+        default=(), max_length=5
+    )
     deployment: DeploymentConfig = DeploymentConfig()
     autoscaling: AutoScaling | None = None
     workload: Workload | None = None
@@ -1183,10 +1220,10 @@ class InstanceTypeConfig(_Model):
 class Prices(_Model):
     """What capacity costs (defaults: us-east-1, 2025; see the README)."""
 
-    fargate_vcpu_hour_usd: float = Field(default=0.04048, ge=0)
-    fargate_gb_hour_usd: float = Field(default=0.004445, ge=0)
-    fargate_spot_discount: float = Field(default=0.70, ge=0, le=1)
-    ec2_spot_discount: float = Field(default=0.65, ge=0, le=1)
+    fargate_vcpu_hour_usd: float = Field(default=FARGATE_VCPU_HOUR_USD, ge=0)
+    fargate_gb_hour_usd: float = Field(default=FARGATE_GB_HOUR_USD, ge=0)
+    fargate_spot_discount: float = Field(default=FARGATE_SPOT_DISCOUNT, ge=0, le=1)
+    ec2_spot_discount: float = Field(default=EC2_SPOT_DISCOUNT, ge=0, le=1)
     instance_hourly_usd: dict[str, Annotated[float, Field(ge=0)]] = Field(
         default_factory=dict,
         description="on-demand hourly price by instance type (overrides the table)",

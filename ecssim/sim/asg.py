@@ -185,7 +185,10 @@ class GroupRunner:
             and mine.lifecycle_state == TERMINATING_WAIT
             and not non_daemon_tasks(instance)
         ):
-            self.terminate(mine, "managed draining finished")
+            # not from inside the placer's or the task's callback
+            after(
+                self.env, 0.0, lambda: self.terminate(mine, "managed draining finished")
+            )
 
     def _record_load(self, instance: ContainerInstance) -> None:
         """Record ``instance_load`` when the set of tasks on *instance* changed."""
