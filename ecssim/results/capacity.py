@@ -232,7 +232,6 @@ def _instances(events: pd.DataFrame) -> dict[str, _Instance]:
     }
     rows = events[events["kind"].isin(kinds)]
     instances: dict[str, _Instance] = {}
-    by_container: dict[str, _Instance] = {}
     for time_s, kind, detail in zip(
         rows["time_s"].to_numpy(dtype=float).tolist(),
         rows["kind"].to_numpy(dtype=object),
@@ -241,7 +240,7 @@ def _instances(events: pd.DataFrame) -> dict[str, _Instance]:
     ):
         fields = _detail(detail)
         if kind == "instance_load":
-            found = by_container.get(fields["container_instance"])
+            found = instances.get(fields["ec2_instance"])
             if found is not None:
                 found.loads.append(
                     (
@@ -269,10 +268,6 @@ def _instances(events: pd.DataFrame) -> dict[str, _Instance]:
             continue
         if kind == "instance_in_service":
             instance.container_instance = fields["container_instance"]
-            by_container[instance.container_instance] = instance
-            instance.loads.append(
-                (time_s, (), 0, 0, int(fields["cpu"]), int(fields["memory"]))
-            )
         else:
             instance.terminated_s = time_s
     return instances

@@ -128,6 +128,8 @@ class GroupRunner:
         self._blocked: tuple[int, int] | None = None
         #: container instance id -> group instance, for registered instances
         self.by_container: dict[str, GroupInstance] = {}
+        #: EC2 instance id -> group instance, for every instance launched
+        self.by_ec2: dict[str, GroupInstance] = {}
         self._spot_changed = env.event()
         #: Spot instances that got their interruption notice
         self._notices: set[str] = set()
@@ -177,9 +179,16 @@ class GroupRunner:
         """A container instance changed (status, tasks): record its load when
         its tasks changed, and finish managed draining once a draining instance
         of the group has no non-daemon task."""
-        mine = self.by_container.get(instance.container_instance_id)
-        if mine is not None and instance.status != "INACTIVE":
-            self._record_load(instance)
+        mine = self.by_ec2.get(instance.ec2_instance_id)
+        if mine is None:
+            return
+        if mine.container_instance_id is None:
+            # the agent's registration is still returning
+            mine.container_instance_id = instance.container_instance_id
+            mine.cluster = instance.cluster.name
+            self.by_container[instance.container_instance_id] = mine
+        if instance.status != "INACTIVE":
+            self._record_load(mine, instance)
         if (
             mine is not None
             and mine.lifecycle_state == TERMINATING_WAIT
@@ -190,7 +199,7 @@ class GroupRunner:
                 self.env, 0.0, lambda: self.terminate(mine, "managed draining finished")
             )
 
-    def _record_load(self, instance: ContainerInstance) -> None:
+    def _record_load(self, mine: GroupInstance, instance: ContainerInstance) -> None:
         """Record ``instance_load`` when the set of tasks on *instance* changed."""
         live = capacity.live_tasks(instance)
         ids = tuple(sorted(t.task_id for t in live if not is_daemon(t)))
@@ -203,6 +212,7 @@ class GroupRunner:
         self.asgs.record(
             "instance_load",
             auto_scaling_group=self.group.name,
+            ec2_instance=mine.instance_id,
             container_instance=instance.container_instance_id,
             tasks=list(ids),
             daemon_tasks=len(live) - len(ids),
@@ -307,6 +317,7 @@ class GroupRunner:
             protected_from_scale_in=group.new_instances_protected,
         )
         group.instances[instance.instance_id] = instance
+        self.by_ec2[instance.instance_id] = instance
         self.asgs.add_activity(
             group,
             f"Launching a new EC2 instance: {instance.instance_id}",
@@ -431,6 +442,7 @@ class GroupRunner:
             )
         if ci is not None:
             self.by_container.pop(ci.container_instance_id, None)
+        self.by_ec2.pop(instance.instance_id, None)
         self.asgs.add_activity(
             group, f"Terminating EC2 instance: {instance.instance_id}", cause
         )
@@ -731,7 +743,7 @@ class Ec2Capacity:
 
     def _instance_changed(self, instance: ContainerInstance) -> None:
         for runner in self.runners.values():
-            if instance.container_instance_id in runner.by_container:
+            if instance.ec2_instance_id in runner.by_ec2:
                 runner.instance_changed(instance)
                 return
 
