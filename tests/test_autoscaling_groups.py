@@ -370,7 +370,8 @@ def test_spot_notice_terminates_the_instance_two_minutes_later() -> None:
     assert len(spot) == 1  # one on-demand base, the rest Spot
     runner.interrupt_one()
     ci = runner.container_instance(spot[0])
-    assert ci is not None and ci.status == "DRAINING"
+    assert ci is not None
+    assert ci.status == "DRAINING"
     sim.advance(SPOT_NOTICE_S - 1)
     assert spot[0].instance_id in {i["InstanceId"] for i in _instances(sim)}
     sim.advance(1)

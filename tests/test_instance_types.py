@@ -22,7 +22,7 @@ def test_registered_resources_follow_the_guides_m4_large_example() -> None:
     m5 = INSTANCE_TYPES["m5.large"]
     assert m5.registered() == Resources(2048, 7985)
     assert m5.registered(reserved_memory_mib=256) == Resources(2048, 7729)
-    with pytest.raises(InvalidCapacityRule, match="t9.tiny"):
+    with pytest.raises(InvalidCapacityRule, match=r"t9\.tiny"):
         InstanceType("t9.tiny", 1, 0.25, 0.0).registered(reserved_memory_mib=512)
 
 
