@@ -88,6 +88,19 @@ HEADLINE: Final[dict[str, tuple[str, ...]]] = {
         "idle_task_hours",
         "idle_protected_task_hours",
         "protected_surplus_task_hours",
+        "cost_usd",
+    ),
+    "ec2": (
+        "instance_hours",
+        "idle_instance_hours",
+        "instance_hours_held_by_protection",
+        "cpu_reservation",
+        "memory_reservation",
+        "tasks_waited_for_capacity",
+        "capacity_wait_p95_s",
+        "asg_scale_ins_blocked",
+        "spot_instance_interruptions",
+        "tasks_killed_by_instance_termination",
     ),
     "scale-in": (
         "tasks_stopped_by_scale_in",
@@ -130,6 +143,14 @@ NOTABLE: Final = (
     ("tasks_killed", "{} tasks killed at their stop timeout"),
     ("task_crashes", "{} tasks crashed"),
     ("spot_interruptions", "{} Spot interruptions"),
+    (
+        "tasks_killed_by_instance_termination",
+        "{} tasks killed with their instance",
+    ),
+    (
+        "instance_hours_held_by_protection",
+        "{} instance-hours held only by protected idle tasks",
+    ),
     ("sessions_dropped", "{} sessions dropped waiting for a slot"),
     ("jobs_dead_lettered", "{} jobs dead-lettered"),
     ("scale_ins_blocked", "protection held up scale-in or a rollout {} times"),
@@ -189,6 +210,13 @@ def what_happened(summary: pd.DataFrame) -> list[str]:
                 f" ({format_value('idle_protected_task_hours', idle_protected)} of "
                 "them idle but protected)"
             )
+        if _number(row.get("instance_hours")) > 0:
+            cost += (
+                f" on {format_value('instance_hours', row['instance_hours'])} "
+                "instance-hours"
+            )
+        if _number(row.get("cost_usd")) > 0:
+            cost += f", ${row['cost_usd']:,.2f}"
         parts.append(cost)
         notable = notable_outcomes(row)
         tail = "; ".join(notable) if notable else "no interruptions, refusals or faults"
@@ -345,6 +373,8 @@ def headline_columns(summary: pd.DataFrame) -> list[str]:
         if topic == "sessions" and not _any_positive(summary, "sessions_arrived"):
             continue
         if topic == "deployments" and not _any_positive(summary, "deployments_started"):
+            continue
+        if topic == "ec2" and not _any_positive(summary, "instance_hours"):
             continue
         columns += [n for n in names if n in summary.columns]
     return columns
