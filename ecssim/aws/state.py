@@ -22,7 +22,7 @@ from typing import Any, Final, Protocol
 
 from ecssim.aws.capacity import CapacityProvider, ContainerInstance
 from ecssim.rules import deployments, lifecycle, protection
-from ecssim.rules.capacity import PlacementConstraint, PlacementStrategy
+from ecssim.rules.capacity import PlacementConstraint, PlacementStrategy, Resources
 from ecssim.rules.deployments import ROLLING, DeploymentStrategy
 from ecssim.rules.lifecycle import LIVE_STATUSES, StopCode, TaskStatus
 from ecssim.rules.protection import Protection
@@ -105,6 +105,9 @@ class TaskDefinition:
     status: str = "ACTIVE"
     #: When set, every task of this revision fails to start with this reason (a fault).
     fails_to_start: str | None = None
+    #: what one task reserves on a container instance, worked out once
+    #: (:func:`ecssim.aws.capacity.task_need`)
+    resources: Resources | None = None
 
     @property
     def stop_timeout_s(self) -> float:

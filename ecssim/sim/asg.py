@@ -99,6 +99,14 @@ def non_daemon_tasks(instance: ContainerInstance) -> list[Task]:
     return [t for t in capacity.live_tasks(instance) if not is_daemon(t)]
 
 
+def has_non_daemon_task(instance: ContainerInstance) -> bool:
+    """Whether *instance* runs a live task that is not a daemon task."""
+    return any(
+        t.last_status is not TaskStatus.STOPPED and not is_daemon(t)
+        for t in instance.tasks.values()
+    )
+
+
 def terminated_reason(ec2_instance_id: str) -> str:
     """The ``stoppedReason`` of a task whose host went away."""
     return f"Host EC2 (instance {ec2_instance_id}) terminated."
@@ -571,19 +579,16 @@ class ManagedScaling:
         return out
 
     def waiting(self) -> dict[rules.Resources, int]:
-        """Tasks of this provider waiting in PROVISIONING for room, by need."""
+        """Tasks of this provider waiting in PROVISIONING for room, by need (the
+        cluster's placer keeps them in line)."""
         cluster = self.runner.ecs_backend.find_cluster(self.runner.cluster)
-        if cluster is None:
-            return {}
+        placers = getattr(self.runner.world, "placers", {})
         groups: dict[rules.Resources, int] = {}
-        for task in cluster.tasks.values():
-            if (
-                task.last_status is TaskStatus.PROVISIONING
-                and task.container_instance is None
-                and task.capacity_provider == self.provider.name
-            ):
-                need = capacity.task_resources(task.task_definition.description)
-                groups[need] = groups.get(need, 0) + 1
+        if cluster is None or cluster.name not in placers:
+            return groups
+        for task in placers[cluster.name].waiting(self.provider.name):
+            need = capacity.task_need(task)
+            groups[need] = groups.get(need, 0) + 1
         return groups
 
     def evaluate(self) -> None:
@@ -599,7 +604,7 @@ class ManagedScaling:
             if now - i.launched_at >= settings.instance_warmup_period_s
         ]
         running = len(warm)
-        busy = sum(1 for _, ci in warm if non_daemon_tasks(ci))
+        busy = sum(1 for _, ci in warm if has_non_daemon_task(ci))
         types = [
             self.runner.asgs.instance_types[t].registered(
                 self.runner.settings.reserved_memory_mib
@@ -667,7 +672,7 @@ class ManagedScaling:
             ids = [
                 i.instance_id
                 for i, ci in instances
-                if bool(non_daemon_tasks(ci)) is enabled
+                if has_non_daemon_task(ci) is enabled
                 and i.protected_from_scale_in is not enabled
             ]
             for start in range(0, len(ids), 50):
