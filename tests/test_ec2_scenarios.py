@@ -90,7 +90,9 @@ def test_a_fault_for_an_unknown_provider_is_refused(tmp_path: Path) -> None:
         BASE
         + "faults:\n  - {kind: ec2_spot_interruption, capacity_provider: nope, at: 1h}\n"
     )
-    with pytest.raises(ScenarioError, match="faults\\[0\\].capacity_provider: 'nope'"):
+    with pytest.raises(
+        ScenarioError, match=re.escape("faults[0].capacity_provider: 'nope'")
+    ):
         _load(tmp_path, text)
 
 
