@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from botocore.exceptions import ClientError
 
 from ecssim import EcsSettings, Simulation
 from ecssim.aws import capacity
@@ -479,3 +480,156 @@ def test_the_provisioning_quota_holds_back_launches() -> None:
     sim.advance(300)
     service = _describe(sim)
     assert (service["runningCount"], service["pendingCount"]) == (5, 0)
+
+
+# --- the API: placement parameters, providers, DAEMON -------------------------------
+
+
+def _error(call: Any, **kwargs: Any) -> tuple[str, str]:
+    with pytest.raises(ClientError) as err:
+        call(**kwargs)
+    error = err.value.response["Error"]
+    return str(error["Code"]), str(error["Message"])
+
+
+@pytest.mark.parametrize(
+    ("extra", "words"),
+    [
+        ({"placementStrategy": [{"type": "pack"}]}, "placementStrategy type"),
+        (
+            {"placementStrategy": [{"type": "spread", "field": "attribute:rack"}]},
+            "spread field",
+        ),
+        ({"placementStrategy": [{"type": "random"}] * 6}, "at most 5"),
+        (
+            {"placementConstraints": [{"type": "memberOf", "expression": "x == y"}]},
+            "is not modelled",
+        ),
+        (
+            {
+                "launchType": "FARGATE",
+                "placementConstraints": [{"type": "distinctInstance"}],
+            },
+            "not supported for tasks on Fargate",
+        ),
+        (
+            {"schedulingStrategy": "DAEMON", "launchType": "FARGATE"},
+            "DAEMON scheduling strategy does not support Fargate",
+        ),
+        (
+            {"schedulingStrategy": "DAEMON", "placementStrategy": [{"type": "random"}]},
+            "not supported with the DAEMON",
+        ),
+        ({"schedulingStrategy": "BATCH"}, "schedulingStrategy should be one of"),
+        (
+            {"capacityProviderStrategy": [{"capacityProvider": "others", "weight": 1}]},
+            "'others' is not associated",
+        ),
+        (
+            {
+                "capacityProviderStrategy": [
+                    {"capacityProvider": "workers", "weight": 1},
+                    {"capacityProvider": "FARGATE", "weight": 1},
+                ]
+            },
+            "either Fargate or Auto Scaling group",
+        ),
+    ],
+)
+def test_create_service_refuses_what_ecs_refuses(
+    extra: dict[str, Any], words: str
+) -> None:
+    """Bad placement, scheduling or provider parameters are
+    InvalidParameterException naming the value."""
+    sim = _sim()
+    code, message = _error(
+        sim.ecs.create_service,
+        cluster="media",
+        serviceName="web",
+        taskDefinition="app",
+        desiredCount=1,
+        **extra,
+    )
+    assert code == "InvalidParameterException"
+    assert words in message
+
+
+def test_service_placement_is_described_as_given() -> None:
+    """DescribeServices echoes placementStrategy and placementConstraints."""
+    sim = _sim()
+    strategy = [
+        {"type": "spread", "field": "host"},
+        {"type": "binpack", "field": "cpu"},
+    ]
+    rules = [{"type": "distinctInstance"}]
+    described = _service(
+        sim, desiredCount=1, placementStrategy=strategy, placementConstraints=rules
+    )
+    assert described["placementStrategy"] == strategy
+    assert described["placementConstraints"] == rules
+    assert described["schedulingStrategy"] == "REPLICA"
+
+
+def test_a_daemon_service_has_no_desired_count_to_update() -> None:
+    """UpdateService with desiredCount on a DAEMON service is refused."""
+    sim = _sim()
+    _daemon(sim)
+    code, message = _error(
+        sim.ecs.update_service, cluster="media", service="agent", desiredCount=3
+    )
+    assert code == "InvalidParameterException"
+    assert "DAEMON" in message
+
+
+def test_daemon_deployment_replaces_each_instance_task() -> None:
+    """A new revision of a DAEMON service replaces the task on each instance
+    (stop first: maximumPercent 100), ending with one new task per instance."""
+    sim = _sim()
+    one = _instance(sim, 1)
+    two = _instance(sim, 2, zone="us-east-1b")
+    _daemon(sim)
+    sim.advance(120)
+    sim.ecs.register_task_definition(
+        family="agent",
+        containerDefinitions=[
+            {"name": "agent", "image": "agent:2", "cpu": 256, "memory": 512}
+        ],
+    )
+    sim.ecs.update_service(cluster="media", service="agent", taskDefinition="agent:2")
+    sim.advance(400)
+    for instance in (one, two):
+        live = [
+            t
+            for t in instance.tasks.values()
+            if t.service is not None and t.service.name == "agent" and t.is_live
+        ]
+        assert [t.task_definition.revision for t in live] == [2]
+    described = sim.ecs.describe_services(cluster="media", services=["agent"])[
+        "services"
+    ][0]
+    assert [d["rolloutState"] for d in described["deployments"]] == ["COMPLETED"]
+
+
+def test_scale_in_on_ec2_follows_the_service_strategy() -> None:
+    """Scale-in with spread on instanceId stops from the instance with the most
+    tasks of the service, never a protected task: from 2 + 2 to 1 + 1, the
+    protected task among the survivors."""
+    sim = _sim()
+    big = _instance(sim, 1, cpu=8192, memory=16384)
+    small = _instance(sim, 2, zone="us-east-1b", cpu=2048, memory=4096)
+    _service(
+        sim,
+        desiredCount=4,
+        placementStrategy=[{"type": "spread", "field": "instanceId"}],
+    )
+    sim.advance(120)
+    assert (len(big.tasks), len(small.tasks)) == (2, 2)
+    protected = [t.arn for t in big.tasks.values()][:1]
+    sim.ecs.update_task_protection(
+        cluster="media", tasks=protected, protectionEnabled=True
+    )
+    sim.ecs.update_service(cluster="media", service="web", desiredCount=2)
+    sim.advance(120)
+    # spread on instanceId: one from each instance; the protected one stays
+    assert (len(big.tasks), len(small.tasks)) == (1, 1)
+    assert [t.arn for t in big.tasks.values()] == protected
