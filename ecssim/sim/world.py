@@ -159,9 +159,6 @@ class World:
             if placer is not None:
                 placer.place(instance.capacity_provider)
                 placer.place(None)
-        elif placer is not None and instance.status == "DRAINING":
-            placer.place(instance.capacity_provider)
-            placer.place(None)
         if instance.status != "ACTIVE":
             services = {
                 t.service for t in live_tasks(instance) if t.service is not None
