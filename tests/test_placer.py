@@ -633,3 +633,26 @@ def test_scale_in_on_ec2_follows_the_service_strategy() -> None:
     # spread on instanceId: one from each instance; the protected one stays
     assert (len(big.tasks), len(small.tasks)) == (1, 1)
     assert [t.arn for t in big.tasks.values()] == protected
+
+
+def test_a_rolling_deployment_on_instances_completes() -> None:
+    """A new revision rolls out on container instances: old tasks chosen with
+    the service's strategies, the deployment completes with only new tasks."""
+    sim = _sim()
+    _instance(sim, 1, cpu=4096, memory=8192)
+    _instance(sim, 2, zone="us-east-1b", cpu=4096, memory=8192)
+    _service(sim, desiredCount=3)
+    sim.advance(120)
+    sim.ecs.register_task_definition(
+        family="app",
+        containerDefinitions=[
+            {"name": "app", "image": "app:2", "cpu": 1024, "memory": 2048}
+        ],
+    )
+    sim.ecs.update_service(cluster="media", service="web", taskDefinition="app:2")
+    sim.advance(600)
+    service = _describe(sim)
+    assert [d["rolloutState"] for d in service["deployments"]] == ["COMPLETED"]
+    assert service["runningCount"] == 3
+    tasks = sim.backend.clusters["media"].services["web"].tasks.values()
+    assert {t.task_definition.revision for t in tasks} == {2}

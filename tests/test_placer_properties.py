@@ -40,6 +40,7 @@ operations = st.lists(
         st.tuples(st.just("lose_host"), st.integers(0, 7), st.booleans()),
         st.tuples(st.just("protect"), st.integers(0, 7)),
         st.tuples(st.just("advance"), st.sampled_from([5, 30, 90, 300])),
+        st.tuples(st.just("deploy"), st.sampled_from([256, 512, 1024])),
     ),
     max_size=25,
 )
@@ -128,7 +129,7 @@ def _check(sim: Simulation) -> None:
 
 @settings(max_examples=40, deadline=None)
 @given(
-    fleet=st.lists(instances, max_size=4),
+    fleet=st.lists(instances, min_size=1, max_size=4),
     ops=operations,
     respects=st.booleans(),
     placement=strategies,
@@ -171,6 +172,14 @@ def test_placement_invariants_hold_whatever_happens_to_the_fleet(
             sim.ecs.update_service(cluster="fleet", service="web", desiredCount=op[1])
         elif kind == "advance":
             sim.advance(op[1])
+        elif kind == "deploy":
+            sim.ecs.register_task_definition(
+                family="app",
+                containerDefinitions=[
+                    {"name": "app", "image": "b", "cpu": op[1], "memory": 2 * op[1]}
+                ],
+            )
+            sim.ecs.update_service(cluster="fleet", service="web", taskDefinition="app")
         elif registered:
             instance = registered[op[1] % len(registered)]
             if kind in ("drain", "activate") and instance.status != "INACTIVE":

@@ -734,7 +734,7 @@ class ServiceScheduler:
                 )
         victims = unhealthy + replaced
         self._stop_all(victims)
-        blocked = protected if budget > len(chosen) else []
+        blocked = protected if budget > len(replaced) else []
         return victims, blocked
 
     @staticmethod
