@@ -50,7 +50,7 @@ def _load(tmp_path: Path, text: str) -> ecssim.Scenario:
         (
             "capacity_provider: hosts,",
             "capacity_provider: other,",
-            "'other' is not one of",
+            "'other' is neither",
         ),
         (
             "max_size: 4",

@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from botocore.exceptions import ClientError
 
 from ecssim import EcsSettings, Simulation
 from ecssim.aws import capacity
@@ -278,3 +279,380 @@ def test_fargate_services_never_wait() -> None:
     sim.advance(120)
     assert _describe(sim)["runningCount"] == 2
     assert _events(sim, "task_waiting_for_capacity").empty
+
+
+# --- draining -----------------------------------------------------------------------
+
+
+def _running_on(instance: ContainerInstance) -> int:
+    return sum(1 for t in instance.tasks.values() if t.last_status.value == "RUNNING")
+
+
+def test_draining_replaces_running_tasks_elsewhere_first() -> None:
+    """DRAINING with maximumPercent 200: replacements start on the other
+    instance, and the drained tasks stop only once they are healthy, so the
+    healthy count never drops below minimumHealthyPercent (100)."""
+    sim = _sim()
+    first = _instance(sim, 1, cpu=4096, memory=8192)
+    _service(sim, desiredCount=2)
+    sim.advance(120)
+    second = _instance(sim, 2, zone="us-east-1b", cpu=4096, memory=8192)
+    sim.ecs.update_container_instances_state(
+        cluster="media", containerInstances=[first.arn], status="DRAINING"
+    )
+    service = sim.backend.clusters["media"].services["web"]
+    lowest = 2
+    for _ in range(30):
+        sim.advance(5)
+        lowest = min(lowest, sum(1 for t in service.tasks.values() if t.is_healthy))
+    assert lowest == 2
+    assert _running_on(first) == 0
+    assert _running_on(second) == 2
+    stopped = _events(sim, "task_stop_requested")
+    assert set(stopped["reason"]) == {
+        f"Container instance {first.container_instance_id} is DRAINING"
+    }
+
+
+def test_draining_stops_tasks_not_yet_running_at_once() -> None:
+    """A task still PENDING on a DRAINING instance is stopped at once and
+    replaced elsewhere."""
+    sim = _sim()
+    first = _instance(sim, 1)
+    _service(sim, desiredCount=1)
+    sim.advance(20)  # placed at 15 s, PROVISIONING for 10 s
+    second = _instance(sim, 2, zone="us-east-1b")
+    sim.ecs.update_container_instances_state(
+        cluster="media", containerInstances=[first.arn], status="DRAINING"
+    )
+    sim.advance(16)
+    assert len(_events(sim, "task_stop_requested")) == 1
+    sim.advance(120)
+    assert _running_on(first) == 0
+    assert _running_on(second) == 1
+
+
+@pytest.mark.parametrize("respects", [True, False])
+def test_draining_and_task_protection(respects: bool) -> None:
+    """A protected task on a DRAINING instance stays until its protection
+    lapses (``draining_respects_protection``, the default) or is stopped at
+    once like StopTask (stop code TerminationNotice) when the knob is off."""
+    sim = _sim(draining_respects_protection=respects)
+    first = _instance(sim, 1, cpu=4096, memory=8192)
+    _service(sim, desiredCount=1)
+    sim.advance(120)
+    arn = sim.ecs.list_tasks(cluster="media")["taskArns"][0]
+    sim.ecs.update_task_protection(
+        cluster="media", tasks=[arn], protectionEnabled=True, expiresInMinutes=10
+    )
+    _instance(sim, 2, zone="us-east-1b", cpu=4096, memory=8192)
+    sim.ecs.update_container_instances_state(
+        cluster="media", containerInstances=[first.arn], status="DRAINING"
+    )
+    sim.advance(300)
+    task = sim.ecs.describe_tasks(cluster="media", tasks=[arn])["tasks"][0]
+    if respects:
+        assert task["lastStatus"] == "RUNNING"
+        sim.advance(400)
+        task = sim.ecs.describe_tasks(cluster="media", tasks=[arn])["tasks"][0]
+        assert task["lastStatus"] == "STOPPED"
+        assert task["stopCode"] == "ServiceSchedulerInitiated"
+    else:
+        assert task["lastStatus"] == "STOPPED"
+        assert task["stopCode"] == "TerminationNotice"
+    assert _running_on(first) == 0
+
+
+def test_forced_deregistration_orphans_tasks_and_replaces_them() -> None:
+    """DeregisterContainerInstance with force: the tasks keep running on the
+    INACTIVE instance and the service starts replacements elsewhere."""
+    sim = _sim()
+    first = _instance(sim, 1, cpu=4096, memory=8192)
+    _service(sim, desiredCount=2)
+    sim.advance(120)
+    second = _instance(sim, 2, zone="us-east-1b", cpu=4096, memory=8192)
+    sim.ecs.deregister_container_instance(
+        cluster="media", containerInstance=first.arn, force=True
+    )
+    sim.advance(180)
+    assert _running_on(first) == 2
+    assert _running_on(second) == 2
+    assert _describe(sim)["runningCount"] == 4
+    assert _events(sim, "task_stop_requested").empty
+
+
+# --- DAEMON services ------------------------------------------------------------------
+
+
+def _daemon(sim: Simulation, **extra: Any) -> None:
+    sim.ecs.register_task_definition(
+        family="agent",
+        containerDefinitions=[
+            {"name": "agent", "image": "agent:1", "cpu": 256, "memory": 512}
+        ],
+    )
+    sim.ecs.create_service(
+        cluster="media",
+        serviceName="agent",
+        taskDefinition="agent",
+        schedulingStrategy="DAEMON",
+        launchType="EC2",
+        **extra,
+    )
+
+
+def _daemon_tasks(instance: ContainerInstance) -> int:
+    return sum(
+        1
+        for t in instance.tasks.values()
+        if t.service is not None and t.service.name == "agent" and t.is_live
+    )
+
+
+def test_a_daemon_service_runs_one_task_per_active_instance() -> None:
+    """DAEMON: one task on each ACTIVE instance meeting the constraints,
+    deployment defaults 0 / 100 percent, desired count = instances; a new
+    instance gets its daemon task before waiting tasks take the room."""
+    sim = _sim()
+    one = _instance(sim, 1)
+    two = _instance(sim, 2, zone="us-east-1b")
+    _daemon(sim)
+    sim.advance(60)
+    described = sim.ecs.describe_services(cluster="media", services=["agent"])[
+        "services"
+    ][0]
+    assert described["schedulingStrategy"] == "DAEMON"
+    assert described["desiredCount"] == 2
+    config = described["deploymentConfiguration"]
+    assert (config["minimumHealthyPercent"], config["maximumPercent"]) == (0, 100)
+    assert (_daemon_tasks(one), _daemon_tasks(two)) == (1, 1)
+    _service(sim, desiredCount=6)  # 1 vCPU each: fills both instances' room
+    sim.advance(120)
+    three = _instance(sim, 3, zone="us-east-1c")
+    sim.advance(120)
+    assert _daemon_tasks(three) == 1
+    assert all(
+        t.last_status.value == "RUNNING"
+        for t in three.tasks.values()
+        if t.service is not None and t.service.name == "agent"
+    )
+
+
+def test_daemon_tasks_stop_last_on_a_draining_instance() -> None:
+    """On a DRAINING instance the daemon task stops only once the service
+    tasks there are gone."""
+    sim = _sim()
+    one = _instance(sim, 1, cpu=4096, memory=8192)
+    _instance(sim, 2, zone="us-east-1b", cpu=4096, memory=8192)
+    _daemon(sim)
+    _service(
+        sim,
+        desiredCount=1,
+        placementConstraints=[
+            {
+                "type": "memberOf",
+                "expression": "attribute:ecs.availability-zone == us-east-1a",
+            }
+        ],
+    )
+    sim.advance(120)
+    sim.ecs.update_container_instances_state(
+        cluster="media", containerInstances=[one.arn], status="DRAINING"
+    )
+    sim.advance(120)
+    # the web task cannot go anywhere else (memberOf us-east-1a) and has no room
+    # to be replaced first: with minimumHealthyPercent 100 it stays, so does the daemon
+    assert _daemon_tasks(one) == 1
+    sim.ecs.update_service(cluster="media", service="web", desiredCount=0)
+    sim.advance(120)
+    assert _daemon_tasks(one) == 0
+
+
+def test_the_provisioning_quota_holds_back_launches() -> None:
+    """No more than ``max_provisioning_tasks_per_cluster`` tasks wait in
+    PROVISIONING; the rest are launched once some are placed."""
+    sim = _sim(max_provisioning_tasks_per_cluster=3)
+    _service(sim, desiredCount=5)
+    sim.advance(300)
+    assert _describe(sim)["pendingCount"] == 3
+    assert len(_events(sim, "provisioning_quota_reached")) == 1
+    _instance(sim, 1, cpu=8192, memory=16384)
+    sim.advance(300)
+    service = _describe(sim)
+    assert (service["runningCount"], service["pendingCount"]) == (5, 0)
+
+
+# --- the API: placement parameters, providers, DAEMON -------------------------------
+
+
+def _error(call: Any, **kwargs: Any) -> tuple[str, str]:
+    with pytest.raises(ClientError) as err:
+        call(**kwargs)
+    error = err.value.response["Error"]
+    return str(error["Code"]), str(error["Message"])
+
+
+@pytest.mark.parametrize(
+    ("extra", "words"),
+    [
+        ({"placementStrategy": [{"type": "pack"}]}, "placementStrategy type"),
+        (
+            {"placementStrategy": [{"type": "spread", "field": "attribute:rack"}]},
+            "spread field",
+        ),
+        ({"placementStrategy": [{"type": "random"}] * 6}, "at most 5"),
+        (
+            {"placementConstraints": [{"type": "memberOf", "expression": "x == y"}]},
+            "is not modelled",
+        ),
+        (
+            {
+                "launchType": "FARGATE",
+                "placementConstraints": [{"type": "distinctInstance"}],
+            },
+            "not supported for tasks on Fargate",
+        ),
+        (
+            {"schedulingStrategy": "DAEMON", "launchType": "FARGATE"},
+            "DAEMON scheduling strategy does not support Fargate",
+        ),
+        (
+            {"schedulingStrategy": "DAEMON", "placementStrategy": [{"type": "random"}]},
+            "not supported with the DAEMON",
+        ),
+        ({"schedulingStrategy": "BATCH"}, "schedulingStrategy should be one of"),
+        (
+            {"capacityProviderStrategy": [{"capacityProvider": "others", "weight": 1}]},
+            "'others' is not associated",
+        ),
+        (
+            {
+                "capacityProviderStrategy": [
+                    {"capacityProvider": "workers", "weight": 1},
+                    {"capacityProvider": "FARGATE", "weight": 1},
+                ]
+            },
+            "either Fargate or Auto Scaling group",
+        ),
+    ],
+)
+def test_create_service_refuses_what_ecs_refuses(
+    extra: dict[str, Any], words: str
+) -> None:
+    """Bad placement, scheduling or provider parameters are
+    InvalidParameterException naming the value."""
+    sim = _sim()
+    code, message = _error(
+        sim.ecs.create_service,
+        cluster="media",
+        serviceName="web",
+        taskDefinition="app",
+        desiredCount=1,
+        **extra,
+    )
+    assert code == "InvalidParameterException"
+    assert words in message
+
+
+def test_service_placement_is_described_as_given() -> None:
+    """DescribeServices echoes placementStrategy and placementConstraints."""
+    sim = _sim()
+    strategy = [
+        {"type": "spread", "field": "host"},
+        {"type": "binpack", "field": "cpu"},
+    ]
+    rules = [{"type": "distinctInstance"}]
+    described = _service(
+        sim, desiredCount=1, placementStrategy=strategy, placementConstraints=rules
+    )
+    assert described["placementStrategy"] == strategy
+    assert described["placementConstraints"] == rules
+    assert described["schedulingStrategy"] == "REPLICA"
+
+
+def test_a_daemon_service_has_no_desired_count_to_update() -> None:
+    """UpdateService with desiredCount on a DAEMON service is refused."""
+    sim = _sim()
+    _daemon(sim)
+    code, message = _error(
+        sim.ecs.update_service, cluster="media", service="agent", desiredCount=3
+    )
+    assert code == "InvalidParameterException"
+    assert "DAEMON" in message
+
+
+def test_daemon_deployment_replaces_each_instance_task() -> None:
+    """A new revision of a DAEMON service replaces the task on each instance
+    (stop first: maximumPercent 100), ending with one new task per instance."""
+    sim = _sim()
+    one = _instance(sim, 1)
+    two = _instance(sim, 2, zone="us-east-1b")
+    _daemon(sim)
+    sim.advance(120)
+    sim.ecs.register_task_definition(
+        family="agent",
+        containerDefinitions=[
+            {"name": "agent", "image": "agent:2", "cpu": 256, "memory": 512}
+        ],
+    )
+    sim.ecs.update_service(cluster="media", service="agent", taskDefinition="agent:2")
+    sim.advance(400)
+    for instance in (one, two):
+        live = [
+            t
+            for t in instance.tasks.values()
+            if t.service is not None and t.service.name == "agent" and t.is_live
+        ]
+        assert [t.task_definition.revision for t in live] == [2]
+    described = sim.ecs.describe_services(cluster="media", services=["agent"])[
+        "services"
+    ][0]
+    assert [d["rolloutState"] for d in described["deployments"]] == ["COMPLETED"]
+
+
+def test_scale_in_on_ec2_follows_the_service_strategy() -> None:
+    """Scale-in with spread on instanceId stops from the instance with the most
+    tasks of the service, never a protected task: from 2 + 2 to 1 + 1, the
+    protected task among the survivors."""
+    sim = _sim()
+    big = _instance(sim, 1, cpu=8192, memory=16384)
+    small = _instance(sim, 2, zone="us-east-1b", cpu=2048, memory=4096)
+    _service(
+        sim,
+        desiredCount=4,
+        placementStrategy=[{"type": "spread", "field": "instanceId"}],
+    )
+    sim.advance(120)
+    assert (len(big.tasks), len(small.tasks)) == (2, 2)
+    protected = [t.arn for t in big.tasks.values()][:1]
+    sim.ecs.update_task_protection(
+        cluster="media", tasks=protected, protectionEnabled=True
+    )
+    sim.ecs.update_service(cluster="media", service="web", desiredCount=2)
+    sim.advance(120)
+    # spread on instanceId: one from each instance; the protected one stays
+    assert (len(big.tasks), len(small.tasks)) == (1, 1)
+    assert [t.arn for t in big.tasks.values()] == protected
+
+
+def test_a_rolling_deployment_on_instances_completes() -> None:
+    """A new revision rolls out on container instances: old tasks chosen with
+    the service's strategies, the deployment completes with only new tasks."""
+    sim = _sim()
+    _instance(sim, 1, cpu=4096, memory=8192)
+    _instance(sim, 2, zone="us-east-1b", cpu=4096, memory=8192)
+    _service(sim, desiredCount=3)
+    sim.advance(120)
+    sim.ecs.register_task_definition(
+        family="app",
+        containerDefinitions=[
+            {"name": "app", "image": "app:2", "cpu": 1024, "memory": 2048}
+        ],
+    )
+    sim.ecs.update_service(cluster="media", service="web", taskDefinition="app:2")
+    sim.advance(600)
+    service = _describe(sim)
+    assert [d["rolloutState"] for d in service["deployments"]] == ["COMPLETED"]
+    assert service["runningCount"] == 3
+    tasks = sim.backend.clusters["media"].services["web"].tasks.values()
+    assert {t.task_definition.revision for t in tasks} == {2}

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
 from ecssim.aws.capacity import CapacityProvider, ContainerInstance
-from ecssim.rules import deployments, lifecycle, protection
+from ecssim.rules import deployments, invariants, lifecycle, protection
 from ecssim.rules.capacity import PlacementConstraint, PlacementStrategy, Resources
 from ecssim.rules.deployments import ROLLING, DeploymentStrategy
 from ecssim.rules.lifecycle import LIVE_STATUSES, StopCode, TaskStatus
@@ -662,10 +662,18 @@ class EcsBackend:
         """*task* reached STOPPED: it leaves its service, stays describable
         through its cluster for the retention window, then is forgotten (and
         frees what it reserved on its container instance)."""
-        instance = task.container_instance
-        if instance is not None:
-            instance.tasks.pop(task.task_id, None)
-            self.listener.container_instance_changed(instance)
+        if task.needs_instance:
+            instance = task.container_instance
+            invariants.check_task_placed(
+                task.task_id,
+                task.needs_instance,
+                task.started_at is not None,
+                None if instance is None else instance.container_instance_id,
+                self.clock(),
+            )
+            if instance is not None:
+                instance.tasks.pop(task.task_id, None)
+                self.listener.container_instance_changed(instance)
         if task.service is not None:
             task.service.tasks.pop(task.task_id, None)
             task.service.protection_holders.discard(task.task_id)

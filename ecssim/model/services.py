@@ -100,21 +100,26 @@ def add_service(model: Model, config: ServiceConfig) -> None:
         ]
     elif config.scheduling_strategy == "DAEMON":
         request["launchType"] = "EC2"
-        request["schedulingStrategy"] = "DAEMON"
-        request.pop("desiredCount")
-        request["deploymentConfiguration"] |= {
-            "minimumHealthyPercent": 0,
-            "maximumPercent": 100,
-        }
     elif config.launch_type is not None:
         request["launchType"] = config.launch_type
     elif not model.scenario.cluster.default_capacity_provider_strategy:
         request["launchType"] = "FARGATE"
     # else: the cluster's default capacity provider strategy
+    if config.scheduling_strategy == "DAEMON":
+        request["schedulingStrategy"] = "DAEMON"
+        del request["desiredCount"]
+        # a DAEMON service's defaults (ecs_services, "Daemon")
+        request["deploymentConfiguration"] |= {
+            "minimumHealthyPercent": 0,
+            "maximumPercent": 100,
+        }
     if config.placement_strategy:
         request["placementStrategy"] = [
-            {"type": p.type, **({"field": p.field} if p.field else {})}
-            for p in config.placement_strategy
+            p.model_dump(exclude_none=True) for p in config.placement_strategy
+        ]
+    if config.placement_constraints:
+        request["placementConstraints"] = [
+            c.model_dump(exclude_none=True) for c in config.placement_constraints
         ]
     sim.ecs.create_service(**request)
     cluster = sim.backend.find_cluster(model.cluster_name)

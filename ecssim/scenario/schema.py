@@ -36,6 +36,11 @@ from ecssim.results.capacity import (
     FARGATE_VCPU_HOUR_USD,
 )
 from ecssim.rules import deployments as deployment_rules
+from ecssim.rules.capacity import (
+    InvalidCapacityRule,
+    parse_constraints,
+    parse_strategies,
+)
 from ecssim.rules.instance_types import INSTANCE_TYPES
 from ecssim.rules.protection import MAX_EXPIRES_IN_MINUTES, MIN_EXPIRES_IN_MINUTES
 from ecssim.units import format_duration as format_seconds
@@ -608,11 +613,19 @@ def _strategy_request(
     return body
 
 
-class CapacityProvider(_Model):
-    """One entry of a capacity provider strategy: FARGATE, FARGATE_SPOT or one
-    of the cluster's Auto Scaling group capacity providers."""
+#: The capacity providers every account has
+FARGATE_PROVIDERS: Final = ("FARGATE", "FARGATE_SPOT")
 
-    capacity_provider: str = Field(pattern=r"^[A-Za-z0-9_-]{1,255}$")
+
+class CapacityProvider(_Model):
+    """One entry of a capacity provider strategy: FARGATE, FARGATE_SPOT, or an
+    Auto Scaling group capacity provider of the cluster (EC2 capacity)."""
+
+    capacity_provider: str = Field(
+        pattern=r"^[A-Za-z0-9_-]{1,255}$",
+        description="FARGATE, FARGATE_SPOT, or the name of one of the cluster's "
+        "Auto Scaling group capacity providers (never both kinds in one strategy)",
+    )
     # CapacityProviderStrategyItem's documented ranges
     base: int = Field(default=0, ge=0, le=100_000)
     weight: int = Field(default=1, ge=0, le=1000)
@@ -647,29 +660,32 @@ def _check_provider_strategy(strategy: tuple[CapacityProvider, ...]) -> None:
             f"{where}: every weight is 0; at least one capacity provider needs a "
             "weight above 0 (ECS refuses the strategy)"
         )
+    fargate = [n in FARGATE_PROVIDERS for n in names]
+    if any(fargate) and not all(fargate):
+        index = fargate.index(not fargate[0])
+        raise ValueError(
+            f"{where}[{index}].capacity_provider: {names[index]!r}: a strategy "
+            "holds either FARGATE/FARGATE_SPOT or Auto Scaling group providers, "
+            "not both (ECS refuses it)"
+        )
 
 
-class PlacementStrategyConfig(_Model):
-    """One task placement strategy (EC2 capacity only), as ECS's
-    ``placementStrategy`` items: binpack on cpu or memory, spread on
-    ``attribute:ecs.availability-zone`` or ``instanceId``, or random."""
+class PlacementStrategyItem(_Model):
+    """One ``placementStrategy`` entry (EC2 capacity): ``spread`` on
+    ``instanceId``/``host`` or ``attribute:ecs.availability-zone``, ``binpack``
+    on ``cpu``/``memory``, or ``random``."""
 
-    type: Literal["binpack", "spread", "random"]
+    type: Literal["spread", "binpack", "random"]
     field: str | None = None
 
-    @model_validator(mode="after")
-    def _check(self) -> PlacementStrategyConfig:
-        allowed = {
-            "binpack": ("cpu", "memory"),
-            "spread": ("attribute:ecs.availability-zone", "instanceId", "host"),
-            "random": (None,),
-        }[self.type]
-        if self.field not in allowed:
-            raise ValueError(
-                f"field: {self.field!r} does not go with {self.type}; use one of "
-                f"{[a for a in allowed if a is not None] or 'no field'}"
-            )
-        return self
+
+class PlacementConstraintItem(_Model):
+    """One ``placementConstraints`` entry (EC2 capacity): ``distinctInstance``,
+    or ``memberOf`` with a zone expression
+    (``attribute:ecs.availability-zone in [us-east-1a, us-east-1b]``)."""
+
+    type: Literal["distinctInstance", "memberOf"]
+    expression: str | None = Field(default=None, max_length=2000)
 
 
 class Service(_Model):
@@ -687,9 +703,18 @@ class Service(_Model):
         default=1024, ge=128, le=196_608, description="task CPU units (1024 = 1 vCPU)"
     )
     memory: int = Field(default=2048, ge=128, le=1_048_576, description="task MiB")
-    scheduling_strategy: Literal["REPLICA", "DAEMON"] = "REPLICA"
-    placement_strategy: tuple[PlacementStrategyConfig, ...] = Field(
+    #: EC2 capacity (tasks on container instances)
+    scheduling_strategy: Literal["REPLICA", "DAEMON"] = Field(
+        default="REPLICA",
+        description="REPLICA, or DAEMON: one task on each ACTIVE container instance "
+        "(launch type EC2, desired_count 0)",
+    )
+    # CreateService: at most 5 strategies and 10 constraints
+    placement_strategy: tuple[PlacementStrategyItem, ...] = Field(
         default=(), max_length=5
+    )
+    placement_constraints: tuple[PlacementConstraintItem, ...] = Field(
+        default=(), max_length=10
     )
     deployment: DeploymentConfig = DeploymentConfig()
     autoscaling: AutoScaling | None = None
@@ -702,6 +727,7 @@ class Service(_Model):
         if self.launch_type is not None and self.capacity_provider_strategy:
             raise ValueError("give launch_type or capacity_provider_strategy, not both")
         _check_provider_strategy(self.capacity_provider_strategy)
+        self._check_placement()
         if self.protection.policy == "sessions" and not isinstance(
             self.workload, SessionWorkload
         ):
@@ -711,6 +737,58 @@ class Service(_Model):
         ):
             raise ValueError("protection policy 'aws_sample' needs a queue workload")
         return self
+
+    @property
+    def on_instances(self) -> bool:
+        """Whether the service runs on container instances (launch type EC2,
+        or Auto Scaling group capacity providers)."""
+        strategy = self.capacity_provider_strategy
+        if strategy:
+            return strategy[0].capacity_provider not in FARGATE_PROVIDERS
+        return self.launch_type == "EC2" or self.scheduling_strategy == "DAEMON"
+
+    def _check_placement(self) -> None:
+        """Placement and scheduling as CreateService checks them."""
+        for index, item in enumerate(self.placement_strategy):
+            try:
+                parse_strategies([item.model_dump(exclude_none=True)])
+            except InvalidCapacityRule as exc:
+                raise ValueError(f"placement_strategy[{index}]: {exc}") from None
+        for index, rule in enumerate(self.placement_constraints):
+            try:
+                parse_constraints([rule.model_dump(exclude_none=True)])
+            except InvalidCapacityRule as exc:
+                raise ValueError(f"placement_constraints[{index}]: {exc}") from None
+        placed = bool(self.placement_strategy or self.placement_constraints)
+        # neither a launch type nor a strategy: the cluster's default strategy
+        # decides (checked in Scenario)
+        by_default = self.launch_type is None and not self.capacity_provider_strategy
+        if placed and not self.on_instances and not by_default:
+            raise ValueError(
+                "placement_strategy and placement_constraints need tasks on "
+                "container instances (launch_type EC2 or an Auto Scaling group "
+                "capacity provider); Fargate has no placement"
+            )
+        if self.scheduling_strategy == "DAEMON":
+            if self.launch_type == "FARGATE" or self.capacity_provider_strategy:
+                raise ValueError(
+                    "scheduling_strategy DAEMON runs on container instances with "
+                    "launch_type EC2: no FARGATE, no capacity_provider_strategy"
+                )
+            if self.placement_strategy:
+                raise ValueError(
+                    "placement_strategy: a DAEMON service takes no placement "
+                    "strategy (ECS refuses it); placement_constraints are allowed"
+                )
+            if self.desired_count != 0:
+                raise ValueError(
+                    f"desired_count: {self.desired_count}: a DAEMON service runs one "
+                    "task per container instance; set desired_count to 0"
+                )
+            if self.autoscaling is not None:
+                raise ValueError(
+                    "autoscaling: a DAEMON service has no desired count to scale"
+                )
 
 
 class StandaloneTasks(_Model):
@@ -1267,6 +1345,19 @@ class EcsKnobs(_Model):
         "forgets it (ECS documents at least one hour)",
     )
     lifecycle_hook_s: Seconds = Field(default=0.0, alias="lifecycle_hook", ge=0)
+    draining_respects_protection: bool = Field(
+        default=True,
+        description="a protected task on a DRAINING container instance stays until "
+        "its protection lapses (true), or is stopped like StopTask (false); AWS "
+        "does not say",
+    )
+    max_provisioning_tasks_per_cluster: int = Field(
+        default=500,
+        ge=1,
+        le=100_000,
+        description="tasks that may wait in PROVISIONING for a container instance "
+        "per cluster (the ECS quota 'Tasks in the PROVISIONING state per cluster')",
+    )
 
     def settings(self) -> EcsSettings:
         """The control plane's settings for these knobs."""
@@ -1283,6 +1374,8 @@ class EcsKnobs(_Model):
             protection_api_burst=self.protection_api_burst,
             stopped_task_retention_s=self.stopped_task_retention_s,
             lifecycle_hook_s=self.lifecycle_hook_s,
+            draining_respects_protection=self.draining_respects_protection,
+            max_provisioning_tasks_per_cluster=self.max_provisioning_tasks_per_cluster,
         )
 
 
@@ -1343,6 +1436,17 @@ class Scenario(_Model):
                     f"services[{i}].name: {name!r} is the name of services"
                     f"[{names.index(name)}] too; service names must be unique"
                 )
+        providers = self.auto_scaling_group_providers()
+        for i, config in enumerate(self.services):
+            for j, entry in enumerate(config.capacity_provider_strategy):
+                name = entry.capacity_provider
+                if name not in FARGATE_PROVIDERS and name not in providers:
+                    raise ValueError(
+                        f"services[{i}].capacity_provider_strategy[{j}]."
+                        f"capacity_provider: {name!r} is neither FARGATE, "
+                        "FARGATE_SPOT nor an Auto Scaling group capacity provider "
+                        f"of the cluster ({sorted(providers) or 'none defined'})"
+                    )
         for i, item in enumerate(self.scheduled):
             if item.service not in names:
                 raise ValueError(
@@ -1406,17 +1510,26 @@ class Scenario(_Model):
                     f"up to {provider.max_size} instances is {_count(events)} "
                     f"events; at most {MAX_FAULT_EVENTS:,}"
                 )
-        providers = {"FARGATE", "FARGATE_SPOT"} | {
-            p.name for p in cluster.capacity_providers
-        }
+        default_on_instances = any(
+            item.capacity_provider not in FARGATE_PROVIDERS
+            for item in cluster.default_capacity_provider_strategy
+        )
         for i, service in enumerate(self.services):
-            for j, item in enumerate(service.capacity_provider_strategy):
-                if item.capacity_provider not in providers:
-                    raise ValueError(
-                        f"services[{i}].capacity_provider_strategy[{j}]."
-                        f"capacity_provider: {item.capacity_provider!r} is not one "
-                        f"of {sorted(providers)} (cluster.capacity_providers)"
-                    )
+            placed = bool(service.placement_strategy or service.placement_constraints)
+            by_default = (
+                service.launch_type is None
+                and not service.capacity_provider_strategy
+                and service.scheduling_strategy != "DAEMON"
+            )
+            if placed and by_default and not default_on_instances:
+                raise ValueError(
+                    f"services[{i}]: placement_strategy and placement_constraints "
+                    "need tasks on container instances (launch_type EC2, or an "
+                    "Auto Scaling group capacity provider in the service's "
+                    "capacity_provider_strategy or in "
+                    "cluster.default_capacity_provider_strategy); Fargate has no "
+                    "placement"
+                )
         for i, fault in enumerate(self.faults):
             if (
                 isinstance(fault, InstanceInterruption)
@@ -1427,6 +1540,14 @@ class Scenario(_Model):
                     "not one of the cluster's capacity_providers "
                     f"{[p.name for p in cluster.capacity_providers]}"
                 )
+
+    def auto_scaling_group_providers(self) -> frozenset[str]:
+        """Names of the cluster's Auto Scaling group capacity providers (the
+        cluster-level EC2 capacity section; none until one is defined)."""
+        return frozenset(
+            getattr(p, "name", "")
+            for p in getattr(self.cluster, "capacity_providers", ()) or ()
+        )
 
     def _check_size(self) -> None:
         """Refuse a scenario whose run would clearly not finish: too many

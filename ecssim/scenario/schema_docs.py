@@ -79,16 +79,10 @@ DESCRIPTIONS: Final[dict[str, str]] = {
     "scale-out adds",
     "ManagedScalingConfig.instance_warmup_period": "time after launch before an "
     "instance counts in the metric and another scale-out may start",
-    "PlacementStrategyConfig.type": "binpack, spread or random",
-    "PlacementStrategyConfig.field": "cpu or memory (binpack); "
-    "attribute:ecs.availability-zone or instanceId (spread)",
     "Prices.fargate_vcpu_hour_usd": "Fargate price per vCPU-hour [USD]",
     "Prices.fargate_gb_hour_usd": "Fargate price per GB-hour [USD]",
     "Prices.fargate_spot_discount": "FARGATE_SPOT discount (0.7 = 70 % off)",
     "Prices.ec2_spot_discount": "EC2 Spot discount on the on-demand price",
-    "Service.scheduling_strategy": "REPLICA, or DAEMON (one task per instance; "
-    "EC2 only)",
-    "Service.placement_strategy": "task placement strategies on EC2 capacity, in order",
     "SpotConfig.on_demand_base": "on-demand instances before any Spot",
     "TaskRetirement.notice": "time from the retirement notice to the tasks "
     "being stopped",
@@ -191,6 +185,17 @@ DESCRIPTIONS: Final[dict[str, str]] = {
     "steps": "changes of the arrival rate at given times",
     "still_renewing": "whether the hung worker keeps renewing protection",
     "stop_timeout": "time between SIGTERM and SIGKILL (at most 120s)",
+    "placement_strategy": "EC2 capacity: how tasks are placed on container "
+    "instances, strategies in order (at most 5; default spread over zones, then "
+    "instances)",
+    "placement_constraints": "EC2 capacity: rules an instance must meet "
+    "(distinctInstance, memberOf on the zone; at most 10)",
+    "PlacementStrategyItem.type": "spread, binpack or random",
+    "PlacementStrategyItem.field": "spread: instanceId, host or "
+    "attribute:ecs.availability-zone; binpack: cpu or memory; random: none",
+    "PlacementConstraintItem.type": "distinctInstance or memberOf",
+    "PlacementConstraintItem.expression": "memberOf: "
+    "attribute:ecs.availability-zone == ZONE, or ... in [ZONE, ...]",
     "sweep": "a grid of parameter values to run, and how many replications",
     "target_tracking": "target-tracking scaling policies",
     "target_value": "the value the metric is kept near",

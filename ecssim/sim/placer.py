@@ -215,14 +215,19 @@ class Placer:
     def _walk(self, key: str | None) -> None:
         """One walk along the FIFO of *key*."""
         self._again.discard(key)
-        queue = self.queues.get(key)
-        if not queue:
+        current = self.queues.get(key)
+        if not current:
             return
+        queue = list(current)
         instances = self._instances(key)
         by_id = {i.container_instance_id: i for i in instances}
         views = {i.container_instance_id: i.view() for i in instances}
         failed: set[tuple[int, str]] = set()
         left: list[Task] = []
+        # a DAEMON service's tasks (bound to their instance) go first
+        daemons = [t for t in queue if t.target_instance is not None]
+        if daemons:
+            queue = daemons + [t for t in queue if t.target_instance is None]
         for task in queue:
             signature = (id(task.service) if task.service else id(task), task.group)
             if signature in failed:
@@ -254,7 +259,12 @@ class Placer:
             instance = by_id[chosen]
             self._assign(task, instance)
             views[chosen] = instance.view()
-        queue[:] = [t for t in left if t.task_id in self.waiting_since]
+        # tasks that arrived during the walk (a watcher launched one) keep their turn
+        seen = {t.task_id for t in queue}
+        arrived = [t for t in self.queues.get(key, ()) if t.task_id not in seen]
+        self.queues[key] = [
+            t for t in [*left, *arrived] if t.task_id in self.waiting_since
+        ]
 
     def _assign(self, task: Task, instance: ContainerInstance) -> None:
         assign_task(instance, task)

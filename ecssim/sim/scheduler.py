@@ -23,7 +23,7 @@ clock, the bake time passes, then the blue tasks are stopped like a scale-in
 
 from __future__ import annotations
 
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from typing import Any
 
 import numpy as np
@@ -116,6 +116,10 @@ class ServiceScheduler:
         self._sent: dict[str, float] = {}
         self._blocked = False
         self._stuck = False
+        self._at_quota = False
+        #: tasks of the cluster waiting in PROVISIONING for an instance (the
+        #: World connects it to the cluster's placer)
+        self.waiting_in_cluster: Callable[[], int] = lambda: 0
         self._strategy = tuple(
             CapacityProviderItem(
                 item["capacityProvider"], item.get("base", 0), item.get("weight", 0)
@@ -192,6 +196,8 @@ class ServiceScheduler:
         if primary.rollout_state != "FAILED":
             room = maximum - remaining
             launch = max(0, min(desired - new_count, room))
+            if launch and on_instances:
+                launch = self._within_provisioning_quota(launch)
             if launch:
                 self._launch(primary, launch)
         if launch or restored:
@@ -275,6 +281,22 @@ class ServiceScheduler:
         return self.backend.places_on_instances(
             service.cluster, service.launch_type, provider
         )
+
+    def _within_provisioning_quota(self, launch: int) -> int:
+        """At most as many new tasks as the cluster may still have waiting in
+        PROVISIONING (``EcsSettings.max_provisioning_tasks_per_cluster``); the
+        rest are launched on a later reconcile."""
+        limit = self.settings.max_provisioning_tasks_per_cluster
+        allowed = max(0, min(launch, limit - self.waiting_in_cluster()))
+        if allowed < launch and not self._at_quota:
+            self.backend.record(
+                "provisioning_quota_reached",
+                service=self.service.name,
+                waiting=self.waiting_in_cluster(),
+                limit=limit,
+            )
+        self._at_quota = allowed < launch
+        return allowed
 
     def _drain(
         self,
@@ -712,7 +734,7 @@ class ServiceScheduler:
                 )
         victims = unhealthy + replaced
         self._stop_all(victims)
-        blocked = protected if budget > len(chosen) else []
+        blocked = protected if budget > len(replaced) else []
         return victims, blocked
 
     @staticmethod

@@ -15,6 +15,7 @@ from ecssim.aws.capacity import ContainerInstance, live_tasks
 from ecssim.aws.state import Cluster, EcsBackend, Service, Task
 from ecssim.config import EcsSettings
 from ecssim.rng import Streams
+from ecssim.rules.invariants import check_instance_capacity
 from ecssim.rules.lifecycle import StopCode, TaskStatus
 from ecssim.sim.placer import Placer
 from ecssim.sim.scheduler import ServiceScheduler
@@ -52,6 +53,8 @@ class World:
             scheduler = ServiceScheduler(
                 self.env, self.backend, service, self.settings, self.streams["victims"]
             )
+            cluster = service.cluster
+            scheduler.waiting_in_cluster = lambda: self.placer(cluster).waiting_count
             self.schedulers[service.arn] = scheduler
         return scheduler
 
@@ -142,6 +145,12 @@ class World:
     def container_instance_changed(self, instance: ContainerInstance) -> None:
         """An instance came, went, changed status, or took or freed a task: tell
         the watchers, place what waits, and wake the services concerned."""
+        check_instance_capacity(
+            instance.container_instance_id,
+            (instance.registered.cpu, instance.registered.memory),
+            ((r.cpu, r.memory) for r in instance.reserved),
+            self.env.now,
+        )
         for watcher in list(self.instance_watchers):
             watcher(instance)
         placer = self.placers.get(instance.cluster.name)
@@ -150,9 +159,6 @@ class World:
             if placer is not None:
                 placer.place(instance.capacity_provider)
                 placer.place(None)
-        elif placer is not None and instance.status == "DRAINING":
-            placer.place(instance.capacity_provider)
-            placer.place(None)
         if instance.status != "ACTIVE":
             services = {
                 t.service for t in live_tasks(instance) if t.service is not None
