@@ -44,6 +44,7 @@ from ecssim.aws.autoscaling_groups import (
     new_instance_id,
 )
 from ecssim.aws.capacity import ContainerInstance
+from ecssim.errors import InvariantViolation
 from ecssim.rules import capacity as rules
 from ecssim.rules.alarms import evaluate_alarm
 from ecssim.rules.instance_types import next_is_spot
@@ -197,6 +198,20 @@ class GroupRunner:
             self.by_container[instance.container_instance_id] = mine
         if instance.status != "INACTIVE":
             self._record_load(mine, instance)
+        provider = self.provider
+        if (
+            provider is not None
+            and provider.managed_termination_protection
+            and mine.lifecycle_state == IN_SERVICE
+            and not mine.protected_from_scale_in
+            and has_non_daemon_task(instance)
+        ):
+            # ECS keeps scale-in protection on an instance that runs tasks
+            self.client.set_instance_protection(
+                AutoScalingGroupName=self.group.name,
+                InstanceIds=[mine.instance_id],
+                ProtectedFromScaleIn=True,
+            )
         if (
             mine is not None
             and mine.lifecycle_state == TERMINATING_WAIT
@@ -387,9 +402,25 @@ class GroupRunner:
     # ---- termination -------------------------------------------------------------
     def retire(self, instance: GroupInstance, cause: str) -> None:
         """Take *instance* out of the group: drain it first when its provider
-        has managed draining and it is registered, else terminate it now."""
+        has managed draining and it is registered, else terminate it now.
+
+        Raises:
+            InvariantViolation: managed termination protection is on and the
+                instance runs non-daemon tasks (it must have stayed protected).
+        """
         provider = self.provider
         ci = self.container_instance(instance)
+        if (
+            provider is not None
+            and provider.managed_termination_protection
+            and ci is not None
+            and has_non_daemon_task(ci)
+        ):
+            raise InvariantViolation(
+                f"the group {self.group.name} chose instance {instance.instance_id} "
+                "for scale-in although it runs non-daemon tasks under managed "
+                "termination protection"
+            )
         if (
             provider is not None
             and provider.managed_draining
