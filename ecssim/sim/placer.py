@@ -219,6 +219,17 @@ class Placer:
             active=instance.status == "ACTIVE",
         )
 
+    def reserved(self, instance: ContainerInstance) -> list[tuple[int, int]]:
+        """(CPU units, MiB) reserved by each task on *instance* not STOPPED."""
+        return [
+            (need.cpu, need.memory)
+            for need in (
+                self._need(t)
+                for t in instance.tasks.values()
+                if t.last_status is not TaskStatus.STOPPED
+            )
+        ]
+
     def _need(self, task: Task) -> Resources:
         arn = task.task_definition.arn
         need = self._needs.get(arn)
