@@ -685,3 +685,28 @@ def test_update_service_changes_placement_for_later_tasks() -> None:
     assert _describe(sim)["placementStrategy"] == [
         {"type": "binpack", "field": "memory"}
     ]
+
+
+def test_draining_with_no_room_reports_that_the_service_is_stuck() -> None:
+    """minimumHealthyPercent 100 and maximumPercent 100: a RUNNING task on a
+    DRAINING instance can be neither replaced first nor stopped; the service
+    says its deployment configuration allows no progress."""
+    sim = _sim()
+    first = _instance(sim, 1)
+    _service(
+        sim,
+        desiredCount=1,
+        deploymentConfiguration={"minimumHealthyPercent": 100, "maximumPercent": 100},
+    )
+    sim.advance(120)
+    _instance(sim, 2, zone="us-east-1b")
+    sim.ecs.update_container_instances_state(
+        cluster="media", containerInstances=[first.arn], status="DRAINING"
+    )
+    sim.advance(120)
+    assert _running_on(first) == 1
+    assert any(
+        "allows neither starting nor stopping a task" in e["message"]
+        for e in _describe(sim)["events"]
+    )
+    assert len(_events(sim, "deployment_stuck")) == 1
