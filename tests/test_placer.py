@@ -656,3 +656,57 @@ def test_a_rolling_deployment_on_instances_completes() -> None:
     assert service["runningCount"] == 3
     tasks = sim.backend.clusters["media"].services["web"].tasks.values()
     assert {t.task_definition.revision for t in tasks} == {2}
+
+
+def test_update_service_changes_placement_for_later_tasks() -> None:
+    """UpdateService takes new placement strategies and constraints (checked
+    first: a bad one changes nothing) and later placements follow them."""
+    sim = _sim()
+    _service(sim, desiredCount=0)
+    code, _ = _error(
+        sim.ecs.update_service,
+        cluster="media",
+        service="web",
+        placementStrategy=[{"type": "binpack", "field": "disk"}],
+        deploymentConfiguration={"minimumHealthyPercent": 50},
+    )
+    assert code == "InvalidParameterException"
+    assert _describe(sim)["deploymentConfiguration"]["minimumHealthyPercent"] == 100
+    one = _instance(sim, 1, cpu=4096, memory=8192)
+    two = _instance(sim, 2, zone="us-east-1b", cpu=4096, memory=8192)
+    sim.ecs.update_service(
+        cluster="media",
+        service="web",
+        desiredCount=3,
+        placementStrategy=[{"type": "binpack", "field": "memory"}],
+    )
+    sim.advance(120)
+    assert sorted([len(one.tasks), len(two.tasks)]) == [0, 3]
+    assert _describe(sim)["placementStrategy"] == [
+        {"type": "binpack", "field": "memory"}
+    ]
+
+
+def test_draining_with_no_room_reports_that_the_service_is_stuck() -> None:
+    """minimumHealthyPercent 100 and maximumPercent 100: a RUNNING task on a
+    DRAINING instance can be neither replaced first nor stopped; the service
+    says its deployment configuration allows no progress."""
+    sim = _sim()
+    first = _instance(sim, 1)
+    _service(
+        sim,
+        desiredCount=1,
+        deploymentConfiguration={"minimumHealthyPercent": 100, "maximumPercent": 100},
+    )
+    sim.advance(120)
+    _instance(sim, 2, zone="us-east-1b")
+    sim.ecs.update_container_instances_state(
+        cluster="media", containerInstances=[first.arn], status="DRAINING"
+    )
+    sim.advance(120)
+    assert _running_on(first) == 1
+    assert any(
+        "allows neither starting nor stopping a task" in e["message"]
+        for e in _describe(sim)["events"]
+    )
+    assert len(_events(sim, "deployment_stuck")) == 1

@@ -67,7 +67,10 @@ constraints = st.sampled_from(
 
 
 def _setup(
-    respects: bool, placement: list[dict[str, Any]], rules: list[dict[str, Any]]
+    respects: bool,
+    placement: list[dict[str, Any]],
+    rules: list[dict[str, Any]],
+    daemon: bool,
 ) -> Simulation:
     sim = Simulation(
         seed=3, settings=EcsSettings(draining_respects_protection=respects)
@@ -96,6 +99,20 @@ def _setup(
         placementStrategy=placement,
         placementConstraints=rules,
     )
+    if daemon:
+        ecs.register_task_definition(
+            family="agent",
+            containerDefinitions=[
+                {"name": "agent", "image": "g", "cpu": 128, "memory": 256}
+            ],
+        )
+        ecs.create_service(
+            cluster="fleet",
+            serviceName="agent",
+            taskDefinition="agent",
+            schedulingStrategy="DAEMON",
+            launchType="EC2",
+        )
     return sim
 
 
@@ -125,6 +142,13 @@ def _check(sim: Simulation) -> None:
             assert task.task_id in placed.tasks
         if placed is None and task.last_status is TaskStatus.PROVISIONING:
             assert task.availability_zone == ""
+    for instance in cluster.container_instances.values():
+        daemons = [
+            t
+            for t in instance.tasks.values()
+            if t.is_live and t.service is not None and t.service.name == "agent"
+        ]
+        assert len(daemons) <= 1
 
 
 @settings(max_examples=40, deadline=None)
@@ -134,18 +158,21 @@ def _check(sim: Simulation) -> None:
     respects=st.booleans(),
     placement=strategies,
     rules=constraints,
+    daemon=st.booleans(),
 )
 def test_placement_invariants_hold_whatever_happens_to_the_fleet(
+    *,
     fleet: list[tuple[str, int, int]],
     ops: list[tuple[Any, ...]],
     respects: bool,
     placement: list[dict[str, Any]],
     rules: list[dict[str, Any]],
+    daemon: bool,
 ) -> None:
     """Random fleets and operations never over-commit an instance, never run a
     task without one, never let the scheduler stop a protected task (the
     run's record check raises), and keep instance and task books in step."""
-    sim = _setup(respects, placement, rules)
+    sim = _setup(respects, placement, rules, daemon)
     cluster = sim.backend.clusters["fleet"]
     registered: list[capacity.ContainerInstance] = []
 
@@ -195,7 +222,7 @@ def test_placement_invariants_hold_whatever_happens_to_the_fleet(
                 running = [
                     t.arn
                     for t in instance.tasks.values()
-                    if t.last_status is TaskStatus.RUNNING
+                    if t.last_status is TaskStatus.RUNNING and t.service is not None
                 ]
                 if running:
                     sim.ecs.update_task_protection(

@@ -909,6 +909,22 @@ class EcsClient(BotoShapedClient):
                     "ecssim does not model changing a service's capacity provider "
                     "strategy; create the service with the strategy it needs.",
                 )
+        placement: dict[str, Any] = {
+            k: kwargs[k]
+            for k in ("placementStrategy", "placementConstraints")
+            if k in kwargs
+        }
+        parsed = None
+        if placement:
+            merged: dict[str, Any] = {
+                "placementStrategy": service.request.get("placementStrategy") or [],
+                "placementConstraints": service.request.get("placementConstraints")
+                or [],
+                **placement,
+            }
+            parsed = self._placement(
+                op, merged, service.launch_type, service.scheduling_strategy == "DAEMON"
+            )
         config = self._deployment_configuration(
             op,
             kwargs.get("deploymentConfiguration", {}),
@@ -932,6 +948,9 @@ class EcsClient(BotoShapedClient):
             service.circuit_breaker_rollback,
         ) = config
         service.strategy, service.lifecycle_hooks = strategy, hooks
+        if parsed is not None:
+            service.placement_strategies, service.placement_constraints = parsed
+            service.request.update(copy.deepcopy(placement))
         if desired is not None and desired != service.desired_count:
             self._backend.set_desired_count(service, desired, "UpdateService")
         new_td = td is not None and td is not service.primary.task_definition

@@ -28,6 +28,7 @@ from ecssim.aws.capacity import ContainerInstance, assign_task, task_resources
 from ecssim.aws.state import Cluster, EcsBackend, Task
 from ecssim.rules.capacity import (
     DEFAULT_SERVICE_STRATEGIES,
+    InstanceView,
     PlacementConstraint,
     PlacementStrategy,
     Resources,
@@ -43,7 +44,7 @@ EVENT_REPEAT_AFTER_S: Final = 6 * 3600.0
 
 def unplaced_message(
     service: str,
-    instances: list[ContainerInstance],
+    instances: list[InstanceView],
     need: Resources,
     *,
     any_instance: bool = True,
@@ -66,7 +67,9 @@ def unplaced_message(
         )
     if not instances:
         return head + tail
-    closest = max(instances, key=lambda i: (i.remaining.cpu, i.remaining.memory))
+    closest = max(
+        instances, key=lambda i: (i.remaining.cpu, i.remaining.memory, i.instance_id)
+    )
     left = closest.remaining
     if left.cpu < need.cpu:
         lack = "insufficient CPU units available"
@@ -76,7 +79,7 @@ def unplaced_message(
         return head + tail
     return (
         f"{head} The closest matching (container-instance "
-        f"{closest.container_instance_id}) has {lack}.{tail}"
+        f"{closest.instance_id}) has {lack}.{tail}"
     )
 
 
@@ -113,6 +116,8 @@ class Placer:
         self._sent: dict[tuple[str, str], float] = {}
         self._placing = False
         self._again: set[str | None] = set()
+        #: per FIFO, the kinds of task that found no room in its last walk
+        self._failed: dict[str | None, set[tuple[int, str]]] = {}
         self._needs: dict[str, Resources] = {}
 
     # ---- queue ------------------------------------------------------------
@@ -142,7 +147,12 @@ class Placer:
             service=task.service.name if task.service else None,
             capacity_provider=key,
         )
-        self.place(key)
+        if task.target_instance is None and self._signature(task) in self._failed.get(
+            key, ()
+        ):
+            return  # its like found no room, and no room has appeared since
+        self._again.add(key)
+        self._run()
 
     def withdraw(self, task: Task) -> bool:
         """Take *task* out of line (it was stopped while waiting); False if it
@@ -156,10 +166,20 @@ class Placer:
 
     # ---- placing ---------------------------------------------------------------
     def place(self, key: str | None) -> None:
-        """Place what fits from the FIFO of *key* (re-entrant calls are merged)."""
+        """Room may have appeared for the FIFO of *key*: place what fits
+        (re-entrant calls are merged)."""
+        self._failed.pop(key, None)
         if not self.queues.get(key):
             return
         self._again.add(key)
+        self._run()
+
+    @staticmethod
+    def _signature(task: Task) -> tuple[int, str]:
+        """Tasks alike for placement: the same service (or task) and group."""
+        return (id(task.service) if task.service else id(task), task.group)
+
+    def _run(self) -> None:
         if self._placing:
             return
         self._placing = True
@@ -179,6 +199,35 @@ class Placer:
             i
             for i in self.cluster.container_instances.values()
             if i.status != "INACTIVE" and (key is None or i.capacity_provider == key)
+        ]
+
+    def view(self, instance: ContainerInstance) -> InstanceView:
+        """*instance* as placement sees it, its remaining resources summed from
+        the cached requirements of its tasks (not parsed again each time)."""
+        cpu = memory = 0
+        for task in instance.tasks.values():
+            if task.last_status is not TaskStatus.STOPPED:
+                need = self._need(task)
+                cpu += need.cpu
+                memory += need.memory
+        registered = instance.registered
+        return InstanceView(
+            instance_id=instance.container_instance_id,
+            availability_zone=instance.availability_zone,
+            registered=registered,
+            remaining=Resources(registered.cpu - cpu, registered.memory - memory),
+            active=instance.status == "ACTIVE",
+        )
+
+    def reserved(self, instance: ContainerInstance) -> list[tuple[int, int]]:
+        """(CPU units, MiB) reserved by each task on *instance* not STOPPED."""
+        return [
+            (need.cpu, need.memory)
+            for need in (
+                self._need(t)
+                for t in instance.tasks.values()
+                if t.last_status is not TaskStatus.STOPPED
+            )
         ]
 
     def _need(self, task: Task) -> Resources:
@@ -221,7 +270,7 @@ class Placer:
         queue = list(current)
         instances = self._instances(key)
         by_id = {i.container_instance_id: i for i in instances}
-        views = {i.container_instance_id: i.view() for i in instances}
+        views = {i.container_instance_id: self.view(i) for i in instances}
         failed: set[tuple[int, str]] = set()
         left: list[Task] = []
         # a DAEMON service's tasks (bound to their instance) go first
@@ -229,7 +278,7 @@ class Placer:
         if daemons:
             queue = daemons + [t for t in queue if t.target_instance is None]
         for task in queue:
-            signature = (id(task.service) if task.service else id(task), task.group)
+            signature = self._signature(task)
             if signature in failed:
                 left.append(task)
                 continue
@@ -254,11 +303,12 @@ class Placer:
                 if target is None:
                     failed.add(signature)
                 left.append(task)
-                self._report(task, instances, need, constraints, counts)
+                self._report(task, views, need, constraints, counts)
                 continue
             instance = by_id[chosen]
             self._assign(task, instance)
-            views[chosen] = instance.view()
+            views[chosen] = self.view(instance)
+        self._failed[key] = failed
         # tasks that arrived during the walk (a watcher launched one) keep their turn
         seen = {t.task_id for t in queue}
         arrived = [t for t in self.queues.get(key, ()) if t.task_id not in seen]
@@ -288,7 +338,7 @@ class Placer:
     def _report(
         self,
         task: Task,
-        instances: list[ContainerInstance],
+        views: dict[str, InstanceView],
         need: Resources,
         constraints: tuple[PlacementConstraint, ...],
         counts: Counter[str],
@@ -297,8 +347,8 @@ class Placer:
         service = task.service
         if service is None:
             return
-        active = [i for i in instances if i.status == "ACTIVE"]
-        fitting = [i for i in active if satisfies(i.view(), constraints, counts)]
+        active = [v for v in views.values() if v.active]
+        fitting = [v for v in active if satisfies(v, constraints, counts)]
         message = unplaced_message(
             service.name, fitting, need, any_instance=bool(active)
         )

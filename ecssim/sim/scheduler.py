@@ -185,8 +185,9 @@ class ServiceScheduler:
         remaining = len(live) - len(stopped) - len(stopped_old)
         new_count = len(new) - len(stopped)
         draining: list[Task] = []
+        drained = 0
         if leaving:
-            draining = self._drain(
+            draining, drained = self._drain(
                 leaving, live, stopped + stopped_old, minimum_healthy, now
             )
             remaining += len(draining)
@@ -204,11 +205,16 @@ class ServiceScheduler:
             check_deployment_bounds(
                 service.name, remaining + launch, maximum, desired, now
             )
+        # draining tasks (not protected) that can be neither replaced nor
+        # stopped make no progress either (minimumHealthyPercent 100 and
+        # maximumPercent 100 leave no room: the developer guide's draining page)
+        waiting_drain = any(not t.protection.is_active(now) for t in draining)
         stuck = (
-            bool(old)
+            (bool(old) or waiting_drain)
             and primary.rollout_state != "FAILED"
             and not launch
             and not stopped_old
+            and not drained
             and not blocked_old
             and new_count < desired
             and all(t.is_healthy for t in live)
@@ -305,13 +311,13 @@ class ServiceScheduler:
         stopped: list[Task],
         minimum_healthy: int,
         now: float,
-    ) -> list[Task]:
+    ) -> tuple[list[Task], int]:
         """Tasks on DRAINING instances (UpdateContainerInstancesState): the ones
         not RUNNING yet stop at once; RUNNING ones stop as far as
         ``minimumHealthyPercent`` allows, their replacements counted first.
         Tasks on a deregistered instance (orphans) are left running and not
         counted. Returns the draining tasks still running (they count towards
-        ``maximumPercent``).
+        ``maximumPercent``) and how many it stopped.
 
         A protected task stays until its protection lapses when
         ``EcsSettings.draining_respects_protection`` (the default); otherwise it
@@ -368,7 +374,7 @@ class ServiceScheduler:
                 stopped=len(victims) + len(forced),
                 protected=len(forced),
             )
-        return kept
+        return kept, len(victims) + len(forced)
 
     def place_daemon(self, instance: ContainerInstance) -> None:
         """A DAEMON service starts its task on *instance* (ACTIVE, just

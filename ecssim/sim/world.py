@@ -145,20 +145,19 @@ class World:
     def container_instance_changed(self, instance: ContainerInstance) -> None:
         """An instance came, went, changed status, or took or freed a task: tell
         the watchers, place what waits, and wake the services concerned."""
+        placer = self.placer(instance.cluster)
         check_instance_capacity(
             instance.container_instance_id,
             (instance.registered.cpu, instance.registered.memory),
-            ((r.cpu, r.memory) for r in instance.reserved),
+            placer.reserved(instance),
             self.env.now,
         )
         for watcher in list(self.instance_watchers):
             watcher(instance)
-        placer = self.placers.get(instance.cluster.name)
         if instance.status == "ACTIVE":
             self._daemons_place(instance)
-            if placer is not None:
-                placer.place(instance.capacity_provider)
-                placer.place(None)
+            placer.place(instance.capacity_provider)
+            placer.place(None)
         if instance.status != "ACTIVE":
             services = {
                 t.service for t in live_tasks(instance) if t.service is not None
