@@ -8,10 +8,13 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError, ParamValidationError
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ecssim import Simulation
 from ecssim.aws.autoscaling_groups import PROTECTED_SCALE_IN_MESSAGE
 from ecssim.results.recorder import event_details
+from ecssim.rules.instance_types import on_demand_wanted
 from ecssim.sim.asg import SPOT_NOTICE_S, GroupSettings, terminated_reason
 
 POLICY = {
@@ -394,3 +397,54 @@ def test_spot_notices_arrive_at_the_configured_rate() -> None:
     sim.advance("50h")
     notices = len(_kinds(sim, "spot_interruption_notice"))
     assert 150 <= notices <= 250
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    changes=st.lists(
+        st.tuples(st.integers(0, 8), st.floats(1, 600)), min_size=1, max_size=6
+    ),
+    base=st.integers(0, 3),
+    percent=st.integers(0, 100),
+)
+def test_the_group_follows_its_desired_capacity_and_its_split(
+    changes: list[tuple[int, float]], base: int, percent: int
+) -> None:
+    """Whatever the desired capacities asked over time, with nothing protected
+    the group ends with exactly that many instances, in service, zones within
+    one of each other; launched in one go, exactly the on-demand share its
+    policy asks for."""
+    sim = _sim(
+        protection=False,
+        draining=False,
+        scaling=False,
+        settings=GroupSettings(boot_s=30),
+        MixedInstancesPolicy=POLICY
+        | {
+            "InstancesDistribution": {
+                "OnDemandBaseCapacity": base,
+                "OnDemandPercentageAboveBaseCapacity": percent,
+            }
+        },
+    )
+    desired = 0
+    for desired, wait_s in changes:
+        sim.autoscaling.update_auto_scaling_group(
+            AutoScalingGroupName="hosts", DesiredCapacity=desired
+        )
+        sim.advance(wait_s)
+    sim.advance(60)
+    group = sim.auto_scaling_groups.groups["hosts"]
+    instances = list(group.instances.values())
+    assert len(instances) == desired
+    assert all(i.lifecycle_state == "InService" for i in instances)
+    zones = [
+        sum(1 for i in instances if i.availability_zone == z)
+        for z in group.availability_zones
+    ]
+    assert max(zones) - min(zones) <= 1 or desired == 0
+    on_demand = sum(1 for i in instances if not i.spot)
+    if len(changes) == 1:
+        # launched in one go: exactly the split (later terminations, at random
+        # within a zone, may shift it)
+        assert on_demand == on_demand_wanted(desired, base, percent)

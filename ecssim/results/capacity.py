@@ -328,6 +328,27 @@ def _provider_totals(
     return totals
 
 
+#: Every kind of record :func:`capacity_outcomes` reads.
+_READ_KINDS: Final = (
+    "instance_launched",
+    "instance_in_service",
+    "instance_load",
+    "instance_terminated",
+    "asg_scale_in_blocked",
+    "spot_interruption_notice",
+    "task_killed_by_instance_termination",
+    "task_waiting_for_capacity",
+    "task_placed",
+    "task_created",
+    "task_status",
+    "task_busy_changed",
+    "task_stop_requested",
+    "protection_set",
+    "protection_renewed",
+    "protection_cleared",
+)
+
+
 def _fargate_cost(
     events: pd.DataFrame,
     prices: Prices,
@@ -349,9 +370,8 @@ def _fargate_cost(
         },
         index=fargate["task"].astype(object).to_numpy(),
     )
-    statuses = events[
-        (events["kind"] == "task_status") & events["task"].isin(tasks.index)
-    ]
+    statuses = events[events["kind"] == "task_status"]
+    statuses = statuses[statuses["task"].isin(tasks.index)]
     detail = statuses["detail"]
     pending = (
         statuses[detail == '{"status": "PENDING"}']
@@ -411,6 +431,8 @@ def capacity_outcomes(
     both rows). A service with none has NaN instance figures and 0 counts.
     """
     lo, hi = measure_from_s, duration_s
+    # one pass over the (long) events frame: the kinds read here only
+    events = events[events["kind"].isin(_READ_KINDS)]
     measured = events[events["time_s"] >= lo]
     instances = _instances(events)
     held = _idle_protected(events, hi) if instances else {}
