@@ -62,6 +62,11 @@ def _load(tmp_path: Path, text: str) -> ecssim.Scenario:
             "max_size: 4\n      spot: {on_demand_percent: 120}",
             "on_demand_percent",
         ),
+        (
+            "desired_count: 2",
+            "desired_count: 2\n    cpu: 4096",
+            "a task of 4096 CPU units and 2048 MiB fits no instance type",
+        ),
     ],
 )
 def test_bad_capacity_providers_name_the_field_and_line(

@@ -41,7 +41,7 @@ from ecssim.rules.capacity import (
     parse_constraints,
     parse_strategies,
 )
-from ecssim.rules.instance_types import INSTANCE_TYPES
+from ecssim.rules.instance_types import INSTANCE_TYPES, REGISTERED_MEMORY_RATIO
 from ecssim.rules.protection import MAX_EXPIRES_IN_MINUTES, MIN_EXPIRES_IN_MINUTES
 from ecssim.units import format_duration as format_seconds
 from ecssim.units import parse_duration, parse_rate
@@ -1509,6 +1509,36 @@ class Scenario(_Model):
                     f"{provider.spot.interruption_rate_per_s:g}/s per instance with "
                     f"up to {provider.max_size} instances is {_count(events)} "
                     f"events; at most {MAX_FAULT_EVENTS:,}"
+                )
+        types = {name: (t.vcpus, t.memory_gib) for name, t in INSTANCE_TYPES.items()}
+        types |= {n: (t.vcpus, t.memory_gib) for n, t in self.instance_types.items()}
+        default = [
+            i.capacity_provider for i in cluster.default_capacity_provider_strategy
+        ]
+        for i, service in enumerate(self.services):
+            names = [i.capacity_provider for i in service.capacity_provider_strategy]
+            if not names and service.launch_type is None:
+                names = default
+            groups = [p for p in cluster.capacity_providers if p.name in names]
+            if not groups:
+                continue
+            # what the largest type registers (as ecssim.rules.instance_types)
+            room = [
+                (
+                    types[t][0] * 1024,
+                    int(types[t][1] * 1024 * REGISTERED_MEMORY_RATIO)
+                    - p.reserved_memory_mib,
+                )
+                for p in groups
+                for t in p.instance_types
+            ]
+            if not any(service.cpu <= c and service.memory <= m for c, m in room):
+                raise ValueError(
+                    f"services[{i}].cpu/memory: a task of {service.cpu} CPU units "
+                    f"and {service.memory} MiB fits no instance type of "
+                    f"{[p.name for p in groups]} (the largest registers "
+                    f"{max(room)[0]} CPU units, {max(r[1] for r in room)} MiB); "
+                    "its tasks would wait for room forever"
                 )
         default_on_instances = any(
             item.capacity_provider not in FARGATE_PROVIDERS
