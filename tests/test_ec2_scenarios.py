@@ -11,6 +11,7 @@ import pytest
 
 import ecssim
 from ecssim.errors import ScenarioError
+from ecssim.reports.run_report import write_results
 from ecssim.results.recorder import event_details
 from ecssim.scenario.loading import parse_scenario
 from ecssim.sim.faults import RETIREMENT_REASON
@@ -190,3 +191,20 @@ def test_a_scheduled_spot_interruption_reclaims_one_spot_instance(
     ]
     assert list(spot_ended["time_s"]) == [3720.0]
     assert list(spot_ended["cause"]) == ["Spot instance interruption"]
+
+
+def test_the_report_of_an_ec2_run_has_its_providers_and_instances(
+    tmp_path: Path,
+) -> None:
+    """A results folder of an EC2 run: the report has the EC2 headline outcomes
+    and a table per capacity provider with its instances and cost."""
+    result = ecssim.run(_load(tmp_path, BASE))
+    out = tmp_path / "out"
+    write_results(result, out)
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert "## EC2 capacity providers" in report
+    row = next(line for line in report.splitlines() if line.startswith("| hosts |"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[1] == "1"  # one instance launched
+    assert "instance_hours_held_by_protection" in report
+    assert "cost_usd" in report
