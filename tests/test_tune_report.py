@@ -119,6 +119,7 @@ def test_the_report_shows_the_pick_the_front_in_order_and_every_trial(
         str(t) for t in pareto["trial"]
     ]
     assert "](pareto.png)" in front
+    assert f"- {EXPIRES}: 5 to 60 m (whole numbers)\n" in markdown
 
     listed = markdown.split("## Trials")[1].split("## Files")[0]
     lines = [line for line in listed.splitlines() if line.startswith("| ")]

@@ -163,9 +163,9 @@ def _search_space(parameters: Mapping[str, Any]) -> BulletList:
             text = (
                 f"{_number_text(spec.get('low'))} to {_number_text(spec.get('high'))}"
             )
+            text += f" {spec['unit']}" if spec.get("unit") else ""
             text += " (whole numbers)" if spec.get("integer") else ""
             text += " (log scale)" if spec.get("log") else ""
-            text += f" {spec['unit']}" if spec.get("unit") else ""
         items.append(f"{path}: {text}")
     return BulletList(tuple(items))
 
