@@ -298,3 +298,21 @@ def test_pareto_order_keeps_the_front_best_first(
     sign = 1 if direction == "minimize" else -1
     keys = [(sign * r.x, r.y, r.trial) for r in ordered.itertuples()]
     assert keys == sorted(keys)
+
+
+def test_a_tune_whose_every_trial_failed_still_has_a_report(tmp_path: Path) -> None:
+    """No trial finished: the plot says so (no empty legend warning), the
+    report lists the failures and recommends nothing."""
+    folder = _hand_made(tmp_path / "t", recommended=None)
+    trials = pd.read_parquet(folder / "trials.parquet")
+    trials["state"] = "FAIL"
+    trials[["sessions_completed", "task_hours[web]"]] = math.nan
+    trials[["feasible", "pareto"]] = False
+    trials["error"] = "RuntimeError: no capacity"
+    write_parquet(trials, folder / "trials.parquet")
+    render_tune(folder)  # warnings are errors in this suite
+    markdown = (folder / "report.md").read_text(encoding="utf-8")
+    assert "4 trials (0 finished, 0 met the constraints)" in markdown
+    assert "4 trial(s) failed" in markdown
+    assert markdown.count("RuntimeError: no capacity") == 4
+    assert "No trial met every constraint" in markdown
