@@ -39,6 +39,11 @@ def test_the_gallery_is_there() -> None:
         assert figures, name
         for line in figures:
             assert (rendered / line.split("](")[1].rstrip(")")).is_file(), line
+        # the rendered copy is of the notebook as committed (renew it after an edit)
+        for source in _code(
+            Path(__file__).parent.parent / "notebooks" / f"{name}.ipynb"
+        ):
+            assert f"```python\n{source}\n```" in text, (name, source[:60])
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
