@@ -52,6 +52,14 @@ class EcsSettings:
         lifecycle_hook_s: how long an ``AWS_LAMBDA`` deployment lifecycle hook
             takes to answer SUCCEEDED (BLUE_GREEN, LINEAR and CANARY
             deployments; ecssim runs no Lambda functions).
+        draining_respects_protection: a task with scale-in protection on a
+            DRAINING container instance stays until its protection lapses
+            (``True``), or is stopped like StopTask (``False``); AWS does not
+            say.
+        max_provisioning_tasks_per_cluster: tasks that may wait in
+            PROVISIONING for a container instance per cluster (the quota
+            "Tasks in the PROVISIONING state per cluster"); the service
+            scheduler launches no more while the cluster has this many.
     """
 
     scheduler_reaction_delay_s: float = 15.0
@@ -69,6 +77,8 @@ class EcsSettings:
     protection_api_burst: float = 100.0
     stopped_task_retention_s: float = 3600.0
     lifecycle_hook_s: float = 0.0
+    draining_respects_protection: bool = True
+    max_provisioning_tasks_per_cluster: int = 500
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -105,3 +115,13 @@ class EcsSettings:
             or not burst >= 1
         ):
             raise ScenarioError(f"protection_api_burst: {burst!r} must be >= 1")
+        if not isinstance(self.draining_respects_protection, bool):
+            raise ScenarioError(
+                "draining_respects_protection: "
+                f"{self.draining_respects_protection!r} is not true or false"
+            )
+        limit = self.max_provisioning_tasks_per_cluster
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise ScenarioError(
+                f"max_provisioning_tasks_per_cluster: {limit!r} must be an integer >= 1"
+            )

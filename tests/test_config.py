@@ -31,8 +31,9 @@ REQUIRED_DURATION_FIELDS = [
 
 
 def test_defaults_are_the_documented_ones() -> None:
-    """Default settings match DESIGN §4 (15 s reaction, 60 s reconcile, refuse_new)
-    and ECS's documented hour for stopped tasks."""
+    """Default settings match DESIGN §4 (15 s reaction, 60 s reconcile, refuse_new),
+    ECS's documented hour for stopped tasks and its quota of 500 tasks waiting in
+    PROVISIONING per cluster."""
     assert dataclasses.asdict(EcsSettings()) == {
         "scheduler_reaction_delay_s": 15.0,
         "reconcile_interval_s": 60.0,
@@ -47,6 +48,8 @@ def test_defaults_are_the_documented_ones() -> None:
         "protection_api_burst": 100.0,
         "stopped_task_retention_s": 3600.0,
         "lifecycle_hook_s": 0.0,
+        "draining_respects_protection": True,
+        "max_provisioning_tasks_per_cluster": 500,
     }
 
 

@@ -8,7 +8,12 @@ import re
 import pytest
 
 from ecssim.errors import InvariantViolation
-from ecssim.rules.invariants import check_conservation, check_counts
+from ecssim.rules.invariants import (
+    check_conservation,
+    check_counts,
+    check_instance_capacity,
+    check_task_placed,
+)
 
 
 def _exactly(message: str) -> str:
@@ -56,3 +61,22 @@ def test_counts_refuse_a_negative_count() -> None:
         match=_exactly("service api: negative counts {'pending': -1} at t=3s"),
     ):
         check_counts("api", {"running": 0, "pending": -1}, 3.0)
+
+
+def test_instance_capacity_allows_an_exact_fit_and_refuses_one_unit_more() -> None:
+    """Tasks reserving exactly what an instance registered are fine; one CPU
+    unit or MiB more is an over-committed instance."""
+    check_instance_capacity("ci-1", (2048, 4096), [(1024, 2048), (1024, 2048)], 5.0)
+    with pytest.raises(InvariantViolation, match="ci-1 is over-committed at t=5s"):
+        check_instance_capacity("ci-1", (2048, 4096), [(1024, 2048), (1025, 2048)], 5.0)
+    with pytest.raises(InvariantViolation, match="4097 MiB"):
+        check_instance_capacity("ci-1", (2048, 4096), [(0, 4097)], 5.0)
+
+
+def test_a_task_of_an_instance_provider_never_runs_without_an_instance() -> None:
+    """Only a started task that needs an instance and has none breaks the rule."""
+    check_task_placed("t1", True, False, None, 1.0)
+    check_task_placed("t1", True, True, "ci-1", 1.0)
+    check_task_placed("t1", False, True, None, 1.0)
+    with pytest.raises(InvariantViolation, match="task t1 ran at t=1s"):
+        check_task_placed("t1", True, True, None, 1.0)

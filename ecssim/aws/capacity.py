@@ -4,10 +4,11 @@ simulated ECS account (the control-plane half of EC2 capacity).
 Records here are plain mutable objects owned by :class:`ecssim.aws.state.EcsBackend`
 (``backend.capacity_providers``) and by each cluster
 (``cluster.container_instances``); the functions below change them and record
-what changed. The arithmetic (remaining resources, placement, scaling) is in
-:mod:`ecssim.rules.capacity`; nothing here waits or places tasks yet (the
-service scheduler keeps launching tasks without instances until the process
-layer is wired: see ``docs/ec2-capacity.md``).
+what changed, then tell the backend's listener
+(``container_instance_changed``): the process layer places waiting tasks,
+drains and replaces (:mod:`ecssim.sim.placer`, ``docs/ec2-capacity.md``). The
+arithmetic (remaining resources, placement, scaling) is in
+:mod:`ecssim.rules.capacity`.
 
 Sources: RegisterContainerInstance, DeregisterContainerInstance,
 UpdateContainerInstancesState, CreateCapacityProvider and
@@ -311,6 +312,7 @@ def register_instance(
         cpu=registered.cpu,
         memory=registered.memory,
     )
+    backend.listener.container_instance_changed(instance)
     return instance
 
 
@@ -356,6 +358,7 @@ def set_instance_status(
         previous=previous,
         status=status,
     )
+    backend.listener.container_instance_changed(instance)
     return True
 
 
@@ -369,6 +372,7 @@ def deregister_instance(backend: EcsBackend, instance: ContainerInstance) -> Non
         container_instance=instance.container_instance_id,
         orphaned_tasks=len(live_tasks(instance)),
     )
+    backend.listener.container_instance_changed(instance)
 
 
 def assign_task(instance: ContainerInstance, task: Task) -> None:

@@ -56,6 +56,7 @@ MAX_DESCRIBE_CONTAINER_INSTANCES: Final = 100
 MAX_UPDATE_CONTAINER_INSTANCES: Final = 10
 LAUNCH_TYPES: Final = ("EC2", "FARGATE", "EXTERNAL")
 CAPACITY_PROVIDERS: Final = ("FARGATE", "FARGATE_SPOT")
+SCHEDULING_STRATEGIES: Final = ("REPLICA", "DAEMON")
 #: "A capacity provider strategy can contain a maximum of 20 capacity providers"
 #: (CreateService, Amazon ECS API Reference).
 MAX_STRATEGY_ITEMS: Final = 20
@@ -128,9 +129,15 @@ class EcsClient(BotoShapedClient):
         return td
 
     def _launch_options(
-        self, operation: str, params: dict[str, Any]
+        self, operation: str, params: dict[str, Any], cluster: Cluster | None = None
     ) -> tuple[str, tuple[CapacityProviderItem, ...]]:
-        """The launch type and capacity provider strategy of a request."""
+        """The launch type and capacity provider strategy of a request.
+
+        With neither a launch type nor a strategy, the cluster's default
+        capacity provider strategy applies (PutClusterCapacityProviders), and
+        launch type EC2 when it has none. A strategy of Auto Scaling group
+        providers runs tasks with launch type EC2 on their instances.
+        """
         launch_type = params.get("launchType")
         raw_strategy = params.get("capacityProviderStrategy")
         if launch_type is not None and raw_strategy:
@@ -147,19 +154,32 @@ class EcsClient(BotoShapedClient):
                 f"launchType should be one of [{', '.join(LAUNCH_TYPES)}], "
                 f"got {launch_type!r}.",
             )
+        if not raw_strategy and launch_type is None and cluster is not None:
+            raw_strategy = cluster.default_capacity_provider_strategy
         if not raw_strategy:
             return launch_type or "EC2", ()
-        return "FARGATE", self._strategy(operation, raw_strategy)
+        items = self._strategy(operation, raw_strategy, cluster)
+        if any(i.capacity_provider not in CAPACITY_PROVIDERS for i in items):
+            return "EC2", items
+        return "FARGATE", items
 
     def _strategy(
-        self, operation: str, raw_strategy: list[dict[str, Any]]
+        self,
+        operation: str,
+        raw_strategy: list[dict[str, Any]],
+        cluster: Cluster | None = None,
     ) -> tuple[CapacityProviderItem, ...]:
         """The items of a ``capacityProviderStrategy``, checked as ECS does.
 
+        FARGATE and FARGATE_SPOT are always accepted; an Auto Scaling group
+        provider only when it is associated with *cluster*; the two kinds do
+        not mix.
+
         Raises:
             ClientError: ``InvalidParameterException`` for more than 20 items, a
-                provider listed twice or not modelled, base or weight out of
-                range, more than one base, or no weight above zero.
+                provider listed twice or not associated, Fargate and Auto
+                Scaling group providers mixed, base or weight out of range,
+                more than one base, or no weight above zero.
         """
         if len(raw_strategy) > MAX_STRATEGY_ITEMS:
             raise self._fail(
@@ -178,12 +198,18 @@ class EcsClient(BotoShapedClient):
                     f"The capacity provider {name!r} is listed more than once in "
                     "the capacity provider strategy.",
                 )
-            if name not in CAPACITY_PROVIDERS:
+            associated = cluster is not None and name in (
+                cluster.capacity_providers or ()
+            )
+            if name not in CAPACITY_PROVIDERS and not (
+                associated and name in self._backend.capacity_providers
+            ):
                 raise self._fail(
                     operation,
                     "InvalidParameterException",
                     f"The capacity provider {name!r} is not associated with the "
-                    f"cluster; ecssim models {', '.join(CAPACITY_PROVIDERS)}.",
+                    "cluster; use FARGATE, FARGATE_SPOT or an Auto Scaling group "
+                    "capacity provider set with PutClusterCapacityProviders.",
                 )
             base, weight = item.get("base", 0), item.get("weight", 0)
             if isinstance(base, bool) or isinstance(weight, bool):
@@ -206,6 +232,14 @@ class EcsClient(BotoShapedClient):
                 operation,
                 "InvalidParameterException",
                 "Only one capacity provider in a strategy can have a base.",
+            )
+        fargate = [i for i in items if i.capacity_provider in CAPACITY_PROVIDERS]
+        if fargate and len(fargate) != len(items):
+            raise self._fail(
+                operation,
+                "InvalidParameterException",
+                "A capacity provider strategy can contain either Fargate or Auto "
+                "Scaling group capacity providers, but not both.",
             )
         if all(i.weight == 0 for i in items):
             raise self._fail(
@@ -329,9 +363,13 @@ class EcsClient(BotoShapedClient):
                 for e in reversed(service.events)
             ],
             "createdAt": self._dt(service.created_at),
-            "placementConstraints": [],
-            "placementStrategy": [],
-            "schedulingStrategy": "REPLICA",
+            "placementConstraints": copy.deepcopy(
+                service.request.get("placementConstraints") or []
+            ),
+            "placementStrategy": copy.deepcopy(
+                service.request.get("placementStrategy") or []
+            ),
+            "schedulingStrategy": service.scheduling_strategy,
             "deploymentController": {"type": "ECS"},
             "enableECSManagedTags": False,
             "propagateTags": "NONE",
@@ -390,6 +428,10 @@ class EcsClient(BotoShapedClient):
             body["startedBy"] = task.started_by
         if task.capacity_provider is not None:
             body["capacityProviderName"] = task.capacity_provider
+        if task.container_instance is not None:
+            body["containerInstanceArn"] = task.container_instance.arn
+        if not task.availability_zone:
+            del body["availabilityZone"]  # waiting for an instance: no zone yet
         if task.launch_type == "FARGATE":
             body["platformVersion"] = "1.4.0"
             body["platformFamily"] = "Linux"
@@ -720,13 +762,15 @@ class EcsClient(BotoShapedClient):
             raise self._fail(
                 op, "InvalidParameterException", "TaskDefinition not found."
             )
-        if kwargs.get("schedulingStrategy", "REPLICA") != "REPLICA":
+        scheduling = kwargs.get("schedulingStrategy", "REPLICA")
+        if scheduling not in SCHEDULING_STRATEGIES:
             raise self._fail(
                 op,
                 "InvalidParameterException",
-                "ecssim models REPLICA services only; schedulingStrategy "
-                f"{kwargs['schedulingStrategy']!r} is not supported.",
+                f"schedulingStrategy should be one of [REPLICA, DAEMON], got "
+                f"{scheduling!r}.",
             )
+        daemon = scheduling == "DAEMON"
         controller = kwargs.get("deploymentController", {}).get("type", "ECS")
         if controller != "ECS":
             raise self._fail(
@@ -736,16 +780,28 @@ class EcsClient(BotoShapedClient):
                 "is not supported.",
             )
         desired = kwargs.get("desiredCount")
-        if desired is None:
+        if daemon:
+            desired = 0  # the scheduler keeps it at the number of instances
+        elif desired is None:
             raise self._fail(
                 op,
                 "InvalidParameterException",
                 "desiredCount is required for a REPLICA service.",
             )
         self._check_desired_count(op, desired)
-        launch_type, _ = self._launch_options(op, kwargs)
+        launch_type, items = self._launch_options(op, kwargs, cluster)
+        strategies, constraints = self._placement(op, kwargs, launch_type, daemon)
+        if daemon and (launch_type == "FARGATE" or items):
+            raise self._fail(
+                op,
+                "InvalidParameterException",
+                "The DAEMON scheduling strategy does not support Fargate or a "
+                "capacity provider strategy; use launch type EC2.",
+            )
         min_pct, max_pct, enable, rollback = self._deployment_configuration(
-            op, kwargs.get("deploymentConfiguration", {}), (100, 200, False, False)
+            op,
+            kwargs.get("deploymentConfiguration", {}),
+            (0, 100, False, False) if daemon else (100, 200, False, False),
         )
         strategy, hooks = self._strategy_configuration(
             op,
@@ -768,12 +824,53 @@ class EcsClient(BotoShapedClient):
             request=copy.deepcopy(kwargs),
             strategy=strategy,
             lifecycle_hooks=hooks,
+            scheduling_strategy=scheduling,
+            placement_strategies=strategies,
+            placement_constraints=constraints,
         )
+        if items and not kwargs.get("capacityProviderStrategy"):
+            # the cluster's default strategy applies, and DescribeServices shows it
+            service.request["capacityProviderStrategy"] = copy.deepcopy(
+                cluster.default_capacity_provider_strategy
+            )
         cluster.services[name] = service
         self._backend.new_deployment(service, td)
         self._backend.record("service_created", service=name, desired_count=desired)
         self._backend.listener.service_changed(service)
         return self._ok({"service": self._service_json(service)})
+
+    def _placement(
+        self, op: str, params: dict[str, Any], launch_type: str, daemon: bool = False
+    ) -> tuple[
+        tuple[capacity_rules.PlacementStrategy, ...],
+        tuple[capacity_rules.PlacementConstraint, ...],
+    ]:
+        """``placementStrategy`` and ``placementConstraints``, checked: at most 5
+        and 10, the modelled types and fields, none on Fargate, no strategy for
+        a DAEMON service."""
+        raw_strategies = params.get("placementStrategy") or []
+        raw_constraints = params.get("placementConstraints") or []
+        if launch_type == "FARGATE" and (raw_strategies or raw_constraints):
+            raise self._fail(
+                op,
+                "InvalidParameterException",
+                "Task placement strategies and constraints are not supported for "
+                "tasks on Fargate.",
+            )
+        if daemon and raw_strategies:
+            raise self._fail(
+                op,
+                "InvalidParameterException",
+                "Placement strategies are not supported with the DAEMON scheduling "
+                "strategy.",
+            )
+        try:
+            return (
+                capacity_rules.parse_strategies(raw_strategies),
+                capacity_rules.parse_constraints(raw_constraints),
+            )
+        except capacity_rules.InvalidCapacityRule as exc:
+            raise self._fail(op, "InvalidParameterException", f"{exc}.") from None
 
     def update_service(self, **kwargs: Any) -> Response:
         """Change the desired count, or start a deployment (new task definition or
@@ -792,9 +889,16 @@ class EcsClient(BotoShapedClient):
         desired = kwargs.get("desiredCount")
         if desired is not None:
             self._check_desired_count(op, desired)
+        if desired is not None and service.scheduling_strategy == "DAEMON":
+            raise self._fail(
+                op,
+                "InvalidParameterException",
+                "A DAEMON service has no desired count of its own: it runs one "
+                "task on each container instance.",
+            )
         raw_strategy = kwargs.get("capacityProviderStrategy")
         if raw_strategy:
-            self._strategy(op, raw_strategy)
+            self._strategy(op, raw_strategy, cluster)
             current = service.request.get("capacityProviderStrategy") or []
             if [self._strategy_key(i) for i in raw_strategy] != [
                 self._strategy_key(i) for i in current
@@ -805,6 +909,22 @@ class EcsClient(BotoShapedClient):
                     "ecssim does not model changing a service's capacity provider "
                     "strategy; create the service with the strategy it needs.",
                 )
+        placement: dict[str, Any] = {
+            k: kwargs[k]
+            for k in ("placementStrategy", "placementConstraints")
+            if k in kwargs
+        }
+        parsed = None
+        if placement:
+            merged: dict[str, Any] = {
+                "placementStrategy": service.request.get("placementStrategy") or [],
+                "placementConstraints": service.request.get("placementConstraints")
+                or [],
+                **placement,
+            }
+            parsed = self._placement(
+                op, merged, service.launch_type, service.scheduling_strategy == "DAEMON"
+            )
         config = self._deployment_configuration(
             op,
             kwargs.get("deploymentConfiguration", {}),
@@ -828,6 +948,9 @@ class EcsClient(BotoShapedClient):
             service.circuit_breaker_rollback,
         ) = config
         service.strategy, service.lifecycle_hooks = strategy, hooks
+        if parsed is not None:
+            service.placement_strategies, service.placement_constraints = parsed
+            service.request.update(copy.deepcopy(placement))
         if desired is not None and desired != service.desired_count:
             self._backend.set_desired_count(service, desired, "UpdateService")
         new_td = td is not None and td is not service.primary.task_definition
@@ -888,7 +1011,8 @@ class EcsClient(BotoShapedClient):
                 "InvalidParameterException",
                 f"count {count} is outside 1..{MAX_RUN_TASK_COUNT}.",
             )
-        launch_type, strategy = self._launch_options(op, kwargs)
+        launch_type, strategy = self._launch_options(op, kwargs, cluster)
+        strategies, constraints = self._placement(op, kwargs, launch_type)
         standalone = [
             t.availability_zone
             for t in cluster.tasks.values()
@@ -910,6 +1034,8 @@ class EcsClient(BotoShapedClient):
                 group=kwargs.get("group", f"family:{td.family}"),
                 started_by=kwargs.get("startedBy"),
                 capacity_provider=provider,
+                placement_strategies=strategies,
+                placement_constraints=constraints,
             )
             tasks.append(self._task_json(task))
         return self._ok({"tasks": tasks, "failures": []})

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
 from ecssim.aws.capacity import CapacityProvider, ContainerInstance
-from ecssim.rules import deployments, lifecycle, protection
+from ecssim.rules import deployments, invariants, lifecycle, protection
+from ecssim.rules.capacity import PlacementConstraint, PlacementStrategy
 from ecssim.rules.deployments import ROLLING, DeploymentStrategy
 from ecssim.rules.lifecycle import LIVE_STATUSES, StopCode, TaskStatus
 from ecssim.rules.protection import Protection
@@ -45,6 +46,10 @@ class Listener(Protocol):
     def protection_changed(self, task: Task) -> None:
         """A task's protection was set or cleared through the API."""
 
+    def container_instance_changed(self, instance: ContainerInstance) -> None:
+        """A container instance was registered, set ACTIVE or DRAINING or
+        deregistered, or a task was placed on it or released from it."""
+
 
 class NullListener:
     """A listener that ignores everything (a control plane without processes)."""
@@ -59,6 +64,9 @@ class NullListener:
         """Ignore."""
 
     def protection_changed(self, task: Task) -> None:
+        """Ignore."""
+
+    def container_instance_changed(self, instance: ContainerInstance) -> None:
         """Ignore."""
 
 
@@ -230,6 +238,11 @@ class Service:
     status_counts: Counter[TaskStatus] = field(default_factory=Counter)
     #: protected and idle-protected RUNNING tasks, kept as they change
     protected_count: ProtectedCount = field(default_factory=ProtectedCount)
+    #: ``schedulingStrategy``: REPLICA, or DAEMON (one task per container instance)
+    scheduling_strategy: str = "REPLICA"
+    #: ``placementStrategy`` and ``placementConstraints`` (EC2 capacity), checked
+    placement_strategies: tuple[PlacementStrategy, ...] = ()
+    placement_constraints: tuple[PlacementConstraint, ...] = ()
 
     @property
     def primary(self) -> Deployment:
@@ -293,6 +306,14 @@ class Task:
     counted_busy: bool = False
     #: the container instance it is placed on (EC2 capacity; None on Fargate)
     container_instance: ContainerInstance | None = None
+    #: placed on a container instance (EC2 capacity): waits in PROVISIONING,
+    #: with no instance and no zone, until there is room
+    needs_instance: bool = False
+    #: a standalone task's ``placementStrategy`` and ``placementConstraints``
+    placement_strategies: tuple[PlacementStrategy, ...] = ()
+    placement_constraints: tuple[PlacementConstraint, ...] = ()
+    #: a DAEMON service's task: the only instance it may be placed on
+    target_instance: ContainerInstance | None = None
 
     @property
     def is_live(self) -> bool:
@@ -531,8 +552,20 @@ class EcsBackend:
         service: Service | None = None,
         deployment: Deployment | None = None,
         capacity_provider: str | None = None,
+        placement_strategies: tuple[PlacementStrategy, ...] = (),
+        placement_constraints: tuple[PlacementConstraint, ...] = (),
+        target_instance: ContainerInstance | None = None,
     ) -> Task:
-        """Create a task in PROVISIONING and have the process layer start it."""
+        """Create a task in PROVISIONING and have the process layer start it.
+
+        A task that runs on a container instance (:meth:`places_on_instances`)
+        has no zone until it is placed: *availability_zone* is ignored for it.
+        """
+        needs_instance = self.places_on_instances(
+            cluster, launch_type, capacity_provider
+        )
+        if needs_instance:
+            availability_zone = ""
         task_id = self.new_id()
         task = Task(
             task_id=task_id,
@@ -548,6 +581,11 @@ class EcsBackend:
             deployment=deployment,
             capacity_provider=capacity_provider,
         )
+        if needs_instance:
+            task.needs_instance = True
+            task.placement_strategies = placement_strategies
+            task.placement_constraints = placement_constraints
+            task.target_instance = target_instance
         cluster.tasks[task_id] = task
         if service is not None:
             service.tasks[task_id] = task
@@ -602,9 +640,33 @@ class EcsBackend:
                 service.protection_holders.add(task.task_id)
         self.listener.protection_changed(task)
 
+    def places_on_instances(
+        self, cluster: Cluster, launch_type: str, capacity_provider: str | None
+    ) -> bool:
+        """Whether a task runs on a container instance: its capacity provider is
+        an Auto Scaling group provider, or it has launch type EC2 on a cluster
+        that has (or had) container instances. Otherwise it starts at once, as
+        on Fargate."""
+        if capacity_provider is not None:
+            return capacity_provider in self.capacity_providers
+        return launch_type == "EC2" and bool(cluster.container_instances)
+
     def task_stopped(self, task: Task) -> None:
         """*task* reached STOPPED: it leaves its service, stays describable
-        through its cluster for the retention window, then is forgotten."""
+        through its cluster for the retention window, then is forgotten (and
+        frees what it reserved on its container instance)."""
+        if task.needs_instance:
+            instance = task.container_instance
+            invariants.check_task_placed(
+                task.task_id,
+                task.needs_instance,
+                task.started_at is not None,
+                None if instance is None else instance.container_instance_id,
+                self.clock(),
+            )
+            if instance is not None:
+                instance.tasks.pop(task.task_id, None)
+                self.listener.container_instance_changed(instance)
         if task.service is not None:
             task.service.tasks.pop(task.task_id, None)
             task.service.protection_holders.discard(task.task_id)

@@ -98,8 +98,21 @@ def add_service(model: Model, config: ServiceConfig) -> None:
             }
             for c in config.capacity_provider_strategy
         ]
+    elif config.scheduling_strategy == "DAEMON":
+        request["launchType"] = "EC2"
     else:
         request["launchType"] = config.launch_type or "FARGATE"
+    if config.scheduling_strategy == "DAEMON":
+        request["schedulingStrategy"] = "DAEMON"
+        del request["desiredCount"]
+    if config.placement_strategy:
+        request["placementStrategy"] = [
+            p.model_dump(exclude_none=True) for p in config.placement_strategy
+        ]
+    if config.placement_constraints:
+        request["placementConstraints"] = [
+            c.model_dump(exclude_none=True) for c in config.placement_constraints
+        ]
     sim.ecs.create_service(**request)
     cluster = sim.backend.find_cluster(model.cluster_name)
     assert cluster is not None  # created in __init__

@@ -5,7 +5,7 @@ They hold whatever the scenario: breaking one is a bug in ecssim, not bad input.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ecssim.errors import InvariantViolation
@@ -81,4 +81,42 @@ def check_counts(service: str, counts: Mapping[str, int], now: float) -> None:
     if negative:
         raise InvariantViolation(
             f"service {service}: negative counts {negative} at t={now:g}s"
+        )
+
+
+def check_instance_capacity(
+    instance: str,
+    registered: tuple[int, int],
+    reserved: Iterable[tuple[int, int]],
+    now: float,
+) -> None:
+    """Raise if the tasks on a container instance reserve more CPU units or MiB
+    than it registered (placement never over-commits an instance).
+
+    Args:
+        instance: the container instance's id, for the message.
+        registered: its registered (CPU units, MiB).
+        reserved: (CPU units, MiB) of each task placed on it and not STOPPED.
+        now: the simulated time, for the message.
+    """
+    cpu = memory = 0
+    for task_cpu, task_memory in reserved:
+        cpu += task_cpu
+        memory += task_memory
+    if cpu > registered[0] or memory > registered[1]:
+        raise InvariantViolation(
+            f"container instance {instance} is over-committed at t={now:g}s: its "
+            f"tasks reserve {cpu} CPU units and {memory} MiB of {registered[0]} "
+            f"and {registered[1]}"
+        )
+
+
+def check_task_placed(
+    task: str, needs_instance: bool, started: bool, instance: str | None, now: float
+) -> None:
+    """Raise if a task of an EC2 capacity provider (or launch type EC2 on a
+    cluster with instances) started without a container instance."""
+    if needs_instance and started and instance is None:
+        raise InvariantViolation(
+            f"task {task} ran at t={now:g}s without a container instance"
         )

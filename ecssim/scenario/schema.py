@@ -30,6 +30,11 @@ from pydantic import (
 
 from ecssim.config import EcsSettings
 from ecssim.rules import deployments as deployment_rules
+from ecssim.rules.capacity import (
+    InvalidCapacityRule,
+    parse_constraints,
+    parse_strategies,
+)
 from ecssim.rules.protection import MAX_EXPIRES_IN_MINUTES, MIN_EXPIRES_IN_MINUTES
 from ecssim.units import format_duration as format_seconds
 from ecssim.units import parse_duration, parse_rate
@@ -601,10 +606,19 @@ def _strategy_request(
     return body
 
 
-class CapacityProvider(_Model):
-    """One entry of a capacity provider strategy."""
+#: The capacity providers every account has
+FARGATE_PROVIDERS: Final = ("FARGATE", "FARGATE_SPOT")
 
-    capacity_provider: Literal["FARGATE", "FARGATE_SPOT"]
+
+class CapacityProvider(_Model):
+    """One entry of a capacity provider strategy: FARGATE, FARGATE_SPOT, or an
+    Auto Scaling group capacity provider of the cluster (EC2 capacity)."""
+
+    capacity_provider: str = Field(
+        pattern=r"^[A-Za-z0-9_-]{1,255}$",
+        description="FARGATE, FARGATE_SPOT, or the name of one of the cluster's "
+        "Auto Scaling group capacity providers (never both kinds in one strategy)",
+    )
     # CapacityProviderStrategyItem's documented ranges
     base: int = Field(default=0, ge=0, le=100_000)
     weight: int = Field(default=1, ge=0, le=1000)
@@ -639,6 +653,32 @@ def _check_provider_strategy(strategy: tuple[CapacityProvider, ...]) -> None:
             f"{where}: every weight is 0; at least one capacity provider needs a "
             "weight above 0 (ECS refuses the strategy)"
         )
+    fargate = [n in FARGATE_PROVIDERS for n in names]
+    if any(fargate) and not all(fargate):
+        index = fargate.index(not fargate[0])
+        raise ValueError(
+            f"{where}[{index}].capacity_provider: {names[index]!r}: a strategy "
+            "holds either FARGATE/FARGATE_SPOT or Auto Scaling group providers, "
+            "not both (ECS refuses it)"
+        )
+
+
+class PlacementStrategyItem(_Model):
+    """One ``placementStrategy`` entry (EC2 capacity): ``spread`` on
+    ``instanceId``/``host`` or ``attribute:ecs.availability-zone``, ``binpack``
+    on ``cpu``/``memory``, or ``random``."""
+
+    type: Literal["spread", "binpack", "random"]
+    field: str | None = None
+
+
+class PlacementConstraintItem(_Model):
+    """One ``placementConstraints`` entry (EC2 capacity): ``distinctInstance``,
+    or ``memberOf`` with a zone expression
+    (``attribute:ecs.availability-zone in [us-east-1a, us-east-1b]``)."""
+
+    type: Literal["distinctInstance", "memberOf"]
+    expression: str | None = Field(default=None, max_length=2000)
 
 
 class Service(_Model):
@@ -652,6 +692,19 @@ class Service(_Model):
         default=(), max_length=20
     )
     stop_timeout_s: Seconds = Field(default=30.0, alias="stop_timeout", le=120)
+    #: EC2 capacity (tasks on container instances)
+    scheduling_strategy: Literal["REPLICA", "DAEMON"] = Field(
+        default="REPLICA",
+        description="REPLICA, or DAEMON: one task on each ACTIVE container instance "
+        "(launch type EC2, desired_count 0)",
+    )
+    # CreateService: at most 5 strategies and 10 constraints
+    placement_strategy: tuple[PlacementStrategyItem, ...] = Field(
+        default=(), max_length=5
+    )
+    placement_constraints: tuple[PlacementConstraintItem, ...] = Field(
+        default=(), max_length=10
+    )
     deployment: DeploymentConfig = DeploymentConfig()
     autoscaling: AutoScaling | None = None
     workload: Workload | None = None
@@ -663,6 +716,7 @@ class Service(_Model):
         if self.launch_type is not None and self.capacity_provider_strategy:
             raise ValueError("give launch_type or capacity_provider_strategy, not both")
         _check_provider_strategy(self.capacity_provider_strategy)
+        self._check_placement()
         if self.protection.policy == "sessions" and not isinstance(
             self.workload, SessionWorkload
         ):
@@ -672,6 +726,55 @@ class Service(_Model):
         ):
             raise ValueError("protection policy 'aws_sample' needs a queue workload")
         return self
+
+    @property
+    def on_instances(self) -> bool:
+        """Whether the service runs on container instances (launch type EC2,
+        or Auto Scaling group capacity providers)."""
+        strategy = self.capacity_provider_strategy
+        if strategy:
+            return strategy[0].capacity_provider not in FARGATE_PROVIDERS
+        return self.launch_type == "EC2" or self.scheduling_strategy == "DAEMON"
+
+    def _check_placement(self) -> None:
+        """Placement and scheduling as CreateService checks them."""
+        for index, item in enumerate(self.placement_strategy):
+            try:
+                parse_strategies([item.model_dump(exclude_none=True)])
+            except InvalidCapacityRule as exc:
+                raise ValueError(f"placement_strategy[{index}]: {exc}") from None
+        for index, rule in enumerate(self.placement_constraints):
+            try:
+                parse_constraints([rule.model_dump(exclude_none=True)])
+            except InvalidCapacityRule as exc:
+                raise ValueError(f"placement_constraints[{index}]: {exc}") from None
+        placed = bool(self.placement_strategy or self.placement_constraints)
+        if placed and not self.on_instances:
+            raise ValueError(
+                "placement_strategy and placement_constraints need tasks on "
+                "container instances (launch_type EC2 or an Auto Scaling group "
+                "capacity provider); Fargate has no placement"
+            )
+        if self.scheduling_strategy == "DAEMON":
+            if self.launch_type == "FARGATE" or self.capacity_provider_strategy:
+                raise ValueError(
+                    "scheduling_strategy DAEMON runs on container instances with "
+                    "launch_type EC2: no FARGATE, no capacity_provider_strategy"
+                )
+            if self.placement_strategy:
+                raise ValueError(
+                    "placement_strategy: a DAEMON service takes no placement "
+                    "strategy (ECS refuses it); placement_constraints are allowed"
+                )
+            if self.desired_count != 0:
+                raise ValueError(
+                    f"desired_count: {self.desired_count}: a DAEMON service runs one "
+                    "task per container instance; set desired_count to 0"
+                )
+            if self.autoscaling is not None:
+                raise ValueError(
+                    "autoscaling: a DAEMON service has no desired count to scale"
+                )
 
 
 class StandaloneTasks(_Model):
@@ -1067,6 +1170,19 @@ class EcsKnobs(_Model):
         "forgets it (ECS documents at least one hour)",
     )
     lifecycle_hook_s: Seconds = Field(default=0.0, alias="lifecycle_hook", ge=0)
+    draining_respects_protection: bool = Field(
+        default=True,
+        description="a protected task on a DRAINING container instance stays until "
+        "its protection lapses (true), or is stopped like StopTask (false); AWS "
+        "does not say",
+    )
+    max_provisioning_tasks_per_cluster: int = Field(
+        default=500,
+        ge=1,
+        le=100_000,
+        description="tasks that may wait in PROVISIONING for a container instance "
+        "per cluster (the ECS quota 'Tasks in the PROVISIONING state per cluster')",
+    )
 
     def settings(self) -> EcsSettings:
         """The control plane's settings for these knobs."""
@@ -1083,6 +1199,8 @@ class EcsKnobs(_Model):
             protection_api_burst=self.protection_api_burst,
             stopped_task_retention_s=self.stopped_task_retention_s,
             lifecycle_hook_s=self.lifecycle_hook_s,
+            draining_respects_protection=self.draining_respects_protection,
+            max_provisioning_tasks_per_cluster=self.max_provisioning_tasks_per_cluster,
         )
 
 
@@ -1141,6 +1259,17 @@ class Scenario(_Model):
                     f"services[{i}].name: {name!r} is the name of services"
                     f"[{names.index(name)}] too; service names must be unique"
                 )
+        providers = self.auto_scaling_group_providers()
+        for i, config in enumerate(self.services):
+            for j, entry in enumerate(config.capacity_provider_strategy):
+                name = entry.capacity_provider
+                if name not in FARGATE_PROVIDERS and name not in providers:
+                    raise ValueError(
+                        f"services[{i}].capacity_provider_strategy[{j}]."
+                        f"capacity_provider: {name!r} is neither FARGATE, "
+                        "FARGATE_SPOT nor an Auto Scaling group capacity provider "
+                        f"of the cluster ({sorted(providers) or 'none defined'})"
+                    )
         for i, item in enumerate(self.scheduled):
             if item.service not in names:
                 raise ValueError(
@@ -1173,6 +1302,14 @@ class Scenario(_Model):
             )
         self._check_size()
         return self
+
+    def auto_scaling_group_providers(self) -> frozenset[str]:
+        """Names of the cluster's Auto Scaling group capacity providers (the
+        cluster-level EC2 capacity section; none until one is defined)."""
+        return frozenset(
+            getattr(p, "name", "")
+            for p in getattr(self.cluster, "capacity_providers", ()) or ()
+        )
 
     def _check_size(self) -> None:
         """Refuse a scenario whose run would clearly not finish: too many

@@ -40,7 +40,8 @@ DESCRIPTIONS: Final[dict[str, str]] = {
     "base": "tasks placed on this capacity provider before weights apply",
     "bursts": "extra arrivals at a higher rate for a while",
     "call_latency": "time an UpdateTaskProtection call takes (e.g. 100ms)",
-    "capacity_provider": "FARGATE or FARGATE_SPOT",
+    "capacity_provider": "FARGATE, FARGATE_SPOT or an Auto Scaling group "
+    "capacity provider of the cluster",
     "capacity_provider_strategy": "capacity providers with base and weight "
     "(instead of launch_type)",
     "circuit_breaker": "the deployment circuit breaker",
@@ -140,6 +141,17 @@ DESCRIPTIONS: Final[dict[str, str]] = {
     "steps": "changes of the arrival rate at given times",
     "still_renewing": "whether the hung worker keeps renewing protection",
     "stop_timeout": "time between SIGTERM and SIGKILL (at most 120s)",
+    "placement_strategy": "EC2 capacity: how tasks are placed on container "
+    "instances, strategies in order (at most 5; default spread over zones, then "
+    "instances)",
+    "placement_constraints": "EC2 capacity: rules an instance must meet "
+    "(distinctInstance, memberOf on the zone; at most 10)",
+    "PlacementStrategyItem.type": "spread, binpack or random",
+    "PlacementStrategyItem.field": "spread: instanceId, host or "
+    "attribute:ecs.availability-zone; binpack: cpu or memory; random: none",
+    "PlacementConstraintItem.type": "distinctInstance or memberOf",
+    "PlacementConstraintItem.expression": "memberOf: "
+    "attribute:ecs.availability-zone == ZONE, or ... in [ZONE, ...]",
     "sweep": "a grid of parameter values to run, and how many replications",
     "target_tracking": "target-tracking scaling policies",
     "target_value": "the value the metric is kept near",

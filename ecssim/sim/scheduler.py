@@ -23,12 +23,13 @@ clock, the bake time passes, then the blue tasks are stopped like a scale-in
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator, Sequence
 from typing import Any
 
 import numpy as np
 import simpy
 
+from ecssim.aws.capacity import ContainerInstance, live_tasks, task_resources
 from ecssim.aws.state import (
     Deployment,
     EcsBackend,
@@ -36,6 +37,13 @@ from ecssim.aws.state import (
     Task,
 )
 from ecssim.config import EcsSettings
+from ecssim.rules.capacity import (
+    DEFAULT_SERVICE_STRATEGIES,
+    PlacedTaskView,
+    Resources,
+    satisfies,
+    select_tasks_to_stop,
+)
 from ecssim.rules.deployments import (
     STAGES,
     circuit_breaker_threshold,
@@ -62,6 +70,19 @@ ProcessGenerator = Generator[simpy.Event, Any, None]
 
 #: ECS repeats an unresolved service event after six hours, not before
 EVENT_REPEAT_AFTER_S = 6 * 3600.0
+
+
+def _split_leaving(live: list[Task]) -> tuple[list[Task], list[Task]]:
+    """Live tasks on ACTIVE instances (or waiting for one), and those on an
+    instance that is DRAINING or deregistered."""
+    staying, leaving = [], []
+    for task in live:
+        instance = task.container_instance
+        if instance is not None and instance.status != "ACTIVE":
+            leaving.append(task)
+        else:
+            staying.append(task)
+    return staying, leaving
 
 
 def _view(task: Task, now: float) -> TaskView:
@@ -95,6 +116,10 @@ class ServiceScheduler:
         self._sent: dict[str, float] = {}
         self._blocked = False
         self._stuck = False
+        self._at_quota = False
+        #: tasks of the cluster waiting in PROVISIONING for an instance (the
+        #: World connects it to the cluster's placer)
+        self.waiting_in_cluster: Callable[[], int] = lambda: 0
         self._strategy = tuple(
             CapacityProviderItem(
                 item["capacityProvider"], item.get("base", 0), item.get("weight", 0)
@@ -130,9 +155,16 @@ class ServiceScheduler:
         if service.status != "ACTIVE":
             return
         now = self.env.now
+        on_instances = self._on_instances()
+        if on_instances and service.scheduling_strategy == "DAEMON":
+            self._reconcile_daemon(now)
+            return
         desired = service.desired_count
         primary = service.primary
         live = service.live_tasks()
+        leaving: list[Task] = []
+        if on_instances:
+            live, leaving = _split_leaving(live)
         new = [t for t in live if t.deployment is primary]
         old = [t for t in live if t.deployment is not primary]
         maximum = maximum_tasks(desired, service.maximum_percent)
@@ -152,23 +184,37 @@ class ServiceScheduler:
         )
         remaining = len(live) - len(stopped) - len(stopped_old)
         new_count = len(new) - len(stopped)
+        draining: list[Task] = []
+        drained = 0
+        if leaving:
+            draining, drained = self._drain(
+                leaving, live, stopped + stopped_old, minimum_healthy, now
+            )
+            remaining += len(draining)
         restored = self._restore_old(old, stopped_old, maximum - remaining)
         remaining += restored
         launch = 0
         if primary.rollout_state != "FAILED":
             room = maximum - remaining
             launch = max(0, min(desired - new_count, room))
+            if launch and on_instances:
+                launch = self._within_provisioning_quota(launch)
             if launch:
                 self._launch(primary, launch)
         if launch or restored:
             check_deployment_bounds(
                 service.name, remaining + launch, maximum, desired, now
             )
+        # draining tasks (not protected) that can be neither replaced nor
+        # stopped make no progress either (minimumHealthyPercent 100 and
+        # maximumPercent 100 leave no room: the developer guide's draining page)
+        waiting_drain = any(not t.protection.is_active(now) for t in draining)
         stuck = (
-            bool(old)
+            (bool(old) or waiting_drain)
             and primary.rollout_state != "FAILED"
             and not launch
             and not stopped_old
+            and not drained
             and not blocked_old
             and new_count < desired
             and all(t.is_healthy for t in live)
@@ -176,7 +222,234 @@ class ServiceScheduler:
         self._report_blocked(blocked, blocked_old, stuck, now)
         self._retire_old_deployments()
         self._update_rollout(now)
-        self._schedule_next(blocked + blocked_old, now)
+        self._schedule_next(blocked + blocked_old + draining, now)
+
+    # ---- EC2 capacity: scale-in, draining, DAEMON services ---------------------
+    def _choose_placed(
+        self, tasks: list[Task], count: int, others: Sequence[Task], now: float
+    ) -> list[Task]:
+        """Up to *count* of *tasks* (on container instances) to stop: the ones
+        still waiting for an instance first (newest first), then as
+        :func:`ecssim.rules.capacity.select_tasks_to_stop` picks with the
+        service's placement strategies (ECS's default when none); protected
+        tasks are never chosen, *others* count towards the spread."""
+        if count <= 0:
+            return []
+        waiting = [
+            t
+            for t in reversed(tasks)
+            if t.container_instance is None and not t.protection.is_active(now)
+        ]
+        chosen = waiting[:count]
+        placed = [t for t in tasks if t.container_instance is not None]
+        rest = count - len(chosen)
+        if rest <= 0 or not placed:
+            return chosen
+        needs: dict[str, Resources] = {}
+
+        def view(task: Task, instance: ContainerInstance) -> PlacedTaskView:
+            arn = task.task_definition.arn
+            if arn not in needs:
+                needs[arn] = task_resources(task.task_definition.description)
+            return PlacedTaskView(
+                task_id=task.task_id,
+                instance_id=instance.container_instance_id,
+                availability_zone=task.availability_zone,
+                need=needs[arn],
+                running=task.last_status is TaskStatus.RUNNING,
+                protected=task.protection.is_active(now),
+            )
+
+        views = [view(t, t.container_instance) for t in placed if t.container_instance]
+        other_views = [
+            view(t, t.container_instance) for t in others if t.container_instance
+        ]
+        instances = {
+            t.container_instance.container_instance_id: t.container_instance.remaining
+            for t in [*placed, *others]
+            if t.container_instance is not None
+        }
+        by_id = {t.task_id: t for t in placed}
+        ids = select_tasks_to_stop(
+            views,
+            rest,
+            strategies=self.service.placement_strategies or DEFAULT_SERVICE_STRATEGIES,
+            instances=instances,
+            rng=self.rng,
+            others=other_views,
+        )
+        return chosen + [by_id[i] for i in ids]
+
+    def _on_instances(self) -> bool:
+        """Whether the service's tasks run on container instances."""
+        service = self.service
+        provider = self._strategy[0].capacity_provider if self._strategy else None
+        return self.backend.places_on_instances(
+            service.cluster, service.launch_type, provider
+        )
+
+    def _within_provisioning_quota(self, launch: int) -> int:
+        """At most as many new tasks as the cluster may still have waiting in
+        PROVISIONING (``EcsSettings.max_provisioning_tasks_per_cluster``); the
+        rest are launched on a later reconcile."""
+        limit = self.settings.max_provisioning_tasks_per_cluster
+        allowed = max(0, min(launch, limit - self.waiting_in_cluster()))
+        if allowed < launch and not self._at_quota:
+            self.backend.record(
+                "provisioning_quota_reached",
+                service=self.service.name,
+                waiting=self.waiting_in_cluster(),
+                limit=limit,
+            )
+        self._at_quota = allowed < launch
+        return allowed
+
+    def _drain(
+        self,
+        leaving: list[Task],
+        live: list[Task],
+        stopped: list[Task],
+        minimum_healthy: int,
+        now: float,
+    ) -> tuple[list[Task], int]:
+        """Tasks on DRAINING instances (UpdateContainerInstancesState): the ones
+        not RUNNING yet stop at once; RUNNING ones stop as far as
+        ``minimumHealthyPercent`` allows, their replacements counted first.
+        Tasks on a deregistered instance (orphans) are left running and not
+        counted. Returns the draining tasks still running (they count towards
+        ``maximumPercent``) and how many it stopped.
+
+        A protected task stays until its protection lapses when
+        ``EcsSettings.draining_respects_protection`` (the default); otherwise it
+        is stopped like StopTask (stop code ``TerminationNotice``).
+        """
+        respects = self.settings.draining_respects_protection
+        on_draining = [
+            t
+            for t in leaving
+            if t.container_instance is not None
+            and t.container_instance.status == "DRAINING"
+        ]
+        first = [t for t in on_draining if t.last_status is not TaskStatus.RUNNING]
+        running = [t for t in on_draining if t.last_status is TaskStatus.RUNNING]
+        healthy = sum(1 for t in live if t.is_healthy and t not in stopped)
+        healthy += sum(1 for t in running if t.is_healthy)
+        budget = max(0, healthy - minimum_healthy)
+        victims: list[Task] = []
+        forced: list[Task] = []
+        kept: list[Task] = []
+        for task in [*first, *running]:
+            protected = task.protection.is_active(now)
+            if protected and respects:
+                kept.append(task)
+            elif task in first:
+                (forced if protected else victims).append(task)
+            elif budget > 0:
+                budget -= 1 if task.is_healthy else 0
+                (forced if protected else victims).append(task)
+            else:
+                kept.append(task)
+        for task in victims:
+            instance = task.container_instance
+            self.backend.request_stop(
+                task,
+                StopCode.SERVICE_SCHEDULER_INITIATED,
+                f"Container instance {instance.container_instance_id if instance else ''}"
+                " is DRAINING",
+                notify=False,
+            )
+        for task in forced:
+            instance = task.container_instance
+            self.backend.request_stop(
+                task,
+                StopCode.TERMINATION_NOTICE,
+                f"Container instance {instance.container_instance_id if instance else ''}"
+                " is DRAINING",
+                notify=False,
+            )
+        if victims or forced:
+            self.backend.record(
+                "drained_tasks_stopped",
+                service=self.service.name,
+                stopped=len(victims) + len(forced),
+                protected=len(forced),
+            )
+        return kept, len(victims) + len(forced)
+
+    def place_daemon(self, instance: ContainerInstance) -> None:
+        """A DAEMON service starts its task on *instance* (ACTIVE, just
+        registered or reactivated) at once, before tasks waiting for room."""
+        service = self.service
+        if service.status != "ACTIVE" or not self._daemon_eligible(instance):
+            return
+        if any(
+            t.target_instance is instance for t in service.tasks.values() if t.is_live
+        ):
+            return
+        self._launch(service.primary, 1, target=instance)
+        self.notify()
+
+    def _daemon_eligible(self, instance: ContainerInstance) -> bool:
+        return instance.status == "ACTIVE" and satisfies(
+            instance.view(), self.service.placement_constraints, {}
+        )
+
+    def _reconcile_daemon(self, now: float) -> None:
+        """A DAEMON service: one task of the primary deployment on each ACTIVE
+        instance that meets its constraints. A task on a DRAINING instance stops
+        once no other service task is left there (daemon tasks stop last); one
+        of an old deployment is stopped (unprotected), then replaced
+        (maximumPercent 100, minimumHealthyPercent 0 by default)."""
+        service = self.service
+        primary = service.primary
+        instances = sorted(
+            service.cluster.container_instances.values(),
+            key=lambda i: i.container_instance_id,
+        )
+        eligible = [i for i in instances if self._daemon_eligible(i)]
+        if service.desired_count != len(eligible):
+            self.backend.record(
+                "desired_count_changed",
+                service=service.name,
+                previous=service.desired_count,
+                desired_count=len(eligible),
+                cause="daemon",
+            )
+            service.desired_count = primary.desired_count = len(eligible)
+        live = service.live_tasks()
+        by_instance: dict[str, list[Task]] = {}
+        for task in live:
+            target = task.target_instance
+            if target is not None:
+                by_instance.setdefault(target.container_instance_id, []).append(task)
+        victims: list[Task] = []
+        blocked: list[Task] = []
+        for instance in instances:
+            here = by_instance.get(instance.container_instance_id, [])
+            if instance.status == "INACTIVE":
+                continue  # orphans run until their host goes
+            if instance not in eligible:
+                others = [
+                    t
+                    for t in live_tasks(instance)
+                    if t.service is not service and t.is_live
+                ]
+                if instance.status == "DRAINING" and others:
+                    continue  # daemon tasks stop last
+                victims.extend(t for t in here if not t.protection.is_active(now))
+                blocked.extend(t for t in here if t.protection.is_active(now))
+                continue
+            old = [t for t in here if t.deployment is not primary]
+            victims.extend(t for t in old if not t.protection.is_active(now))
+            blocked.extend(t for t in old if t.protection.is_active(now))
+            current = [t for t in here if t.deployment is primary]
+            if not current and not old and primary.rollout_state != "FAILED":
+                self._launch(primary, 1, target=instance)
+        self._stop_all(victims)
+        self._report_blocked([], blocked, False, now)
+        self._retire_old_deployments()
+        self._update_rollout(now)
+        self._schedule_next(blocked, now)
 
     def _check_circuit_breaker(self, now: float) -> None:
         """Fail the rollout once enough of its tasks failed to start; roll back
@@ -411,10 +684,15 @@ class ServiceScheduler:
         surplus = len(new) - desired
         if surplus <= 0:
             return []
-        by_id = {t.task_id: t for t in new}
-        others = [_view(t, now) for t in old]
-        views = [_view(t, now) for t in new]
-        victims = [by_id[i] for i in select_victims(views, surplus, self.rng, others)]
+        if new and new[0].needs_instance:
+            victims = self._choose_placed(new, surplus, old, now)
+        else:
+            by_id = {t.task_id: t for t in new}
+            others = [_view(t, now) for t in old]
+            views = [_view(t, now) for t in new]
+            victims = [
+                by_id[i] for i in select_victims(views, surplus, self.rng, others)
+            ]
         self._stop_all(victims)
         if victims:
             self.backend.record(
@@ -446,9 +724,14 @@ class ServiceScheduler:
         healthy_total = sum(1 for t in live if t.is_healthy and t not in stopped)
         budget = max(0, healthy_total - minimum_healthy)
         healthy_old = [t for t in unprotected if t.is_healthy]
-        chosen = select_victims([_view(t, now) for t in healthy_old], budget, self.rng)
-        by_id = {t.task_id: t for t in healthy_old}
-        replaced = [by_id[i] for i in chosen]
+        if healthy_old and healthy_old[0].needs_instance:
+            replaced = self._choose_placed(healthy_old, budget, (), now)
+        else:
+            chosen = select_victims(
+                [_view(t, now) for t in healthy_old], budget, self.rng
+            )
+            by_id = {t.task_id: t for t in healthy_old}
+            replaced = [by_id[i] for i in chosen]
         for task in replaced:
             deployment = task.deployment
             if deployment is not None and deployment.replacement_target is not None:
@@ -457,7 +740,7 @@ class ServiceScheduler:
                 )
         victims = unhealthy + replaced
         self._stop_all(victims)
-        blocked = protected if budget > len(chosen) else []
+        blocked = protected if budget > len(replaced) else []
         return victims, blocked
 
     @staticmethod
@@ -519,8 +802,15 @@ class ServiceScheduler:
                 f"running tasks: {ids}.",
             )
 
-    def _launch(self, deployment: Deployment, count: int) -> None:
-        """Start *count* tasks of *deployment*, spread over the zones."""
+    def _launch(
+        self,
+        deployment: Deployment,
+        count: int,
+        target: ContainerInstance | None = None,
+    ) -> None:
+        """Start *count* tasks of *deployment*, spread over the zones (on
+        container instances: placed by the cluster's placer; a DAEMON service's
+        task on *target*)."""
         service = self.service
         live = service.live_tasks()
         zones = launch_zones(
@@ -548,6 +838,7 @@ class ServiceScheduler:
                 service=service,
                 deployment=deployment,
                 capacity_provider=provider,
+                target_instance=target,
             )
             started.append(f"(task {task.task_id})")
         self.backend.add_event(

@@ -21,6 +21,8 @@ ProcessGenerator = Generator[simpy.Event, Any, None]
 
 SIGKILL_EXIT_CODE = 137
 SIGTERM_EXIT_CODE = 0
+#: the interrupt cause of a task whose host is gone (:meth:`TaskRunner.kill`)
+KILLED = "killed"
 
 
 class TaskHooks(Protocol):
@@ -69,6 +71,60 @@ class TaskRunner:
     def start(self, task: Task) -> None:
         """Start *task*'s lifecycle process."""
         self._processes[task.task_id] = self.env.process(self._life(task))
+
+    def stop_unplaced(self, task: Task) -> None:
+        """*task* was stopped while it waited for a container instance: nothing
+        runs, so it goes straight to STOPPED (no SIGTERM)."""
+        self._processes[task.task_id] = self.env.process(self._stop_unplaced(task))
+
+    def _stop_unplaced(self, task: Task) -> ProcessGenerator:
+        yield self.env.timeout(0)
+        task.stopping_at = task.execution_stopped_at = self.env.now
+        self._set(task, TaskStatus.STOPPING)
+        task.stopped_at = self.env.now
+        self._set(task, TaskStatus.STOPPED)
+        self.backend.task_stopped(task)
+        self._processes.pop(task.task_id, None)
+        self.on_service_change(task)
+
+    def kill(self, task: Task) -> None:
+        """*task*'s host is gone: it is STOPPED now, without SIGTERM (its work
+        is lost, recorded as a kill)."""
+        if task.last_status is TaskStatus.STOPPED:
+            return
+        process = self._processes.pop(task.task_id, None)
+        if (
+            process is not None
+            and process.is_alive
+            and process is not self.env.active_process
+        ):
+            # the lifecycle ends without a stop of its own; if the interrupt
+            # lands in the middle of a graceful stop, the failure is ignored
+            process.interrupt(KILLED)
+            process.defused = True
+        self._exited.add(task.task_id)
+        now = self.env.now
+        if task.last_status is not TaskStatus.STOPPING:
+            task.stopping_at = now
+            self._set(task, TaskStatus.STOPPING)
+        if task.started_at is not None:
+            task.exit_code = SIGKILL_EXIT_CODE
+            self.backend.record(
+                "task_killed",
+                service=task.service.name if task.service else None,
+                task=task.task_id,
+                stop_timeout_s=0.0,
+                host_lost=True,
+            )
+        task.execution_stopped_at = task.stopped_at = now
+        for hook in self.hooks:
+            hook.task_stopped(task)
+        self._set(task, TaskStatus.STOPPED)
+        self.backend.task_stopped(task)
+        self._exited.discard(task.task_id)
+        self.external.discard(task.task_id)
+        self._exit_waits.pop(task.task_id, None)
+        self.on_service_change(task)
 
     def request_stop(self, task: Task) -> None:
         """Interrupt *task*'s lifecycle: its desired status is now STOPPED."""
@@ -140,7 +196,8 @@ class TaskRunner:
             self.on_service_change(task)
             yield self.env.event()  # runs until a stop interrupts it
         except simpy.Interrupt:
-            pass
+            if task.last_status is TaskStatus.STOPPED:
+                return  # killed (TaskRunner.kill): already STOPPED
         yield from self._stop(task)
 
     def _stop(self, task: Task) -> ProcessGenerator:
