@@ -2,8 +2,9 @@
 
 Run from the repository root: ``.venv/bin/python docs/render_notebooks.py``.
 Each notebook becomes ``docs/notebooks/<name>.md`` (its narrative, its code and
-its outputs) with its figures beside it as PNG files, so a reader sees them
-without running anything.
+its outputs, stderr aside) with its figures beside it as PNG files, so a reader
+sees them without running anything. Name notebooks to render only those:
+``.venv/bin/python docs/render_notebooks.py 04-policy-comparison``.
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ def render(path: Path) -> Path:
                 lines += [data["text/html"], ""]
             elif "text/plain" in data:
                 lines += ["```text", data["text/plain"], "```", ""]
-            elif output.get("output_type") == "stream":
+            elif output.get("output_type") == "stream" and output.get("name") != "stderr":
+                # stderr is warnings about the reader's environment, not the notebook's
                 lines += ["```text", output.get("text", "").rstrip(), "```", ""]
     target = OUT / f"{path.stem}.md"
     target.write_text("\n".join(lines), encoding="utf-8")

@@ -56,6 +56,7 @@ from ecssim.experiments.tune import tune, write_tune
 from ecssim.model.build import run
 from ecssim.reports.compare import write_comparison
 from ecssim.reports.folders import (
+    COMPARE_MARKER,
     RUN_MARKER,
     STORE_MARKER,
     SWEEP_MARKER,
@@ -70,6 +71,7 @@ from ecssim.reports.run_report import (
     render_report,
     write_results,
 )
+from ecssim.reports.tune_report import STUDY_FILE, render_tune
 from ecssim.scenario.loading import (
     json_schema,
     load_scenario,
@@ -184,7 +186,8 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     report = commands.add_parser(
-        "report", help="redraw the plots and report of a results folder"
+        "report",
+        help="redraw the plots and report of a results folder (run, sweep or tune)",
     )
     report.add_argument("folder", type=Path, metavar="DIR", help="results folder")
 
@@ -684,10 +687,21 @@ def _cmd_report(args: argparse.Namespace) -> int:
         page = render_report(folder)
     elif kind == SWEEP_MARKER:
         page = render_sweep(folder)
+    elif (folder / "tune.json").is_file() or (folder / STUDY_FILE).is_file():
+        page = render_tune(folder)
+    elif kind == STORE_MARKER:
+        raise _BadInput(
+            f"{folder}: a sweep that has not finished (only its runs/); run "
+            "ecssim sweep on it again to finish it and write its report"
+        )
+    elif kind == COMPARE_MARKER:
+        raise _BadInput(
+            f"{folder}: a comparison; run ecssim compare again to redraw it"
+        )
     else:
         raise _BadInput(
-            f"{folder}: not an ecssim results folder (written by ecssim run or "
-            "ecssim sweep)"
+            f"{folder}: not an ecssim results folder (written by ecssim run, "
+            "ecssim sweep or ecssim tune)"
         )
     print(f"report: {page}")
     return EXIT_OK

@@ -2,8 +2,9 @@
 
 * :class:`ReferenceProtection`: a deliberately naive model of one task's
   protection (a deadline), to check anything that claims to follow ECS's rules.
-* Hypothesis strategies: :func:`worker_views` (what a policy sees) and
-  :func:`moments` (the moments a worker consults its policy).
+* Hypothesis strategies: :func:`worker_views` (what a policy sees, at a given
+  moment or any), :func:`moments` (the moments a worker consults its policy)
+  and :func:`moment_views` (a moment and a view it can come with).
 * :func:`check_policy`: drives a policy object through random moments and
   raises ``AssertionError`` with the failing example when an answer is not one
   ECS would accept (a duration outside 1..2880 minutes, a negative hold, a
@@ -64,29 +65,71 @@ class ReferenceProtection:
         return self.deadline_s is not None and now_s < self.deadline_s
 
 
-def _view(
-    now: float, offset: float | None, busy: bool, sessions: int, releasing: bool
-) -> WorkerView:
+_NOW: Final = st.floats(min_value=0.0, max_value=30 * 86400.0)
+#: the expiry the worker last got, relative to now (None: it believes it is unprotected)
+_OFFSET: Final = st.one_of(
+    st.none(), st.floats(min_value=-7200.0, max_value=48 * 3600.0)
+)
+#: a job's work in seconds: a second to a week (longer than protection can last)
+_SIZE: Final = st.floats(min_value=1.0, max_value=7 * 86400.0)
+
+#: Moments at which a queue worker has no job and is not busy.
+_BETWEEN_JOBS: Final = ("before_claim", "after_job", "after_empty_receive")
+
+
+@st.composite
+def _moment_view(draw: st.DrawFn, moment: str | None) -> WorkerView:
+    now = draw(_NOW)
+    offset = draw(_OFFSET)
     until = None if offset is None else max(0.0, now + offset)
-    return WorkerView(now, busy or sessions > 0, sessions, until, releasing)
+    releasing = draw(st.booleans())
+    if moment == "on_start":  # a task that has just started: nothing yet
+        return WorkerView(now, False, 0, None, False)
+    if moment in _BETWEEN_JOBS:
+        return WorkerView(now, False, 0, until, releasing)
+    if moment == "after_claim":  # a job just taken: its size known, no time on it
+        return WorkerView(now, True, 0, until, releasing, 0.0, draw(_SIZE))
+    sessions = draw(st.integers(min_value=0, max_value=64))
+    if moment == "on_sessions_changed":
+        return WorkerView(now, sessions > 0, sessions, until, releasing)
+    # renewal_due (or any moment): a session worker, an idle queue worker, or
+    # one on a job (a hung worker's job can outlast its size)
+    kind = draw(st.sampled_from(("sessions", "idle", "job")))
+    if kind == "sessions":
+        return WorkerView(now, sessions > 0, sessions, until, releasing)
+    if kind == "idle":
+        return WorkerView(now, False, 0, until, releasing)
+    size = draw(_SIZE)
+    age = draw(st.floats(min_value=0.0, max_value=size + 7 * 86400.0))
+    return WorkerView(now, True, 0, until, releasing, age, size)
 
 
-def worker_views() -> st.SearchStrategy[WorkerView]:
-    """What a policy may be shown: any time, busy or not, any sessions, protected
-    until a later (or earlier) moment or not at all, releasing or not."""
-    return st.builds(
-        _view,
-        st.floats(min_value=0.0, max_value=30 * 86400.0),
-        st.one_of(st.none(), st.floats(min_value=-7200.0, max_value=48 * 3600.0)),
-        st.booleans(),
-        st.integers(min_value=0, max_value=64),
-        st.booleans(),
-    )
+def worker_views(moment: str | None = None) -> st.SearchStrategy[WorkerView]:
+    """What a policy may be shown at *moment* (one of :data:`MOMENTS`), or at any
+    moment when None: any time, protected until a later (or earlier) moment or
+    not at all, releasing or not; busy with a job whose size and age are known
+    (``after_claim``: just taken, age 0), between jobs (``before_claim``,
+    ``after_job``, ``after_empty_receive``), with any number of sessions
+    (``on_sessions_changed``), or just started (``on_start``).
+
+    Raises:
+        ValueError: *moment* is not one of :data:`MOMENTS`.
+    """
+    if moment is not None and moment not in MOMENTS:
+        raise ValueError(f"moment {moment!r} is not one of {', '.join(MOMENTS)}")
+    return _moment_view(moment)
 
 
 def moments() -> st.SearchStrategy[str]:
     """One of the moments in :data:`MOMENTS`."""
     return st.sampled_from(MOMENTS)
+
+
+def moment_views() -> st.SearchStrategy[tuple[str, WorkerView]]:
+    """A moment and a view the policy could be shown at that moment."""
+    return moments().flatmap(
+        lambda moment: st.tuples(st.just(moment), worker_views(moment))
+    )
 
 
 def check_action(action: object) -> Action:
@@ -121,6 +164,10 @@ def check_action(action: object) -> Action:
 def check_policy(policy: ProtectionPolicy, *, max_examples: int = 200) -> None:
     """Drive *policy* through random sequences of moments and check every answer.
 
+    Each moment comes with a view the simulator could show then (a job's size
+    at ``after_claim``, no job between jobs ...), so a policy may rely on what
+    a moment guarantees.
+
     Raises:
         AssertionError: an answer ECS would reject, or a renewal interval that
             is not a positive number of seconds; hypothesis reports the
@@ -135,7 +182,7 @@ def check_policy(policy: ProtectionPolicy, *, max_examples: int = 200) -> None:
         )
 
     @settings(max_examples=max_examples, deadline=None, database=None)
-    @given(steps=st.lists(st.tuples(moments(), worker_views()), max_size=20))
+    @given(steps=st.lists(moment_views(), max_size=20))
     def run(steps: list[tuple[str, WorkerView]]) -> None:
         for moment, view in steps:
             check_action(getattr(policy, moment)(view))

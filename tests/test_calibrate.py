@@ -121,3 +121,32 @@ def test_cli_writes_a_calibrated_scenario_that_loads(
     assert main(args[:3]) == 0
     assert "rate: 36.83/h" in capsys.readouterr().out
     assert main(["calibrate", "--scenario", str(base)]) == 2
+
+
+def test_a_calibration_applies_to_a_scenario_through_the_public_api() -> None:
+    """``Calibration.apply_to`` puts the calibrated arrivals, job durations and
+    desired count into a Scenario (or its plain data) without changing anything
+    else, and refuses a service that is not there or has no queue."""
+    import ecssim
+
+    found = ecssim.calibrate(metrics=METRICS, durations=DURATIONS)
+    base = load_scenario(
+        Path(__file__).resolve().parent.parent / "scenarios" / "transcoding-queue.yaml"
+    )
+    raw = found.apply_to(base)
+    calibrated = ecssim.parse_scenario(raw, source="calibrated")
+    service = calibrated.services[0]
+    assert raw["services"][0]["workload"]["arrivals"] == found.arrivals
+    assert raw["services"][0]["workload"]["job_duration"] == found.job_duration
+    assert service.desired_count == round(found.running_tasks["median"])
+    assert calibrated.services[0].protection == base.services[0].protection
+    assert calibrated.duration_s == base.duration_s
+    plain = base.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    assert found.apply_to(plain) == raw
+    with pytest.raises(CalibrationError, match=r"no services\[3\]"):
+        found.apply_to(base, service=3)
+    games = load_scenario(
+        Path(__file__).resolve().parent.parent / "scenarios" / "game-servers.yaml"
+    )
+    with pytest.raises(CalibrationError, match="has no queue workload"):
+        found.apply_to(games)

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from ecssim.errors import ScenarioError
+from ecssim.scenario.schema import Scenario
 
 #: The metric that counts messages sent to a queue (arrivals).
 ARRIVALS_METRIC: Final = "NumberOfMessagesSent"
@@ -67,6 +68,22 @@ class Calibration:
     notes: tuple[str, ...] = ()
     fit: dict[str, Any] = field(default_factory=dict)
     running_tasks: dict[str, float] = field(default_factory=dict)
+
+    def apply_to(
+        self, scenario: Scenario | Mapping[str, Any], *, service: int = 0
+    ) -> dict[str, Any]:
+        """*scenario* (a Scenario, or as plain data) with these values in
+        ``services[service]``, as plain data: see :func:`apply`; pass it to
+        :func:`ecssim.parse_scenario` to run it.
+
+        Raises:
+            CalibrationError: the scenario has no such service, or it has no queue.
+        """
+        if isinstance(scenario, Scenario):
+            scenario = scenario.model_dump(
+                mode="json", by_alias=True, exclude_unset=True
+            )
+        return apply(scenario, self, service=service)
 
 
 # ---- reading ---------------------------------------------------------------------------

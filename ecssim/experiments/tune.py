@@ -47,30 +47,14 @@ import pandas as pd
 from ecssim.errors import ScenarioError
 from ecssim.experiments.executors import open_executor, run_tasks
 from ecssim.experiments.store import OK, RunOutcome, run_outcome
-from ecssim.reports.document import (
-    Block,
-    BulletList,
-    FigureRef,
-    Heading,
-    Paragraph,
-    Table,
-    caveat_blocks,
-    to_html,
-    to_markdown,
-)
 from ecssim.reports.folders import ResultsFolderError, write_json, write_parquet
-from ecssim.reports.plotting import pareto_front, save_png
-from ecssim.reports.run_report import format_value
+from ecssim.reports.tune_report import STUDY_FILE, TUNE_MARKER, render_tune
 from ecssim.results.metrics import SUMMARY_COLUMNS
 from ecssim.scenario.loading import parse_scenario, resolve_paths, with_overrides
 from ecssim.scenario.schema import Scenario, Tune, TuneParameter
 from ecssim.scenario.writing import scenario_yaml
 from ecssim.version import __version__
 
-#: The value of ``"results"`` in ``tune.json`` that marks a tune's folder.
-TUNE_MARKER: Final = "ecssim tune"
-#: The Optuna storage (a journal file) in a tune's folder.
-STUDY_FILE: Final = "tune.journal"
 #: Every file a tune writes into its folder.
 TUNE_FILES: Final = frozenset(
     {
@@ -598,10 +582,6 @@ def write_tune(result: TuneResult, out: str | Path) -> Path:
             result.pareto.to_csv(index=False, lineterminator="\n"), encoding="utf-8"
         ),
     )
-    x = result.objectives[0]
-    y = result.objectives[1] if len(result.objectives) > 1 else None
-    ax = pareto_front(result.trials, x, y, recommended=result.recommended)
-    save_png(ax, folder / "pareto.png")
     recommended_file = folder / "recommended.yaml"
     if result.recommended_scenario is not None:
         row = result.trials[result.trials["trial"] == result.recommended].iloc[0]
@@ -623,6 +603,8 @@ def write_tune(result: TuneResult, out: str | Path) -> Path:
                 "results": TUNE_MARKER,
                 "ecssim_version": __version__,
                 "scenario": result.scenario.name,
+                "description": result.scenario.description,
+                "scenario_seed": result.scenario.seed,
                 "parameters": {
                     k: v.model_dump(exclude_none=True)
                     for k, v in spec.parameters.items()
@@ -638,112 +620,7 @@ def write_tune(result: TuneResult, out: str | Path) -> Path:
             p,
         ),
     )
-    return _render(result, folder)
-
-
-def _render(result: TuneResult, folder: Path) -> Path:
-    spec = result.scenario.tune
-    assert spec is not None
-    title = f"ecssim tune: {result.scenario.name}"
-    trials = result.trials
-    complete = int((trials["state"] == "COMPLETE").sum()) if len(trials) else 0
-    feasible = int(trials["feasible"].astype(bool).sum()) if len(trials) else 0
-    blocks: list[Block] = [Heading(title, 1)]
-    if result.scenario.description:
-        blocks.append(Paragraph(result.scenario.description))
-    blocks.append(
-        Paragraph(
-            f"{len(trials)} trials ({complete} finished, {feasible} met the "
-            f"constraints) x {spec.replications} replication(s), seeds "
-            f"{result.scenario.seed}..{result.scenario.seed + spec.replications - 1} "
-            f"(the same at every trial); Optuna TPE, search seed {spec.seed}; "
-            f"ecssim {__version__}."
-        )
-    )
-    blocks.append(Heading("Search space"))
-    blocks.append(
-        BulletList(
-            tuple(
-                f"{path}: "
-                + (
-                    ", ".join(json.dumps(v) for v in p.choices)
-                    if p.choices is not None
-                    else f"{p.low:g} to {p.high:g}"
-                    + (" (whole numbers)" if p.integer else "")
-                    + (" (log scale)" if p.log else "")
-                    + (f" {p.unit}" if p.unit else "")
-                )
-                for path, p in spec.parameters.items()
-            )
-        )
-    )
-    blocks.append(Heading("Objectives and constraints"))
-    blocks.append(
-        BulletList(
-            tuple(
-                f"{o.direction} {column}: {SUMMARY_COLUMNS.get(o.outcome, '')}"
-                for column, o in zip(result.objectives, spec.objectives, strict=True)
-            )
-            + tuple(f"subject to {c}" for c in spec.constraints)
-        )
-    )
-    blocks.append(Heading("Recommended settings"))
-    if result.recommended is None:
-        blocks.append(
-            Paragraph(
-                "No trial met every constraint: widen the search space, add "
-                "trials, or relax a constraint. All trials are in trials.csv."
-            )
-        )
-    else:
-        row = trials[trials["trial"] == result.recommended].iloc[0]
-        blocks.append(
-            Paragraph(
-                f"Trial {result.recommended}, written as a ready scenario file to "
-                "recommended.yaml (run it with ecssim run recommended.yaml):"
-            )
-        )
-        blocks.append(
-            BulletList(
-                tuple(f"{path}: {row[path]}" for path in result.parameters)
-                + tuple(
-                    f"{c} = {format_value(c.split('[')[0], row[c])}"
-                    for c in result.objectives
-                )
-            )
-        )
-    blocks.append(Heading("Pareto front"))
-    blocks.append(
-        Paragraph(
-            "The trials that met the constraints and that no other such trial "
-            "beats on every objective, best first on the first objective "
-            "(means of the replications)."
-        )
-    )
-    header = ("trial", *result.parameters, *result.objectives)
-    rows = tuple(
-        (
-            str(r["trial"]),
-            *(str(r[p]) for p in result.parameters),
-            *(format_value(c.split("[")[0], r[c]) for c in result.objectives),
-        )
-        for _, r in result.pareto.iterrows()
-    )
-    blocks.append(Table(header, rows))
-    blocks.append(
-        FigureRef(
-            folder / "pareto.png",
-            "every trial's objectives; the Pareto front joined; the recommendation starred",
-        )
-    )
-    blocks.append(Heading("Modelling caveats"))
-    blocks += caveat_blocks()
-    markdown = to_markdown(blocks)
-    html = to_html(blocks, title, folder)
-    _replace(folder / "report.md", lambda p: p.write_text(markdown, encoding="utf-8"))
-    report = folder / "report.html"
-    _replace(report, lambda p: p.write_text(html, encoding="utf-8"))
-    return report
+    return render_tune(folder)
 
 
 def forget(out: str | Path) -> None:

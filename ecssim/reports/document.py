@@ -33,8 +33,9 @@ CAVEATS: Final = (
     "50 calls/s with a burst of 100 per account.",
     "Not modelled: container instances and EC2 capacity (every task finds "
     "room), load balancers and health checks, placement strategies other than "
-    "spreading over zones, blue/green deployments, DAEMON services, Fargate "
-    "maintenance, and the start-up backoff of tasks that keep failing.",
+    "spreading over zones, the CODE_DEPLOY and EXTERNAL deployment "
+    "controllers, DAEMON services, Fargate maintenance, and the start-up "
+    "backoff of tasks that keep failing.",
     "Workers are idealised: a queue worker takes one message at a time and "
     "keeps its visibility extended while it works; CPU is 5 % for an idle task "
     "and 95 % for a busy one.",

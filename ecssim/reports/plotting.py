@@ -762,5 +762,9 @@ def pareto_front(
     title = f"Search: {x} by trial" if y is None else f"Pareto front: {y} against {x}"
     ax.set_title(title)
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize="small")
+    if frame.empty:  # every trial failed: nothing to draw, and no legend
+        ax.text(0.5, 0.5, "no trial finished", transform=ax.transAxes,
+                ha="center", va="center")  # fmt: skip
+    else:
+        ax.legend(fontsize="small")
     return ax
