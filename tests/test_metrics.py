@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ecssim.results.capacity import CAPACITY_COLUMNS
 from ecssim.results.metrics import (
     CLOUDFORMATION_TIMEOUT_S,
     STANDALONE,
@@ -113,14 +114,18 @@ def test_empty_frames_give_a_row_of_zeros_and_nans() -> None:
     nan_columns = sorted(
         k for k, v in row.items() if isinstance(v, float) and math.isnan(v)
     )
-    assert nan_columns == [
-        "convergence_delay_max_s",
-        "convergence_delay_mean_s",
-        "queue_wait_p50_s",
-        "queue_wait_p95_s",
-        "queue_wait_p99_s",
-        "session_wait_p95_s",
-    ]
+    # the capacity columns come from capacity_outcomes: NaN when none is given
+    assert nan_columns == sorted(
+        [
+            "convergence_delay_max_s",
+            "convergence_delay_mean_s",
+            "queue_wait_p50_s",
+            "queue_wait_p95_s",
+            "queue_wait_p99_s",
+            "session_wait_p95_s",
+            *CAPACITY_COLUMNS,
+        ]
+    )
 
 
 def test_one_row_per_service_in_the_given_order() -> None:

@@ -80,13 +80,16 @@ def _jsonable(value: Any) -> Any:
 
 # ---- bundled scenarios ---------------------------------------------------------------
 def test_the_bundled_scenarios_are_all_here() -> None:
-    """The scenarios folder ships the thirteen documented experiments."""
+    """The scenarios folder ships the sixteen documented experiments."""
     assert [p.stem for p in BUNDLED] == [
         "aws-sample-demo",
         "baseline-no-protection",
         "blue-green-vs-rolling",
         "calibrated-transcoder",
         "deploy-at-peak",
+        "ec2-daemon-and-workers",
+        "ec2-game-servers-spot",
+        "ec2-queue-workers",
         "expiry-mid-job",
         "game-servers",
         "hung-worker",

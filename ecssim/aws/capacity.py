@@ -104,7 +104,7 @@ class ContainerInstance:
     def reserved(self) -> list[Resources]:
         """What each task placed here reserves until it is STOPPED."""
         return [
-            task_resources(t.task_definition.description)
+            task_need(t)
             for t in self.tasks.values()
             if t.last_status is not TaskStatus.STOPPED
         ]
@@ -194,6 +194,16 @@ def task_resources(description: dict[str, Any]) -> Resources:
         )
     )
     return Resources(cpu, memory)
+
+
+def task_need(task: Task) -> Resources:
+    """What *task* reserves on an instance (its task definition's size, worked
+    out once per revision: placement asks for it on every change)."""
+    definition = task.task_definition
+    need = definition.resources
+    if need is None:
+        need = definition.resources = task_resources(definition.description)
+    return need
 
 
 # ---- capacity providers ----------------------------------------------------------------
@@ -382,7 +392,7 @@ def assign_task(instance: ContainerInstance, task: Task) -> None:
         InvariantViolation: the task does not fit in what is left, or the
             instance is not ACTIVE (placement never chooses such an instance).
     """
-    need = task_resources(task.task_definition.description)
+    need = task_need(task)
     if instance.status != "ACTIVE" or not instance.remaining.fits(need):
         raise InvariantViolation(
             f"task {task.task_id} ({need}) placed on {instance.status} container "

@@ -1870,6 +1870,7 @@ class EcsClient(BotoShapedClient):
             availability_zone=zone,
             registered=registered,
             instance_type=document.get("instanceType"),
+            capacity_provider=self._backend.ec2_instance_providers.get(ec2_id),
             attributes=attributes,
             other_resources=others,
             version_info=kwargs.get("versionInfo"),

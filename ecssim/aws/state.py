@@ -22,7 +22,7 @@ from typing import Any, Final, Protocol
 
 from ecssim.aws.capacity import CapacityProvider, ContainerInstance
 from ecssim.rules import deployments, invariants, lifecycle, protection
-from ecssim.rules.capacity import PlacementConstraint, PlacementStrategy
+from ecssim.rules.capacity import PlacementConstraint, PlacementStrategy, Resources
 from ecssim.rules.deployments import ROLLING, DeploymentStrategy
 from ecssim.rules.lifecycle import LIVE_STATUSES, StopCode, TaskStatus
 from ecssim.rules.protection import Protection
@@ -105,6 +105,9 @@ class TaskDefinition:
     status: str = "ACTIVE"
     #: When set, every task of this revision fails to start with this reason (a fault).
     fails_to_start: str | None = None
+    #: what one task reserves on a container instance, worked out once
+    #: (:func:`ecssim.aws.capacity.task_need`)
+    resources: Resources | None = None
 
     @property
     def stop_timeout_s(self) -> float:
@@ -377,6 +380,9 @@ class EcsBackend:
         self._stopped: deque[tuple[float, Cluster, str]] = deque()
         #: Auto Scaling group capacity providers of the account, by name
         self.capacity_providers: dict[str, CapacityProvider] = {}
+        #: EC2 instance id -> the capacity provider whose Auto Scaling group
+        #: launched it (what ECS learns from the group when the agent registers)
+        self.ec2_instance_providers: dict[str, str] = {}
 
     # ---- records -------------------------------------------------------
     def record(self, kind: str, **fields: Any) -> None:
@@ -596,6 +602,7 @@ class EcsBackend:
             task=task_id,
             availability_zone=availability_zone,
             deployment=deployment.id if deployment else None,
+            capacity=capacity_provider or launch_type,
         )
         self.listener.task_created(task)
         return task

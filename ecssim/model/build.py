@@ -18,16 +18,24 @@ from tqdm import tqdm
 
 from ecssim.aws.agent import AgentEndpoint
 from ecssim.model.actions import add_capacity_change, run_scheduled_action
+from ecssim.model.capacity import (
+    add_capacity_providers,
+    add_instance_interruption,
+    scenario_prices,
+)
 from ecssim.model.result import RunResult
 from ecssim.model.services import ServiceRuntime, add_service, add_standalone
 from ecssim.model.simulation import Simulation, fewer_collections
 from ecssim.policies import ProtectionPolicy
+from ecssim.results.capacity import Resources, capacity_outcomes
 from ecssim.results.metrics import summarize
 from ecssim.results.recorder import timestamps
 from ecssim.scenario.schema import (
+    InstanceInterruption,
     ProtectionApiErrors,
     Scenario,
     SetCapacity,
+    TaskRetirement,
 )
 from ecssim.sim.faults import Faults
 from ecssim.sim.sampler import TIMESERIES_COLUMNS, Sampled, Sampler
@@ -77,6 +85,7 @@ class Model:
         self.env = sim.env
         self.cluster_name = cluster.name
         sim.ecs.create_cluster(clusterName=cluster.name)
+        add_capacity_providers(sim, scenario)
         self.workers = Workers(sim.env, sim.settings.sigterm_exit_s)
         sim.world.tasks.hooks.append(self.workers)
         api_faults = tuple(
@@ -103,7 +112,11 @@ class Model:
             sim.env, sim.backend, sim.world.tasks, self.workers, sim.streams["faults"]
         )
         for fault in scenario.faults:
-            if not isinstance(fault, ProtectionApiErrors):
+            if isinstance(fault, TaskRetirement):
+                faults.retire(fault, self.services[fault.service].record)
+            elif isinstance(fault, InstanceInterruption):
+                add_instance_interruption(sim, fault)
+            elif not isinstance(fault, ProtectionApiErrors):
                 faults.add(fault, self.services[fault.service].record)
         for action in scenario.scheduled:
             if isinstance(action, SetCapacity):
@@ -128,6 +141,34 @@ class Model:
         with fewer_collections():
             return self._result()
 
+    def _capacity(self, events: pd.DataFrame) -> pd.DataFrame:
+        """The capacity outcomes of each service (instances, waits, cost)."""
+        scenario = self.scenario
+        default = [
+            i.capacity_provider
+            for i in scenario.cluster.default_capacity_provider_strategy
+        ]
+        providers = {}
+        sizes = {}
+        for config in scenario.services:
+            strategy = [i.capacity_provider for i in config.capacity_provider_strategy]
+            if config.scheduling_strategy == "DAEMON" or (
+                config.launch_type is None and not strategy
+            ):
+                strategy = strategy or default
+            providers[config.name] = strategy
+            sizes[config.name] = Resources(config.cpu, config.memory)
+        return capacity_outcomes(
+            events,
+            services=[s.name for s in scenario.services],
+            service_providers=providers,
+            task_sizes=sizes,
+            prices=scenario_prices(scenario),
+            # what ran so far: a result taken mid-run (ecssim serve) ends now
+            duration_s=min(scenario.duration_s, self.sim.now_s),
+            measure_from_s=scenario.measure_from_s,
+        )
+
     def _result(self) -> RunResult:
         scenario = self.scenario
         events = self.sim.events()
@@ -144,6 +185,7 @@ class Model:
             events,
             jobs,
             sessions,
+            capacity=self._capacity(events),
             services=[s.name for s in scenario.services],
             # what ran so far: a result taken mid-run (ecssim serve) ends now
             duration_s=min(scenario.duration_s, self.sim.now_s),

@@ -61,10 +61,10 @@ def register_task_definition(
                 "stopTimeout": math.ceil(config.stop_timeout_s),
             }
         ],
-        requiresCompatibilities=["FARGATE"],
+        requiresCompatibilities=["FARGATE", "EC2"],
         networkMode="awsvpc",
-        cpu="1024",
-        memory="2048",
+        cpu=str(config.cpu),
+        memory=str(config.memory),
     )
     arn: str = response["taskDefinition"]["taskDefinitionArn"]
     return arn
@@ -100,11 +100,19 @@ def add_service(model: Model, config: ServiceConfig) -> None:
         ]
     elif config.scheduling_strategy == "DAEMON":
         request["launchType"] = "EC2"
-    else:
-        request["launchType"] = config.launch_type or "FARGATE"
+    elif config.launch_type is not None:
+        request["launchType"] = config.launch_type
+    elif not model.scenario.cluster.default_capacity_provider_strategy:
+        request["launchType"] = "FARGATE"
+    # else: the cluster's default capacity provider strategy
     if config.scheduling_strategy == "DAEMON":
         request["schedulingStrategy"] = "DAEMON"
         del request["desiredCount"]
+        # a DAEMON service's defaults (ecs_services, "Daemon")
+        request["deploymentConfiguration"] |= {
+            "minimumHealthyPercent": 0,
+            "maximumPercent": 100,
+        }
     if config.placement_strategy:
         request["placementStrategy"] = [
             p.model_dump(exclude_none=True) for p in config.placement_strategy

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import math
+import uuid
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
@@ -19,6 +20,7 @@ import pandas as pd
 import simpy
 from botocore.client import BaseClient
 
+from ecssim.aws.autoscaling_groups import AutoScalingBackend, AutoScalingClient
 from ecssim.aws.bridge import real_client
 from ecssim.aws.ecs import EcsClient
 from ecssim.aws.state import EcsBackend
@@ -27,6 +29,7 @@ from ecssim.results.recorder import Recorder
 from ecssim.rng import Streams
 from ecssim.rules.invariants import CHECKED_KINDS, check_record
 from ecssim.rules.scaling import ScalingSettings
+from ecssim.sim.asg import Ec2Capacity
 from ecssim.sim.autoscaler import Autoscaler
 from ecssim.sim.world import World
 from ecssim.units import parse_duration
@@ -141,6 +144,30 @@ class Simulation:
         self.cloudwatch = self.autoscaler.cloudwatch_client
         #: The boto3-shaped Application Auto Scaling client.
         self.application_autoscaling = self.autoscaler.client
+        # EC2 Auto Scaling groups and ECS cluster auto scaling
+        asg_ids = self.streams.for_key("ids", "autoscaling-groups")
+        self.auto_scaling_groups = AutoScalingBackend(
+            clock=lambda: float(self.env.now),
+            new_uuid=lambda: str(uuid.UUID(bytes=asg_ids.bytes(16), version=4)),
+            region=region,
+            account_id=account_id,
+            availability_zones=zones,
+            record=self.backend.record,
+        )
+        #: The boto3-shaped EC2 Auto Scaling client.
+        self.autoscaling = AutoScalingClient(
+            self.auto_scaling_groups, epoch=start, request_id=self.streams.request_id
+        )
+        #: The Auto Scaling groups' processes and ECS managed scaling.
+        self.ec2 = Ec2Capacity(
+            self.env,
+            asgs=self.auto_scaling_groups,
+            client=self.autoscaling,
+            ecs=self.ecs,
+            ecs_backend=self.backend,
+            world=self.world,
+            rng=self.streams.for_key("faults", "autoscaling-groups"),
+        )
 
     @property
     def seed(self) -> int:
@@ -199,7 +226,7 @@ class Simulation:
         this simulation: run your own boto3 code against it unchanged.
 
         Args:
-            service_name: ``"ecs"``, ``"application-autoscaling"`` or
+            service_name: ``"ecs"``, ``"application-autoscaling"``, ``"autoscaling"`` or
                 ``"cloudwatch"``.
 
         Raises:
@@ -208,6 +235,7 @@ class Simulation:
         targets = {
             "ecs": self.ecs,
             "application-autoscaling": self.application_autoscaling,
+            "autoscaling": self.autoscaling,
             "cloudwatch": self.cloudwatch,
         }
         if service_name not in targets:

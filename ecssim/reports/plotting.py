@@ -41,6 +41,7 @@ _COLOURS: Final = {
     "busy": "#2ca02c",
     "idle": "#c7c7c7",
     "idle_protected": "#d62728",
+    "instances": "#17becf",
 }
 _SECONDS_PER_HOUR: Final = 3600.0
 
@@ -95,6 +96,21 @@ def _blocked_spans(events: pd.DataFrame, end_s: float) -> list[tuple[float, floa
     if since is not None:
         spans.append((since, max(end_s, since)))
     return spans
+
+
+def instance_steps(
+    events: pd.DataFrame,
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """EC2 instances of the run's Auto Scaling groups over time: (times,
+    counts) of a step function, launches up and terminations down; empty
+    arrays without instances."""
+    rows = events[events["kind"].isin(["instance_launched", "instance_terminated"])]
+    if rows.empty:
+        return np.array([], dtype=float), np.array([], dtype=float)
+    change = np.where(rows["kind"] == "instance_launched", 1.0, -1.0)
+    frame = pd.DataFrame({"time_s": rows["time_s"].to_numpy(dtype=float), "d": change})
+    steps = frame.groupby("time_s", sort=True)["d"].sum().cumsum()
+    return steps.index.to_numpy(dtype=float), steps.to_numpy(dtype=float)
 
 
 def _deployment_marks(events: pd.DataFrame) -> list[tuple[str, float]]:
@@ -189,7 +205,8 @@ def timeline(
     work_ax: Axes | None = None,
 ) -> Axes:
     """Tasks of *service* over time, with its queue or sessions, faults,
-    refusals, interruptions, rollouts and blocked scale-ins.
+    refusals, interruptions, rollouts and blocked scale-ins (and the EC2
+    instances of the cluster's Auto Scaling groups when there are any).
 
     Two panels on one time axis: above, the desired count (a step), RUNNING
     and protected tasks; below, the queue (messages waiting) or the connected
@@ -276,6 +293,23 @@ def timeline(
         label="protected tasks",
     )
     handles += [desired, running, protected]
+    top = float(rows[["desired", "running", "protected"]].to_numpy().max())
+    instance_times, instance_counts = instance_steps(events)
+    if len(instance_times):
+        # EC2 capacity: the group's instances on the same count axis, held to
+        # the end of the run
+        held_to = np.append(instance_times, max(end_s, float(instance_times[-1])))
+        counts = np.append(instance_counts, instance_counts[-1])
+        (instances,) = ax.step(
+            clock.x(held_to),
+            counts,
+            where="post",
+            color=_COLOURS["instances"],
+            linewidth=1.6,
+            label="EC2 instances (cluster)",
+        )
+        handles.append(instances)
+        top = max(top, float(instance_counts.max()))
 
     sessions = rows["sessions"].to_numpy(dtype=float)
     queued = rows["queued"].to_numpy(dtype=float)
@@ -348,7 +382,6 @@ def timeline(
     ax.set_xlim(
         float(xs.min()), float(xs.max()) if len(xs) > 1 else float(xs.min()) + 1
     )
-    top = float(rows[["desired", "running", "protected"]].to_numpy().max())
     ax.set_ylim(0, top * 1.25 + 1)
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     if twin:

@@ -54,7 +54,9 @@ from ecssim.reports.folders import (
     write_parquet,
 )
 from ecssim.reports.plotting import protection_cost, save_png, timeline
+from ecssim.results.capacity import Prices, provider_outcomes
 from ecssim.results.metrics import SUMMARY_COLUMNS
+from ecssim.rules.instance_types import INSTANCE_TYPES
 from ecssim.units import format_duration
 from ecssim.version import __version__
 
@@ -88,6 +90,19 @@ HEADLINE: Final[dict[str, tuple[str, ...]]] = {
         "idle_task_hours",
         "idle_protected_task_hours",
         "protected_surplus_task_hours",
+        "cost_usd",
+    ),
+    "ec2": (
+        "instance_hours",
+        "idle_instance_hours",
+        "instance_hours_held_by_protection",
+        "cpu_reservation",
+        "memory_reservation",
+        "tasks_waited_for_capacity",
+        "capacity_wait_p95_s",
+        "asg_scale_ins_blocked",
+        "spot_instance_interruptions",
+        "tasks_killed_by_instance_termination",
     ),
     "scale-in": (
         "tasks_stopped_by_scale_in",
@@ -130,6 +145,14 @@ NOTABLE: Final = (
     ("tasks_killed", "{} tasks killed at their stop timeout"),
     ("task_crashes", "{} tasks crashed"),
     ("spot_interruptions", "{} Spot interruptions"),
+    (
+        "tasks_killed_by_instance_termination",
+        "{} tasks killed with their instance",
+    ),
+    (
+        "instance_hours_held_by_protection",
+        "{} instance-hours held only by protected idle tasks",
+    ),
     ("sessions_dropped", "{} sessions dropped waiting for a slot"),
     ("jobs_dead_lettered", "{} jobs dead-lettered"),
     ("scale_ins_blocked", "protection held up scale-in or a rollout {} times"),
@@ -189,6 +212,13 @@ def what_happened(summary: pd.DataFrame) -> list[str]:
                 f" ({format_value('idle_protected_task_hours', idle_protected)} of "
                 "them idle but protected)"
             )
+        if _number(row.get("instance_hours")) > 0:
+            cost += (
+                f" on {format_value('instance_hours', row['instance_hours'])} "
+                "instance-hours"
+            )
+        if _number(row.get("cost_usd")) > 0:
+            cost += f", ${row['cost_usd']:,.2f}"
         parts.append(cost)
         notable = notable_outcomes(row)
         tail = "; ".join(notable) if notable else "no interruptions, refusals or faults"
@@ -320,6 +350,47 @@ def describe_scenario(scenario: Mapping[str, Any]) -> list[Block]:
     return blocks
 
 
+def scenario_prices(scenario: Mapping[str, Any]) -> Prices:
+    """The prices of a results folder's ``scenario.json``: its ``prices`` over
+    the defaults, with the bundled and the scenario's instance types."""
+    raw = scenario.get("prices") or {}
+    hourly = {name: t.on_demand_hourly_usd for name, t in INSTANCE_TYPES.items()}
+    for name, config in (scenario.get("instance_types") or {}).items():
+        hourly[name] = float(config.get("on_demand_hourly_usd", math.nan))
+    hourly |= {k: float(v) for k, v in (raw.get("instance_hourly_usd") or {}).items()}
+    defaults = Prices()
+    return Prices(
+        fargate_vcpu_hour_usd=float(
+            raw.get("fargate_vcpu_hour_usd", defaults.fargate_vcpu_hour_usd)
+        ),
+        fargate_gb_hour_usd=float(
+            raw.get("fargate_gb_hour_usd", defaults.fargate_gb_hour_usd)
+        ),
+        fargate_spot_discount=float(
+            raw.get("fargate_spot_discount", defaults.fargate_spot_discount)
+        ),
+        ec2_spot_discount=float(
+            raw.get("ec2_spot_discount", defaults.ec2_spot_discount)
+        ),
+        instance_hourly_usd=tuple(sorted(hourly.items())),
+    )
+
+
+def provider_table(providers: pd.DataFrame) -> Table:
+    """One row per capacity provider of :func:`provider_outcomes`."""
+    columns = [c for c in providers.columns if c != "capacity_provider"]
+    return Table(
+        ("capacity provider", *columns),
+        tuple(
+            (
+                str(row["capacity_provider"]),
+                *(format_value(c, row[c]) for c in columns),
+            )
+            for _, row in providers.iterrows()
+        ),
+    )
+
+
 def _table(summary: pd.DataFrame, columns: Sequence[str]) -> Table:
     services = [str(s) for s in summary["service"]]
     rows = []
@@ -345,6 +416,8 @@ def headline_columns(summary: pd.DataFrame) -> list[str]:
         if topic == "sessions" and not _any_positive(summary, "sessions_arrived"):
             continue
         if topic == "deployments" and not _any_positive(summary, "deployments_started"):
+            continue
+        if topic == "ec2" and not _any_positive(summary, "instance_hours"):
             continue
         columns += [n for n in names if n in summary.columns]
     return columns
@@ -554,6 +627,24 @@ def _render(folder: Path) -> Path:
     if len(jobs):
         blocks.append(Heading("How the queue jobs ended"))
         blocks.append(job_outcomes_table(jobs))
+    providers = provider_outcomes(
+        events,
+        prices=scenario_prices(scenario),
+        duration_s=float(meta.get("duration_s", scenario.get("duration", 0.0))),
+        measure_from_s=float(scenario.get("measure_from", 0.0) or 0.0),
+    )
+    if len(providers):
+        blocks.append(Heading("EC2 capacity providers"))
+        blocks.append(
+            Paragraph(
+                "The cluster's Auto Scaling group capacity providers: instances "
+                "launched, instance-hours (idle: no non-daemon task; held by "
+                "protection: every non-daemon task protected and idle), "
+                "bin-packing, blocked scale-ins, Spot notices, tasks killed with "
+                "their instance and what the instances cost."
+            )
+        )
+        blocks.append(provider_table(providers))
     blocks.append(Heading("Figures"))
     blocks += figures
     blocks.append(Heading("All outcomes"))

@@ -17,6 +17,8 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
+from ecssim.results.capacity import CAPACITY_COLUMNS
+
 #: CloudFormation's update-stack timeout: a rollout longer than this fails the stack.
 CLOUDFORMATION_TIMEOUT_S: Final = 3 * 3600.0
 STANDALONE: Final = "(standalone tasks)"
@@ -75,7 +77,8 @@ SUMMARY_COLUMNS: Final[dict[str, str]] = {
     "tasks_killed": "tasks SIGKILLed at stopTimeout",
     "worker_hangs": "workers that hung",
     "task_crashes": "tasks whose essential container exited",
-    "spot_interruptions": "FARGATE_SPOT tasks interrupted",
+    "spot_interruptions": "tasks interrupted by Spot (FARGATE_SPOT, or on an EC2 Spot instance)",
+    **CAPACITY_COLUMNS,
 }
 
 
@@ -562,6 +565,7 @@ def summarize(
     duration_s: float,
     measure_from_s: float = 0.0,
     workloads: Mapping[str, str | None] | None = None,
+    capacity: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per service with every column of :data:`SUMMARY_COLUMNS`.
 
@@ -580,6 +584,9 @@ def summarize(
             None). When given, the outcomes of the other kind are NaN (not
             applicable) rather than 0: :data:`QUEUE_OUTCOMES`,
             :data:`SESSION_OUTCOMES`. Standalone tasks have neither.
+        capacity: the capacity outcomes by service
+            (:func:`ecssim.results.capacity.capacity_outcomes`); without it, or
+            for a service it lacks, those columns are NaN.
     """
     rows = []
     names = list(services)
@@ -605,5 +612,7 @@ def summarize(
                 row.update(dict.fromkeys(QUEUE_OUTCOMES, float("nan")))
             if workload != "sessions":
                 row.update(dict.fromkeys(SESSION_OUTCOMES, float("nan")))
+        if capacity is not None and name in capacity.index:
+            row.update({str(k): v for k, v in capacity.loc[name].items()})
         rows.append(row)
     return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))

@@ -29,12 +29,19 @@ from pydantic import (
 )
 
 from ecssim.config import EcsSettings
+from ecssim.results.capacity import (
+    EC2_SPOT_DISCOUNT,
+    FARGATE_GB_HOUR_USD,
+    FARGATE_SPOT_DISCOUNT,
+    FARGATE_VCPU_HOUR_USD,
+)
 from ecssim.rules import deployments as deployment_rules
 from ecssim.rules.capacity import (
     InvalidCapacityRule,
     parse_constraints,
     parse_strategies,
 )
+from ecssim.rules.instance_types import INSTANCE_TYPES, REGISTERED_MEMORY_RATIO
 from ecssim.rules.protection import MAX_EXPIRES_IN_MINUTES, MIN_EXPIRES_IN_MINUTES
 from ecssim.units import format_duration as format_seconds
 from ecssim.units import parse_duration, parse_rate
@@ -692,6 +699,10 @@ class Service(_Model):
         default=(), max_length=20
     )
     stop_timeout_s: Seconds = Field(default=30.0, alias="stop_timeout", le=120)
+    cpu: int = Field(
+        default=1024, ge=128, le=196_608, description="task CPU units (1024 = 1 vCPU)"
+    )
+    memory: int = Field(default=2048, ge=128, le=1_048_576, description="task MiB")
     #: EC2 capacity (tasks on container instances)
     scheduling_strategy: Literal["REPLICA", "DAEMON"] = Field(
         default="REPLICA",
@@ -749,7 +760,10 @@ class Service(_Model):
             except InvalidCapacityRule as exc:
                 raise ValueError(f"placement_constraints[{index}]: {exc}") from None
         placed = bool(self.placement_strategy or self.placement_constraints)
-        if placed and not self.on_instances:
+        # neither a launch type nor a strategy: the cluster's default strategy
+        # decides (checked in Scenario)
+        by_default = self.launch_type is None and not self.capacity_provider_strategy
+        if placed and not self.on_instances and not by_default:
             raise ValueError(
                 "placement_strategy and placement_constraints need tasks on "
                 "container instances (launch_type EC2 or an Auto Scaling group "
@@ -906,6 +920,27 @@ class SpotInterruption(_Model):
     )
 
 
+class InstanceInterruption(_Model):
+    """An EC2 Spot interruption notice for one Spot instance of a capacity
+    provider's Auto Scaling group (chosen at random); EC2 reclaims it two
+    minutes later. (At a rate: give the provider's ``spot.interruption_rate``.)"""
+
+    kind: Literal["ec2_spot_interruption"]
+    capacity_provider: str
+    at_s: Moment = Field(alias="at")
+
+
+class TaskRetirement(_Model):
+    """Fargate task retirement: AWS gives notice at ``at`` and stops the
+    service's tasks that were running then once ``notice`` has passed
+    (protection does not stop it; the scheduler replaces them)."""
+
+    kind: Literal["task_retirement"]
+    service: str
+    at_s: Moment = Field(alias="at")
+    notice_s: Seconds = Field(default=0.0, alias="notice")
+
+
 class ProtectionApiErrors(_Model):
     """Protection calls fail with an error code at a probability (from/until)."""
 
@@ -919,7 +954,12 @@ class ProtectionApiErrors(_Model):
 
 
 Fault = Annotated[
-    WorkerHang | TaskCrash | SpotInterruption | ProtectionApiErrors,
+    WorkerHang
+    | TaskCrash
+    | SpotInterruption
+    | ProtectionApiErrors
+    | InstanceInterruption
+    | TaskRetirement,
     Field(discriminator="kind"),
 ]
 
@@ -1114,12 +1154,99 @@ class Tune(_Model):
         return match.group(1), match.group(2), float(match.group(3))
 
 
+class ManagedScalingConfig(_Model):
+    """A capacity provider's managed scaling (ECS cluster auto scaling)."""
+
+    enabled: bool = True
+    target_capacity: int = Field(default=100, ge=1, le=100)
+    minimum_scaling_step_size: int = Field(default=1, ge=1, le=10_000)
+    maximum_scaling_step_size: int = Field(default=10_000, ge=1, le=10_000)
+    instance_warmup_period_s: Seconds = Field(
+        default=300.0, alias="instance_warmup_period", ge=0, le=10_000
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> ManagedScalingConfig:
+        if self.minimum_scaling_step_size > self.maximum_scaling_step_size:
+            raise ValueError(
+                f"minimum_scaling_step_size: {self.minimum_scaling_step_size} is "
+                f"above maximum_scaling_step_size {self.maximum_scaling_step_size}"
+            )
+        return self
+
+
+class SpotConfig(_Model):
+    """The Spot part of an Auto Scaling group (a mixed instances policy)."""
+
+    on_demand_base: int = Field(default=0, ge=0, le=10_000)
+    on_demand_percent: int = Field(
+        default=100,
+        ge=0,
+        le=100,
+        description="percent of the instances above the base that are on-demand",
+    )
+    interruption_rate_per_s: PerSecond = Field(
+        default=0.0, alias="interruption_rate", description="per Spot instance"
+    )
+    draining: bool = Field(
+        default=False, description="ECS_ENABLE_SPOT_INSTANCE_DRAINING on the agent"
+    )
+
+
+class AsgCapacityProvider(_Model):
+    """An Auto Scaling group capacity provider of the cluster and its group."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,255}$")
+    instance_types: tuple[str, ...] = Field(min_length=1, max_length=40)
+    min_size: int = Field(default=0, ge=0, le=10_000)
+    max_size: int = Field(ge=0, le=10_000)
+    desired_capacity: int | None = Field(default=None, ge=0, le=10_000)
+    availability_zones: tuple[str, ...] | None = Field(default=None, min_length=1)
+    boot_s: Seconds = Field(default=90.0, alias="boot_time", ge=0)
+    reserved_memory_mib: int = Field(default=0, ge=0)
+    managed_scaling: ManagedScalingConfig = ManagedScalingConfig()
+    managed_termination_protection: bool = True
+    managed_draining: bool = True
+    draining_timeout_s: Seconds = Field(
+        default=48 * 3600.0, alias="draining_timeout", gt=0
+    )
+    spot: SpotConfig = SpotConfig()
+
+    @model_validator(mode="after")
+    def _check(self) -> AsgCapacityProvider:
+        name = self.name.lower()
+        if name.startswith(("aws", "ecs", "fargate")):
+            raise ValueError(
+                f"name: {self.name!r} may not start with 'aws', 'ecs' or 'fargate'"
+            )
+        if self.min_size > self.max_size:
+            raise ValueError(
+                f"min_size: {self.min_size} is above max_size {self.max_size}"
+            )
+        desired = self.desired_capacity
+        if desired is not None and not self.min_size <= desired <= self.max_size:
+            raise ValueError(
+                f"desired_capacity: {desired} is outside min_size..max_size "
+                f"({self.min_size}..{self.max_size})"
+            )
+        if self.managed_termination_protection and not self.managed_scaling.enabled:
+            raise ValueError(
+                "managed_termination_protection: needs managed_scaling.enabled "
+                "(ECS refuses it otherwise)"
+            )
+        return self
+
+
 class Cluster(_Model):
-    """The cluster and its availability zones."""
+    """The cluster, its availability zones and its capacity providers."""
 
     name: str = Field(default="default", pattern=r"^[A-Za-z0-9_-]{1,255}$")
     availability_zones: tuple[str, ...] = Field(
         default=("us-east-1a", "us-east-1b", "us-east-1c"), min_length=1
+    )
+    capacity_providers: tuple[AsgCapacityProvider, ...] = ()
+    default_capacity_provider_strategy: tuple[CapacityProvider, ...] = Field(
+        default=(), max_length=20
     )
 
     @model_validator(mode="after")
@@ -1130,7 +1257,55 @@ class Cluster(_Model):
                 raise ValueError(
                     f"availability_zones[{index}]: {zone!r} is listed twice"
                 )
+        names = [p.name for p in self.capacity_providers]
+        for index, provider in enumerate(self.capacity_providers):
+            where = f"capacity_providers[{index}]"
+            if provider.name in names[:index]:
+                raise ValueError(f"{where}.name: {provider.name!r} is listed twice")
+            for z, zone in enumerate(provider.availability_zones or ()):
+                if zone not in zones:
+                    raise ValueError(
+                        f"{where}.availability_zones[{z}]: {zone!r} is not one of "
+                        f"the cluster's zones {list(zones)}"
+                    )
+        known = {"FARGATE", "FARGATE_SPOT", *names}
+        for index, item in enumerate(self.default_capacity_provider_strategy):
+            if item.capacity_provider not in known:
+                raise ValueError(
+                    f"default_capacity_provider_strategy[{index}].capacity_provider: "
+                    f"{item.capacity_provider!r} is not one of {sorted(known)}"
+                )
+        _check_provider_strategy(self.default_capacity_provider_strategy)
         return self
+
+    def provider(self, name: str) -> AsgCapacityProvider | None:
+        """The Auto Scaling group capacity provider called *name*, if any."""
+        for provider in self.capacity_providers:
+            if provider.name == name:
+                return provider
+        return None
+
+
+class InstanceTypeConfig(_Model):
+    """An EC2 instance type a scenario adds to (or overrides in) the bundled
+    table: vCPUs, installed memory and its on-demand hourly price."""
+
+    vcpus: int = Field(ge=1, le=1024)
+    memory_gib: float = Field(gt=0, le=32_768)
+    on_demand_hourly_usd: float = Field(ge=0)
+
+
+class Prices(_Model):
+    """What capacity costs (defaults: us-east-1, 2025; see the README)."""
+
+    fargate_vcpu_hour_usd: float = Field(default=FARGATE_VCPU_HOUR_USD, ge=0)
+    fargate_gb_hour_usd: float = Field(default=FARGATE_GB_HOUR_USD, ge=0)
+    fargate_spot_discount: float = Field(default=FARGATE_SPOT_DISCOUNT, ge=0, le=1)
+    ec2_spot_discount: float = Field(default=EC2_SPOT_DISCOUNT, ge=0, le=1)
+    instance_hourly_usd: dict[str, Annotated[float, Field(ge=0)]] = Field(
+        default_factory=dict,
+        description="on-demand hourly price by instance type (overrides the table)",
+    )
 
 
 class EcsKnobs(_Model):
@@ -1236,6 +1411,8 @@ class Scenario(_Model):
     )
     ecs: EcsKnobs = EcsKnobs()
     cluster: Cluster = Cluster()
+    instance_types: dict[str, InstanceTypeConfig] = Field(default_factory=dict)
+    prices: Prices = Prices()
     services: tuple[Service, ...] = Field(min_length=1)
     standalone_tasks: tuple[StandaloneTasks, ...] = ()
     scheduled: tuple[ScheduledAction, ...] = ()
@@ -1283,6 +1460,7 @@ class Scenario(_Model):
                     f"scheduled[{i}]: set_capacity needs service {item.service!r} "
                     "to have autoscaling"
                 )
+        self._check_capacity()
         for i, fault in enumerate(self.faults):
             service = getattr(fault, "service", None)
             if service is not None and service not in names:
@@ -1302,6 +1480,96 @@ class Scenario(_Model):
             )
         self._check_size()
         return self
+
+    def _check_capacity(self) -> None:
+        """Capacity providers, instance types and strategies agree.
+
+        Raises:
+            ValueError: naming the field and the value.
+        """
+        cluster = self.cluster
+        known_types = set(INSTANCE_TYPES) | set(self.instance_types)
+        for i, provider in enumerate(cluster.capacity_providers):
+            for t, name in enumerate(provider.instance_types):
+                if name not in known_types:
+                    raise ValueError(
+                        f"cluster.capacity_providers[{i}].instance_types[{t}]: "
+                        f"{name!r} is not a known instance type; known: "
+                        f"{', '.join(sorted(known_types))} (add it under "
+                        "instance_types:)"
+                    )
+            events = (
+                provider.spot.interruption_rate_per_s
+                * provider.max_size
+                * self.duration_s
+            )
+            if not events <= MAX_FAULT_EVENTS:
+                raise ValueError(
+                    f"cluster.capacity_providers[{i}].spot.interruption_rate: "
+                    f"{provider.spot.interruption_rate_per_s:g}/s per instance with "
+                    f"up to {provider.max_size} instances is {_count(events)} "
+                    f"events; at most {MAX_FAULT_EVENTS:,}"
+                )
+        types = {name: (t.vcpus, t.memory_gib) for name, t in INSTANCE_TYPES.items()}
+        types |= {n: (t.vcpus, t.memory_gib) for n, t in self.instance_types.items()}
+        default = [
+            i.capacity_provider for i in cluster.default_capacity_provider_strategy
+        ]
+        for i, service in enumerate(self.services):
+            names = [i.capacity_provider for i in service.capacity_provider_strategy]
+            if not names and service.launch_type is None:
+                names = default
+            groups = [p for p in cluster.capacity_providers if p.name in names]
+            if not groups:
+                continue
+            # what the largest type registers (as ecssim.rules.instance_types)
+            room = [
+                (
+                    types[t][0] * 1024,
+                    int(types[t][1] * 1024 * REGISTERED_MEMORY_RATIO)
+                    - p.reserved_memory_mib,
+                )
+                for p in groups
+                for t in p.instance_types
+            ]
+            if not any(service.cpu <= c and service.memory <= m for c, m in room):
+                raise ValueError(
+                    f"services[{i}].cpu/memory: a task of {service.cpu} CPU units "
+                    f"and {service.memory} MiB fits no instance type of "
+                    f"{[p.name for p in groups]} (the largest registers "
+                    f"{max(room)[0]} CPU units, {max(r[1] for r in room)} MiB); "
+                    "its tasks would wait for room forever"
+                )
+        default_on_instances = any(
+            item.capacity_provider not in FARGATE_PROVIDERS
+            for item in cluster.default_capacity_provider_strategy
+        )
+        for i, service in enumerate(self.services):
+            placed = bool(service.placement_strategy or service.placement_constraints)
+            by_default = (
+                service.launch_type is None
+                and not service.capacity_provider_strategy
+                and service.scheduling_strategy != "DAEMON"
+            )
+            if placed and by_default and not default_on_instances:
+                raise ValueError(
+                    f"services[{i}]: placement_strategy and placement_constraints "
+                    "need tasks on container instances (launch_type EC2, or an "
+                    "Auto Scaling group capacity provider in the service's "
+                    "capacity_provider_strategy or in "
+                    "cluster.default_capacity_provider_strategy); Fargate has no "
+                    "placement"
+                )
+        for i, fault in enumerate(self.faults):
+            if (
+                isinstance(fault, InstanceInterruption)
+                and cluster.provider(fault.capacity_provider) is None
+            ):
+                raise ValueError(
+                    f"faults[{i}].capacity_provider: {fault.capacity_provider!r} is "
+                    "not one of the cluster's capacity_providers "
+                    f"{[p.name for p in cluster.capacity_providers]}"
+                )
 
     def auto_scaling_group_providers(self) -> frozenset[str]:
         """Names of the cluster's Auto Scaling group capacity providers (the

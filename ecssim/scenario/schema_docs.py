@@ -40,8 +40,52 @@ DESCRIPTIONS: Final[dict[str, str]] = {
     "base": "tasks placed on this capacity provider before weights apply",
     "bursts": "extra arrivals at a higher rate for a while",
     "call_latency": "time an UpdateTaskProtection call takes (e.g. 100ms)",
-    "capacity_provider": "FARGATE, FARGATE_SPOT or an Auto Scaling group "
-    "capacity provider of the cluster",
+    "capacity_provider": "FARGATE, FARGATE_SPOT or one of cluster.capacity_providers",
+    "Cluster.capacity_providers": "Auto Scaling group capacity providers of the "
+    "cluster, each with its group (EC2 capacity)",
+    "Cluster.default_capacity_provider_strategy": "the strategy of services that "
+    "give neither launch_type nor capacity_provider_strategy",
+    "Scenario.instance_types": "EC2 instance types to add to (or override in) the "
+    "bundled table, by name",
+    "Scenario.prices": "what capacity costs (defaults: us-east-1, 2025)",
+    "AsgCapacityProvider.instance_types": "the group's instance types (the first "
+    "is launched)",
+    "AsgCapacityProvider.min_size": "the group's MinSize",
+    "AsgCapacityProvider.max_size": "the group's MaxSize",
+    "AsgCapacityProvider.desired_capacity": "the group's DesiredCapacity at the "
+    "start (default: min_size)",
+    "AsgCapacityProvider.boot_time": "from launch to the ECS agent registering "
+    "the instance (e.g. 90s)",
+    "AsgCapacityProvider.reserved_memory_mib": "ECS_RESERVED_MEMORY of the agent",
+    "AsgCapacityProvider.managed_scaling": "ECS cluster auto scaling of the group",
+    "AsgCapacityProvider.managed_termination_protection": "ECS keeps scale-in "
+    "protection on instances running non-daemon tasks",
+    "AsgCapacityProvider.managed_draining": "ECS drains an instance before the "
+    "group terminates it",
+    "AsgCapacityProvider.draining_timeout": "how long draining waits for the "
+    "tasks before the group terminates the instance anyway",
+    "AsgCapacityProvider.spot": "the group's on-demand / Spot split and Spot "
+    "interruptions",
+    "InstanceTypeConfig.vcpus": "vCPUs (1024 CPU units each)",
+    "InstanceTypeConfig.memory_gib": "installed memory in GiB",
+    "InstanceTypeConfig.on_demand_hourly_usd": "on-demand price per hour [USD]",
+    "ManagedScalingConfig.enabled": "managed scaling on (the group follows "
+    "CapacityProviderReservation)",
+    "ManagedScalingConfig.target_capacity": "target CapacityProviderReservation, "
+    "1..100 percent",
+    "ManagedScalingConfig.minimum_scaling_step_size": "fewest instances one "
+    "scale-out adds",
+    "ManagedScalingConfig.maximum_scaling_step_size": "most instances one "
+    "scale-out adds",
+    "ManagedScalingConfig.instance_warmup_period": "time after launch before an "
+    "instance counts in the metric and another scale-out may start",
+    "Prices.fargate_vcpu_hour_usd": "Fargate price per vCPU-hour [USD]",
+    "Prices.fargate_gb_hour_usd": "Fargate price per GB-hour [USD]",
+    "Prices.fargate_spot_discount": "FARGATE_SPOT discount (0.7 = 70 % off)",
+    "Prices.ec2_spot_discount": "EC2 Spot discount on the on-demand price",
+    "SpotConfig.on_demand_base": "on-demand instances before any Spot",
+    "TaskRetirement.notice": "time from the retirement notice to the tasks "
+    "being stopped",
     "capacity_provider_strategy": "capacity providers with base and weight "
     "(instead of launch_type)",
     "circuit_breaker": "the deployment circuit breaker",

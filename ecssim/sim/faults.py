@@ -17,7 +17,12 @@ import simpy
 
 from ecssim.aws.state import EcsBackend, Service, Task
 from ecssim.rules.lifecycle import StopCode, TaskStatus
-from ecssim.scenario.schema import SpotInterruption, TaskCrash, WorkerHang
+from ecssim.scenario.schema import (
+    SpotInterruption,
+    TaskCrash,
+    TaskRetirement,
+    WorkerHang,
+)
 from ecssim.sim.tasks import TaskRunner
 from ecssim.sim.timers import at
 from ecssim.sim.workers import Workers
@@ -26,6 +31,11 @@ ProcessGenerator = Generator[simpy.Event, Any, None]
 CRASH_EXIT_CODE = 1
 #: How often a rate fault re-checks a service that has no eligible task.
 IDLE_RECHECK_S = 3600.0
+#: The ``stoppedReason`` of a task stopped by Fargate task retirement
+#: (task-maintenance.html, "Task retirement and maintenance for AWS Fargate").
+RETIREMENT_REASON = (
+    "ECS is performing maintenance on the underlying infrastructure hosting the task"
+)
 
 
 class Faults:
@@ -103,3 +113,34 @@ class Faults:
             self.backend.request_stop(
                 task, StopCode.SPOT_INTERRUPTION, "Your Spot Task was interrupted."
             )
+
+    def retire(self, fault: TaskRetirement, service: Service) -> None:
+        """Fargate task retirement: notice at ``fault.at_s``, then, ``notice_s``
+        later, stop every task of *service* that was live at the notice (a
+        SIGTERM as StopTask gives; protection does not stop it)."""
+
+        def notice() -> None:
+            tasks = sorted(service.live_tasks(), key=lambda t: t.task_id)
+            self.backend.record(
+                "task_retirement_notice",
+                service=service.name,
+                tasks=len(tasks),
+                notice_s=fault.notice_s,
+            )
+            at(self.env, self.env.now + fault.notice_s, lambda: retire(tasks))
+
+        def retire(tasks: list[Task]) -> None:
+            for task in tasks:
+                if task.desired_status == "STOPPED":
+                    continue
+                self.backend.record(
+                    "fault_injected",
+                    service=service.name,
+                    task=task.task_id,
+                    fault="task_retirement",
+                )
+                self.backend.request_stop(
+                    task, StopCode.TERMINATION_NOTICE, RETIREMENT_REASON
+                )
+
+        at(self.env, fault.at_s, notice)

@@ -1,0 +1,210 @@
+"""EC2 capacity in scenario files: the cluster's capacity providers, instance
+types, prices and the EC2 faults, validated with the field and line, and built
+through the clients; Fargate task retirement."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+import ecssim
+from ecssim.errors import ScenarioError
+from ecssim.reports.run_report import write_results
+from ecssim.results.recorder import event_details
+from ecssim.scenario.loading import parse_scenario
+from ecssim.sim.faults import RETIREMENT_REASON
+
+BASE = """\
+name: ec2
+duration: 2h
+cluster:
+  name: c
+  capacity_providers:
+    - name: hosts
+      instance_types: [m5.large]
+      max_size: 4
+services:
+  - name: app
+    desired_count: 2
+    capacity_provider_strategy: [{capacity_provider: hosts, weight: 1}]
+"""
+
+
+def _load(tmp_path: Path, text: str) -> ecssim.Scenario:
+    path = tmp_path / "s.yaml"
+    path.write_text(text, encoding="utf-8")
+    return ecssim.load_scenario(path)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("[m5.large]", "[m5.huge]", "instance_types[0]: 'm5.huge' is not a known"),
+        (
+            "max_size: 4",
+            "max_size: 4\n      min_size: 5",
+            "min_size: 5 is above max_size",
+        ),
+        ("name: hosts", "name: ecs-hosts", "may not start with"),
+        (
+            "capacity_provider: hosts,",
+            "capacity_provider: other,",
+            "'other' is neither",
+        ),
+        (
+            "max_size: 4",
+            "max_size: 4\n      managed_scaling: {enabled: false}",
+            "managed_termination_protection: needs managed_scaling.enabled",
+        ),
+        (
+            "max_size: 4",
+            "max_size: 4\n      spot: {on_demand_percent: 120}",
+            "on_demand_percent",
+        ),
+        (
+            "desired_count: 2",
+            "desired_count: 2\n    cpu: 4096",
+            "a task of 4096 CPU units and 2048 MiB fits no instance type",
+        ),
+    ],
+)
+def test_bad_capacity_providers_name_the_field_and_line(
+    tmp_path: Path, old: str, new: str, message: str
+) -> None:
+    """A bad capacity provider is a ScenarioError naming the field and its line."""
+    with pytest.raises(ScenarioError) as caught:
+        _load(tmp_path, BASE.replace(old, new, 1))
+    text = str(caught.value)
+    assert message in text
+    assert re.search(r"s\.yaml:\d+: ", text)
+
+
+def test_an_unknown_instance_type_can_be_added_with_its_price(tmp_path: Path) -> None:
+    """instance_types: adds a type (with its price) the providers may use."""
+    text = BASE.replace("[m5.large]", "[x9.big]") + (
+        "instance_types:\n  x9.big: {vcpus: 8, memory_gib: 64, on_demand_hourly_usd: 1.5}\n"
+    )
+    scenario = _load(tmp_path, text)
+    assert scenario.instance_types["x9.big"].vcpus == 8
+
+
+def test_a_fault_for_an_unknown_provider_is_refused(tmp_path: Path) -> None:
+    """An ec2_spot_interruption names one of the cluster's capacity providers."""
+    text = (
+        BASE
+        + "faults:\n  - {kind: ec2_spot_interruption, capacity_provider: nope, at: 1h}\n"
+    )
+    with pytest.raises(
+        ScenarioError, match=re.escape("faults[0].capacity_provider: 'nope'")
+    ):
+        _load(tmp_path, text)
+
+
+def test_a_scenario_on_ec2_launches_instances_places_tasks_and_prices_them(
+    tmp_path: Path,
+) -> None:
+    """The service's two tasks wait for room, managed scaling launches an
+    instance, the tasks run there, and the summary has instance-hours and a
+    cost at the m5.large's price."""
+    result = ecssim.run(_load(tmp_path, BASE))
+    row = result.summary.set_index("service").loc["app"]
+    assert row["tasks_waited_for_capacity"] == 2
+    assert row["instance_hours"] > 0
+    assert row["cost_usd"] == pytest.approx(row["instance_hours"] * 0.096)
+    placed = event_details(result.events, "task_placed")
+    assert len(placed) == 2
+
+
+def test_fargate_runs_keep_nan_instance_figures_and_cost_fargate_prices() -> None:
+    """A Fargate-only scenario: NaN instance-hours, and a cost from its task-hours
+    at the Fargate prices (1 vCPU, 2 GB tasks)."""
+    raw = {
+        "name": "f",
+        "duration": "2h",
+        "services": [{"name": "app", "desired_count": 2, "launch_type": "FARGATE"}],
+    }
+    result = ecssim.run(parse_scenario(raw))
+    row = result.summary.set_index("service").loc["app"]
+    assert row["instance_hours"] != row["instance_hours"]  # NaN
+    hourly = 0.04048 + 2 * 0.004445
+    # billed from PENDING: a little more than the RUNNING task-hours
+    assert row["cost_usd"] == pytest.approx(row["task_hours"] * hourly, rel=0.02)
+
+
+def test_task_retirement_stops_protected_tasks_after_the_notice() -> None:
+    """Fargate task retirement: the tasks live at the notice are stopped when it
+    runs out, protected or not, with ECS's maintenance reason; the service
+    replaces them."""
+    raw = {
+        "name": "r",
+        "duration": "3h",
+        "services": [
+            {
+                "name": "app",
+                "desired_count": 2,
+                "launch_type": "FARGATE",
+                "protection": {"policy": "always"},
+                "workload": {
+                    "kind": "queue",
+                    "arrivals": {"rate": "1/h"},
+                    "job_duration": {"distribution": "fixed", "value": "10m"},
+                },
+            }
+        ],
+        "faults": [
+            {"kind": "task_retirement", "service": "app", "at": "1h", "notice": "30m"}
+        ],
+    }
+    result = ecssim.run(parse_scenario(raw))
+    events = result.events
+    notice = event_details(events, "task_retirement_notice")
+    assert list(notice["time_s"]) == [3600.0]
+    assert list(notice["tasks"]) == [2]
+    stops = events[
+        (events["kind"] == "task_stop_requested")
+        & (events["reason"] == RETIREMENT_REASON)
+    ]
+    assert list(stops["time_s"]) == [5400.0, 5400.0]
+    running = result.timeseries[result.timeseries["time_s"] == 3 * 3600 - 60]
+    assert int(running["running"].iloc[0]) == 2
+
+
+def test_a_scheduled_spot_interruption_reclaims_one_spot_instance(
+    tmp_path: Path,
+) -> None:
+    """An ec2_spot_interruption at 1 h gives one Spot instance its notice; it is
+    terminated two minutes later."""
+    text = (
+        BASE.replace(
+            "max_size: 4", "max_size: 4\n      spot: {on_demand_percent: 0}", 1
+        )
+        + "faults:\n  - {kind: ec2_spot_interruption, capacity_provider: hosts, at: 1h}\n"
+    )
+    result = ecssim.run(_load(tmp_path, text))
+    notices = event_details(result.events, "spot_interruption_notice")
+    assert list(notices["time_s"]) == [3600.0]
+    terminated = event_details(result.events, "instance_terminated")
+    spot_ended = terminated[
+        terminated["ec2_instance"] == notices["ec2_instance"].iloc[0]
+    ]
+    assert list(spot_ended["time_s"]) == [3720.0]
+    assert list(spot_ended["cause"]) == ["Spot instance interruption"]
+
+
+def test_the_report_of_an_ec2_run_has_its_providers_and_instances(
+    tmp_path: Path,
+) -> None:
+    """A results folder of an EC2 run: the report has the EC2 headline outcomes
+    and a table per capacity provider with its instances and cost."""
+    result = ecssim.run(_load(tmp_path, BASE))
+    out = tmp_path / "out"
+    write_results(result, out)
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert "## EC2 capacity providers" in report
+    row = next(line for line in report.splitlines() if line.startswith("| hosts |"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[1] == "1"  # one instance launched
+    assert "instance_hours_held_by_protection" in report
+    assert "cost_usd" in report
