@@ -105,6 +105,8 @@ _HEADLINES = (
     ("blocked_hours", "blocked [h]"),
     ("deployments_started", "rollouts"),
     ("deployments_in_progress_at_end", "still in progress"),
+    ("instance_hours", "instance-hours"),
+    ("cost_usd", "cost [USD]"),
 )
 
 
@@ -441,7 +443,7 @@ def _add_set(command: argparse.ArgumentParser) -> None:
         default=[],
         metavar="PATH=VALUE",
         help="change one value of the scenario, written as in YAML (repeatable), "
-        "e.g. --set services[0].protection.policy=none --set duration=6h",
+        "e.g. --set services[0].protection.policy=none (or services.NAME.protection.policy) --set duration=6h",
     )
 
 
@@ -569,6 +571,10 @@ def _summary_lines(rows: list[dict[str, Any]]) -> list[str]:
                 row, "deployments_started"
             ):
                 continue
+            if column in ("instance_hours", "cost_usd") and not _positive_value(
+                row, column
+            ):
+                continue  # Fargate only, or no prices
             parts.append(f"{label} {format_value(column, value)}")
         # what stands out in this run first (interruptions, refusals, faults)
         parts = [*notable_outcomes(row), *parts]
@@ -717,6 +723,9 @@ _COMPARE_HEADLINES = (
     "sessions_interrupted",
     "blocked_hours",
     "deployment_duration_max_s",
+    "instance_hours",
+    "instance_hours_held_by_protection",
+    "cost_usd",
 )
 
 

@@ -208,3 +208,37 @@ def test_the_report_of_an_ec2_run_has_its_providers_and_instances(
     assert cells[1] == "1"  # one instance launched
     assert "instance_hours_held_by_protection" in report
     assert "cost_usd" in report
+
+
+def test_ecssim_run_and_compare_print_instance_hours_and_cost(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """On EC2 the command line says what the instances cost: ``run`` prints
+    instance-hours and dollars, ``compare`` their paired differences (a service
+    picked by name in ``--set``)."""
+    from ecssim.cli import main
+
+    path = tmp_path / "s.yaml"
+    path.write_text(BASE, encoding="utf-8")
+    two, four = tmp_path / "two", tmp_path / "four"
+    assert main(["run", str(path), "--out", str(two)]) == 0
+    printed = capsys.readouterr().out
+    assert re.search(r"app: .*instance-hours [0-9.]+, cost \[USD\] [0-9.]+", printed)
+    assert (
+        main(
+            [
+                "run",
+                str(path),
+                "--set",
+                "services.app.desired_count=4",
+                "--out",
+                str(four),
+            ]
+        )
+        == 0
+    )
+    capsys.readouterr()
+    assert main(["compare", str(two), str(four), "--out", str(tmp_path / "cmp")]) == 0
+    printed = capsys.readouterr().out
+    assert re.search(r"four - two app: instance_hours \+?[0-9.]+ \(paired\)", printed)
+    assert re.search(r"four - two app: cost_usd \+?[0-9.]+ \(paired\)", printed)

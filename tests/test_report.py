@@ -139,12 +139,12 @@ def test_report_reads_without_python(folder: Path) -> None:
     assert "at 40m: set the desired count of worker to 1" in markdown
     assert "| jobs_completed | messages processed to the end |" in markdown
     assert "README" not in markdown  # the caveats are in the report itself
-    assert "Not modelled: container instances" in markdown
+    assert "Not modelled: load balancers" in markdown
     for png in ("timeline-worker.png", "protection-cost.png"):
         assert f"]({png})" in markdown
         assert f'href="{png}"' in page
     assert page.count('src="data:image/png;base64,') == 3
-    assert "Not modelled: container instances" in page
+    assert "Not modelled: load balancers" in page
     assert str(folder) not in markdown + page
 
 

@@ -807,6 +807,22 @@ def test_with_overrides_with_nothing_is_an_equal_copy() -> None:
     assert raw["services"][0]["name"] == "match-server"
 
 
+def test_with_overrides_picks_list_items_by_name() -> None:
+    """``services.NAME.field`` sets the field of the service called NAME, as
+    ``services[i].field`` does for its position."""
+    raw = RAW["transcoding-queue.yaml"]
+    name = raw["services"][0]["name"]
+    by_name = with_overrides(raw, {f"services.{name}.protection.policy": "always"})
+    by_index = with_overrides(raw, {"services[0].protection.policy": "always"})
+    assert by_name == by_index
+    assert by_name["services"][0]["protection"]["policy"] == "always"
+    with pytest.raises(ScenarioError) as excinfo:
+        with_overrides(raw, {"services.nosuch.protection.policy": "always"})
+    message = str(excinfo.value)
+    assert "no item named 'nosuch'" in message
+    assert repr(name) in message
+
+
 @pytest.mark.parametrize(
     ("path", "reason"),
     [

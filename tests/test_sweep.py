@@ -282,7 +282,7 @@ def test_write_sweep_writes_tables_plot_and_report(
     report = (folder / "report.md").read_text(encoding="utf-8")
     assert "4 grid points x 2 replications = 8 runs, seeds 40..41" in report
     assert "](tradeoff.png)" in report
-    assert "Not modelled: container instances" in report
+    assert "Not modelled: load balancers" in report
     assert "## Paired differences against the baseline" in report
     # lost work varies a lot between two replications: the report says n is too small
     assert "Too few replications to read some means: with n = 2" in report

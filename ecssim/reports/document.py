@@ -31,11 +31,11 @@ CAVEATS: Final = (
     "would leave more protected tasks than the desired count "
     "(DEPLOYMENT_BLOCKED, ecs.deployment_blocked); the protection API allows "
     "50 calls/s with a burst of 100 per account.",
-    "Not modelled: container instances and EC2 capacity (every task finds "
-    "room), load balancers and health checks, placement strategies other than "
-    "spreading over zones, the CODE_DEPLOY and EXTERNAL deployment "
-    "controllers, DAEMON services, Fargate maintenance, and the start-up "
-    "backoff of tasks that keep failing.",
+    "Not modelled: load balancers and health checks, the CODE_DEPLOY and "
+    "EXTERNAL deployment controllers, EC2 launch templates (a group launches "
+    "its first instance type), and the start-up backoff of tasks that keep "
+    "failing. On EC2, whether instance draining waits for task protection is "
+    "not documented (ecs.draining_respects_protection, default true).",
     "Workers are idealised: a queue worker takes one message at a time and "
     "keeps its visibility extended while it works; CPU is 5 % for an idle task "
     "and 95 % for a busy one.",

@@ -423,7 +423,8 @@ def with_overrides(
     """A deep copy of the raw scenario *raw* with values set by dotted path.
 
     ``services[0].protection.expires_in`` indexes lists with ``[i]`` and maps
-    with dots; a missing key of a mapping is created.
+    with dots; ``services.transcoder.protection.expires_in`` picks a list's item
+    by its ``name``; a missing key of a mapping is created.
 
     Raises:
         ScenarioError: a path goes through something that is not there (the
@@ -443,6 +444,9 @@ def with_overrides(
                 else:
                     node = node[part]
             else:
+                if isinstance(node, list) and not last:
+                    node = _named_item(node, part, path, what)
+                    continue
                 if not isinstance(node, dict):
                     raise ScenarioError(
                         f"{what} {path!r}: {part!r} is not under a mapping"
@@ -454,6 +458,21 @@ def with_overrides(
                         node[part] = {}
                     node = node[part]
     return data
+
+
+def _named_item(items: list[Any], name: str, path: str, what: str) -> Any:
+    """The item of *items* (services, capacity providers, ...) whose ``name``
+    is *name*: ``services.transcoder.protection.policy`` reads like
+    ``services[0].protection.policy``."""
+    names = [item.get("name") for item in items if isinstance(item, dict)]
+    for item in items:
+        if isinstance(item, dict) and item.get("name") == name:
+            return item
+    known = ", ".join(repr(n) for n in names if isinstance(n, str)) or "none"
+    raise ScenarioError(
+        f"{what} {path!r}: no item named {name!r} in that list (names: {known}); "
+        "or give its position, as in services[0]"
+    )
 
 
 def _split_path(path: str, what: str) -> list[str | int]:
