@@ -289,3 +289,114 @@ def test_termination_starts_in_the_zone_with_the_most_instances(seed: int) -> No
         rng=np.random.default_rng(seed),
     )
     assert chosen[0] in {"i-b1", "i-b2"}
+
+
+def test_an_unknown_binpack_field_is_refused_with_the_choices() -> None:
+    """Only cpu and memory can be packed."""
+    with pytest.raises(
+        InvalidCapacityRule,
+        match=_exactly("binpack field must be one of cpu, memory; got 'disk'"),
+    ):
+        Resources(1024, 2048).amount("disk")
+
+
+def test_binpack_without_a_field_packs_memory() -> None:
+    """A binpack strategy built without a field packs memory, on placement and
+    on scale-in."""
+    roomy = InstanceView(
+        "A", "us-east-1a", Resources(4096, 8192), Resources(4096, 8192)
+    )
+    tight = InstanceView("B", "us-east-1a", Resources(4096, 8192), Resources(256, 1024))
+    placed = place_tasks(
+        [roomy, tight],
+        Resources(256, 512),
+        1,
+        strategies=[PlacementStrategy("binpack")],
+        constraints=[],
+        group_counts={},
+        rng=np.random.default_rng(0),
+    )
+    assert placed == ["B"]
+    tasks = [_task("t1", "A", "us-east-1a"), _task("t2", "B", "us-east-1a")]
+    left = {"A": Resources(256, 4096), "B": Resources(4096, 1024)}
+    stopped = select_tasks_to_stop(
+        tasks,
+        1,
+        strategies=[PlacementStrategy("binpack")],
+        instances=left,
+        rng=np.random.default_rng(0),
+    )
+    assert stopped == ["t1"]
+
+
+def test_ties_are_drawn_at_random() -> None:
+    """Two equal candidates: across seeds each is chosen sometimes, for a new
+    task and for a task to stop."""
+    instances = [_instance("A", "us-east-1a"), _instance("B", "us-east-1a")]
+    placed = {
+        place_tasks(
+            instances,
+            Resources(256, 512),
+            1,
+            strategies=[PlacementStrategy("spread", "instanceId")],
+            constraints=[],
+            group_counts={},
+            rng=np.random.default_rng(seed),
+        )[0]
+        for seed in range(40)
+    }
+    assert placed == {"A", "B"}
+    tasks = [_task("t1", "A", "us-east-1a"), _task("t2", "B", "us-east-1a")]
+    left = {"A": Resources(2048, 4096), "B": Resources(2048, 4096)}
+    stopped = {
+        select_tasks_to_stop(
+            tasks,
+            1,
+            strategies=[PlacementStrategy("spread", "instanceId")],
+            instances=left,
+            rng=np.random.default_rng(seed),
+        )[0]
+        for seed in range(40)
+    }
+    assert stopped == {"t1", "t2"}
+
+
+@given(seeds)
+def test_scale_in_spreads_by_instance_and_binpacks_by_what_is_left(seed: int) -> None:
+    """Instance i1 holds two tasks and has little memory left, i2 one task and
+    much memory left (same zone): spread by instance stops a task on i1;
+    binpack on memory stops the one on i2 (its instance has the most left)."""
+    tasks = [
+        _task("t1", "i1", "us-east-1a"),
+        _task("t2", "i1", "us-east-1a"),
+        _task("t3", "i2", "us-east-1a"),
+    ]
+    left = {"i1": Resources(1024, 512), "i2": Resources(1024, 6144)}
+    spread = select_tasks_to_stop(
+        tasks,
+        1,
+        strategies=[PlacementStrategy("spread", "instanceId")],
+        instances=left,
+        rng=np.random.default_rng(seed),
+    )
+    binpack = select_tasks_to_stop(
+        tasks,
+        1,
+        strategies=[PlacementStrategy("binpack", "memory")],
+        instances=left,
+        rng=np.random.default_rng(seed),
+    )
+    assert spread[0] in {"t1", "t2"}
+    assert binpack == ["t3"]
+
+
+def test_the_warmup_period_takes_0_to_10000_seconds() -> None:
+    """instanceWarmupPeriod accepts 0 and 10000 (and anything between), and
+    refuses 10001."""
+    for seconds in (0.0, 0.5, 10_000.0):
+        assert (
+            ManagedScaling(instance_warmup_period_s=seconds).instance_warmup_period_s
+            == seconds
+        )
+    with pytest.raises(InvalidCapacityRule, match="instanceWarmupPeriod 10001"):
+        ManagedScaling(instance_warmup_period_s=10_001.0)
