@@ -45,8 +45,13 @@ from ecssim.rules.placement import (
     launch_zones,
 )
 
-#: The Amazon ECS service quota "Tasks per service" (5,000; not adjustable).
+#: Amazon ECS service quotas (service-quotas.html; docs/sources.md): "Tasks
+#: per service", "Services per cluster", "Container instances per cluster"
+#: (5,000 each) and "Capacity providers per cluster" (20).
 MAX_TASKS_PER_SERVICE: Final = 5000
+MAX_SERVICES_PER_CLUSTER: Final = 5000
+MAX_CONTAINER_INSTANCES_PER_CLUSTER: Final = 5000
+MAX_CLUSTER_CAPACITY_PROVIDERS: Final = 20
 MAX_UPDATE_PROTECTION_TASKS: Final = 10
 MAX_GET_PROTECTION_TASKS: Final = 100
 MAX_DESCRIBE_TASKS: Final = 100
@@ -750,6 +755,14 @@ class EcsClient(BotoShapedClient):
                 op,
                 "InvalidParameterException",
                 "Creation of service was not idempotent.",
+            )
+        live = sum(1 for s in cluster.services.values() if s.status != "INACTIVE")
+        if live >= MAX_SERVICES_PER_CLUSTER:
+            raise self._fail(
+                op,
+                "InvalidParameterException",
+                f"Cluster {cluster.name} already has {live} services, the limit of "
+                f"{MAX_SERVICES_PER_CLUSTER} services per cluster.",
             )
         if "taskDefinition" not in kwargs:
             raise self._fail(
@@ -1661,6 +1674,13 @@ class EcsClient(BotoShapedClient):
         op = "PutClusterCapacityProviders"
         self._begin(op, kwargs)
         cluster = self._cluster(op, kwargs["cluster"])
+        if len(kwargs["capacityProviders"]) > MAX_CLUSTER_CAPACITY_PROVIDERS:
+            raise self._fail(
+                op,
+                "InvalidParameterException",
+                f"capacityProviders can have at most {MAX_CLUSTER_CAPACITY_PROVIDERS} "
+                f"capacity providers per cluster; got {len(kwargs['capacityProviders'])}.",
+            )
         names: list[str] = []
         for ref in kwargs["capacityProviders"]:
             name = ref.rsplit("/", 1)[-1] if ref.startswith("arn:") else ref
@@ -1852,6 +1872,16 @@ class EcsClient(BotoShapedClient):
                     "InvalidParameterException",
                     f"EC2 instance {ec2_id} is already registered as {other.arn}.",
                 )
+        live = sum(
+            1 for i in cluster.container_instances.values() if i.status != "INACTIVE"
+        )
+        if live >= MAX_CONTAINER_INSTANCES_PER_CLUSTER:
+            raise self._fail(
+                op,
+                "InvalidParameterException",
+                f"Cluster {cluster.name} already has {live} container instances, "
+                f"the limit of {MAX_CONTAINER_INSTANCES_PER_CLUSTER} per cluster.",
+            )
         registered, others = self._total_resources(op, kwargs.get("totalResources"))
         attributes = {}
         for attribute in kwargs.get("attributes") or []:
