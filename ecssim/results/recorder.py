@@ -2,20 +2,24 @@
 
 The recorder knows nothing about the model: the control plane and the processes
 hand it a kind (past tense, ``task_stopped``) and a few fields. Recording only
-appends to three column lists; pandas and JSON are touched once, in
-:meth:`Recorder.events_frame`, at the end. Columns rather than a tuple per
-event keep long runs cheap for Python's cyclic garbage collector: a dict of
-plain values is not tracked by it, a tuple holding a dict always is.
+appends: the time to a typed array, the kind to a list and the field values to
+the columns of a table per kind and set of field names (a few list slots per
+record, not a dict). pandas, Arrow and JSON are touched once, in
+:meth:`Recorder.events_frame`, at the end, a column at a time.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from array import array
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
+from json.encoder import encode_basestring_ascii
 from typing import Any, Final
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 EVENT_COLUMNS: Final = (
     "time_s",
@@ -28,7 +32,10 @@ EVENT_COLUMNS: Final = (
 )
 #: Simulated time 0 when a recorder is not told otherwise.
 DEFAULT_EPOCH: Final = datetime(2026, 1, 5, tzinfo=UTC)
-_COLUMN_FIELDS: Final = frozenset({"service", "task", "reason"})
+_COLUMN_FIELDS: Final = ("service", "task", "reason")
+#: rows a table keeps as tuples before moving them into its columns
+_BLOCK: Final = 4096
+_JSON_CONSTANTS: Final = {True: "true", False: "false", None: "null"}
 
 
 def timestamps(time_s: pd.Series, start: datetime) -> pd.Series:
@@ -58,19 +65,85 @@ def event_details(events: pd.DataFrame, kind: str | None = None) -> pd.DataFrame
     return pd.concat([rows.drop(columns="detail"), details], axis=1)
 
 
+class _Table:
+    """The records of one kind with one tuple of field names, as columns.
+
+    Rows arrive as tuples (cheap to append) and move into the columns a block at
+    a time, so a long run holds a few list slots per record rather than a dict.
+    """
+
+    __slots__ = ("columns", "index", "keys", "kind", "pending")
+
+    def __init__(self, index: int, kind: str, keys: tuple[str, ...]) -> None:
+        self.index = index
+        self.kind = kind
+        self.keys = keys
+        self.columns: list[list[Any]] = [[] for _ in keys]
+        self.pending: list[tuple[Any, ...]] = []
+
+    def flush(self) -> None:
+        """Move the pending rows into the columns."""
+        if self.pending:
+            if self.keys:
+                for column, values in zip(
+                    self.columns, zip(*self.pending, strict=True), strict=True
+                ):
+                    column.extend(values)
+            self.pending.clear()
+
+    def column(self, key: str) -> list[Any] | None:
+        """The values of field *key* in record order (None: the table has no such field)."""
+        self.flush()
+        if key not in self.keys:
+            return None
+        return self.columns[self.keys.index(key)]
+
+
+def _encoded(values: list[Any], encode: Any) -> list[str]:
+    """Each value as the JSON ``json.dumps(..., sort_keys=True, default=str)`` writes
+    for it inside an object, a column at a time where the column has one plain type."""
+    types = set(map(type, values))
+    if types == {str}:
+        return list(map(encode_basestring_ascii, values))
+    if types <= {bool, type(None)}:
+        return [_JSON_CONSTANTS[v] for v in values]
+    if types == {int}:
+        return list(map(int.__repr__, values))
+    if types == {float} and bool(np.isfinite(np.asarray(values, dtype=float)).all()):
+        return list(map(float.__repr__, values))
+    return list(map(encode, values))
+
+
+def _as_text(values: list[Any]) -> list[Any]:
+    """A column field's values as text (None stays missing)."""
+    if set(map(type, values)) <= {str, type(None)}:
+        return values
+    return [v if v is None or isinstance(v, str) else str(v) for v in values]
+
+
+def _string_column(chunks: list[pa.Array], order: np.ndarray | None) -> pd.Series:
+    joined = pa.concat_arrays(chunks) if chunks else pa.array([], pa.large_string())
+    if order is not None:
+        joined = joined.take(pa.array(order))
+    return pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([joined])))
+
+
 class Recorder:
     """Collects events ``(time_s, kind, fields)``.
 
     In the frame, fields other than service, task and reason go to ``detail``
     as JSON with sorted keys; ``timestamp`` is ``time_s`` as UTC wall-clock time
-    from *start* (time 0).
+    from *start* (time 0). ``kinds`` is every record's kind, in order.
     """
 
     def __init__(self, start: datetime = DEFAULT_EPOCH) -> None:
         self.start = start
-        self.times: list[float] = []
+        self.times = array("d")
         self.kinds: list[str] = []
-        self.fields: list[Mapping[str, Any]] = []
+        #: each record's table (an index into ``_by_index``)
+        self._table_of = array("i")
+        self._tables: dict[tuple[str, ...], _Table] = {}
+        self._by_index: list[_Table] = []
 
     def __len__(self) -> int:
         return len(self.times)
@@ -79,53 +152,134 @@ class Recorder:
         """Append one event."""
         self.times.append(now)
         self.kinds.append(kind)
-        self.fields.append(fields)
+        table = self._tables.get((kind, *fields))
+        if table is None:
+            table = self._new_table(kind, tuple(fields))
+        self._table_of.append(table.index)
+        pending = table.pending
+        pending.append(tuple(fields.values()))
+        if len(pending) >= _BLOCK:
+            table.flush()
+
+    def _new_table(self, kind: str, keys: tuple[str, ...]) -> _Table:
+        table = _Table(len(self._by_index), kind, keys)
+        self._tables[(kind, *keys)] = table
+        self._by_index.append(table)
+        return table
+
+    def clear(self) -> None:
+        """Forget every record (a soak test measuring the model's own memory)."""
+        self.times = array("d")
+        self.kinds.clear()
+        self._table_of = array("i")
+        self._tables.clear()
+        self._by_index.clear()
+
+    @property
+    def fields(self) -> list[dict[str, Any]]:
+        """Every record's fields as a dict, in order (built on each call: slow)."""
+        return [fields for _, _, fields in self.records()]
+
+    def records(self) -> Iterator[tuple[float, str, dict[str, Any]]]:
+        """Every record as ``(time_s, kind, fields)``, in order."""
+        for table in self._by_index:
+            table.flush()
+        rows = [0] * len(self._by_index)
+        for time_s, kind, index in zip(
+            self.times, self.kinds, self._table_of, strict=True
+        ):
+            table = self._by_index[index]
+            row = rows[index]
+            rows[index] = row + 1
+            yield (
+                time_s,
+                kind,
+                {k: c[row] for k, c in zip(table.keys, table.columns, strict=True)},
+            )
+
+    def _positions(self) -> list[np.ndarray]:
+        """Per table (by index), the positions of its records among all records."""
+        owner = np.frombuffer(self._table_of, dtype=np.int32)
+        if not len(owner):
+            return [np.empty(0, np.int64) for _ in self._by_index]
+        order = np.argsort(owner, kind="stable")
+        bounds = np.searchsorted(owner[order], np.arange(len(self._by_index) + 1))
+        return [order[bounds[i] : bounds[i + 1]] for i in range(len(self._by_index))]
+
+    def select(
+        self, kinds: Collection[str], keys: Sequence[str]
+    ) -> tuple[np.ndarray, np.ndarray, dict[str, list[Any]]]:
+        """The records of *kinds*, in record order: their positions among all
+        records, their times, and the values of each field in *keys* (None where a
+        record has no such field), without building any frame."""
+        chosen = [t for t in self._by_index if t.kind in kinds]
+        every = self._positions()
+        positions = [every[t.index] for t in chosen]
+        values: dict[str, list[Any]] = {}
+        for key in keys:
+            column: list[Any] = []
+            for table, where in zip(chosen, positions, strict=True):
+                found = table.column(key)
+                column.extend(found if found is not None else [None] * len(where))
+            values[key] = column
+        at = np.concatenate(positions) if positions else np.empty(0, np.int64)
+        order = np.argsort(at, kind="stable")
+        at = at[order]
+        times = np.frombuffer(self.times, dtype=np.float64)[at]
+        return at, times, {k: [v[i] for i in order.tolist()] for k, v in values.items()}
 
     def events_frame(self) -> pd.DataFrame:
         """All events as a tidy frame with the columns of :data:`EVENT_COLUMNS`."""
-        # one encoder for every row: json.dumps with options builds one per call
+        # one encoder for what has no plain JSON type: json.dumps builds one per call
         encode = json.JSONEncoder(sort_keys=True, default=str).encode
-        services, tasks, reasons, details = [], [], [], []
-        # many details are one flag or status ({"busy": true}): encode those once
-        small: dict[tuple[str, Any], str] = {}
-        for fields in self.fields:
-            services.append(fields.get("service"))
-            tasks.append(fields.get("task"))
-            reasons.append(fields.get("reason"))
-            rest = {k: v for k, v in fields.items() if k not in _COLUMN_FIELDS}
+        chunks: dict[str, list[pa.Array]] = {name: [] for name in _COLUMN_FIELDS}
+        chunks["detail"] = []
+        positions = self._positions()
+        for table, where in zip(self._by_index, positions, strict=True):
+            table.flush()
+            count = len(where)
+            for name in _COLUMN_FIELDS:
+                found = table.column(name)
+                chunks[name].append(
+                    pa.nulls(count, pa.large_string())
+                    if found is None
+                    else pa.array(_as_text(found), pa.large_string())
+                )
+            rest = sorted(k for k in table.keys if k not in _COLUMN_FIELDS)
             if not rest:
-                details.append("{}")
-            elif len(rest) == 1:
-                ((key, value),) = rest.items()
-                if type(value) in (bool, str) or value is None:
-                    text = small.get((key, value))
-                    if text is None:
-                        text = small[(key, value)] = encode(rest)
-                    details.append(text)
-                else:
-                    details.append(encode(rest))
+                details: Any = pa.array(["{}"] * count, pa.large_string())
             else:
-                details.append(encode(rest))
-        frame = pd.DataFrame(
+                template = (
+                    "{{"
+                    + ", ".join(
+                        encode_basestring_ascii(k).replace("{", "{{").replace("}", "}}")
+                        + ": {}"
+                        for k in rest
+                    )
+                    + "}}"
+                )
+                encoded = [
+                    _encoded(table.columns[table.keys.index(k)], encode) for k in rest
+                ]
+                details = pa.array(
+                    list(map(template.format, *encoded)), pa.large_string()
+                )
+            chunks["detail"].append(details)
+        order = None
+        if len(self._by_index) > 1:
+            at = np.concatenate(positions)
+            order = np.empty_like(at)
+            order[at] = np.arange(len(at))
+        times = pd.Series(np.frombuffer(self.times, dtype=np.float64).copy())
+        return pd.DataFrame(
             {
-                "time_s": pd.Series(self.times, dtype="float64"),
-                "timestamp": timestamps(
-                    pd.Series(self.times, dtype="float64"), self.start
-                ),
-                "kind": pd.Series(self.kinds, dtype=object),
-                "service": pd.Series(services, dtype=object),
-                "task": pd.Series(tasks, dtype=object),
-                "reason": pd.Series(reasons, dtype=object),
-                "detail": pd.Series(details, dtype=object),
+                "time_s": times,
+                "timestamp": timestamps(times, self.start),
+                "kind": pd.Series(pd.array(self.kinds, dtype="string")),
+                **{
+                    name: _string_column(chunks[name], order)
+                    for name in (*_COLUMN_FIELDS, "detail")
+                },
             },
             columns=list(EVENT_COLUMNS),
-        )
-        return frame.astype(
-            {
-                "kind": "string",
-                "service": "string",
-                "task": "string",
-                "reason": "string",
-                "detail": "string",
-            }
         )
