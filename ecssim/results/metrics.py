@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import json
-from array import array
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -112,7 +111,8 @@ def _blocked_episodes(
     episodes = 0
     total = 0.0
     since: float | None = None
-    for time_s, kind in zip(events["time_s"], events["kind"], strict=True):
+    blocking = events[events["kind"].isin(["scale_in_blocked", "scale_in_unblocked"])]
+    for time_s, kind in zip(blocking["time_s"], blocking["kind"], strict=True):
         if kind == "scale_in_blocked" and since is None:
             since = time_s
             episodes += time_s >= start_s
@@ -124,17 +124,6 @@ def _blocked_episodes(
     return episodes, total / 3600
 
 
-#: Event kinds that change what a task counts as: RUNNING, busy, protected.
-_TASK_STATE_KINDS: Final = frozenset(
-    {
-        "task_status",
-        "task_busy_changed",
-        "protection_set",
-        "protection_renewed",
-        "protection_cleared",
-        "task_stop_requested",
-    }
-)
 #: The step functions :func:`occupancy` returns, one column each.
 OCCUPANCY_COLUMNS: Final = (
     "time_s",
@@ -144,16 +133,6 @@ OCCUPANCY_COLUMNS: Final = (
     "protected",
     "idle_protected",
 )
-
-
-@dataclass(slots=True)
-class _TaskState:
-    since: float
-    running: bool = False
-    busy: bool = False
-    holder: bool = True  # False once a stop was requested: protection no longer counts
-    expires_at: float | None = None
-    protected: bool = False  # counted as protected in the steps so far
 
 
 #: the counts an occupancy follows, in its steps' column order
@@ -187,6 +166,164 @@ class Occupancy:
         return float(np.sum(values.to_numpy(dtype=float) * (upper - lower))) / 3600
 
 
+#: kinds :func:`occupancy` follows, and the code each gets in its arrays
+_OCCUPANCY_CODES: Final = {
+    "service_created": 0,
+    "desired_count_changed": 1,
+    "task_status": 2,
+    "task_busy_changed": 3,
+    "task_stop_requested": 4,
+    "protection_cleared": 5,
+    "protection_set": 6,
+    "protection_renewed": 6,
+}
+OCCUPANCY_KINDS: Final = frozenset(_OCCUPANCY_CODES)
+#: the fields of those kinds that :func:`occupancy` reads
+OCCUPANCY_FIELDS: Final = (
+    "service",
+    "task",
+    "status",
+    "busy",
+    "expires_at",
+    "desired_count",
+    "previous",
+)
+
+
+def _forward(
+    mask: np.ndarray, values: np.ndarray, first: np.ndarray, default: Any
+) -> np.ndarray:
+    """Per row, *values* at the last row at or before it where *mask* holds within
+    its group (the group starts at row *first*), else *default*."""
+    rows = np.arange(len(mask))
+    last = np.maximum.accumulate(np.where(mask, rows, -1))
+    found = last >= first
+    return np.where(found, values[np.maximum(last, 0)], default)
+
+
+def occupancy_of(
+    times: np.ndarray,
+    kinds: Sequence[str],
+    fields: Mapping[str, Sequence[Any]],
+    end_s: float,
+) -> Occupancy:
+    """:func:`occupancy` over the records of one service in record order: their
+    *times*, *kinds* and the values of :data:`OCCUPANCY_FIELDS` (None where a
+    record has no such field). Records of other kinds are ignored."""
+    codes = np.fromiter(
+        (_OCCUPANCY_CODES.get(k, -1) for k in kinds), dtype=np.int8, count=len(kinds)
+    )
+    times = np.asarray(times, dtype=np.float64)
+    change_t: list[np.ndarray] = []
+    change_c: list[dict[str, np.ndarray]] = []
+
+    def add(at: np.ndarray, **deltas: np.ndarray) -> None:
+        change_t.append(at)
+        change_c.append(
+            {
+                name: np.asarray(deltas.get(name, np.zeros(len(at))), dtype=np.int64)
+                for name in _COUNTS
+            }
+        )
+
+    # the desired count: a level when the service is created, then its changes
+    desired = fields["desired_count"]
+    previous = fields["previous"]
+    created = np.flatnonzero(codes == 0)
+    changed = np.flatnonzero(codes == 1)
+    add(times[created], desired=np.array([int(desired[i]) for i in created]))
+    add(
+        times[changed],
+        desired=np.array([int(desired[i]) - int(previous[i]) for i in changed]),
+    )
+    # every task on its own, in record order
+    task_values = fields["task"]
+    of_task = np.flatnonzero(codes >= 2)
+    of_task = of_task[[task_values[i] is not None for i in of_task.tolist()]]
+    groups, _ = pd.factorize(
+        np.array([task_values[i] for i in of_task.tolist()], dtype=object)
+    )
+    order = np.argsort(groups, kind="stable")
+    rows = of_task[order]
+    group = groups[order]
+    t = times[rows]
+    code = codes[rows]
+    n = len(rows)
+    status, busy_values, expires_values = (
+        fields["status"],
+        fields["busy"],
+        fields["expires_at"],
+    )
+    running_value = np.array([status[i] == "RUNNING" for i in rows.tolist()])
+    busy_value = np.array([bool(busy_values[i]) for i in rows.tolist()])
+    expires_value = np.array(
+        [
+            float("nan") if (e := expires_values[i]) is None else float(e)
+            for i in rows.tolist()
+        ],
+        dtype=np.float64,
+    )
+    starts = np.ones(n, dtype=bool)
+    starts[1:] = group[1:] != group[:-1]
+    first = np.maximum.accumulate(np.where(starts, np.arange(n), 0))
+    running = _forward(code == 2, running_value, first, False).astype(bool)
+    busy = _forward(code == 3, busy_value, first, False).astype(bool)
+    holder = _forward(code == 4, np.zeros(n, dtype=bool), first, True).astype(bool)
+    expires = _forward(
+        code >= 5, np.where(code == 6, expires_value, np.nan), first, np.nan
+    )
+    with np.errstate(invalid="ignore"):
+        protected = running & holder & (expires > t)
+    # protection lapses between a task's records (or after its last), when it expires
+    after = np.empty(n, dtype=np.float64)
+    after[:-1] = t[1:]
+    ends = np.ones(n, dtype=bool)
+    ends[:-1] = starts[1:]
+    after[ends] = end_s
+    with np.errstate(invalid="ignore"):
+        lapsed = protected & (expires < after)
+    add(
+        expires[lapsed],
+        protected=-np.ones(int(lapsed.sum())),
+        idle_protected=-(~busy[lapsed]).astype(np.int64),
+    )
+    lapses = np.sort(expires[lapsed & busy])
+    # each record's change against the task's state before it (after any lapse)
+    before_running = np.zeros(n, dtype=bool)
+    before_busy = np.zeros(n, dtype=bool)
+    before_protected = np.zeros(n, dtype=bool)
+    before_running[1:] = running[:-1]
+    before_busy[1:] = busy[:-1]
+    before_protected[1:] = (protected & ~lapsed)[:-1]
+    before_running[starts] = before_busy[starts] = before_protected[starts] = False
+    d_running = running.astype(np.int64) - before_running
+    d_busy = busy.astype(np.int64) - before_busy
+    d_protected = protected.astype(np.int64) - before_protected
+    d_idle = (protected & ~busy).astype(np.int64) - (before_protected & ~before_busy)
+    moved = (d_running != 0) | (d_busy != 0) | (d_protected != 0) | (d_idle != 0)
+    add(
+        t[moved],
+        running=d_running[moved],
+        busy=d_busy[moved],
+        protected=d_protected[moved],
+        idle_protected=d_idle[moved],
+    )
+    frame = pd.DataFrame(
+        {
+            "time_s": np.concatenate(change_t).astype(np.float64),
+            **{name: np.concatenate([c[name] for c in change_c]) for name in _COUNTS},
+        }
+    )
+    steps = frame.groupby("time_s", sort=True).sum().cumsum().reset_index()
+    steps = steps[steps["time_s"] < end_s].reset_index(drop=True)
+    if not len(created):
+        steps["desired"] = np.nan
+    return Occupancy(
+        steps=steps[list(OCCUPANCY_COLUMNS)],
+        lapses_while_busy=tuple(lapses.tolist()),
+    )
+
+
 def occupancy(events: pd.DataFrame, end_s: float) -> Occupancy:
     """The exact counts of one service (or of the standalone tasks) over time.
 
@@ -198,115 +335,19 @@ def occupancy(events: pd.DataFrame, end_s: float) -> Occupancy:
     The desired count follows ``service_created`` and ``desired_count_changed``.
     Nothing depends on the sample interval.
     """
-    # the changes of every count, one entry per change point of a task (kept as
-    # typed arrays: a long run has tens of millions of them)
-    times = array("d")
-    columns = {name: array("q") for name in _COUNTS}
-    desired_d, running_d, busy_d = (
-        columns["desired"],
-        columns["running"],
-        columns["busy"],
+    relevant = events[events["kind"].isin(list(_OCCUPANCY_CODES))]
+    details = [_decoded(text) for text in relevant["detail"].to_numpy(dtype=object)]
+    fields: dict[str, list[Any]] = {
+        key: [d.get(key) for d in details] for key in OCCUPANCY_FIELDS
+    }
+    fields["task"] = (
+        relevant["task"].astype(object).where(relevant["task"].notna(), None).tolist()
     )
-    protected_d, idle_d = columns["protected"], columns["idle_protected"]
-    lapses: list[float] = []
-    tasks: dict[str, _TaskState] = {}
-
-    def change(  # noqa: PLR0917 (a hot inner function: positional on purpose)
-        time_s: float, desired: int, running: int, busy: int, prot: int, idle: int
-    ) -> None:
-        times.append(time_s)
-        desired_d.append(desired)
-        running_d.append(running)
-        busy_d.append(busy)
-        protected_d.append(prot)
-        idle_d.append(idle)
-
-    def lapse(state: _TaskState, now: float) -> None:
-        """Protection counted so far lapsed before *now*: end it when it expired."""
-        expires = state.expires_at
-        if state.protected and expires is not None and expires < now:
-            state.protected = False
-            change(expires, 0, 0, 0, -1, 0 if state.busy else -1)
-            if state.busy:
-                lapses.append(expires)
-
-    desired_known = False
-    relevant = events[
-        events["kind"].isin(_TASK_STATE_KINDS)
-        | events["kind"].isin(["service_created", "desired_count_changed"])
-    ]
-    # plain object arrays: iterating Arrow-backed string columns is slow
-    for time_s, kind, task, detail in zip(
-        relevant["time_s"].to_numpy(dtype=float).tolist(),
-        relevant["kind"].to_numpy(dtype=object),
-        relevant["task"].astype(object).where(relevant["task"].notna(), None),
-        relevant["detail"].to_numpy(dtype=object),
-        strict=True,
-    ):
-        if kind == "service_created":
-            desired_known = True
-            change(time_s, int(_decoded(detail)["desired_count"]), 0, 0, 0, 0)
-            continue
-        if kind == "desired_count_changed":
-            fields = _decoded(detail)
-            change(
-                time_s,
-                int(fields["desired_count"]) - int(fields["previous"]),
-                0,
-                0,
-                0,
-                0,
-            )
-            continue
-        if task is None:
-            continue
-        state = tasks.get(task)
-        if state is None:
-            state = tasks[task] = _TaskState(since=time_s)
-        lapse(state, time_s)
-        running, busy, protected = state.running, state.busy, state.protected
-        if kind == "task_status":
-            state.running = _decoded(detail).get("status") == "RUNNING"
-        elif kind == "task_busy_changed":
-            state.busy = bool(_decoded(detail).get("busy"))
-        elif kind == "task_stop_requested":
-            state.holder = False
-        elif kind == "protection_cleared":
-            state.expires_at = None
-        else:
-            expires = _decoded(detail).get("expires_at")
-            state.expires_at = None if expires is None else float(expires)
-        expires_at = state.expires_at
-        state.protected = (
-            state.running
-            and state.holder
-            and expires_at is not None
-            and expires_at > time_s
-        )
-        state.since = time_s
-        d_running = state.running - running
-        d_busy = state.busy - busy
-        d_protected = state.protected - protected
-        d_idle = (state.protected and not state.busy) - (protected and not busy)
-        if d_running or d_busy or d_protected or d_idle:
-            change(time_s, 0, d_running, d_busy, d_protected, d_idle)
-    for state in tasks.values():
-        lapse(state, end_s)
-    frame = pd.DataFrame(
-        {
-            "time_s": np.frombuffer(times, dtype=np.float64),
-            **{
-                name: np.frombuffer(values, dtype=np.int64)
-                for name, values in columns.items()
-            },
-        }
-    )
-    steps = frame.groupby("time_s", sort=True).sum().cumsum().reset_index()
-    steps = steps[steps["time_s"] < end_s].reset_index(drop=True)
-    if not desired_known:
-        steps["desired"] = np.nan
-    return Occupancy(
-        steps=steps[list(OCCUPANCY_COLUMNS)], lapses_while_busy=tuple(lapses)
+    return occupancy_of(
+        relevant["time_s"].to_numpy(dtype=float),
+        relevant["kind"].to_numpy(dtype=object).tolist(),
+        fields,
+        end_s,
     )
 
 
@@ -440,12 +481,15 @@ def _service_row(
     *,
     duration_s: float,
     measure_from_s: float,
+    track: Occupancy | None = None,
 ) -> dict[str, Any]:
     start_s = measure_from_s
-    track = occupancy(events, duration_s)
+    if track is None:
+        track = occupancy(events, duration_s)
     steps = track.steps
     all_events = events
-    events = events[events["time_s"] >= start_s]
+    if start_s > 0:  # times are never negative: no copy without a warm-up
+        events = events[events["time_s"] >= start_s]
     jobs = jobs[~(jobs["arrival_s"] < start_s)]
     sessions = sessions[~(sessions["arrival_s"] < start_s)]
     waits = (jobs["first_start_s"] - jobs["arrival_s"]).dropna()
@@ -503,6 +547,7 @@ def _service_row(
         ),
     }
     row.update(_deployments(all_events, duration_s, start_s))
+    faults = events.loc[events["kind"] == "fault_injected", "detail"]
     row.update(
         {
             "protection_calls": int(
@@ -536,17 +581,9 @@ def _service_row(
             ),
             "tasks_killed": _count(events, "task_killed"),
             "worker_hangs": _count(events, "worker_hung"),
-            "task_crashes": int(
-                (
-                    (events["kind"] == "fault_injected")
-                    & events["detail"].str.contains('"task_crash"', regex=False)
-                ).sum()
-            ),
+            "task_crashes": int(faults.str.contains('"task_crash"', regex=False).sum()),
             "spot_interruptions": int(
-                (
-                    (events["kind"] == "fault_injected")
-                    & events["detail"].str.contains('"spot_interruption"', regex=False)
-                ).sum()
+                faults.str.contains('"spot_interruption"', regex=False).sum()
             ),
         }
     )
@@ -562,6 +599,7 @@ def summarize(
     duration_s: float,
     measure_from_s: float = 0.0,
     workloads: Mapping[str, str | None] | None = None,
+    occupancies: Mapping[str, Occupancy] | None = None,
 ) -> pd.DataFrame:
     """One row per service with every column of :data:`SUMMARY_COLUMNS`.
 
@@ -580,6 +618,9 @@ def summarize(
             None). When given, the outcomes of the other kind are NaN (not
             applicable) rather than 0: :data:`QUEUE_OUTCOMES`,
             :data:`SESSION_OUTCOMES`. Standalone tasks have neither.
+        occupancies: each service's :class:`Occupancy` when already known (a run
+            computes them from its recorder, without decoding the events); the
+            others are computed from *events*.
     """
     rows = []
     names = list(services)
@@ -590,7 +631,8 @@ def summarize(
         if name == STANDALONE:
             mine = events[standalone]
         else:
-            mine = events[events["service"] == name]
+            mask = (events["service"] == name).fillna(False)
+            mine = events if bool(mask.all()) else events[mask]
         workload = (workloads or {}).get(name)
         row = _service_row(
             name,
@@ -599,6 +641,7 @@ def summarize(
             sessions[sessions["service"] == name],
             duration_s=duration_s,
             measure_from_s=measure_from_s,
+            track=(occupancies or {}).get(name),
         )
         if workloads is not None or name == STANDALONE:
             if workload != "queue":

@@ -15,6 +15,7 @@ from array import array
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from json.encoder import encode_basestring_ascii
+from operator import itemgetter
 from typing import Any, Final
 
 import numpy as np
@@ -66,34 +67,23 @@ def event_details(events: pd.DataFrame, kind: str | None = None) -> pd.DataFrame
 
 
 class _Table:
-    """The records of one kind with one tuple of field names, as columns.
+    """The records of one kind with one tuple of field names, as columns."""
 
-    Rows arrive as tuples (cheap to append) and move into the columns a block at
-    a time, so a long run holds a few list slots per record rather than a dict.
-    """
-
-    __slots__ = ("columns", "index", "keys", "kind", "pending")
+    __slots__ = ("columns", "index", "keys", "kind")
 
     def __init__(self, index: int, kind: str, keys: tuple[str, ...]) -> None:
         self.index = index
         self.kind = kind
         self.keys = keys
         self.columns: list[list[Any]] = [[] for _ in keys]
-        self.pending: list[tuple[Any, ...]] = []
 
-    def flush(self) -> None:
-        """Move the pending rows into the columns."""
-        if self.pending:
-            if self.keys:
-                for column, values in zip(
-                    self.columns, zip(*self.pending, strict=True), strict=True
-                ):
-                    column.extend(values)
-            self.pending.clear()
+    def append(self, fields: Mapping[str, Any]) -> None:
+        """Append one record's values (it has exactly the fields ``keys``)."""
+        for key, column in zip(self.keys, self.columns, strict=True):
+            column.append(fields[key])
 
     def column(self, key: str) -> list[Any] | None:
         """The values of field *key* in record order (None: the table has no such field)."""
-        self.flush()
         if key not in self.keys:
             return None
         return self.columns[self.keys.index(key)]
@@ -142,7 +132,12 @@ class Recorder:
         self.kinds: list[str] = []
         #: each record's table (an index into ``_by_index``)
         self._table_of = array("i")
-        self._tables: dict[tuple[str, ...], _Table] = {}
+        #: records not yet filed into their tables, a block at most
+        self._pending: list[Mapping[str, Any]] = []
+        #: table index by kind and set of field names
+        self._tables: dict[tuple[str, frozenset[str]], int] = {}
+        #: the table a record of (kind, number of fields) goes to first
+        self._by_shape: dict[tuple[str, int], int] = {}
         self._by_index: list[_Table] = []
 
     def __len__(self) -> int:
@@ -152,18 +147,60 @@ class Recorder:
         """Append one event."""
         self.times.append(now)
         self.kinds.append(kind)
-        table = self._tables.get((kind, *fields))
-        if table is None:
-            table = self._new_table(kind, tuple(fields))
-        self._table_of.append(table.index)
-        pending = table.pending
-        pending.append(tuple(fields.values()))
+        pending = self._pending
+        pending.append(fields)
         if len(pending) >= _BLOCK:
-            table.flush()
+            self._file()
 
-    def _new_table(self, kind: str, keys: tuple[str, ...]) -> _Table:
+    def _file(self) -> None:
+        """Move the pending records into their tables, a block at a time (cheaper
+        than one by one while the model runs).
+
+        A block's records are grouped by kind and number of fields; a group whose
+        records all have the fields of its table goes in at once (same number,
+        all present: the same fields), any other record on its own."""
+        pending = self._pending
+        if not pending:
+            return
+        start = len(self._table_of)
+        shapes = list(
+            zip(
+                self.kinds[start : start + len(pending)], map(len, pending), strict=True
+            )
+        )
+        by_shape = self._by_shape
+        for shape in set(shapes).difference(by_shape):
+            keys = tuple(pending[shapes.index(shape)])
+            by_shape[shape] = self._table(shape[0], keys).index
+        ids = array("i", map(by_shape.__getitem__, shapes))
+        owner = np.frombuffer(ids, dtype=np.int32)
+        order = np.argsort(owner, kind="stable")
+        bounds = np.flatnonzero(np.diff(owner[order])) + 1
+        for rows in np.split(order, bounds):
+            block = [pending[i] for i in rows.tolist()]
+            table = self._by_index[int(owner[rows[0]])]
+            try:
+                values = [list(map(itemgetter(k), block)) for k in table.keys]
+            except KeyError:  # records of one kind with other fields: one by one
+                for i in rows.tolist():
+                    fields = pending[i]
+                    other = self._table(shapes[i][0], tuple(fields))
+                    ids[i] = other.index
+                    other.append(fields)
+                continue
+            for column, found in zip(table.columns, values, strict=True):
+                column.extend(found)
+        self._table_of.extend(ids)
+        pending.clear()
+
+    def _table(self, kind: str, keys: tuple[str, ...]) -> _Table:
+        """The table of *kind* with the fields *keys* (in any order), new if need be."""
+        key = (kind, frozenset(keys))
+        index = self._tables.get(key)
+        if index is not None:
+            return self._by_index[index]
         table = _Table(len(self._by_index), kind, keys)
-        self._tables[(kind, *keys)] = table
+        self._tables[key] = table.index
         self._by_index.append(table)
         return table
 
@@ -172,7 +209,9 @@ class Recorder:
         self.times = array("d")
         self.kinds.clear()
         self._table_of = array("i")
+        self._pending.clear()
         self._tables.clear()
+        self._by_shape.clear()
         self._by_index.clear()
 
     @property
@@ -182,8 +221,7 @@ class Recorder:
 
     def records(self) -> Iterator[tuple[float, str, dict[str, Any]]]:
         """Every record as ``(time_s, kind, fields)``, in order."""
-        for table in self._by_index:
-            table.flush()
+        self._file()
         rows = [0] * len(self._by_index)
         for time_s, kind, index in zip(
             self.times, self.kinds, self._table_of, strict=True
@@ -199,6 +237,7 @@ class Recorder:
 
     def _positions(self) -> list[np.ndarray]:
         """Per table (by index), the positions of its records among all records."""
+        self._file()
         owner = np.frombuffer(self._table_of, dtype=np.int32)
         if not len(owner):
             return [np.empty(0, np.int64) for _ in self._by_index]
@@ -212,6 +251,7 @@ class Recorder:
         """The records of *kinds*, in record order: their positions among all
         records, their times, and the values of each field in *keys* (None where a
         record has no such field), without building any frame."""
+        self._file()
         chosen = [t for t in self._by_index if t.kind in kinds]
         every = self._positions()
         positions = [every[t.index] for t in chosen]
@@ -236,7 +276,6 @@ class Recorder:
         chunks["detail"] = []
         positions = self._positions()
         for table, where in zip(self._by_index, positions, strict=True):
-            table.flush()
             count = len(where)
             for name in _COLUMN_FIELDS:
                 found = table.column(name)
