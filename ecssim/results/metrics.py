@@ -231,10 +231,12 @@ def occupancy_of(
     previous = fields["previous"]
     created = np.flatnonzero(codes == 0)
     changed = np.flatnonzero(codes == 1)
-    add(times[created], desired=np.array([int(desired[i]) for i in created]))
+    add(times[created], desired=np.array([int(desired[i]) for i in created.tolist()]))
     add(
         times[changed],
-        desired=np.array([int(desired[i]) - int(previous[i]) for i in changed]),
+        desired=np.array(
+            [int(desired[i]) - int(previous[i]) for i in changed.tolist()]
+        ),
     )
     # every task on its own, in record order
     task_values = fields["task"]
