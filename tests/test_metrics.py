@@ -679,13 +679,8 @@ def test_the_occupancy_from_the_recorder_is_the_one_from_the_events_frame(
         {"service": "svc", "previous": 2, "desired_count": 1, "cause": "x"},
     )
     from_frame = occupancy(recorder.events_frame(), 120.0)
-    _, times, fields = recorder.select(OCCUPANCY_KINDS, OCCUPANCY_FIELDS)
-    kinds = [
-        recorder.kinds[i]
-        for i in range(len(recorder))
-        if recorder.kinds[i] in OCCUPANCY_KINDS
-    ]
-    from_columns = occupancy_of(times, kinds, fields, 120.0)
+    positions, times, kinds, fields = recorder.select(OCCUPANCY_KINDS, OCCUPANCY_FIELDS)
+    from_columns = occupancy_of(positions, times, kinds, fields, 120.0)
     pd.testing.assert_frame_equal(
         from_frame.steps, from_columns.steps, check_exact=True
     )

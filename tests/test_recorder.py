@@ -219,17 +219,22 @@ def test_the_frame_is_what_one_json_dumps_per_row_gives(
 
 
 def test_select_gives_the_fields_of_some_kinds_in_record_order() -> None:
-    """``select`` returns the positions, times and fields of the records of the
-    kinds asked for, in record order, None where a record lacks a field."""
+    """``select`` returns the positions, times, kinds and fields of the records of
+    the kinds asked for, None where a record lacks a field."""
     recorder = Recorder()
     recorder.record(0.0, "a", {"task": "t1", "x": 1})
     recorder.record(1.0, "b", {"task": "t2"})
     recorder.record(2.0, "a", {"task": "t3", "x": 2})
     recorder.record(3.0, "c", {"x": 3})
-    positions, times, fields = recorder.select({"a", "c"}, ("task", "x"))
-    assert positions.tolist() == [0, 2, 3]
-    assert times.tolist() == [0.0, 2.0, 3.0]
-    assert fields == {"task": ["t1", "t3", None], "x": [1, 2, 3]}
+    positions, times, kinds, fields = recorder.select({"a", "c"}, ("task", "x"))
+    rows = sorted(
+        zip(positions.tolist(), times.tolist(), kinds, *fields.values(), strict=True)
+    )
+    assert rows == [
+        (0, 0.0, "a", "t1", 1),
+        (2, 2.0, "a", "t3", 2),
+        (3, 3.0, "c", None, 3),
+    ]
 
 
 def test_clear_forgets_every_record() -> None:

@@ -140,11 +140,10 @@ class Model:
         """Each service's occupancy (and the standalone tasks') straight from the
         recorder's columns: the same figures as from the events frame, without
         decoding a single detail."""
-        recorder = self.sim.recorder
-        at, times, fields = recorder.select(OCCUPANCY_KINDS, OCCUPANCY_FIELDS)
-        kinds = recorder.kinds
-        services = fields["service"]
-        owners, names = pd.factorize(np.array(services, dtype=object))
+        at, times, kinds, fields = self.sim.recorder.select(
+            OCCUPANCY_KINDS, OCCUPANCY_FIELDS
+        )
+        owners, names = pd.factorize(np.array(fields["service"], dtype=object))
         has_task = np.array([t is not None for t in fields["task"]], dtype=bool)
         groups = {str(name): owners == i for i, name in enumerate(names)}
         groups[STANDALONE] = (owners == -1) & has_task
@@ -154,12 +153,15 @@ class Model:
             if not len(rows):
                 continue
             if len(rows) == len(at):
-                picked, mine = fields, at
-            else:
-                picked = {k: [v[i] for i in rows.tolist()] for k, v in fields.items()}
-                mine = at[rows]
+                found[name] = occupancy_of(at, times, kinds, fields, end_s)
+                continue
+            picked = rows.tolist()
             found[name] = occupancy_of(
-                times[rows], [kinds[i] for i in mine.tolist()], picked, end_s
+                at[rows],
+                times[rows],
+                [kinds[i] for i in picked],
+                {k: [v[i] for i in picked] for k, v in fields.items()},
+                end_s,
             )
         return found
 

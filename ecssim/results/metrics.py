@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any, Final
 
 import numpy as np
@@ -202,16 +203,18 @@ def _forward(
 
 
 def occupancy_of(
+    order: np.ndarray,
     times: np.ndarray,
     kinds: Sequence[str],
     fields: Mapping[str, Sequence[Any]],
     end_s: float,
 ) -> Occupancy:
-    """:func:`occupancy` over the records of one service in record order: their
+    """:func:`occupancy` over the records of one service: their place in the
+    record order (*order*: any increasing numbers; the rows need not be sorted),
     *times*, *kinds* and the values of :data:`OCCUPANCY_FIELDS` (None where a
     record has no such field). Records of other kinds are ignored."""
     codes = np.fromiter(
-        (_OCCUPANCY_CODES.get(k, -1) for k in kinds), dtype=np.int8, count=len(kinds)
+        map(_OCCUPANCY_CODES.get, kinds, repeat(-1)), dtype=np.int8, count=len(kinds)
     )
     times = np.asarray(times, dtype=np.float64)
     change_t: list[np.ndarray] = []
@@ -226,6 +229,16 @@ def occupancy_of(
             }
         )
 
+    def values(
+        code: int, key: str, read: Callable[[Any], Any], dtype: Any
+    ) -> np.ndarray:
+        """*read* of field *key* of the records of *code*; zero elsewhere."""
+        out = np.zeros(len(codes), dtype=dtype)
+        where = np.flatnonzero(codes == code)
+        column = fields[key]
+        out[where] = [read(column[i]) for i in where.tolist()]
+        return out
+
     # the desired count: a level when the service is created, then its changes
     desired = fields["desired_count"]
     previous = fields["previous"]
@@ -238,6 +251,13 @@ def occupancy_of(
             [int(desired[i]) - int(previous[i]) for i in changed.tolist()]
         ),
     )
+    running_all = values(2, "status", "RUNNING".__eq__, bool)
+    busy_all = values(3, "busy", bool, bool)
+    expires_all = np.where(
+        codes == 6,
+        values(6, "expires_at", _seconds, np.float64),
+        np.nan,
+    )
     # every task on its own, in record order
     task_values = fields["task"]
     of_task = np.flatnonzero(codes >= 2)
@@ -245,35 +265,22 @@ def occupancy_of(
     groups, _ = pd.factorize(
         np.array([task_values[i] for i in of_task.tolist()], dtype=object)
     )
-    order = np.argsort(groups, kind="stable")
-    rows = of_task[order]
-    group = groups[order]
+    by_task = np.lexsort((np.asarray(order)[of_task], groups))
+    rows = of_task[by_task]
+    group = groups[by_task]
     t = times[rows]
     code = codes[rows]
     n = len(rows)
-    status, busy_values, expires_values = (
-        fields["status"],
-        fields["busy"],
-        fields["expires_at"],
-    )
-    running_value = np.array([status[i] == "RUNNING" for i in rows.tolist()])
-    busy_value = np.array([bool(busy_values[i]) for i in rows.tolist()])
-    expires_value = np.array(
-        [
-            float("nan") if (e := expires_values[i]) is None else float(e)
-            for i in rows.tolist()
-        ],
-        dtype=np.float64,
-    )
+    running_value = running_all[rows]
+    busy_value = busy_all[rows]
+    expires_value = expires_all[rows]
     starts = np.ones(n, dtype=bool)
     starts[1:] = group[1:] != group[:-1]
     first = np.maximum.accumulate(np.where(starts, np.arange(n), 0))
     running = _forward(code == 2, running_value, first, False).astype(bool)
     busy = _forward(code == 3, busy_value, first, False).astype(bool)
     holder = _forward(code == 4, np.zeros(n, dtype=bool), first, True).astype(bool)
-    expires = _forward(
-        code >= 5, np.where(code == 6, expires_value, np.nan), first, np.nan
-    )
+    expires = _forward(code >= 5, expires_value, first, np.nan)
     with np.errstate(invalid="ignore"):
         protected = running & holder & (expires > t)
     # protection lapses between a task's records (or after its last), when it expires
@@ -326,6 +333,10 @@ def occupancy_of(
     )
 
 
+def _seconds(value: Any) -> float:
+    return float("nan") if value is None else float(value)
+
+
 def occupancy(events: pd.DataFrame, end_s: float) -> Occupancy:
     """The exact counts of one service (or of the standalone tasks) over time.
 
@@ -346,6 +357,7 @@ def occupancy(events: pd.DataFrame, end_s: float) -> Occupancy:
         relevant["task"].astype(object).where(relevant["task"].notna(), None).tolist()
     )
     return occupancy_of(
+        np.arange(len(relevant)),
         relevant["time_s"].to_numpy(dtype=float),
         relevant["kind"].to_numpy(dtype=object).tolist(),
         fields,

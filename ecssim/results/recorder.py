@@ -14,6 +14,7 @@ import json
 from array import array
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
+from itertools import repeat
 from json.encoder import encode_basestring_ascii
 from operator import itemgetter
 from typing import Any, Final
@@ -247,10 +248,11 @@ class Recorder:
 
     def select(
         self, kinds: Collection[str], keys: Sequence[str]
-    ) -> tuple[np.ndarray, np.ndarray, dict[str, list[Any]]]:
-        """The records of *kinds*, in record order: their positions among all
-        records, their times, and the values of each field in *keys* (None where a
-        record has no such field), without building any frame."""
+    ) -> tuple[np.ndarray, np.ndarray, list[str], dict[str, list[Any]]]:
+        """The records of *kinds* without building any frame: their positions among
+        all records, their times, their kinds and the values of each field in
+        *keys* (None where a record has no such field), grouped by table (sort
+        by position for the record order)."""
         self._file()
         chosen = [t for t in self._by_index if t.kind in kinds]
         every = self._positions()
@@ -263,10 +265,13 @@ class Recorder:
                 column.extend(found if found is not None else [None] * len(where))
             values[key] = column
         at = np.concatenate(positions) if positions else np.empty(0, np.int64)
-        order = np.argsort(at, kind="stable")
-        at = at[order]
         times = np.frombuffer(self.times, dtype=np.float64)[at]
-        return at, times, {k: [v[i] for i in order.tolist()] for k, v in values.items()}
+        kinds_of = [
+            kind
+            for table, where in zip(chosen, positions, strict=True)
+            for kind in repeat(table.kind, len(where))
+        ]
+        return at, times, kinds_of, values
 
     def events_frame(self) -> pd.DataFrame:
         """All events as a tidy frame with the columns of :data:`EVENT_COLUMNS`."""
