@@ -225,15 +225,21 @@ def test_select_gives_the_fields_of_some_kinds_in_record_order() -> None:
     recorder.record(0.0, "a", {"task": "t1", "x": 1})
     recorder.record(1.0, "b", {"task": "t2"})
     recorder.record(2.0, "a", {"task": "t3", "x": 2})
-    recorder.record(3.0, "c", {"x": 3})
+    recorder.record(3.0, "c", {"x": [3, 4]})
     positions, times, kinds, fields = recorder.select({"a", "c"}, ("task", "x"))
     rows = sorted(
-        zip(positions.tolist(), times.tolist(), kinds, *fields.values(), strict=True)
+        zip(
+            positions.tolist(),
+            times.tolist(),
+            kinds.tolist(),
+            *(v.tolist() for v in fields.values()),
+            strict=True,
+        )
     )
     assert rows == [
         (0, 0.0, "a", "t1", 1),
         (2, 2.0, "a", "t3", 2),
-        (3, 3.0, "c", None, 3),
+        (3, 3.0, "c", None, [3, 4]),
     ]
 
 

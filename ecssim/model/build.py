@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
@@ -143,30 +142,29 @@ class Model:
         at, times, kinds, fields = self.sim.recorder.select(
             OCCUPANCY_KINDS, OCCUPANCY_FIELDS
         )
-        owners, names = pd.factorize(np.array(fields["service"], dtype=object))
-        has_task = np.array([t is not None for t in fields["task"]], dtype=bool)
+        owners, names = pd.factorize(fields["service"])
         groups = {str(name): owners == i for i, name in enumerate(names)}
-        groups[STANDALONE] = (owners == -1) & has_task
+        groups[STANDALONE] = (owners == -1) & (fields["task"] != None)  # noqa: E711
         found = {}
         for name, mask in groups.items():
-            rows = np.flatnonzero(mask)
-            if not len(rows):
+            if not mask.any():
                 continue
-            if len(rows) == len(at):
+            if mask.all():
                 found[name] = occupancy_of(at, times, kinds, fields, end_s)
                 continue
-            picked = rows.tolist()
             found[name] = occupancy_of(
-                at[rows],
-                times[rows],
-                [kinds[i] for i in picked],
-                {k: [v[i] for i in picked] for k, v in fields.items()},
+                at[mask],
+                times[mask],
+                kinds[mask],
+                {k: v[mask] for k, v in fields.items()},
                 end_s,
             )
         return found
 
     def _result(self) -> RunResult:
         scenario = self.scenario
+        # before the events frame: their working memory is not needed at once
+        occupancies = self._occupancies(min(scenario.duration_s, self.sim.now_s))
         events = self.sim.events()
         timeseries = pd.DataFrame.from_records(
             self.sampler.rows, columns=list(TIMESERIES_COLUMNS)
@@ -189,7 +187,7 @@ class Model:
                 s.name: s.workload.kind if s.workload is not None else None
                 for s in scenario.services
             },
-            occupancies=self._occupancies(min(scenario.duration_s, self.sim.now_s)),
+            occupancies=occupancies,
         )
         return RunResult(
             scenario=scenario,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import repeat
 from typing import Any, Final
@@ -196,23 +196,32 @@ def _forward(
 ) -> np.ndarray:
     """Per row, *values* at the last row at or before it where *mask* holds within
     its group (the group starts at row *first*), else *default*."""
-    rows = np.arange(len(mask))
-    last = np.maximum.accumulate(np.where(mask, rows, -1))
+    rows = np.arange(len(mask), dtype=np.int32)
+    last = np.maximum.accumulate(np.where(mask, rows, np.int32(-1)))
     found = last >= first
     return np.where(found, values[np.maximum(last, 0)], default)
+
+
+def _objects(values: Sequence[Any] | np.ndarray) -> np.ndarray:
+    """*values* as a numpy object array (no copy when it is one already)."""
+    if isinstance(values, np.ndarray) and values.dtype == object:
+        return values
+    # fromiter: a value that is a list stays one value
+    return np.fromiter(values, dtype=object, count=len(values))
 
 
 def occupancy_of(
     order: np.ndarray,
     times: np.ndarray,
-    kinds: Sequence[str],
-    fields: Mapping[str, Sequence[Any]],
+    kinds: Sequence[str] | np.ndarray,
+    fields: Mapping[str, Sequence[Any] | np.ndarray],
     end_s: float,
 ) -> Occupancy:
     """:func:`occupancy` over the records of one service: their place in the
     record order (*order*: any increasing numbers; the rows need not be sorted),
     *times*, *kinds* and the values of :data:`OCCUPANCY_FIELDS` (None where a
-    record has no such field). Records of other kinds are ignored."""
+    record has no such field; lists or numpy object arrays). Records of other
+    kinds are ignored."""
     codes = np.fromiter(
         map(_OCCUPANCY_CODES.get, kinds, repeat(-1)), dtype=np.int8, count=len(kinds)
     )
@@ -224,20 +233,16 @@ def occupancy_of(
         change_t.append(at)
         change_c.append(
             {
-                name: np.asarray(deltas.get(name, np.zeros(len(at))), dtype=np.int64)
+                name: np.asarray(deltas.get(name, np.zeros(len(at))), dtype=np.int8)
                 for name in _COUNTS
+                if name != "desired"
+            }
+            | {
+                "desired": np.asarray(
+                    deltas.get("desired", np.zeros(len(at))), dtype=np.int64
+                )
             }
         )
-
-    def values(
-        code: int, key: str, read: Callable[[Any], Any], dtype: Any
-    ) -> np.ndarray:
-        """*read* of field *key* of the records of *code*; zero elsewhere."""
-        out = np.zeros(len(codes), dtype=dtype)
-        where = np.flatnonzero(codes == code)
-        column = fields[key]
-        out[where] = [read(column[i]) for i in where.tolist()]
-        return out
 
     # the desired count: a level when the service is created, then its changes
     desired = fields["desired_count"]
@@ -251,38 +256,44 @@ def occupancy_of(
             [int(desired[i]) - int(previous[i]) for i in changed.tolist()]
         ),
     )
-    running_all = values(2, "status", "RUNNING".__eq__, bool)
-    busy_all = values(3, "busy", bool, bool)
-    expires_all = np.where(
-        codes == 6,
-        values(6, "expires_at", _seconds, np.float64),
-        np.nan,
-    )
-    # every task on its own, in record order
-    task_values = fields["task"]
+    # every task on its own, in record order (numpy object arrays: no Python
+    # object per record is made)
+    task_values = _objects(fields["task"])
     of_task = np.flatnonzero(codes >= 2)
-    of_task = of_task[[task_values[i] is not None for i in of_task.tolist()]]
-    groups, _ = pd.factorize(
-        np.array([task_values[i] for i in of_task.tolist()], dtype=object)
-    )
+    of_task = of_task[task_values[of_task] != None]  # noqa: E711 (elementwise)
+    groups, _ = pd.factorize(task_values[of_task])
     by_task = np.lexsort((np.asarray(order)[of_task], groups))
     rows = of_task[by_task]
     group = groups[by_task]
+    del of_task, groups, by_task, task_values
     t = times[rows]
     code = codes[rows]
     n = len(rows)
-    running_value = running_all[rows]
-    busy_value = busy_all[rows]
-    expires_value = expires_all[rows]
+
+    running_value = np.zeros(n, dtype=bool)
+    mask = code == 2
+    running_value[mask] = _objects(fields["status"])[rows[mask]] == "RUNNING"
+    busy_value = np.zeros(n, dtype=bool)
+    mask = code == 3
+    busy_value[mask] = _objects(fields["busy"])[rows[mask]].astype(bool)
+    expires_value = np.full(n, np.nan)
+    mask = code == 6
+    found = _objects(fields["expires_at"])[rows[mask]]
+    found[found == None] = np.nan  # noqa: E711 (elementwise, on an object array)
+    expires_value[mask] = found.astype(np.float64)
+    del mask, found
     starts = np.ones(n, dtype=bool)
     starts[1:] = group[1:] != group[:-1]
-    first = np.maximum.accumulate(np.where(starts, np.arange(n), 0))
+    del group
+    first = np.maximum.accumulate(np.where(starts, np.arange(n, dtype=np.int32), 0))
     running = _forward(code == 2, running_value, first, False).astype(bool)
     busy = _forward(code == 3, busy_value, first, False).astype(bool)
     holder = _forward(code == 4, np.zeros(n, dtype=bool), first, True).astype(bool)
     expires = _forward(code >= 5, expires_value, first, np.nan)
+    del running_value, busy_value, expires_value, first, code
     with np.errstate(invalid="ignore"):
         protected = running & holder & (expires > t)
+    del holder
     # protection lapses between a task's records (or after its last), when it expires
     after = np.empty(n, dtype=np.float64)
     after[:-1] = t[1:]
@@ -291,12 +302,14 @@ def occupancy_of(
     after[ends] = end_s
     with np.errstate(invalid="ignore"):
         lapsed = protected & (expires < after)
+    del after, ends
     add(
         expires[lapsed],
         protected=-np.ones(int(lapsed.sum())),
-        idle_protected=-(~busy[lapsed]).astype(np.int64),
+        idle_protected=-(~busy[lapsed]).astype(np.int8),
     )
     lapses = np.sort(expires[lapsed & busy])
+    del expires
     # each record's change against the task's state before it (after any lapse)
     before_running = np.zeros(n, dtype=bool)
     before_busy = np.zeros(n, dtype=bool)
@@ -305,10 +318,11 @@ def occupancy_of(
     before_busy[1:] = busy[:-1]
     before_protected[1:] = (protected & ~lapsed)[:-1]
     before_running[starts] = before_busy[starts] = before_protected[starts] = False
-    d_running = running.astype(np.int64) - before_running
-    d_busy = busy.astype(np.int64) - before_busy
-    d_protected = protected.astype(np.int64) - before_protected
-    d_idle = (protected & ~busy).astype(np.int64) - (before_protected & ~before_busy)
+    del lapsed, starts
+    d_running = running.astype(np.int8) - before_running
+    d_busy = busy.astype(np.int8) - before_busy
+    d_protected = protected.astype(np.int8) - before_protected
+    d_idle = (protected & ~busy).astype(np.int8) - (before_protected & ~before_busy)
     moved = (d_running != 0) | (d_busy != 0) | (d_protected != 0) | (d_idle != 0)
     add(
         t[moved],
@@ -317,24 +331,35 @@ def occupancy_of(
         protected=d_protected[moved],
         idle_protected=d_idle[moved],
     )
-    frame = pd.DataFrame(
-        {
-            "time_s": np.concatenate(change_t).astype(np.float64),
-            **{name: np.concatenate([c[name] for c in change_c]) for name in _COUNTS},
-        }
-    )
-    steps = frame.groupby("time_s", sort=True).sum().cumsum().reset_index()
-    steps = steps[steps["time_s"] < end_s].reset_index(drop=True)
-    if not len(created):
-        steps["desired"] = np.nan
+    del d_running, d_busy, d_protected, d_idle, moved, t
     return Occupancy(
-        steps=steps[list(OCCUPANCY_COLUMNS)],
+        steps=_steps(change_t, change_c, end_s, desired_known=len(created) > 0),
         lapses_while_busy=tuple(lapses.tolist()),
     )
 
 
-def _seconds(value: Any) -> float:
-    return float("nan") if value is None else float(value)
+def _steps(
+    times: list[np.ndarray],
+    changes: list[dict[str, np.ndarray]],
+    end_s: float,
+    *,
+    desired_known: bool,
+) -> pd.DataFrame:
+    """The counts after every moment a count changed: the changes summed per
+    moment, then accumulated (rows at or after *end_s* left out)."""
+    at = np.concatenate(times).astype(np.float64)
+    moments, which = np.unique(at, return_inverse=True)
+    data: dict[str, Any] = {"time_s": moments}
+    for name in _COUNTS:
+        deltas = np.concatenate([c[name] for c in changes]).astype(np.int64)
+        totals = np.zeros(len(moments), dtype=np.int64)
+        np.add.at(totals, which, deltas)
+        data[name] = np.cumsum(totals)
+    steps = pd.DataFrame(data, columns=list(OCCUPANCY_COLUMNS))
+    steps = steps[steps["time_s"] < end_s].reset_index(drop=True)
+    if not desired_known:
+        steps["desired"] = np.nan
+    return steps
 
 
 def occupancy(events: pd.DataFrame, end_s: float) -> Occupancy:

@@ -14,7 +14,6 @@ import json
 from array import array
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from itertools import repeat
 from json.encoder import encode_basestring_ascii
 from operator import itemgetter
 from typing import Any, Final
@@ -105,11 +104,13 @@ def _encoded(values: list[Any], encode: Any) -> list[str]:
     return list(map(encode, values))
 
 
-def _as_text(values: list[Any]) -> list[Any]:
-    """A column field's values as text (None stays missing)."""
+def _text_column(values: list[Any]) -> pa.Array:
+    """A column field's values as Arrow text: missing values (None, NaN, NA)
+    stay missing, anything else not text becomes text as pandas makes it."""
     if set(map(type, values)) <= {str, type(None)}:
-        return values
-    return [v if v is None or isinstance(v, str) else str(v) for v in values]
+        return pa.array(values, pa.large_string())
+    converted = pd.Series(values, dtype=object).astype("string")
+    return pa.array(converted, pa.large_string(), from_pandas=True)
 
 
 def _string_column(chunks: list[pa.Array], order: np.ndarray | None) -> pd.Series:
@@ -248,29 +249,33 @@ class Recorder:
 
     def select(
         self, kinds: Collection[str], keys: Sequence[str]
-    ) -> tuple[np.ndarray, np.ndarray, list[str], dict[str, list[Any]]]:
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
         """The records of *kinds* without building any frame: their positions among
         all records, their times, their kinds and the values of each field in
-        *keys* (None where a record has no such field), grouped by table (sort
-        by position for the record order)."""
+        *keys* (None where a record has no such field), as numpy arrays (object
+        arrays for kinds and fields) grouped by table: sort by position for the
+        record order."""
         self._file()
         chosen = [t for t in self._by_index if t.kind in kinds]
         every = self._positions()
         positions = [every[t.index] for t in chosen]
-        values: dict[str, list[Any]] = {}
-        for key in keys:
-            column: list[Any] = []
-            for table, where in zip(chosen, positions, strict=True):
-                found = table.column(key)
-                column.extend(found if found is not None else [None] * len(where))
-            values[key] = column
         at = np.concatenate(positions) if positions else np.empty(0, np.int64)
+        starts = np.cumsum([0, *map(len, positions)]).tolist()
+        values: dict[str, np.ndarray] = {}
+        for key in keys:
+            column = np.full(len(at), None, dtype=object)
+            for i, table in enumerate(chosen):
+                found = table.column(key)
+                if found is not None:
+                    # fromiter: a value that is a list stays one value
+                    column[starts[i] : starts[i + 1]] = np.fromiter(
+                        found, dtype=object, count=len(found)
+                    )
+            values[key] = column
+        kinds_of = np.empty(len(at), dtype=object)
+        for i, table in enumerate(chosen):
+            kinds_of[starts[i] : starts[i + 1]] = table.kind
         times = np.frombuffer(self.times, dtype=np.float64)[at]
-        kinds_of = [
-            kind
-            for table, where in zip(chosen, positions, strict=True)
-            for kind in repeat(table.kind, len(where))
-        ]
         return at, times, kinds_of, values
 
     def events_frame(self) -> pd.DataFrame:
@@ -287,7 +292,7 @@ class Recorder:
                 chunks[name].append(
                     pa.nulls(count, pa.large_string())
                     if found is None
-                    else pa.array(_as_text(found), pa.large_string())
+                    else _text_column(found)
                 )
             rest = sorted(k for k in table.keys if k not in _COLUMN_FIELDS)
             if not rest:
