@@ -107,10 +107,11 @@ def _encoded(values: list[Any], encode: Any) -> list[str]:
 def _text_column(values: list[Any]) -> pa.Array:
     """A column field's values as Arrow text: missing values (None, NaN, NA)
     stay missing, anything else not text becomes text as pandas makes it."""
-    if set(map(type, values)) <= {str, type(None)}:
-        return pa.array(values, pa.large_string())
-    converted = pd.Series(values, dtype=object).astype("string")
-    return pa.array(converted, pa.large_string(), from_pandas=True)
+    try:
+        return pa.array(values, pa.large_string())  # text and None: the usual case
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        converted = pd.Series(values, dtype=object).astype("string")
+        return pa.array(converted, pa.large_string(), from_pandas=True)
 
 
 def _string_column(chunks: list[pa.Array], order: np.ndarray | None) -> pd.Series:
@@ -324,7 +325,7 @@ class Recorder:
             {
                 "time_s": times,
                 "timestamp": timestamps(times, self.start),
-                "kind": pd.Series(pd.array(self.kinds, dtype="string")),
+                "kind": _string_column([pa.array(self.kinds, pa.large_string())], None),
                 **{
                     name: _string_column(chunks[name], order)
                     for name in (*_COLUMN_FIELDS, "detail")
