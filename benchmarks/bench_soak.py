@@ -97,8 +97,7 @@ def main() -> None:
         recorded = len(new)
         seen = len(recorder)
         if args.drop_records:
-            for column in (recorder.times, recorder.kinds, recorder.fields):
-                column.clear()
+            recorder.clear()
             seen = 0
             gc.collect()
         print(

@@ -19,8 +19,12 @@ from hypothesis import strategies as st
 from ecssim.results.capacity import CAPACITY_COLUMNS
 from ecssim.results.metrics import (
     CLOUDFORMATION_TIMEOUT_S,
+    OCCUPANCY_FIELDS,
+    OCCUPANCY_KINDS,
     STANDALONE,
     SUMMARY_COLUMNS,
+    occupancy,
+    occupancy_of,
     summarize,
 )
 from ecssim.results.recorder import Recorder
@@ -662,3 +666,45 @@ def test_exact_integrals_match_a_second_by_second_count(
     assert row["idle_protected_task_hours"] == pytest.approx(
         totals["idle_protected"] / HOUR
     )
+
+
+@given(_TASK_EVENTS)
+def test_the_occupancy_from_the_recorder_is_the_one_from_the_events_frame(
+    raw: list[tuple[int, str, str, int]],
+) -> None:
+    """A run's occupancy, taken straight from the recorder's columns, has exactly
+    the steps and lapses of the one decoded from the events frame."""
+    recorder = Recorder()
+    recorder.record(0.0, "service_created", {"service": "svc", "desired_count": 2})
+    for time_s, kind, fields in (_as_event(*r) for r in sorted(raw)):
+        recorder.record(time_s, kind, fields)
+    recorder.record(
+        60.0,
+        "desired_count_changed",
+        {"service": "svc", "previous": 2, "desired_count": 1, "cause": "x"},
+    )
+    from_frame = occupancy(recorder.events_frame(), 120.0)
+    positions, times, kinds, fields = recorder.select(OCCUPANCY_KINDS, OCCUPANCY_FIELDS)
+    from_columns = occupancy_of(positions, times, kinds, fields, 120.0)
+    pd.testing.assert_frame_equal(
+        from_frame.steps, from_columns.steps, check_exact=True
+    )
+    assert from_frame.lapses_while_busy == from_columns.lapses_while_busy
+    assert list(from_frame.lapses_while_busy) == sorted(from_frame.lapses_while_busy)
+
+
+def test_a_lapse_while_busy_is_kept_with_the_time_it_expired() -> None:
+    """Protection that expires between a task's events while it is busy is one lapse
+    at its expiry; idle at expiry is no lapse."""
+    events = _events(
+        (0.0, "task_status", {"service": "svc", "task": "a", "status": "RUNNING"}),
+        (0.0, "task_status", {"service": "svc", "task": "b", "status": "RUNNING"}),
+        (1.0, "task_busy_changed", {"service": "svc", "task": "a", "busy": True}),
+        (2.0, "protection_set", {"service": "svc", "task": "a", "expires_at": 10.0}),
+        (2.0, "protection_set", {"service": "svc", "task": "b", "expires_at": 5.0}),
+        (20.0, "task_busy_changed", {"service": "svc", "task": "a", "busy": False}),
+    )
+    track = occupancy(events, 30.0)
+    assert track.lapses_while_busy == (10.0,)
+    assert track.steps["protected"].tolist() == [0, 0, 2, 1, 0, 0]
+    assert track.steps["time_s"].tolist() == [0.0, 1.0, 2.0, 5.0, 10.0, 20.0]

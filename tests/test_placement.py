@@ -353,3 +353,54 @@ def test_all_zero_weights_fall_back_to_the_whole_strategy() -> None:
         choose_capacity_provider(strategy, {"FARGATE": 2, "FARGATE_SPOT": 0})
         == "FARGATE_SPOT"
     )
+
+
+def _victims_one_by_one(
+    tasks: list[TaskView], count: int, rng: np.random.Generator, others: list[TaskView]
+) -> list[str]:
+    """The rule spelt out: recount every zone and tier before each victim."""
+    remaining = sorted(tasks, key=lambda t: t.task_id)
+    chosen: list[str] = []
+    for _ in range(count):
+        eligible = [t for t in remaining if not t.protected]
+        if not eligible:
+            break
+        tier = [t for t in eligible if not t.running] or eligible
+        load = {
+            zone: sum(t.availability_zone == zone for t in [*remaining, *others])
+            for zone in {t.availability_zone for t in tier}
+        }
+        zone = max(sorted(load), key=load.__getitem__)
+        in_zone = [t for t in tier if t.availability_zone == zone]
+        victim = in_zone[int(rng.integers(len(in_zone)))]
+        chosen.append(victim.task_id)
+        remaining.remove(victim)
+    return chosen
+
+
+_VIEWS = st.lists(
+    st.builds(
+        TaskView,
+        task_id=st.text("abcdef", min_size=1, max_size=3),
+        availability_zone=st.sampled_from(["az-a", "az-b", "az-c"]),
+        running=st.booleans(),
+        protected=st.booleans(),
+    ),
+    max_size=12,
+    unique_by=lambda t: t.task_id,
+)
+
+
+@given(
+    tasks=_VIEWS,
+    others=_VIEWS,
+    count=st.integers(0, 14),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_victims_are_those_of_the_rule_recounted_before_each_choice(
+    tasks: list[TaskView], others: list[TaskView], count: int, seed: int
+) -> None:
+    """Keeping each zone's load and tiers as victims go gives the very victims
+    (and draws) of recounting everything before each choice."""
+    expected = _victims_one_by_one(tasks, count, np.random.default_rng(seed), others)
+    assert select_victims(tasks, count, np.random.default_rng(seed), others) == expected

@@ -11,10 +11,14 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from typing import Any
+from unittest.mock import patch
 
 import numpy as np
 import pandas as pd
+from hypothesis import given
+from hypothesis import strategies as st
 
+from ecssim.results import recorder as recorder_module
 from ecssim.results.recorder import EVENT_COLUMNS, Recorder, event_details
 
 STRING_COLUMNS = ("kind", "service", "task", "reason", "detail")
@@ -148,3 +152,103 @@ def test_event_details_are_typed_columns() -> None:
     assert len(everything) == 3
     assert str(everything["busy"].dtype) == "boolean"
     assert everything["busy"].isna().sum() == 2
+
+
+def _reference_frame(rows: list[tuple[float, str, dict[str, Any]]]) -> pd.DataFrame:
+    """The frame as the first recorder built it: one ``json.dumps`` per row."""
+    details = [
+        json.dumps(
+            {k: v for k, v in fields.items() if k not in {"service", "task", "reason"}},
+            sort_keys=True,
+            default=str,
+        )
+        for _, _, fields in rows
+    ]
+    frame = pd.DataFrame(
+        {
+            "time_s": pd.Series([t for t, _, _ in rows], dtype="float64"),
+            "kind": pd.Series([k for _, k, _ in rows], dtype=object),
+            **{
+                name: pd.Series([f.get(name) for _, _, f in rows], dtype=object)
+                for name in ("service", "task", "reason")
+            },
+            "detail": pd.Series(details, dtype=object),
+        }
+    )
+    return frame.astype(dict.fromkeys(STRING_COLUMNS, "string"))
+
+
+_KEYS = st.sampled_from(
+    ["service", "task", "reason", "busy", "expires_at", "n", "é{x}"]
+)
+_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**40), 2**40),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=6),
+    st.lists(st.integers(0, 3), max_size=2),
+    st.datetimes(),
+)
+_RECORDS = st.lists(
+    st.tuples(
+        st.floats(0, 1e7),
+        st.sampled_from(["task_status", "protection_set", "tick"]),
+        st.dictionaries(_KEYS, _VALUES, max_size=4),
+    ),
+    max_size=40,
+)
+
+
+@given(rows=_RECORDS, block=st.sampled_from([1, 3, 4096]))
+def test_the_frame_is_what_one_json_dumps_per_row_gives(
+    rows: list[tuple[float, str, dict[str, Any]]], block: int
+) -> None:
+    """Whatever the kinds, fields (same kind with other fields, in another order,
+    of the same number), values (NaN, infinities, unicode, lists, datetimes) and
+    however the records were filed into tables, the frame has the bytes of one
+    ``json.dumps(sort_keys=True, default=str)`` per row, in record order."""
+    recorder = Recorder()
+    with patch.object(recorder_module, "_BLOCK", block):
+        for time_s, kind, fields in rows:
+            recorder.record(time_s, kind, fields)
+    frame = recorder.events_frame().drop(columns="timestamp")
+    pd.testing.assert_frame_equal(frame, _reference_frame(rows), check_exact=True)
+    assert [(t, k, f) for t, k, f in recorder.records()] == rows
+    assert recorder.fields == [f for _, _, f in rows]
+
+
+def test_select_gives_the_fields_of_some_kinds_in_record_order() -> None:
+    """``select`` returns the positions, times, kinds and fields of the records of
+    the kinds asked for, None where a record lacks a field."""
+    recorder = Recorder()
+    recorder.record(0.0, "a", {"task": "t1", "x": 1})
+    recorder.record(1.0, "b", {"task": "t2"})
+    recorder.record(2.0, "a", {"task": "t3", "x": 2})
+    recorder.record(3.0, "c", {"x": [3, 4]})
+    positions, times, kinds, fields = recorder.select({"a", "c"}, ("task", "x"))
+    rows = sorted(
+        zip(
+            positions.tolist(),
+            times.tolist(),
+            kinds.tolist(),
+            *(v.tolist() for v in fields.values()),
+            strict=True,
+        )
+    )
+    assert rows == [
+        (0, 0.0, "a", "t1", 1),
+        (2, 2.0, "a", "t3", 2),
+        (3, 3.0, "c", None, [3, 4]),
+    ]
+
+
+def test_clear_forgets_every_record() -> None:
+    """After ``clear`` the recorder is empty and records afresh."""
+    recorder = Recorder()
+    recorder.record(0.0, "a", {"task": "t1"})
+    recorder.clear()
+    assert len(recorder) == 0
+    assert len(recorder.events_frame()) == 0
+    recorder.record(1.0, "a", {"task": "t2"})
+    assert recorder.events_frame()["task"].tolist() == ["t2"]

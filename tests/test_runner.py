@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ecssim import RunResult, parse_scenario, run
+from ecssim import RunResult, load_scenario, parse_scenario, run
 from ecssim.errors import InvariantViolation, ScenarioError
-from ecssim.results.metrics import SUMMARY_COLUMNS
+from ecssim.results.metrics import SUMMARY_COLUMNS, summarize
 from ecssim.rules.invariants import check_conservation, check_record
 from ecssim.scenario.schema import Scenario
 
@@ -443,3 +443,26 @@ def test_build_then_advance_gives_what_run_gives() -> None:
     built, ran = model.result(), run(scenario)
     for name in ("events", "timeseries", "jobs", "sessions", "summary"):
         pd.testing.assert_frame_equal(getattr(built, name), getattr(ran, name))
+
+
+@pytest.mark.parametrize(
+    "path", ["scenarios/standalone-tasks.yaml", "scenarios/spot-and-throttling.yaml"]
+)
+def test_a_runs_summary_is_the_one_computed_from_its_events(path: str) -> None:
+    """The summary a run computes from its recorder's columns is exactly the one
+    ``summarize`` computes from the events frame alone (standalone tasks too)."""
+    scenario = load_scenario(path).model_copy(update={"duration_s": 3 * 3600.0})
+    result = run(scenario)
+    again = summarize(
+        result.events,
+        result.jobs,
+        result.sessions,
+        services=[s.name for s in scenario.services],
+        duration_s=scenario.duration_s,
+        measure_from_s=scenario.measure_from_s,
+        workloads={
+            s.name: s.workload.kind if s.workload is not None else None
+            for s in scenario.services
+        },
+    )
+    pd.testing.assert_frame_equal(result.summary, again, check_exact=True)

@@ -6,6 +6,9 @@ import json
 import math
 import shutil
 import sys
+from collections.abc import Iterator
+from concurrent.futures import Executor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +17,9 @@ import pytest
 import yaml
 
 from ecssim.errors import ScenarioError
+from ecssim.experiments import store as store_module
+from ecssim.experiments import sweep as sweep_module
+from ecssim.experiments.executors import SerialExecutor
 from ecssim.experiments.sweep import (
     SweepResult,
     grid,
@@ -334,3 +340,29 @@ def test_the_bundled_sweep_shows_the_paired_saving_of_renewing(tmp_path: Path) -
     row = next(line for line in paired.splitlines() if line.startswith("| renewing |"))
     cell = f"{diff['task_hours']:.3g} +/- {diff['task_hours_ci95']:.3g} *"
     assert cell in row
+
+
+def test_auto_replications_keep_one_pool_for_every_round(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With a process pool, every round of replications: auto runs on the same
+    pool (its workers import ecssim once), and the runs are those of a serial sweep."""
+    opened: list[tuple[str, int]] = []
+
+    @contextmanager
+    def counting(kind: str, **options: Any) -> Iterator[Executor]:
+        opened.append((kind, options["workers"]))
+        yield SerialExecutor()
+
+    raw = _raw()
+    raw["sweep"]["parameters"] = {POLICY: ["none", "renewing"]}
+    raw["sweep"]["replications"] = "auto"
+    raw["sweep"]["max_replications"] = 5
+    raw["sweep"]["relative_half_width"] = 0.0001
+    serial = sweep(raw, source="tiny-sweep.yaml")
+    monkeypatch.setattr(sweep_module, "open_executor", counting)
+    monkeypatch.setattr(store_module, "open_executor", counting)
+    pooled = sweep(raw, source="tiny-sweep.yaml", workers=2)
+    assert opened == [("processes", 2)]
+    assert pooled.replications == serial.replications == 5
+    pd.testing.assert_frame_equal(pooled.runs, serial.runs)

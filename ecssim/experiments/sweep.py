@@ -33,6 +33,7 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -41,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from ecssim.errors import ScenarioError
+from ecssim.experiments.executors import open_executor
 from ecssim.experiments.store import (
     OK,
     RunKey,
@@ -318,20 +320,31 @@ def sweep(
         counts["skipped"] += ran.skipped
         summaries.update(zip(keys, ran.summaries, strict=True))
 
-    if settings.replications == "auto":
-        done = min(AUTO_START, settings.max_replications)
-        more(range(done))
-        while done < settings.max_replications and not precise_enough(
-            means_of(_runs_frame(base, scenarios, summaries, done), parameters),
-            settings.target_outcomes,
-            settings.relative_half_width,
+    with ExitStack() as stack:
+        kind = executor or ("processes" if workers > 1 else "serial")
+        if (
+            settings.replications == "auto"
+            and isinstance(kind, str)
+            and kind != "serial"
         ):
-            more(range(done, done + 1))
-            done += 1
-        replications = done
-    else:
-        replications = settings.replications
-        more(range(replications))
+            # one pool for every round: its workers import ecssim once, not per round
+            executor = stack.enter_context(
+                open_executor(kind, workers=workers, scheduler=scheduler)
+            )
+        if settings.replications == "auto":
+            done = min(AUTO_START, settings.max_replications)
+            more(range(done))
+            while done < settings.max_replications and not precise_enough(
+                means_of(_runs_frame(base, scenarios, summaries, done), parameters),
+                settings.target_outcomes,
+                settings.relative_half_width,
+            ):
+                more(range(done, done + 1))
+                done += 1
+            replications = done
+        else:
+            replications = settings.replications
+            more(range(replications))
     runs = _runs_frame(base, scenarios, summaries, replications)
     ok = runs[runs["status"] == OK]
     return SweepResult(

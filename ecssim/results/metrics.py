@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import functools
 import json
-from array import array
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any, Final
 
 import numpy as np
@@ -115,7 +115,8 @@ def _blocked_episodes(
     episodes = 0
     total = 0.0
     since: float | None = None
-    for time_s, kind in zip(events["time_s"], events["kind"], strict=True):
+    blocking = events[events["kind"].isin(["scale_in_blocked", "scale_in_unblocked"])]
+    for time_s, kind in zip(blocking["time_s"], blocking["kind"], strict=True):
         if kind == "scale_in_blocked" and since is None:
             since = time_s
             episodes += time_s >= start_s
@@ -127,17 +128,6 @@ def _blocked_episodes(
     return episodes, total / 3600
 
 
-#: Event kinds that change what a task counts as: RUNNING, busy, protected.
-_TASK_STATE_KINDS: Final = frozenset(
-    {
-        "task_status",
-        "task_busy_changed",
-        "protection_set",
-        "protection_renewed",
-        "protection_cleared",
-        "task_stop_requested",
-    }
-)
 #: The step functions :func:`occupancy` returns, one column each.
 OCCUPANCY_COLUMNS: Final = (
     "time_s",
@@ -147,16 +137,6 @@ OCCUPANCY_COLUMNS: Final = (
     "protected",
     "idle_protected",
 )
-
-
-@dataclass(slots=True)
-class _TaskState:
-    since: float
-    running: bool = False
-    busy: bool = False
-    holder: bool = True  # False once a stop was requested: protection no longer counts
-    expires_at: float | None = None
-    protected: bool = False  # counted as protected in the steps so far
 
 
 #: the counts an occupancy follows, in its steps' column order
@@ -190,6 +170,201 @@ class Occupancy:
         return float(np.sum(values.to_numpy(dtype=float) * (upper - lower))) / 3600
 
 
+#: kinds :func:`occupancy` follows, and the code each gets in its arrays
+_OCCUPANCY_CODES: Final = {
+    "service_created": 0,
+    "desired_count_changed": 1,
+    "task_status": 2,
+    "task_busy_changed": 3,
+    "task_stop_requested": 4,
+    "protection_cleared": 5,
+    "protection_set": 6,
+    "protection_renewed": 6,
+}
+OCCUPANCY_KINDS: Final = frozenset(_OCCUPANCY_CODES)
+#: the fields of those kinds that :func:`occupancy` reads
+OCCUPANCY_FIELDS: Final = (
+    "service",
+    "task",
+    "status",
+    "busy",
+    "expires_at",
+    "desired_count",
+    "previous",
+)
+
+
+def _forward(
+    mask: np.ndarray, values: np.ndarray, first: np.ndarray, default: Any
+) -> np.ndarray:
+    """Per row, *values* at the last row at or before it where *mask* holds within
+    its group (the group starts at row *first*), else *default*."""
+    rows = np.arange(len(mask), dtype=np.int32)
+    last = np.maximum.accumulate(np.where(mask, rows, np.int32(-1)))
+    found = last >= first
+    return np.where(found, values[np.maximum(last, 0)], default)
+
+
+def _objects(values: Sequence[Any] | np.ndarray) -> np.ndarray:
+    """*values* as a numpy object array (no copy when it is one already)."""
+    if isinstance(values, np.ndarray) and values.dtype == object:
+        return values
+    # fromiter: a value that is a list stays one value
+    return np.fromiter(values, dtype=object, count=len(values))
+
+
+def occupancy_of(
+    order: np.ndarray,
+    times: np.ndarray,
+    kinds: Sequence[str] | np.ndarray,
+    fields: Mapping[str, Sequence[Any] | np.ndarray],
+    end_s: float,
+) -> Occupancy:
+    """:func:`occupancy` over the records of one service: their place in the
+    record order (*order*: any increasing numbers; the rows need not be sorted),
+    *times*, *kinds* and the values of :data:`OCCUPANCY_FIELDS` (None where a
+    record has no such field; lists or numpy object arrays). Records of other
+    kinds are ignored."""
+    codes = np.fromiter(
+        map(_OCCUPANCY_CODES.get, kinds, repeat(-1)), dtype=np.int8, count=len(kinds)
+    )
+    times = np.asarray(times, dtype=np.float64)
+    change_t: list[np.ndarray] = []
+    change_c: list[dict[str, np.ndarray]] = []
+
+    def add(at: np.ndarray, **deltas: np.ndarray) -> None:
+        change_t.append(at)
+        change_c.append(
+            {
+                name: np.asarray(deltas.get(name, np.zeros(len(at))), dtype=np.int8)
+                for name in _COUNTS
+                if name != "desired"
+            }
+            | {
+                "desired": np.asarray(
+                    deltas.get("desired", np.zeros(len(at))), dtype=np.int64
+                )
+            }
+        )
+
+    # the desired count: a level when the service is created, then its changes
+    desired = fields["desired_count"]
+    previous = fields["previous"]
+    created = np.flatnonzero(codes == 0)
+    changed = np.flatnonzero(codes == 1)
+    add(times[created], desired=np.array([int(desired[i]) for i in created.tolist()]))
+    add(
+        times[changed],
+        desired=np.array(
+            [int(desired[i]) - int(previous[i]) for i in changed.tolist()]
+        ),
+    )
+    # every task on its own, in record order (numpy object arrays: no Python
+    # object per record is made)
+    task_values = _objects(fields["task"])
+    of_task = np.flatnonzero(codes >= 2)
+    of_task = of_task[task_values[of_task] != None]  # noqa: E711 (elementwise)
+    groups, _ = pd.factorize(task_values[of_task])
+    by_task = np.lexsort((np.asarray(order)[of_task], groups))
+    rows = of_task[by_task]
+    group = groups[by_task]
+    del of_task, groups, by_task, task_values
+    t = times[rows]
+    code = codes[rows]
+    n = len(rows)
+
+    running_value = np.zeros(n, dtype=bool)
+    mask = code == 2
+    running_value[mask] = _objects(fields["status"])[rows[mask]] == "RUNNING"
+    busy_value = np.zeros(n, dtype=bool)
+    mask = code == 3
+    busy_value[mask] = _objects(fields["busy"])[rows[mask]].astype(bool)
+    expires_value = np.full(n, np.nan)
+    mask = code == 6
+    found = _objects(fields["expires_at"])[rows[mask]]
+    found[found == None] = np.nan  # noqa: E711 (elementwise, on an object array)
+    expires_value[mask] = found.astype(np.float64)
+    del mask, found
+    starts = np.ones(n, dtype=bool)
+    starts[1:] = group[1:] != group[:-1]
+    del group
+    first = np.maximum.accumulate(np.where(starts, np.arange(n, dtype=np.int32), 0))
+    running = _forward(code == 2, running_value, first, False).astype(bool)
+    busy = _forward(code == 3, busy_value, first, False).astype(bool)
+    holder = _forward(code == 4, np.zeros(n, dtype=bool), first, True).astype(bool)
+    expires = _forward(code >= 5, expires_value, first, np.nan)
+    del running_value, busy_value, expires_value, first, code
+    with np.errstate(invalid="ignore"):
+        protected = running & holder & (expires > t)
+    del holder
+    # protection lapses between a task's records (or after its last), when it expires
+    after = np.empty(n, dtype=np.float64)
+    after[:-1] = t[1:]
+    ends = np.ones(n, dtype=bool)
+    ends[:-1] = starts[1:]
+    after[ends] = end_s
+    with np.errstate(invalid="ignore"):
+        lapsed = protected & (expires < after)
+    del after, ends
+    add(
+        expires[lapsed],
+        protected=-np.ones(int(lapsed.sum())),
+        idle_protected=-(~busy[lapsed]).astype(np.int8),
+    )
+    lapses = np.sort(expires[lapsed & busy])
+    del expires
+    # each record's change against the task's state before it (after any lapse)
+    before_running = np.zeros(n, dtype=bool)
+    before_busy = np.zeros(n, dtype=bool)
+    before_protected = np.zeros(n, dtype=bool)
+    before_running[1:] = running[:-1]
+    before_busy[1:] = busy[:-1]
+    before_protected[1:] = (protected & ~lapsed)[:-1]
+    before_running[starts] = before_busy[starts] = before_protected[starts] = False
+    del lapsed, starts
+    d_running = running.astype(np.int8) - before_running
+    d_busy = busy.astype(np.int8) - before_busy
+    d_protected = protected.astype(np.int8) - before_protected
+    d_idle = (protected & ~busy).astype(np.int8) - (before_protected & ~before_busy)
+    moved = (d_running != 0) | (d_busy != 0) | (d_protected != 0) | (d_idle != 0)
+    add(
+        t[moved],
+        running=d_running[moved],
+        busy=d_busy[moved],
+        protected=d_protected[moved],
+        idle_protected=d_idle[moved],
+    )
+    del d_running, d_busy, d_protected, d_idle, moved, t
+    return Occupancy(
+        steps=_steps(change_t, change_c, end_s, desired_known=len(created) > 0),
+        lapses_while_busy=tuple(lapses.tolist()),
+    )
+
+
+def _steps(
+    times: list[np.ndarray],
+    changes: list[dict[str, np.ndarray]],
+    end_s: float,
+    *,
+    desired_known: bool,
+) -> pd.DataFrame:
+    """The counts after every moment a count changed: the changes summed per
+    moment, then accumulated (rows at or after *end_s* left out)."""
+    at = np.concatenate(times).astype(np.float64)
+    moments, which = np.unique(at, return_inverse=True)
+    data: dict[str, Any] = {"time_s": moments}
+    for name in _COUNTS:
+        deltas = np.concatenate([c[name] for c in changes]).astype(np.int64)
+        totals = np.zeros(len(moments), dtype=np.int64)
+        np.add.at(totals, which, deltas)
+        data[name] = np.cumsum(totals)
+    steps = pd.DataFrame(data, columns=list(OCCUPANCY_COLUMNS))
+    steps = steps[steps["time_s"] < end_s].reset_index(drop=True)
+    if not desired_known:
+        steps["desired"] = np.nan
+    return steps
+
+
 def occupancy(events: pd.DataFrame, end_s: float) -> Occupancy:
     """The exact counts of one service (or of the standalone tasks) over time.
 
@@ -201,115 +376,20 @@ def occupancy(events: pd.DataFrame, end_s: float) -> Occupancy:
     The desired count follows ``service_created`` and ``desired_count_changed``.
     Nothing depends on the sample interval.
     """
-    # the changes of every count, one entry per change point of a task (kept as
-    # typed arrays: a long run has tens of millions of them)
-    times = array("d")
-    columns = {name: array("q") for name in _COUNTS}
-    desired_d, running_d, busy_d = (
-        columns["desired"],
-        columns["running"],
-        columns["busy"],
+    relevant = events[events["kind"].isin(list(_OCCUPANCY_CODES))]
+    details = [_decoded(text) for text in relevant["detail"].to_numpy(dtype=object)]
+    fields: dict[str, list[Any]] = {
+        key: [d.get(key) for d in details] for key in OCCUPANCY_FIELDS
+    }
+    fields["task"] = (
+        relevant["task"].astype(object).where(relevant["task"].notna(), None).tolist()
     )
-    protected_d, idle_d = columns["protected"], columns["idle_protected"]
-    lapses: list[float] = []
-    tasks: dict[str, _TaskState] = {}
-
-    def change(  # noqa: PLR0917 (a hot inner function: positional on purpose)
-        time_s: float, desired: int, running: int, busy: int, prot: int, idle: int
-    ) -> None:
-        times.append(time_s)
-        desired_d.append(desired)
-        running_d.append(running)
-        busy_d.append(busy)
-        protected_d.append(prot)
-        idle_d.append(idle)
-
-    def lapse(state: _TaskState, now: float) -> None:
-        """Protection counted so far lapsed before *now*: end it when it expired."""
-        expires = state.expires_at
-        if state.protected and expires is not None and expires < now:
-            state.protected = False
-            change(expires, 0, 0, 0, -1, 0 if state.busy else -1)
-            if state.busy:
-                lapses.append(expires)
-
-    desired_known = False
-    relevant = events[
-        events["kind"].isin(_TASK_STATE_KINDS)
-        | events["kind"].isin(["service_created", "desired_count_changed"])
-    ]
-    # plain object arrays: iterating Arrow-backed string columns is slow
-    for time_s, kind, task, detail in zip(
-        relevant["time_s"].to_numpy(dtype=float).tolist(),
-        relevant["kind"].to_numpy(dtype=object),
-        relevant["task"].astype(object).where(relevant["task"].notna(), None),
-        relevant["detail"].to_numpy(dtype=object),
-        strict=True,
-    ):
-        if kind == "service_created":
-            desired_known = True
-            change(time_s, int(_decoded(detail)["desired_count"]), 0, 0, 0, 0)
-            continue
-        if kind == "desired_count_changed":
-            fields = _decoded(detail)
-            change(
-                time_s,
-                int(fields["desired_count"]) - int(fields["previous"]),
-                0,
-                0,
-                0,
-                0,
-            )
-            continue
-        if task is None:
-            continue
-        state = tasks.get(task)
-        if state is None:
-            state = tasks[task] = _TaskState(since=time_s)
-        lapse(state, time_s)
-        running, busy, protected = state.running, state.busy, state.protected
-        if kind == "task_status":
-            state.running = _decoded(detail).get("status") == "RUNNING"
-        elif kind == "task_busy_changed":
-            state.busy = bool(_decoded(detail).get("busy"))
-        elif kind == "task_stop_requested":
-            state.holder = False
-        elif kind == "protection_cleared":
-            state.expires_at = None
-        else:
-            expires = _decoded(detail).get("expires_at")
-            state.expires_at = None if expires is None else float(expires)
-        expires_at = state.expires_at
-        state.protected = (
-            state.running
-            and state.holder
-            and expires_at is not None
-            and expires_at > time_s
-        )
-        state.since = time_s
-        d_running = state.running - running
-        d_busy = state.busy - busy
-        d_protected = state.protected - protected
-        d_idle = (state.protected and not state.busy) - (protected and not busy)
-        if d_running or d_busy or d_protected or d_idle:
-            change(time_s, 0, d_running, d_busy, d_protected, d_idle)
-    for state in tasks.values():
-        lapse(state, end_s)
-    frame = pd.DataFrame(
-        {
-            "time_s": np.frombuffer(times, dtype=np.float64),
-            **{
-                name: np.frombuffer(values, dtype=np.int64)
-                for name, values in columns.items()
-            },
-        }
-    )
-    steps = frame.groupby("time_s", sort=True).sum().cumsum().reset_index()
-    steps = steps[steps["time_s"] < end_s].reset_index(drop=True)
-    if not desired_known:
-        steps["desired"] = np.nan
-    return Occupancy(
-        steps=steps[list(OCCUPANCY_COLUMNS)], lapses_while_busy=tuple(lapses)
+    return occupancy_of(
+        np.arange(len(relevant)),
+        relevant["time_s"].to_numpy(dtype=float),
+        relevant["kind"].to_numpy(dtype=object).tolist(),
+        fields,
+        end_s,
     )
 
 
@@ -443,12 +523,15 @@ def _service_row(
     *,
     duration_s: float,
     measure_from_s: float,
+    track: Occupancy | None = None,
 ) -> dict[str, Any]:
     start_s = measure_from_s
-    track = occupancy(events, duration_s)
+    if track is None:
+        track = occupancy(events, duration_s)
     steps = track.steps
     all_events = events
-    events = events[events["time_s"] >= start_s]
+    if start_s > 0:  # times are never negative: no copy without a warm-up
+        events = events[events["time_s"] >= start_s]
     jobs = jobs[~(jobs["arrival_s"] < start_s)]
     sessions = sessions[~(sessions["arrival_s"] < start_s)]
     waits = (jobs["first_start_s"] - jobs["arrival_s"]).dropna()
@@ -506,6 +589,7 @@ def _service_row(
         ),
     }
     row.update(_deployments(all_events, duration_s, start_s))
+    faults = events.loc[events["kind"] == "fault_injected", "detail"]
     row.update(
         {
             "protection_calls": int(
@@ -539,17 +623,9 @@ def _service_row(
             ),
             "tasks_killed": _count(events, "task_killed"),
             "worker_hangs": _count(events, "worker_hung"),
-            "task_crashes": int(
-                (
-                    (events["kind"] == "fault_injected")
-                    & events["detail"].str.contains('"task_crash"', regex=False)
-                ).sum()
-            ),
+            "task_crashes": int(faults.str.contains('"task_crash"', regex=False).sum()),
             "spot_interruptions": int(
-                (
-                    (events["kind"] == "fault_injected")
-                    & events["detail"].str.contains('"spot_interruption"', regex=False)
-                ).sum()
+                faults.str.contains('"spot_interruption"', regex=False).sum()
             ),
         }
     )
@@ -566,6 +642,7 @@ def summarize(
     measure_from_s: float = 0.0,
     workloads: Mapping[str, str | None] | None = None,
     capacity: pd.DataFrame | None = None,
+    occupancies: Mapping[str, Occupancy] | None = None,
 ) -> pd.DataFrame:
     """One row per service with every column of :data:`SUMMARY_COLUMNS`.
 
@@ -587,6 +664,9 @@ def summarize(
         capacity: the capacity outcomes by service
             (:func:`ecssim.results.capacity.capacity_outcomes`); without it, or
             for a service it lacks, those columns are NaN.
+        occupancies: each service's :class:`Occupancy` when already known (a run
+            computes them from its recorder, without decoding the events); the
+            others are computed from *events*.
     """
     rows = []
     names = list(services)
@@ -597,7 +677,8 @@ def summarize(
         if name == STANDALONE:
             mine = events[standalone]
         else:
-            mine = events[events["service"] == name]
+            mask = (events["service"] == name).fillna(False)
+            mine = events if bool(mask.all()) else events[mask]
         workload = (workloads or {}).get(name)
         row = _service_row(
             name,
@@ -606,6 +687,7 @@ def summarize(
             sessions[sessions["service"] == name],
             duration_s=duration_s,
             measure_from_s=measure_from_s,
+            track=(occupancies or {}).get(name),
         )
         if workloads is not None or name == STANDALONE:
             if workload != "queue":

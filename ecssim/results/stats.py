@@ -16,12 +16,20 @@ from typing import Any, Final
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 #: The confidence level of every interval.
 CONFIDENCE: Final = 0.95
 #: Columns of a frame of runs that are not outcomes.
 RUN_COLUMNS: Final = ("point", "replication", "seed")
+
+
+def _student_t() -> Any:
+    """scipy's Student's t, imported when first needed: scipy takes longer to
+    import than the rest of a sweep worker's modules, and most runs need no
+    interval."""
+    from scipy import stats  # noqa: PLC0415 (a deliberate lazy import)
+
+    return stats.t
 
 
 def t_critical_95(df: int) -> float:
@@ -32,7 +40,7 @@ def t_critical_95(df: int) -> float:
     """
     if df < 1:
         raise ValueError(f"degrees of freedom must be >= 1, got {df}")
-    return float(stats.t.ppf(0.5 + CONFIDENCE / 2, df))
+    return float(_student_t().ppf(0.5 + CONFIDENCE / 2, df))
 
 
 def half_width_95(values: Iterable[float]) -> float:
@@ -140,7 +148,7 @@ def _welch_half_width(a: np.ndarray[Any, Any], b: np.ndarray[Any, Any]) -> float
     if se2 == 0:
         return 0.0
     df = se2**2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
-    return float(stats.t.ppf(0.5 + CONFIDENCE / 2, df)) * math.sqrt(se2)
+    return float(_student_t().ppf(0.5 + CONFIDENCE / 2, df)) * math.sqrt(se2)
 
 
 def compare_sides(sides: Sequence[tuple[str, pd.DataFrame]]) -> pd.DataFrame:

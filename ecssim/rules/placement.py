@@ -67,24 +67,26 @@ def select_victims(
     too few tasks are unprotected. *others* are live tasks of the service that
     may not be chosen now but count towards their zone's load.
     """
-    remaining = sorted(tasks, key=lambda t: t.task_id)
-    other_counts = Counter(t.availability_zone for t in others)
+    # per zone, its unprotected tasks not RUNNING yet and RUNNING, in id order;
+    # every live task counts towards its zone's load, protected ones included
+    pending: dict[str, list[str]] = {}
+    running: dict[str, list[str]] = {}
+    load = Counter(t.availability_zone for t in others)
+    for t in sorted(tasks, key=lambda t: t.task_id):
+        load[t.availability_zone] += 1
+        if not t.protected:
+            tier = running if t.running else pending
+            tier.setdefault(t.availability_zone, []).append(t.task_id)
     chosen: list[str] = []
     for _ in range(count):
-        eligible = [t for t in remaining if not t.protected]
-        if not eligible:
+        tier = pending if any(pending.values()) else running
+        zones = sorted(zone for zone, ids in tier.items() if ids)
+        if not zones:
             break
-        not_running = [t for t in eligible if not t.running]
-        tier = not_running or eligible
-        zone_counts = other_counts + Counter(t.availability_zone for t in remaining)
-        zone = max(
-            sorted({t.availability_zone for t in tier}),
-            key=lambda z: zone_counts[z],
-        )
-        in_zone = [t for t in tier if t.availability_zone == zone]
-        victim = in_zone[int(rng.integers(len(in_zone)))]
-        chosen.append(victim.task_id)
-        remaining.remove(victim)
+        zone = max(zones, key=lambda z: load[z])
+        in_zone = tier[zone]
+        chosen.append(in_zone.pop(int(rng.integers(len(in_zone)))))
+        load[zone] -= 1
     return chosen
 
 
