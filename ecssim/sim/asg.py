@@ -239,6 +239,7 @@ class GroupRunner:
             container_instance=instance.container_instance_id,
             tasks=list(ids),
             daemon_tasks=len(live) - len(ids),
+            daemons=sorted(t.task_id for t in live if is_daemon(t)),
             cpu=reserved,
             memory=memory,
             registered_cpu=instance.registered.cpu,
