@@ -931,7 +931,7 @@ class InstanceInterruption(_Model):
 
 
 class TaskRetirement(_Model):
-    """Fargate task retirement: AWS gives notice at ``at`` and stops the
+    """Fargate task retirement: AWS gives notice at ``at`` and retires the
     service's tasks that were running then once ``notice`` has passed
     (protection does not stop it; the scheduler replaces them)."""
 
@@ -939,6 +939,12 @@ class TaskRetirement(_Model):
     service: str
     at_s: Moment = Field(alias="at")
     notice_s: Seconds = Field(default=0.0, alias="notice")
+    pacing: Literal["deployment", "all_at_once"] = Field(
+        default="deployment",
+        description="deployment: a replacement starts first when maximumPercent "
+        "allows and tasks stop within minimumHealthyPercent (task-maintenance "
+        "guide); all_at_once: every task stops at the retirement time",
+    )
 
 
 class ProtectionApiErrors(_Model):
