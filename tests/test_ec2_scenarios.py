@@ -342,3 +342,64 @@ def test_paced_retirement_goes_one_by_one_without_room() -> None:
     assert stops[0] < 5400.0 + 60
     assert stops[1] > stops[0]
     assert fewest >= 1
+
+
+def test_fargate_and_asg_strategies_share_a_cluster_with_base_and_weight() -> None:
+    """One cluster, a service on FARGATE (base 1) and FARGATE_SPOT (weight 3),
+    another on two Auto Scaling group providers likewise: each puts its base
+    first and splits the rest 1:3; only the EC2 service has instance-hours and
+    the Fargate one is billed at Fargate prices. (One strategy may not mix the
+    two kinds: ECS refuses it, see test_container_instances.)"""
+    raw = {
+        "name": "mix",
+        "duration": "2h",
+        "cluster": {
+            "name": "c",
+            "capacity_providers": [
+                {"name": "hosts", "instance_types": ["m5.large"], "max_size": 4},
+                {
+                    "name": "spot-hosts",
+                    "instance_types": ["m5.large"],
+                    "max_size": 4,
+                    "spot": {"on_demand_percent": 0},
+                },
+            ],
+        },
+        "services": [
+            {
+                "name": "fg",
+                "desired_count": 5,
+                "capacity_provider_strategy": [
+                    {"capacity_provider": "FARGATE", "base": 1, "weight": 1},
+                    {"capacity_provider": "FARGATE_SPOT", "weight": 3},
+                ],
+            },
+            {
+                "name": "ec2",
+                "desired_count": 5,
+                "capacity_provider_strategy": [
+                    {"capacity_provider": "hosts", "base": 1, "weight": 1},
+                    {"capacity_provider": "spot-hosts", "weight": 3},
+                ],
+            },
+        ],
+    }
+    result = ecssim.run(parse_scenario(raw))
+    created = event_details(result.events, "task_created")
+    counts = created.groupby([created["service"].astype(str), "capacity"]).size()
+    assert counts.to_dict() == {
+        ("ec2", "hosts"): 2,
+        ("ec2", "spot-hosts"): 3,
+        ("fg", "FARGATE"): 2,
+        ("fg", "FARGATE_SPOT"): 3,
+    }
+    launched = event_details(result.events, "instance_launched")
+    assert set(launched[launched["spot"].astype(bool)]["capacity_provider"]) == {
+        "spot-hosts"
+    }
+    summary = result.summary.set_index("service")
+    assert summary.loc["fg", "instance_hours"] != summary.loc["fg", "instance_hours"]
+    assert summary.loc["ec2", "instance_hours"] > 0
+    assert summary.loc["fg", "cost_usd"] > 0
+    running = result.timeseries[result.timeseries["time_s"] == 2 * 3600 - 60]
+    assert int(running["running"].sum()) == 10
