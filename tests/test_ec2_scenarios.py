@@ -403,3 +403,24 @@ def test_fargate_and_asg_strategies_share_a_cluster_with_base_and_weight() -> No
     assert summary.loc["fg", "cost_usd"] > 0
     running = result.timeseries[result.timeseries["time_s"] == 2 * 3600 - 60]
     assert int(running["running"].sum()) == 10
+
+
+def test_allocation_strategies_from_the_scenario_reach_the_group(
+    tmp_path: Path,
+) -> None:
+    """A provider's on_demand_allocation_strategy and spot settings become the
+    group's mixed instances policy: lowest-price launches the cheaper type;
+    an unknown strategy is refused naming the field and the value."""
+    text = BASE.replace(
+        "instance_types: [m5.large]",
+        "instance_types: [m5.xlarge, c5.xlarge]\n"
+        "      on_demand_allocation_strategy: lowest-price\n"
+        "      min_size: 2\n"
+        "      spot: {allocation_strategy: price-capacity-optimized}",
+    )
+    result = ecssim.run(_load(tmp_path, text))
+    launched = event_details(result.events, "instance_launched")
+    assert set(launched["instance_type"]) == {"c5.xlarge"}
+    bad = text.replace("lowest-price", "cheapest")
+    with pytest.raises(ScenarioError, match="on_demand_allocation_strategy"):
+        _load(tmp_path, bad)
