@@ -425,13 +425,13 @@ def _services_share(
     """Each service's share of the providers it names, what no task ever
     reserved split evenly between the services naming the provider."""
     users: dict[str, list[str]] = {}
-    for service, providers in service_providers.items():
+    for name, providers in service_providers.items():
         for provider in providers:
             if provider not in _FARGATE:
-                users.setdefault(provider, []).append(service)
+                users.setdefault(provider, []).append(name)
     out: dict[str, _Share] = {}
-    for provider, total in totals.items():
-        names = users.get(str(provider), [])
+    for key, total in totals.items():
+        names = users.get(str(key), [])
         for service, share in total.shares.items():
             if service is None or service not in names:
                 continue
