@@ -11,6 +11,7 @@ import pytest
 
 from ecssim import RunResult, load_scenario, parse_scenario, run
 from ecssim.errors import InvariantViolation, ScenarioError
+from ecssim.results.capacity import CAPACITY_COLUMNS
 from ecssim.results.metrics import SUMMARY_COLUMNS, summarize
 from ecssim.rules.invariants import check_conservation, check_record
 from ecssim.scenario.schema import Scenario
@@ -450,7 +451,8 @@ def test_build_then_advance_gives_what_run_gives() -> None:
 )
 def test_a_runs_summary_is_the_one_computed_from_its_events(path: str) -> None:
     """The summary a run computes from its recorder's columns is exactly the one
-    ``summarize`` computes from the events frame alone (standalone tasks too)."""
+    ``summarize`` computes from the events frame alone (standalone tasks too);
+    the capacity columns come from the events frame in both (passed through)."""
     scenario = load_scenario(path).model_copy(update={"duration_s": 3 * 3600.0})
     result = run(scenario)
     again = summarize(
@@ -464,5 +466,6 @@ def test_a_runs_summary_is_the_one_computed_from_its_events(path: str) -> None:
             s.name: s.workload.kind if s.workload is not None else None
             for s in scenario.services
         },
+        capacity=result.summary.set_index("service")[list(CAPACITY_COLUMNS)],
     )
     pd.testing.assert_frame_equal(result.summary, again, check_exact=True)
