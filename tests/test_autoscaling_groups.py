@@ -448,3 +448,86 @@ def test_the_group_follows_its_desired_capacity_and_its_split(
         # launched in one go: exactly the split (later terminations, at random
         # within a zone, may shift it)
         assert on_demand == on_demand_wanted(desired, base, percent)
+
+
+# ---- mixed instance types ----------------------------------------------------------
+
+MIXED = {
+    "LaunchTemplate": {
+        "LaunchTemplateSpecification": {"LaunchTemplateName": "hosts-lt"},
+        "Overrides": [{"InstanceType": "m5.xlarge"}, {"InstanceType": "c5.xlarge"}],
+    },
+    "InstancesDistribution": {
+        "OnDemandBaseCapacity": 1,
+        "OnDemandPercentageAboveBaseCapacity": 0,
+        "OnDemandAllocationStrategy": "lowest-price",
+        "SpotAllocationStrategy": "lowest-price",
+        "SpotInstancePools": 2,
+    },
+}
+
+
+def test_mixed_groups_launch_each_type_by_strategy_and_register_its_resources() -> None:
+    """One on-demand base (lowest-price: the c5.xlarge), then Spot over the two
+    pools: instances of both types, each registering its own CPU and memory
+    and billed at its own price."""
+    sim = _sim(
+        desired=5,
+        scaling=False,
+        settings=GroupSettings(boot_s=10),
+        MixedInstancesPolicy=MIXED,
+    )
+    sim.advance(11)
+    group = sim.autoscaling.describe_auto_scaling_groups(
+        AutoScalingGroupNames=["hosts"]
+    )["AutoScalingGroups"][0]
+    assert (
+        group["MixedInstancesPolicy"]["InstancesDistribution"][
+            "OnDemandAllocationStrategy"
+        ]
+        == "lowest-price"
+    )
+    types = sorted(i["InstanceType"] for i in group["Instances"])
+    assert set(types) == {"m5.xlarge", "c5.xlarge"}
+    launched = event_details(sim.events(), "instance_launched")
+    on_demand = list(launched[~launched["spot"].astype(bool)]["instance_type"])
+    assert on_demand == ["c5.xlarge"]
+    arns = sim.ecs.list_container_instances(cluster="media")["containerInstanceArns"]
+    described = sim.ecs.describe_container_instances(
+        cluster="media", containerInstances=arns
+    )["containerInstances"]
+    type_of = {i["InstanceId"]: i["InstanceType"] for i in group["Instances"]}
+    memory = {
+        type_of[d["ec2InstanceId"]]: next(
+            r["integerValue"] for r in d["registeredResources"] if r["name"] == "MEMORY"
+        )
+        for d in described
+    }
+    # c5.xlarge: 8 GiB registers 7985 MiB; m5.xlarge: 16 GiB, 15970 MiB
+    assert memory == {"c5.xlarge": 7985, "m5.xlarge": 15970}
+
+
+@pytest.mark.parametrize(
+    ("distribution", "text"),
+    [
+        ({"SpotAllocationStrategy": "capacity-optimized"}, "capacity-optimized"),
+        ({"OnDemandAllocationStrategy": "cheapest"}, "cheapest"),
+        (
+            {
+                "SpotAllocationStrategy": "price-capacity-optimized",
+                "SpotInstancePools": 3,
+            },
+            "SpotInstancePools",
+        ),
+    ],
+)
+def test_unsupported_allocation_strategies_are_refused(
+    distribution: dict[str, Any], text: str
+) -> None:
+    """A strategy ecssim does not model fails with ValidationError naming it."""
+    sim = Simulation(seed=1)
+    policy = {**POLICY, "InstancesDistribution": distribution}
+    with pytest.raises(ClientError) as caught:
+        _group(sim.autoscaling, MixedInstancesPolicy=policy)
+    assert caught.value.response["Error"]["Code"] == "ValidationError"
+    assert text in caught.value.response["Error"]["Message"]

@@ -8,6 +8,8 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ecssim.results.capacity import (
     Prices,
@@ -181,3 +183,134 @@ def test_provider_outcomes_sum_the_group() -> None:
     assert row["tasks_killed_by_instance_termination"] == 2
     assert row["asg_scale_ins_blocked"] == 1
     assert provider_outcomes(_events(), prices=PRICES, duration_s=H).empty
+
+
+# ---- a provider shared by services ------------------------------------------------
+
+SIZES = {
+    "a": Resources(1024, 2048),
+    "b": Resources(512, 1024),
+    "logs": Resources(256, 512),
+}
+
+
+def _shared(events: pd.DataFrame, end: float, services: list[str]) -> pd.DataFrame:
+    return capacity_outcomes(
+        events,
+        services=services,
+        service_providers={s: ["cp"] for s in services},
+        task_sizes=SIZES,
+        prices=PRICES,
+        duration_s=end,
+    )
+
+
+def _created(
+    time_s: float, service: str, task: str
+) -> tuple[float, str, dict[str, Any]]:
+    return (time_s, "task_created", {"service": service, "task": task})
+
+
+def test_a_shared_provider_splits_by_reserved_cpu_over_time() -> None:
+    """Tasks a1 (1024 CPU, service a) and b1 (512, service b) share an instance
+    for 2 h, a1 stays alone 1 h, then the instance is empty 1 h: a holds 2/3 of
+    the first 2 h and the next hour, and of the empty hour its share over the
+    instance's life (3072 of 4096 CPU-hours): 3.083 h to b's 0.917 h, which
+    add up to the provider's 4 h, with the cost split alike."""
+    events = _events(
+        _created(0.0, "a", "a1"),
+        _created(0.0, "b", "b1"),
+        (0.0, "instance_launched", _instance("i-1")),
+        (0.0, "instance_load", _load("i-1", ["a1", "b1"], cpu=1536)),
+        (2 * H, "instance_load", _load("i-1", ["a1"], cpu=1024)),
+        (3 * H, "instance_load", _load("i-1", [])),
+        (4 * H, "instance_terminated", _instance("i-1") | {"tasks_killed": 0}),
+    )
+    frame = _shared(events, 5 * H, ["a", "b"])
+    assert frame.loc["a", "instance_hours"] == pytest.approx(4 / 3 + 1 + 0.75)
+    assert frame.loc["b", "instance_hours"] == pytest.approx(2 / 3 + 0.25)
+    assert frame.loc["a", "idle_instance_hours"] == pytest.approx(0.75)
+    assert frame.loc["b", "idle_instance_hours"] == pytest.approx(0.25)
+    assert frame.loc["a", "cost_usd"] + frame.loc["b", "cost_usd"] == pytest.approx(0.4)
+    provider = provider_outcomes(events, prices=PRICES, duration_s=5 * H).iloc[0]
+    assert provider["instance_hours"] == pytest.approx(4)
+    # bin-packing stays the provider's whole figure in both rows
+    assert frame.loc["a", "cpu_reservation"] == frame.loc["b", "cpu_reservation"]
+
+
+def test_daemon_tasks_take_their_share_and_empty_providers_split_evenly() -> None:
+    """A daemon task (256 CPU) next to a worker (1024) takes 1/5 of the hour;
+    an instance that never had a task splits evenly between the services."""
+    daemon_load = _load("i-1", ["a1"], cpu=1280) | {"daemons": ["d1"]}
+    events = _events(
+        _created(0.0, "a", "a1"),
+        _created(0.0, "logs", "d1"),
+        (0.0, "instance_launched", _instance("i-1")),
+        (0.0, "instance_load", daemon_load),
+        (H, "instance_terminated", _instance("i-1") | {"tasks_killed": 0}),
+    )
+    frame = _shared(events, H, ["a", "logs"])
+    assert frame.loc["logs", "instance_hours"] == pytest.approx(0.2)
+    assert frame.loc["a", "instance_hours"] == pytest.approx(0.8)
+    empty = _events(
+        (0.0, "instance_launched", _instance("i-2")),
+        (2 * H, "instance_terminated", _instance("i-2") | {"tasks_killed": 0}),
+    )
+    frame = _shared(empty, 3 * H, ["a", "b"])
+    assert list(frame["instance_hours"]) == pytest.approx([1.0, 1.0])
+    assert list(frame["idle_instance_hours"]) == pytest.approx([1.0, 1.0])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.floats(0.1, 3.0),
+            st.lists(st.sampled_from(["a1", "a2", "b1", "b2", "x"]), unique=True),
+            st.lists(st.sampled_from(["d1", "d2"]), unique=True),
+        ),
+        min_size=1,
+        max_size=8,
+    ),
+    st.floats(0.0, 2.0),
+)
+def test_service_shares_add_up_to_the_provider(
+    stretches: list[tuple[float, list[str], list[str]]], measure_from: float
+) -> None:
+    """Whatever the loads, the services' instance-hours, idle hours and
+    cost add up to the provider's (no task outside a service here)."""
+    rows: list[tuple[float, str, dict[str, Any]]] = [
+        _created(0.0, "a", "a1"),
+        _created(0.0, "a", "a2"),
+        _created(0.0, "b", "b1"),
+        _created(0.0, "b", "b2"),
+        _created(0.0, "b", "x"),
+        _created(0.0, "logs", "d1"),
+        _created(0.0, "logs", "d2"),
+        (0.0, "instance_launched", _instance("i-1")),
+        (0.2 * H, "instance_launched", _instance("i-2", spot=True)),
+    ]
+    t = 0.5 * H
+    for hours, tasks, daemons in stretches:
+        rows.append((t, "instance_load", _load("i-1", tasks) | {"daemons": daemons}))
+        t += hours * H
+    rows.append((t, "instance_terminated", _instance("i-1") | {"tasks_killed": 0}))
+    events = _events(*sorted(rows, key=lambda r: r[0]))
+    end = t + H
+    frame = capacity_outcomes(
+        events,
+        services=["a", "b", "logs"],
+        service_providers={s: ["cp"] for s in ("a", "b", "logs")},
+        task_sizes=SIZES,
+        prices=PRICES,
+        duration_s=end,
+        measure_from_s=measure_from * H,
+    )
+    provider = provider_outcomes(
+        events, prices=PRICES, duration_s=end, measure_from_s=measure_from * H
+    ).iloc[0]
+    for column in ("instance_hours", "idle_instance_hours", "cost_usd"):
+        assert frame[column].sum() == pytest.approx(provider[column], abs=1e-9)
+    assert frame["instance_hours_held_by_protection"].sum() == pytest.approx(
+        provider["instance_hours_held_by_protection"], abs=1e-9
+    )

@@ -134,9 +134,9 @@ def test_fargate_runs_keep_nan_instance_figures_and_cost_fargate_prices() -> Non
 
 
 def test_task_retirement_stops_protected_tasks_after_the_notice() -> None:
-    """Fargate task retirement: the tasks live at the notice are stopped when it
-    runs out, protected or not, with ECS's maintenance reason; the service
-    replaces them."""
+    """Fargate task retirement, all at once: the tasks live at the notice are
+    stopped when it runs out, protected or not, with ECS's maintenance reason;
+    the service replaces them."""
     raw = {
         "name": "r",
         "duration": "3h",
@@ -154,7 +154,13 @@ def test_task_retirement_stops_protected_tasks_after_the_notice() -> None:
             }
         ],
         "faults": [
-            {"kind": "task_retirement", "service": "app", "at": "1h", "notice": "30m"}
+            {
+                "kind": "task_retirement",
+                "service": "app",
+                "at": "1h",
+                "notice": "30m",
+                "pacing": "all_at_once",
+            }
         ],
     }
     result = ecssim.run(parse_scenario(raw))
@@ -242,3 +248,179 @@ def test_ecssim_run_and_compare_print_instance_hours_and_cost(
     printed = capsys.readouterr().out
     assert re.search(r"four - two app: instance_hours \+?[0-9.]+ \(paired\)", printed)
     assert re.search(r"four - two app: cost_usd \+?[0-9.]+ \(paired\)", printed)
+
+
+def _retirement(desired: int, minimum: int, maximum: int) -> ecssim.Result:
+    raw = {
+        "name": "r",
+        "duration": "3h",
+        "services": [
+            {
+                "name": "app",
+                "desired_count": desired,
+                "launch_type": "FARGATE",
+                "deployment": {
+                    "minimum_healthy_percent": minimum,
+                    "maximum_percent": maximum,
+                },
+                "protection": {"policy": "always"},
+                "workload": {
+                    "kind": "queue",
+                    "arrivals": {"rate": "1/h"},
+                    "job_duration": {"distribution": "fixed", "value": "10m"},
+                },
+            }
+        ],
+        "faults": [
+            {"kind": "task_retirement", "service": "app", "at": "1h", "notice": "30m"}
+        ],
+    }
+    return ecssim.run(parse_scenario(raw))
+
+
+def _retired_and_running(result: ecssim.Result) -> tuple[list[float], int]:
+    events = result.events
+    stops = events[
+        (events["kind"] == "task_stop_requested")
+        & (events["reason"] == RETIREMENT_REASON)
+    ]
+    statuses = event_details(events, "task_status")
+    # fewest tasks RUNNING (and not asked to stop) from the retirement on
+    running: set[str] = set()
+    fewest = 10**6
+    for time_s, task, status in zip(
+        statuses["time_s"],
+        statuses["task"].astype(str),
+        statuses["status"],
+        strict=True,
+    ):
+        if status == "RUNNING":
+            running.add(task)
+        elif task in running:
+            running.discard(task)
+        if 5400.0 <= time_s <= 3 * 3600 - 60:
+            fewest = min(fewest, len(running))
+    return list(stops["time_s"]), fewest
+
+
+def test_paced_retirement_starts_replacements_first_by_default() -> None:
+    """minimumHealthyPercent 100, maximumPercent 200 (the defaults): at the
+    retirement time the scheduler launches two replacements, and stops the
+    retired tasks (protected as they are) only once those are healthy, so two
+    tasks run throughout."""
+    result = _retirement(2, 100, 200)
+    stops, fewest = _retired_and_running(result)
+    assert len(stops) == 2
+    created = result.events[result.events["kind"] == "task_created"]
+    replacements = created[created["time_s"] >= 5400.0]["time_s"]
+    # launched at the scheduler's next round, the retired tasks stop later
+    assert len(replacements) == 2
+    assert max(replacements) < 5400.0 + 60 < min(stops)
+    assert fewest >= 2
+    started = event_details(result.events, "task_retirement_started")
+    assert list(started["tasks"]) == [2]
+
+
+def test_paced_retirement_stops_within_minimum_healthy_percent() -> None:
+    """minimumHealthyPercent 50, maximumPercent 100 with four tasks: two stop at
+    once, the other two only after their replacements run; never fewer than
+    two running."""
+    result = _retirement(4, 50, 100)
+    stops, fewest = _retired_and_running(result)
+    assert len(stops) == 4
+    assert stops[0] == stops[1] < 5400.0 + 60
+    assert min(stops[2:]) > stops[0]
+    assert fewest >= 2
+
+
+def test_paced_retirement_goes_one_by_one_without_room() -> None:
+    """minimumHealthyPercent 100 and maximumPercent 100 leave no room: the
+    retirement still goes on, one task at a time."""
+    result = _retirement(2, 100, 100)
+    stops, fewest = _retired_and_running(result)
+    assert len(stops) == 2
+    assert stops[0] < 5400.0 + 60
+    assert stops[1] > stops[0]
+    assert fewest >= 1
+
+
+def test_fargate_and_asg_strategies_share_a_cluster_with_base_and_weight() -> None:
+    """One cluster, a service on FARGATE (base 1) and FARGATE_SPOT (weight 3),
+    another on two Auto Scaling group providers likewise: each puts its base
+    first and splits the rest 1:3; only the EC2 service has instance-hours and
+    the Fargate one is billed at Fargate prices. (One strategy may not mix the
+    two kinds: ECS refuses it, see test_container_instances.)"""
+    raw = {
+        "name": "mix",
+        "duration": "2h",
+        "cluster": {
+            "name": "c",
+            "capacity_providers": [
+                {"name": "hosts", "instance_types": ["m5.large"], "max_size": 4},
+                {
+                    "name": "spot-hosts",
+                    "instance_types": ["m5.large"],
+                    "max_size": 4,
+                    "spot": {"on_demand_percent": 0},
+                },
+            ],
+        },
+        "services": [
+            {
+                "name": "fg",
+                "desired_count": 5,
+                "capacity_provider_strategy": [
+                    {"capacity_provider": "FARGATE", "base": 1, "weight": 1},
+                    {"capacity_provider": "FARGATE_SPOT", "weight": 3},
+                ],
+            },
+            {
+                "name": "ec2",
+                "desired_count": 5,
+                "capacity_provider_strategy": [
+                    {"capacity_provider": "hosts", "base": 1, "weight": 1},
+                    {"capacity_provider": "spot-hosts", "weight": 3},
+                ],
+            },
+        ],
+    }
+    result = ecssim.run(parse_scenario(raw))
+    created = event_details(result.events, "task_created")
+    counts = created.groupby([created["service"].astype(str), "capacity"]).size()
+    assert counts.to_dict() == {
+        ("ec2", "hosts"): 2,
+        ("ec2", "spot-hosts"): 3,
+        ("fg", "FARGATE"): 2,
+        ("fg", "FARGATE_SPOT"): 3,
+    }
+    launched = event_details(result.events, "instance_launched")
+    assert set(launched[launched["spot"].astype(bool)]["capacity_provider"]) == {
+        "spot-hosts"
+    }
+    summary = result.summary.set_index("service")
+    assert summary.loc["fg", "instance_hours"] != summary.loc["fg", "instance_hours"]
+    assert summary.loc["ec2", "instance_hours"] > 0
+    assert summary.loc["fg", "cost_usd"] > 0
+    running = result.timeseries[result.timeseries["time_s"] == 2 * 3600 - 60]
+    assert int(running["running"].sum()) == 10
+
+
+def test_allocation_strategies_from_the_scenario_reach_the_group(
+    tmp_path: Path,
+) -> None:
+    """A provider's on_demand_allocation_strategy and spot settings become the
+    group's mixed instances policy: lowest-price launches the cheaper type;
+    an unknown strategy is refused naming the field and the value."""
+    text = BASE.replace(
+        "instance_types: [m5.large]",
+        "instance_types: [m5.xlarge, c5.xlarge]\n"
+        "      on_demand_allocation_strategy: lowest-price\n"
+        "      min_size: 2\n"
+        "      spot: {allocation_strategy: price-capacity-optimized}",
+    )
+    result = ecssim.run(_load(tmp_path, text))
+    launched = event_details(result.events, "instance_launched")
+    assert set(launched["instance_type"]) == {"c5.xlarge"}
+    bad = text.replace("lowest-price", "cheapest")
+    with pytest.raises(ScenarioError, match="on_demand_allocation_strategy"):
+        _load(tmp_path, bad)

@@ -11,6 +11,7 @@ from ecssim.rules.capacity import InvalidCapacityRule, Resources
 from ecssim.rules.instance_types import (
     INSTANCE_TYPES,
     InstanceType,
+    choose_instance_type,
     next_is_spot,
     on_demand_wanted,
 )
@@ -69,3 +70,80 @@ def test_bad_split_is_refused() -> None:
         on_demand_wanted(4, 0, 101)
     with pytest.raises(InvalidCapacityRule):
         on_demand_wanted(4, -1, 50)
+
+
+_MIXED = [
+    INSTANCE_TYPES[n] for n in ("m5.xlarge", "c5.xlarge", "m7g.xlarge", "r5.xlarge")
+]
+
+
+def test_on_demand_strategies_pick_the_first_or_the_cheapest() -> None:
+    """prioritized launches the first override; lowest-price the cheapest
+    (c5.xlarge at $0.17 of these four), whatever already runs."""
+    assert choose_instance_type(_MIXED, {}, spot=False) == "m5.xlarge"
+    for running in ({}, {"c5.xlarge": 5}):
+        assert (
+            choose_instance_type(
+                _MIXED, running, spot=False, on_demand_strategy="lowest-price"
+            )
+            == "m7g.xlarge"
+        )
+
+
+def test_spot_lowest_price_spreads_over_the_cheapest_pools() -> None:
+    """Spot lowest-price with 2 pools alternates between the two cheapest types
+    (m7g.xlarge $0.1632, c5.xlarge $0.17) and never launches the others."""
+    running: dict[str, int] = {}
+    launched = []
+    for _ in range(6):
+        name = choose_instance_type(_MIXED, running, spot=True, spot_pools=2)
+        running[name] = running.get(name, 0) + 1
+        launched.append(name)
+    assert launched == ["m7g.xlarge", "c5.xlarge"] * 3
+    one_pool = choose_instance_type(_MIXED, {"m7g.xlarge": 9}, spot=True, spot_pools=1)
+    assert one_pool == "m7g.xlarge"
+
+
+def test_other_spot_strategies_without_capacity_pools() -> None:
+    """price-capacity-optimized takes the cheapest type (every pool is as deep),
+    capacity-optimized-prioritized the first override."""
+    assert (
+        choose_instance_type(
+            _MIXED, {}, spot=True, spot_strategy="price-capacity-optimized"
+        )
+        == "m7g.xlarge"
+    )
+    assert (
+        choose_instance_type(
+            _MIXED, {}, spot=True, spot_strategy="capacity-optimized-prioritized"
+        )
+        == "m5.xlarge"
+    )
+    with pytest.raises(InvalidCapacityRule, match="capacity-optimized"):
+        choose_instance_type(_MIXED, {}, spot=True, spot_strategy="capacity-optimized")
+
+
+@given(
+    st.lists(
+        st.sampled_from(sorted(INSTANCE_TYPES)), min_size=1, max_size=6, unique=True
+    ),
+    st.integers(1, 6),
+    st.integers(1, 30),
+)
+def test_spot_lowest_price_keeps_pools_balanced(
+    names: list[str], pools: int, launches: int
+) -> None:
+    """Launching one by one under lowest-price uses only the *pools* cheapest
+    types and keeps their counts within one of each other."""
+    types = [INSTANCE_TYPES[n] for n in names]
+    running: dict[str, int] = {}
+    for _ in range(launches):
+        name = choose_instance_type(types, running, spot=True, spot_pools=pools)
+        running[name] = running.get(name, 0) + 1
+    cheapest = sorted(
+        types, key=lambda t: (t.on_demand_hourly_usd, names.index(t.name))
+    )
+    allowed = {t.name for t in cheapest[:pools]}
+    assert set(running) <= allowed
+    counts = [running.get(n, 0) for n in allowed]
+    assert max(counts) - min(counts) <= 1

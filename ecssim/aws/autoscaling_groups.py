@@ -30,7 +30,12 @@ from datetime import datetime
 from typing import Any, Final
 
 from ecssim.aws.errors import BotoShapedClient, ClientError
-from ecssim.rules.instance_types import INSTANCE_TYPES, InstanceType
+from ecssim.rules.instance_types import (
+    INSTANCE_TYPES,
+    ON_DEMAND_STRATEGIES,
+    SPOT_STRATEGIES,
+    InstanceType,
+)
 
 Response = dict[str, Any]
 
@@ -98,6 +103,9 @@ class AutoScalingGroup:
     on_demand_percent_above_base: int
     new_instances_protected: bool
     created_at: float
+    on_demand_allocation_strategy: str = "prioritized"
+    spot_allocation_strategy: str = "lowest-price"
+    spot_instance_pools: int = 2
     default_cooldown_s: int = 300
     tags: list[dict[str, Any]] = field(default_factory=list)
     #: live instances (not Terminated), by instance id, in launch order
@@ -215,11 +223,21 @@ class AutoScalingBackend:
         return True
 
 
+@dataclass(frozen=True, slots=True)
+class _Policy:
+    names: tuple[str, ...]
+    base: int
+    percent: int
+    on_demand_strategy: str
+    spot_strategy: str
+    spot_pools: int
+
+
 def _instance_type_names(
     raw: Mapping[str, Any] | None, known: Mapping[str, InstanceType]
-) -> tuple[tuple[str, ...], int, int] | str:
-    """Instance types, on-demand base and percent above base of a mixed
-    instances policy, or an error message."""
+) -> _Policy | str:
+    """Instance types, on-demand base, percent above base and allocation
+    strategies of a mixed instances policy, or an error message."""
     if raw is None:
         return (
             "ecssim models no launch templates: give MixedInstancesPolicy with "
@@ -246,7 +264,27 @@ def _instance_type_names(
             f"OnDemandBaseCapacity {base} must be >= 0 and "
             f"OnDemandPercentageAboveBaseCapacity {percent} within 0..100."
         )
-    return names, base, percent
+    on_demand = distribution.get("OnDemandAllocationStrategy", "prioritized")
+    if on_demand not in ON_DEMAND_STRATEGIES:
+        return (
+            f"OnDemandAllocationStrategy {on_demand!r} is not one ecssim models; "
+            f"give one of {', '.join(ON_DEMAND_STRATEGIES)}."
+        )
+    spot = distribution.get("SpotAllocationStrategy", "lowest-price")
+    if spot not in SPOT_STRATEGIES:
+        return (
+            f"SpotAllocationStrategy {spot!r} is not one ecssim models; give one "
+            f"of {', '.join(SPOT_STRATEGIES)}."
+        )
+    pools = distribution.get("SpotInstancePools", 2)
+    if not 1 <= pools <= 20:
+        return f"SpotInstancePools {pools} must be within 1..20."
+    if "SpotInstancePools" in distribution and spot != "lowest-price":
+        return (
+            "SpotInstancePools is valid only with the lowest-price "
+            f"SpotAllocationStrategy, not {spot!r}."
+        )
+    return _Policy(names, base, percent, on_demand, spot, pools)
 
 
 class AutoScalingClient(BotoShapedClient):
@@ -320,7 +358,7 @@ class AutoScalingClient(BotoShapedClient):
         )
         if isinstance(types, str):
             raise self._invalid(op, types)
-        names, base, percent = types
+        names = types.names
         zones = tuple(kwargs.get("AvailabilityZones") or ())
         if not zones:
             raise self._invalid(op, "At least one Availability Zone must be given.")
@@ -344,8 +382,11 @@ class AutoScalingClient(BotoShapedClient):
             desired_capacity=desired,
             availability_zones=zones,
             instance_types=names,
-            on_demand_base=base,
-            on_demand_percent_above_base=percent,
+            on_demand_base=types.base,
+            on_demand_percent_above_base=types.percent,
+            on_demand_allocation_strategy=types.on_demand_strategy,
+            spot_allocation_strategy=types.spot_strategy,
+            spot_instance_pools=types.spot_pools,
             new_instances_protected=bool(
                 kwargs.get("NewInstancesProtectedFromScaleIn", False)
             ),
@@ -393,6 +434,13 @@ class AutoScalingClient(BotoShapedClient):
                     "OnDemandBaseCapacity": group.on_demand_base,
                     "OnDemandPercentageAboveBaseCapacity": (
                         group.on_demand_percent_above_base
+                    ),
+                    "OnDemandAllocationStrategy": group.on_demand_allocation_strategy,
+                    "SpotAllocationStrategy": group.spot_allocation_strategy,
+                    **(
+                        {"SpotInstancePools": group.spot_instance_pools}
+                        if group.spot_allocation_strategy == "lowest-price"
+                        else {}
                     ),
                 },
             },

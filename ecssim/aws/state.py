@@ -246,6 +246,8 @@ class Service:
     #: ``placementStrategy`` and ``placementConstraints`` (EC2 capacity), checked
     placement_strategies: tuple[PlacementStrategy, ...] = ()
     placement_constraints: tuple[PlacementConstraint, ...] = ()
+    #: some of its tasks are being retired (Fargate task retirement, paced)
+    retiring: bool = False
 
     @property
     def primary(self) -> Deployment:
@@ -317,6 +319,9 @@ class Task:
     placement_constraints: tuple[PlacementConstraint, ...] = ()
     #: a DAEMON service's task: the only instance it may be placed on
     target_instance: ContainerInstance | None = None
+    #: Fargate task retirement is replacing it: the ``stoppedReason`` it will
+    #: stop with (the scheduler replaces it first, as for a DRAINING instance)
+    retiring: str | None = None
 
     @property
     def is_live(self) -> bool:

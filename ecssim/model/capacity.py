@@ -63,6 +63,13 @@ def add_capacity_providers(sim: Simulation, scenario: Scenario) -> None:
                 "InstancesDistribution": {
                     "OnDemandBaseCapacity": provider.spot.on_demand_base,
                     "OnDemandPercentageAboveBaseCapacity": provider.spot.on_demand_percent,
+                    "OnDemandAllocationStrategy": provider.on_demand_allocation_strategy,
+                    "SpotAllocationStrategy": provider.spot.allocation_strategy,
+                    **(
+                        {"SpotInstancePools": provider.spot.instance_pools}
+                        if provider.spot.allocation_strategy == "lowest-price"
+                        else {}
+                    ),
                 },
             },
             NewInstancesProtectedFromScaleIn=provider.managed_termination_protection,

@@ -21,6 +21,14 @@ Definitions (the README's "What a run measures" repeats them):
 * *Cost*: instance-hours at each type's hourly price (Spot discounted), plus
   Fargate tasks from PENDING to STOPPED at the vCPU-hour and GB-hour prices
   (FARGATE_SPOT discounted).
+* *A service's share* of a provider (instance-hours, idle and held hours,
+  instance cost): each stretch of each instance is split between the services
+  of the tasks on it (daemon tasks included) in proportion to their reserved
+  CPU (their task definition's); a stretch without tasks (booting, or after
+  the last task left) by the instance's time-weighted CPU shares over its
+  life, else the provider's, else evenly between the services that name the
+  provider. The services' shares add up to the provider's figures (less the
+  share of tasks outside any service).
 """
 
 from __future__ import annotations
@@ -36,7 +44,7 @@ import pandas as pd
 
 #: The capacity columns of a summary row, with what they mean.
 CAPACITY_COLUMNS: Final[dict[str, str]] = {
-    "instance_hours": "EC2 instance-hours of the service's capacity providers, launch to termination",
+    "instance_hours": "the service's share (by reserved CPU) of its capacity providers' EC2 instance-hours, launch to termination",
     "idle_instance_hours": "instance-hours without a non-daemon task (booting included)",
     "instance_hours_held_by_protection": "instance-hours whose every non-daemon task was protected and idle",
     "asg_scale_ins_blocked": "group scale-ins stopped because every remaining instance was protected",
@@ -46,7 +54,7 @@ CAPACITY_COLUMNS: Final[dict[str, str]] = {
     "spot_instance_interruptions": "EC2 Spot interruption notices on the service's providers",
     "cpu_reservation": "reserved / registered CPU of the providers' instances, time-weighted",
     "memory_reservation": "reserved / registered memory of the providers' instances, time-weighted",
-    "cost_usd": "instances of the service's providers plus its Fargate tasks [USD]",
+    "cost_usd": "its share of its providers' instances plus its Fargate tasks [USD]",
 }
 _FARGATE: Final = ("FARGATE", "FARGATE_SPOT")
 #: Fargate us-east-1 Linux/x86 prices, in dollars (https://aws.amazon.com/fargate/pricing/,
@@ -112,9 +120,9 @@ class _Instance:
     terminated_s: float | None = None
     container_instance: str | None = None
     #: (time, non-daemon task ids, reserved cpu, reserved memory, registered cpu,
-    #: registered memory), in time order
-    loads: list[tuple[float, tuple[str, ...], int, int, int, int]] = field(
-        default_factory=list
+    #: registered memory, daemon task ids), in time order
+    loads: list[tuple[float, tuple[str, ...], int, int, int, int, tuple[str, ...]]] = (
+        field(default_factory=list)
     )
 
 
@@ -250,6 +258,7 @@ def _instances(events: pd.DataFrame) -> dict[str, _Instance]:
                         int(fields["memory"]),
                         int(fields["registered_cpu"]),
                         int(fields["registered_memory"]),
+                        tuple(fields.get("daemons", ())),
                     )
                 )
             continue
@@ -274,6 +283,25 @@ def _instances(events: pd.DataFrame) -> dict[str, _Instance]:
 
 
 @dataclass
+class _Share:
+    """What one service holds of a provider (see the module's definitions)."""
+
+    instance_hours: float = 0.0
+    idle_instance_hours: float = 0.0
+    held_hours: float = 0.0
+    instance_cost_usd: float = 0.0
+
+    def add(
+        self, weight: float, hours: float, idle: bool, held: float, usd: float
+    ) -> None:
+        self.instance_hours += weight * hours
+        if idle:
+            self.idle_instance_hours += weight * hours
+        self.held_hours += weight * held
+        self.instance_cost_usd += weight * usd
+
+
+@dataclass
 class _Totals:
     instance_hours: float = 0.0
     idle_instance_hours: float = 0.0
@@ -284,6 +312,31 @@ class _Totals:
     memory_registered: float = 0.0
     instance_cost_usd: float = 0.0
     instances: int = 0
+    #: each service's share (None: tasks outside any service)
+    shares: dict[str | None, _Share] = field(default_factory=dict)
+    #: CPU-seconds reserved by each service's tasks on the provider
+    weights: dict[str | None, float] = field(default_factory=dict)
+    #: (hours, usd) of stretches without tasks on instances that never had one
+    unattributed: list[tuple[float, float]] = field(default_factory=list)
+
+
+def _normalised(weights: Mapping[str | None, float]) -> dict[str | None, float]:
+    total = sum(weights.values())
+    return {k: v / total for k, v in weights.items()} if total > 0 else {}
+
+
+def _task_cpu(
+    tasks: Iterable[str],
+    service_of: Mapping[str, str | None],
+    task_sizes: Mapping[str, Resources],
+) -> dict[str | None, float]:
+    """Reserved CPU units by service of *tasks*."""
+    cpu: dict[str | None, float] = {}
+    for task in tasks:
+        service = service_of.get(task)
+        size = task_sizes.get(service or "", Resources(1024, 2048))
+        cpu[service] = cpu.get(service, 0.0) + size.cpu
+    return cpu
 
 
 def _provider_totals(
@@ -292,21 +345,26 @@ def _provider_totals(
     prices: Prices,
     lo: float,
     hi: float,
+    *,
+    service_of: Mapping[str, str | None] | None = None,
+    task_sizes: Mapping[str, Resources] | None = None,
 ) -> dict[str | None, _Totals]:
+    service_of = service_of or {}
+    task_sizes = task_sizes or {}
     totals: dict[str | None, _Totals] = {}
     for instance in instances:
         total = totals.setdefault(instance.provider, _Totals())
         total.instances += 1
         end = instance.terminated_s if instance.terminated_s is not None else hi
         alive = _clip(instance.launched_s, end, lo, hi)
+        hourly = prices.instance_hour_usd(instance.instance_type, instance.spot)
         total.instance_hours += alive / 3600
-        total.instance_cost_usd += (
-            alive
-            / 3600
-            * prices.instance_hour_usd(instance.instance_type, instance.spot)
-        )
+        total.instance_cost_usd += alive / 3600 * hourly
         busy = 0.0
-        for index, (t, tasks, cpu, memory, reg_cpu, reg_memory) in enumerate(
+        # the instance's own CPU-seconds by service, and its stretches without tasks
+        weights: dict[str | None, float] = {}
+        empty = alive
+        for index, (t, tasks, cpu, memory, reg_cpu, reg_memory, daemons) in enumerate(
             instance.loads
         ):
             until = (
@@ -319,13 +377,75 @@ def _provider_totals(
             total.cpu_registered += reg_cpu * span
             total.memory_reserved += memory * span
             total.memory_registered += reg_memory * span
+            held_s = 0.0
             if tasks:
                 busy += span
-                total.held_hours += (
-                    _all_held(tasks, held, max(t, lo), min(until, hi)) / 3600
+                held_s = _all_held(tasks, held, max(t, lo), min(until, hi))
+                total.held_hours += held_s / 3600
+            by_service = _task_cpu((*tasks, *daemons), service_of, task_sizes)
+            if not by_service:
+                continue
+            empty -= span
+            for service, share in _normalised(by_service).items():
+                weights[service] = (
+                    weights.get(service, 0.0) + by_service[service] * span
+                )
+                total.shares.setdefault(service, _Share()).add(
+                    share, span / 3600, not tasks, held_s / 3600, span / 3600 * hourly
                 )
         total.idle_instance_hours += (alive - busy) / 3600
+        for service, weight in weights.items():
+            total.weights[service] = total.weights.get(service, 0.0) + weight
+        empty = max(0.0, empty)
+        if empty <= 0:
+            continue
+        if weights:
+            for service, share in _normalised(weights).items():
+                total.shares.setdefault(service, _Share()).add(
+                    share, empty / 3600, True, 0.0, empty / 3600 * hourly
+                )
+        else:
+            total.unattributed.append((empty / 3600, empty / 3600 * hourly))
+    for total in totals.values():
+        shares = _normalised(total.weights)
+        for hours, usd in total.unattributed:
+            for service, share in shares.items():
+                total.shares.setdefault(service, _Share()).add(
+                    share, hours, True, 0.0, usd
+                )
+        if shares:
+            total.unattributed = []
     return totals
+
+
+def _services_share(
+    totals: Mapping[str | None, _Totals],
+    service_providers: Mapping[str, Sequence[str]],
+) -> dict[str, _Share]:
+    """Each service's share of the providers it names, what no task ever
+    reserved split evenly between the services naming the provider."""
+    users: dict[str, list[str]] = {}
+    for name, providers in service_providers.items():
+        for provider in providers:
+            if provider not in _FARGATE:
+                users.setdefault(provider, []).append(name)
+    out: dict[str, _Share] = {}
+    for key, total in totals.items():
+        names = users.get(str(key), [])
+        for service, share in total.shares.items():
+            if service is None or service not in names:
+                continue
+            mine = out.setdefault(service, _Share())
+            mine.instance_hours += share.instance_hours
+            mine.idle_instance_hours += share.idle_instance_hours
+            mine.held_hours += share.held_hours
+            mine.instance_cost_usd += share.instance_cost_usd
+        for hours, usd in total.unattributed:
+            for service in names:
+                out.setdefault(service, _Share()).add(
+                    1 / len(names), hours, True, 0.0, usd
+                )
+    return out
 
 
 #: Every kind of record :func:`capacity_outcomes` reads.
@@ -426,9 +546,12 @@ def capacity_outcomes(
     """One row per service (indexed by name) with :data:`CAPACITY_COLUMNS`.
 
     *service_providers* names the EC2 capacity providers each service's tasks
-    may use (its strategy, or the cluster's default): the instance figures of
-    a row are those providers' (a provider shared by two services shows in
-    both rows). A service with none has NaN instance figures and 0 counts.
+    may use (its strategy, or the cluster's default): a row's instance-hours,
+    idle and held hours and instance cost are the service's share of those
+    providers (the module's definitions: by reserved CPU, so a provider shared
+    by two services splits between their rows); its bin-packing, scale-ins
+    blocked and Spot notices stay the providers' whole. A service with none
+    has NaN instance figures and 0 counts.
     """
     lo, hi = measure_from_s, duration_s
     # one pass over the (long) events frame: the kinds read here only
@@ -436,7 +559,26 @@ def capacity_outcomes(
     measured = events[events["time_s"] >= lo]
     instances = _instances(events)
     held = _idle_protected(events, hi) if instances else {}
-    totals = _provider_totals(instances.values(), held, prices, lo, hi)
+    # each task's service, from any record naming both
+    named = events[events["task"].notna() & events["service"].notna()]
+    named = named.drop_duplicates("task")
+    service_of: dict[str, str | None] = dict(
+        zip(
+            named["task"].astype(str).to_numpy(dtype=object),
+            named["service"].astype(str).to_numpy(dtype=object),
+            strict=True,
+        )
+    )
+    totals = _provider_totals(
+        instances.values(),
+        held,
+        prices,
+        lo,
+        hi,
+        service_of=service_of,
+        task_sizes=task_sizes,
+    )
+    shares = _services_share(totals, service_providers)
     fargate = _fargate_cost(events, prices, task_sizes, lo, hi)
     blocked = _count_by(measured, "asg_scale_in_blocked", "capacity_provider")
     notices = _count_by(measured, "spot_interruption_notice", "capacity_provider")
@@ -466,10 +608,11 @@ def capacity_outcomes(
         if providers:
             cpu_registered = sum(t.cpu_registered for t in mine)
             memory_registered = sum(t.memory_registered for t in mine)
+            share = shares.get(name, _Share())
             row |= {
-                "instance_hours": sum(t.instance_hours for t in mine),
-                "idle_instance_hours": sum(t.idle_instance_hours for t in mine),
-                "instance_hours_held_by_protection": sum(t.held_hours for t in mine),
+                "instance_hours": share.instance_hours,
+                "idle_instance_hours": share.idle_instance_hours,
+                "instance_hours_held_by_protection": share.held_hours,
                 "cpu_reservation": sum(t.cpu_reserved for t in mine) / cpu_registered
                 if cpu_registered
                 else math.nan,
@@ -478,7 +621,7 @@ def capacity_outcomes(
                 if memory_registered
                 else math.nan,
             }
-            instance_cost = sum(t.instance_cost_usd for t in mine)
+            instance_cost = share.instance_cost_usd
         else:
             row |= dict.fromkeys(
                 (

@@ -18,11 +18,13 @@ Sources:
 * The on-demand / Spot split of a mixed instances policy
   (``OnDemandBaseCapacity``, ``OnDemandPercentageAboveBaseCapacity``):
   https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_InstancesDistribution.html
+  (also the allocation strategies and their defaults, and ``SpotInstancePools``).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -97,3 +99,60 @@ def next_is_spot(on_demand: int, spot: int, base: int, percent_above_base: int) 
     """Whether the group's next launch is a Spot instance, given what runs."""
     wanted = on_demand_wanted(on_demand + spot + 1, base, percent_above_base)
     return on_demand >= wanted
+
+
+#: On-demand allocation strategies ecssim launches by (``prioritized`` is the
+#: API's default for groups without ``InstanceRequirements``).
+ON_DEMAND_STRATEGIES: Final = ("prioritized", "lowest-price")
+#: Spot allocation strategies ecssim launches by (``lowest-price`` is the API's
+#: default). ecssim models no Spot capacity pools, so every pool is as deep as
+#: any other: ``price-capacity-optimized`` reduces to the lowest Spot price and
+#: ``capacity-optimized-prioritized`` to the overrides' order.
+SPOT_STRATEGIES: Final = (
+    "lowest-price",
+    "price-capacity-optimized",
+    "capacity-optimized-prioritized",
+)
+
+
+def choose_instance_type(
+    types: Sequence[InstanceType],
+    in_zone: Mapping[str, int],
+    *,
+    spot: bool,
+    on_demand_strategy: str = "prioritized",
+    spot_strategy: str = "lowest-price",
+    spot_pools: int = 2,
+) -> str:
+    """The instance type of a group's next launch in a zone, by the mixed
+    instances policy's allocation strategy. *types* are the overrides in
+    order (first = highest priority); *in_zone* counts the group's instances
+    of the same purchase option (Spot or on-demand) by type in that zone.
+
+    * on-demand ``prioritized``: the first type; ``lowest-price``: the
+      cheapest (ties: the overrides' order). No capacity is ever short, so
+      the next priority is never needed.
+    * Spot ``lowest-price``: spread evenly over the *spot_pools* cheapest
+      types (the one with fewest instances in the zone, ties by price then
+      order); ``price-capacity-optimized``: the cheapest; and
+      ``capacity-optimized-prioritized``: the first.
+    """
+    if not types:
+        raise InvalidCapacityRule("a mixed instances policy needs an instance type")
+    strategy = spot_strategy if spot else on_demand_strategy
+    known = SPOT_STRATEGIES if spot else ON_DEMAND_STRATEGIES
+    if strategy not in known:
+        raise InvalidCapacityRule(
+            f"{'Spot' if spot else 'on-demand'} allocation strategy {strategy!r} "
+            f"is not one ecssim models ({', '.join(known)})"
+        )
+    order = {t.name: i for i, t in enumerate(types)}
+    by_price = sorted(types, key=lambda t: (t.on_demand_hourly_usd, order[t.name]))
+    if strategy in ("prioritized", "capacity-optimized-prioritized"):
+        return types[0].name
+    if strategy == "lowest-price" and spot:
+        if spot_pools < 1:
+            raise InvalidCapacityRule(f"SpotInstancePools {spot_pools} must be >= 1")
+        pools = by_price[:spot_pools]
+        return min(pools, key=lambda t: in_zone.get(t.name, 0)).name
+    return by_price[0].name

@@ -931,7 +931,7 @@ class InstanceInterruption(_Model):
 
 
 class TaskRetirement(_Model):
-    """Fargate task retirement: AWS gives notice at ``at`` and stops the
+    """Fargate task retirement: AWS gives notice at ``at`` and retires the
     service's tasks that were running then once ``notice`` has passed
     (protection does not stop it; the scheduler replaces them)."""
 
@@ -939,6 +939,12 @@ class TaskRetirement(_Model):
     service: str
     at_s: Moment = Field(alias="at")
     notice_s: Seconds = Field(default=0.0, alias="notice")
+    pacing: Literal["deployment", "all_at_once"] = Field(
+        default="deployment",
+        description="deployment: a replacement starts first when maximumPercent "
+        "allows and tasks stop within minimumHealthyPercent (task-maintenance "
+        "guide); all_at_once: every task stops at the retirement time",
+    )
 
 
 class ProtectionApiErrors(_Model):
@@ -1191,6 +1197,20 @@ class SpotConfig(_Model):
     draining: bool = Field(
         default=False, description="ECS_ENABLE_SPOT_INSTANCE_DRAINING on the agent"
     )
+    allocation_strategy: Literal[
+        "lowest-price", "price-capacity-optimized", "capacity-optimized-prioritized"
+    ] = Field(
+        default="lowest-price",
+        description="SpotAllocationStrategy of the group (no Spot capacity pools "
+        "are modelled: price-capacity-optimized launches the cheapest type)",
+    )
+    instance_pools: int = Field(
+        default=2,
+        ge=1,
+        le=20,
+        description="SpotInstancePools: the lowest-price strategy spreads over "
+        "this many cheapest types",
+    )
 
 
 class AsgCapacityProvider(_Model):
@@ -1198,6 +1218,11 @@ class AsgCapacityProvider(_Model):
 
     name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,255}$")
     instance_types: tuple[str, ...] = Field(min_length=1, max_length=40)
+    on_demand_allocation_strategy: Literal["prioritized", "lowest-price"] = Field(
+        default="prioritized",
+        description="OnDemandAllocationStrategy of the group: the instance_types' "
+        "order, or the cheapest",
+    )
     min_size: int = Field(default=0, ge=0, le=10_000)
     max_size: int = Field(ge=0, le=10_000)
     desired_capacity: int | None = Field(default=None, ge=0, le=10_000)

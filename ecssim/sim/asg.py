@@ -47,7 +47,7 @@ from ecssim.aws.capacity import ContainerInstance
 from ecssim.errors import InvariantViolation
 from ecssim.rules import capacity as rules
 from ecssim.rules.alarms import evaluate_alarm
-from ecssim.rules.instance_types import next_is_spot
+from ecssim.rules.instance_types import choose_instance_type, next_is_spot
 from ecssim.rules.lifecycle import TaskStatus
 from ecssim.sim.timers import after
 
@@ -239,6 +239,7 @@ class GroupRunner:
             container_instance=instance.container_instance_id,
             tasks=list(ids),
             daemon_tasks=len(live) - len(ids),
+            daemons=sorted(t.task_id for t in live if is_daemon(t)),
             cpu=reserved,
             memory=memory,
             registered_cpu=instance.registered.cpu,
@@ -316,7 +317,8 @@ class GroupRunner:
     # ---- launch ------------------------------------------------------------------
     def launch(self) -> GroupInstance:
         """Launch one instance: the zone with the fewest of the group's
-        instances, the first instance type, Spot or on-demand by the policy."""
+        instances, Spot or on-demand by the policy, the instance type by the
+        policy's allocation strategy for that purchase option."""
         group = self.group
         counted = group.counted
         zones = dict.fromkeys(group.availability_zones, 0)
@@ -330,10 +332,22 @@ class GroupRunner:
             group.on_demand_base,
             group.on_demand_percent_above_base,
         )
+        same = [i for i in counted if i.availability_zone == zone and i.spot == spot]
+        instance_type = choose_instance_type(
+            [self.asgs.instance_types[t] for t in group.instance_types],
+            {
+                t: sum(1 for i in same if i.instance_type == t)
+                for t in group.instance_types
+            },
+            spot=spot,
+            on_demand_strategy=group.on_demand_allocation_strategy,
+            spot_strategy=group.spot_allocation_strategy,
+            spot_pools=group.spot_instance_pools,
+        )
         group.launched += 1
         instance = GroupInstance(
             instance_id=new_instance_id(group.name, group.launched),
-            instance_type=group.instance_types[0],
+            instance_type=instance_type,
             availability_zone=zone,
             spot=spot,
             launched_at=self.env.now,

@@ -116,8 +116,13 @@ class Faults:
 
     def retire(self, fault: TaskRetirement, service: Service) -> None:
         """Fargate task retirement: notice at ``fault.at_s``, then, ``notice_s``
-        later, stop every task of *service* that was live at the notice (a
-        SIGTERM as StopTask gives; protection does not stop it)."""
+        later, retire every task of *service* that was live at the notice.
+        Protection does not stop it. With ``pacing: deployment`` (the default,
+        task-maintenance.html: the scheduler launches the replacement, then
+        stops the retired task, keeping ``minimumHealthyPercent``) the service
+        scheduler replaces them as it replaces tasks of a DRAINING instance;
+        with ``pacing: all_at_once`` every one is stopped at once (a SIGTERM as
+        StopTask gives)."""
 
         def notice() -> None:
             tasks = sorted(service.live_tasks(), key=lambda t: t.task_id)
@@ -130,6 +135,21 @@ class Faults:
             at(self.env, self.env.now + fault.notice_s, lambda: retire(tasks))
 
         def retire(tasks: list[Task]) -> None:
+            if fault.pacing == "deployment":
+                # the scheduler starts a replacement first when maximumPercent
+                # allows, and stops the task within minimumHealthyPercent
+                marked = 0
+                for task in tasks:
+                    if task.desired_status != "STOPPED":
+                        task.retiring = RETIREMENT_REASON
+                        marked += 1
+                if marked:
+                    service.retiring = True
+                    self.backend.record(
+                        "task_retirement_started", service=service.name, tasks=marked
+                    )
+                    self.backend.listener.service_changed(service)
+                return
             for task in tasks:
                 if task.desired_status == "STOPPED":
                     continue

@@ -74,11 +74,13 @@ EVENT_REPEAT_AFTER_S = 6 * 3600.0
 
 def _split_leaving(live: list[Task]) -> tuple[list[Task], list[Task]]:
     """Live tasks on ACTIVE instances (or waiting for one), and those on an
-    instance that is DRAINING or deregistered."""
+    instance that is DRAINING or deregistered or being retired (Fargate)."""
     staying, leaving = [], []
     for task in live:
         instance = task.container_instance
-        if instance is not None and instance.status != "ACTIVE":
+        if task.retiring is not None or (
+            instance is not None and instance.status != "ACTIVE"
+        ):
             leaving.append(task)
         else:
             staying.append(task)
@@ -163,8 +165,9 @@ class ServiceScheduler:
         primary = service.primary
         live = service.live_tasks()
         leaving: list[Task] = []
-        if on_instances:
+        if on_instances or service.retiring:
             live, leaving = _split_leaving(live)
+            service.retiring = any(t.retiring is not None for t in leaving)
         new = [t for t in live if t.deployment is primary]
         old = [t for t in live if t.deployment is not primary]
         maximum = maximum_tasks(desired, service.maximum_percent)
@@ -191,6 +194,7 @@ class ServiceScheduler:
                 leaving, live, stopped + stopped_old, minimum_healthy, now
             )
             remaining += len(draining)
+            drained += self._retire_one_if_stuck(draining, live, drained, maximum)
         restored = self._restore_old(old, stopped_old, maximum - remaining)
         remaining += restored
         launch = 0
@@ -327,8 +331,11 @@ class ServiceScheduler:
         on_draining = [
             t
             for t in leaving
-            if t.container_instance is not None
-            and t.container_instance.status == "DRAINING"
+            if t.retiring is not None
+            or (
+                t.container_instance is not None
+                and t.container_instance.status == "DRAINING"
+            )
         ]
         first = [t for t in on_draining if t.last_status is not TaskStatus.RUNNING]
         running = [t for t in on_draining if t.last_status is TaskStatus.RUNNING]
@@ -339,7 +346,8 @@ class ServiceScheduler:
         forced: list[Task] = []
         kept: list[Task] = []
         for task in [*first, *running]:
-            protected = task.protection.is_active(now)
+            # protection does not stop Fargate task retirement
+            protected = task.protection.is_active(now) and task.retiring is None
             if protected and respects:
                 kept.append(task)
             elif task in first:
@@ -349,6 +357,10 @@ class ServiceScheduler:
                 (forced if protected else victims).append(task)
             else:
                 kept.append(task)
+        retired = [t for t in victims if t.retiring is not None]
+        victims = [t for t in victims if t.retiring is None]
+        for task in retired:
+            self._stop_retiring(task)
         for task in victims:
             instance = task.container_instance
             self.backend.request_stop(
@@ -374,7 +386,34 @@ class ServiceScheduler:
                 stopped=len(victims) + len(forced),
                 protected=len(forced),
             )
-        return kept, len(victims) + len(forced)
+        return kept, len(victims) + len(forced) + len(retired)
+
+    def _stop_retiring(self, task: Task) -> None:
+        """Fargate task retirement stops *task* (its replacement counted)."""
+        self.backend.record(
+            "fault_injected",
+            service=self.service.name,
+            task=task.task_id,
+            fault="task_retirement",
+        )
+        self.backend.request_stop(
+            task, StopCode.TERMINATION_NOTICE, task.retiring or "", notify=False
+        )
+
+    def _retire_one_if_stuck(
+        self, kept: list[Task], live: list[Task], drained: int, maximum: int
+    ) -> int:
+        """Task retirement goes on when the deployment configuration leaves no
+        room (``maximumPercent`` allows no replacement and
+        ``minimumHealthyPercent`` no stop, e.g. 100 and 100): one retiring task
+        stops once every other task is healthy, so the scheduler replaces it."""
+        retiring = [t for t in kept if t.retiring is not None]
+        if not retiring or drained or len(live) + len(kept) < maximum:
+            return 0
+        if not all(t.is_healthy for t in live):
+            return 0
+        self._stop_retiring(retiring[0])
+        return 1
 
     def place_daemon(self, instance: ContainerInstance) -> None:
         """A DAEMON service starts its task on *instance* (ACTIVE, just
