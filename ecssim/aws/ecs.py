@@ -1323,10 +1323,11 @@ class EcsClient(BotoShapedClient):
         if now is None:
             now = backend.clock()
         reason = self._protection_failure(task, enabled, now)
+        service = task.service
         if reason is not None:
             backend.record(
                 "protection_failed",
-                service=task.service.name if task.service is not None else None,
+                service=service.name if service is not None else None,
                 task=task.task_id,
                 reason=reason,
                 enabled=enabled,
@@ -1334,17 +1335,19 @@ class EcsClient(BotoShapedClient):
             return reason
         if not enabled:
             kind = "protection_cleared"
-        elif task.protection.is_active(now):
-            kind = "protection_renewed"
+            state = protection.disable()
         else:
-            kind = "protection_set"
-        state = protection.update(
-            task.protection, now, protection_enabled=enabled, expires_in_minutes=minutes
-        )
+            expires_at = task.protection.expires_at
+            kind = (
+                "protection_renewed"
+                if expires_at is not None and now < expires_at
+                else "protection_set"
+            )
+            state = protection.enable(now, minutes)
         backend.set_protection(task, state)
         backend.record(
             kind,
-            service=task.service.name if task.service is not None else None,
+            service=service.name if service is not None else None,
             task=task.task_id,
             expires_at=state.expires_at,
         )
