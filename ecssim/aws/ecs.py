@@ -65,6 +65,8 @@ SCHEDULING_STRATEGIES: Final = ("REPLICA", "DAEMON")
 #: "A capacity provider strategy can contain a maximum of 20 capacity providers"
 #: (CreateService, Amazon ECS API Reference).
 MAX_STRATEGY_ITEMS: Final = 20
+#: the statuses of a task that is stopping or stopped
+_STOPPING: Final = (TaskStatus.STOPPING, TaskStatus.STOPPED)
 _NAME_RE: Final = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
 #: the ``deploymentConfiguration`` keys of the BLUE_GREEN, LINEAR and CANARY strategies
 _STRATEGY_KEYS: Final = (
@@ -1361,9 +1363,9 @@ class EcsClient(BotoShapedClient):
         :func:`~ecssim.rules.protection.deployment_blocked`.
         """
         service = task.service
-        stopping = task.desired_status == "STOPPED" or task.last_status in (
-            TaskStatus.STOPPING,
-            TaskStatus.STOPPED,
+        # whether the task is stopping only matters to an enable
+        stopping = enabled and (
+            task.desired_status == "STOPPED" or task.last_status in _STOPPING
         )
         if protection.task_not_valid(
             in_service=service is not None, enabling=enabled, stopping=stopping
