@@ -155,7 +155,11 @@ class AgentEndpoint:
             (the agent's 200-with-``failure`` answer), or ``(status, code)`` for
             an ECS API error.
         """
-        if self._over_limit(task, now):
+        # _over_limit, inlined (once per protection call)
+        bucket = self._buckets.get(task)
+        if bucket is None:
+            bucket = self._buckets[task] = TokenBucket(STEADY_RATE_PER_S, BURST)
+        if not bucket.take(now):
             return TOO_MANY_REQUESTS[0], "TooManyRequests"
         client = self._client
         try:

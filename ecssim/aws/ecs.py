@@ -65,6 +65,8 @@ SCHEDULING_STRATEGIES: Final = ("REPLICA", "DAEMON")
 #: "A capacity provider strategy can contain a maximum of 20 capacity providers"
 #: (CreateService, Amazon ECS API Reference).
 MAX_STRATEGY_ITEMS: Final = 20
+#: the statuses of a task that is stopping or stopped
+_STOPPING: Final = (TaskStatus.STOPPING, TaskStatus.STOPPED)
 _NAME_RE: Final = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
 #: the ``deploymentConfiguration`` keys of the BLUE_GREEN, LINEAR and CANARY strategies
 _STRATEGY_KEYS: Final = (
@@ -1323,10 +1325,11 @@ class EcsClient(BotoShapedClient):
         if now is None:
             now = backend.clock()
         reason = self._protection_failure(task, enabled, now)
+        service = task.service
         if reason is not None:
             backend.record(
                 "protection_failed",
-                service=task.service.name if task.service is not None else None,
+                service=service.name if service is not None else None,
                 task=task.task_id,
                 reason=reason,
                 enabled=enabled,
@@ -1334,17 +1337,19 @@ class EcsClient(BotoShapedClient):
             return reason
         if not enabled:
             kind = "protection_cleared"
-        elif task.protection.is_active(now):
-            kind = "protection_renewed"
+            state = protection.disable()
         else:
-            kind = "protection_set"
-        state = protection.update(
-            task.protection, now, protection_enabled=enabled, expires_in_minutes=minutes
-        )
+            expires_at = task.protection.expires_at
+            kind = (
+                "protection_renewed"
+                if expires_at is not None and now < expires_at
+                else "protection_set"
+            )
+            state = protection.enable(now, minutes)
         backend.set_protection(task, state)
         backend.record(
             kind,
-            service=task.service.name if task.service is not None else None,
+            service=service.name if service is not None else None,
             task=task.task_id,
             expires_at=state.expires_at,
         )
@@ -1358,9 +1363,9 @@ class EcsClient(BotoShapedClient):
         :func:`~ecssim.rules.protection.deployment_blocked`.
         """
         service = task.service
-        stopping = task.desired_status == "STOPPED" or task.last_status in (
-            TaskStatus.STOPPING,
-            TaskStatus.STOPPED,
+        # whether the task is stopping only matters to an enable
+        stopping = enabled and (
+            task.desired_status == "STOPPED" or task.last_status in _STOPPING
         )
         if protection.task_not_valid(
             in_service=service is not None, enabling=enabled, stopping=stopping
