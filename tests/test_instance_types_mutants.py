@@ -5,13 +5,19 @@ messages that name what was refused."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from ecssim.rules.capacity import InvalidCapacityRule, Resources
-from ecssim.rules.instance_types import INSTANCE_TYPES, on_demand_wanted
+from ecssim.rules.instance_types import (
+    INSTANCE_TYPES,
+    InstanceType,
+    choose_instance_type,
+    on_demand_wanted,
+)
 
 
 @given(name=st.sampled_from(sorted(INSTANCE_TYPES)), left=st.integers(-64, 64))
@@ -57,3 +63,59 @@ def test_a_bad_split_names_every_value(total: int, base: int, percent: int) -> N
     )
     with pytest.raises(InvalidCapacityRule, match=f"^{re.escape(message)}$"):
         on_demand_wanted(total, base, percent)
+
+
+# ---- choose_instance_type (added after the first run) ------------------------------
+_FOUR = [
+    INSTANCE_TYPES[n] for n in ("m5.xlarge", "c5.xlarge", "m7g.xlarge", "r5.xlarge")
+]
+
+
+def test_spot_lowest_price_uses_two_pools_by_default() -> None:
+    """SpotInstancePools defaults to 2, as the API's: with the two cheapest
+    types (m7g, c5) each already running more than the third cheapest (m5),
+    the next Spot launch still goes to one of the two, never to m5."""
+    running = {"m7g.xlarge": 3, "c5.xlarge": 3}
+    assert choose_instance_type(_FOUR, running, spot=True) in {
+        "m7g.xlarge",
+        "c5.xlarge",
+    }
+    assert choose_instance_type(_FOUR, running, spot=True, spot_pools=3) == "m5.xlarge"
+
+
+def test_price_capacity_optimized_ignores_what_runs() -> None:
+    """price-capacity-optimized launches the cheapest type however many of it
+    run already: it does not spread like lowest-price."""
+    running = {"m7g.xlarge": 9}
+    name = choose_instance_type(
+        _FOUR, running, spot=True, spot_strategy="price-capacity-optimized"
+    )
+    assert name == "m7g.xlarge"
+
+
+@pytest.mark.parametrize(
+    ("types", "kwargs", "message"),
+    [
+        ([], {"spot": False}, "a mixed instances policy needs an instance type"),
+        (
+            _FOUR,
+            {"spot": True, "spot_strategy": "capacity-optimized"},
+            "Spot allocation strategy 'capacity-optimized' is not one ecssim models "
+            "(lowest-price, price-capacity-optimized, capacity-optimized-prioritized)",
+        ),
+        (
+            _FOUR,
+            {"spot": False, "on_demand_strategy": "cheapest"},
+            "on-demand allocation strategy 'cheapest' is not one ecssim models "
+            "(prioritized, lowest-price)",
+        ),
+        (_FOUR, {"spot": True, "spot_pools": 0}, "SpotInstancePools 0 must be >= 1"),
+    ],
+)
+def test_choose_instance_type_refusals_say_what_is_wrong(
+    types: list[InstanceType], kwargs: dict[str, Any], message: str
+) -> None:
+    """Each refusal names the strategy or setting and what is allowed."""
+    with pytest.raises(InvalidCapacityRule) as excinfo:
+        choose_instance_type(types, {}, **kwargs)
+    assert str(excinfo.value) == message
