@@ -24,7 +24,7 @@ from typing import Final
 
 import numpy as np
 
-from ecssim.aws.capacity import ContainerInstance, assign_task, task_resources
+from ecssim.aws.capacity import ContainerInstance, assign_task, task_need
 from ecssim.aws.state import Cluster, EcsBackend, Task
 from ecssim.rules.capacity import (
     DEFAULT_SERVICE_STRATEGIES,
@@ -118,7 +118,6 @@ class Placer:
         self._again: set[str | None] = set()
         #: per FIFO, the kinds of task that found no room in its last walk
         self._failed: dict[str | None, set[tuple[int, str]]] = {}
-        self._needs: dict[str, Resources] = {}
 
     # ---- queue ------------------------------------------------------------
     @staticmethod
@@ -207,7 +206,7 @@ class Placer:
         cpu = memory = 0
         for task in instance.tasks.values():
             if task.last_status is not TaskStatus.STOPPED:
-                need = self._need(task)
+                need = task_need(task)
                 cpu += need.cpu
                 memory += need.memory
         registered = instance.registered
@@ -224,18 +223,11 @@ class Placer:
         return [
             (need.cpu, need.memory)
             for need in (
-                self._need(t)
+                task_need(t)
                 for t in instance.tasks.values()
                 if t.last_status is not TaskStatus.STOPPED
             )
         ]
-
-    def _need(self, task: Task) -> Resources:
-        arn = task.task_definition.arn
-        need = self._needs.get(arn)
-        if need is None:
-            need = self._needs[arn] = task_resources(task.task_definition.description)
-        return need
 
     @staticmethod
     def rules(
@@ -282,7 +274,7 @@ class Placer:
             if signature in failed:
                 left.append(task)
                 continue
-            need = self._need(task)
+            need = task_need(task)
             strategies, constraints = self.rules(task)
             counts = self._group_counts(task)
             target = task.target_instance

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import simpy
 
-from ecssim.aws.capacity import ContainerInstance, live_tasks, task_resources
+from ecssim.aws.capacity import ContainerInstance, live_tasks, task_need
 from ecssim.aws.state import (
     Deployment,
     EcsBackend,
@@ -40,7 +40,6 @@ from ecssim.config import EcsSettings
 from ecssim.rules.capacity import (
     DEFAULT_SERVICE_STRATEGIES,
     PlacedTaskView,
-    Resources,
     satisfies,
     select_tasks_to_stop,
 )
@@ -249,17 +248,13 @@ class ServiceScheduler:
         rest = count - len(chosen)
         if rest <= 0 or not placed:
             return chosen
-        needs: dict[str, Resources] = {}
 
         def view(task: Task, instance: ContainerInstance) -> PlacedTaskView:
-            arn = task.task_definition.arn
-            if arn not in needs:
-                needs[arn] = task_resources(task.task_definition.description)
             return PlacedTaskView(
                 task_id=task.task_id,
                 instance_id=instance.container_instance_id,
                 availability_zone=task.availability_zone,
-                need=needs[arn],
+                need=task_need(task),
                 running=task.last_status is TaskStatus.RUNNING,
                 protected=task.protection.is_active(now),
             )
@@ -297,12 +292,13 @@ class ServiceScheduler:
         PROVISIONING (``EcsSettings.max_provisioning_tasks_per_cluster``); the
         rest are launched on a later reconcile."""
         limit = self.settings.max_provisioning_tasks_per_cluster
-        allowed = max(0, min(launch, limit - self.waiting_in_cluster()))
+        waiting = self.waiting_in_cluster()
+        allowed = max(0, min(launch, limit - waiting))
         if allowed < launch and not self._at_quota:
             self.backend.record(
                 "provisioning_quota_reached",
                 service=self.service.name,
-                waiting=self.waiting_in_cluster(),
+                waiting=waiting,
                 limit=limit,
             )
         self._at_quota = allowed < launch
