@@ -357,24 +357,18 @@ class ServiceScheduler:
         victims = [t for t in victims if t.retiring is None]
         for task in retired:
             self._stop_retiring(task)
-        for task in victims:
-            instance = task.container_instance
-            self.backend.request_stop(
-                task,
-                StopCode.SERVICE_SCHEDULER_INITIATED,
-                f"Container instance {instance.container_instance_id if instance else ''}"
-                " is DRAINING",
-                notify=False,
-            )
-        for task in forced:
-            instance = task.container_instance
-            self.backend.request_stop(
-                task,
-                StopCode.TERMINATION_NOTICE,
-                f"Container instance {instance.container_instance_id if instance else ''}"
-                " is DRAINING",
-                notify=False,
-            )
+        # unprotected tasks as the scheduler stops them; protected ones (the
+        # knob off) as StopTask does
+        for code, tasks in (
+            (StopCode.SERVICE_SCHEDULER_INITIATED, victims),
+            (StopCode.TERMINATION_NOTICE, forced),
+        ):
+            for task in tasks:
+                instance = task.container_instance
+                name = instance.container_instance_id if instance else ""
+                self.backend.request_stop(
+                    task, code, f"Container instance {name} is DRAINING", notify=False
+                )
         if victims or forced:
             self.backend.record(
                 "drained_tasks_stopped",
