@@ -629,42 +629,6 @@ class QueueWorker(Worker):
         """Holding a message."""
         return self._job is not None
 
-    def _sync_busy(self) -> None:
-        """As :meth:`Worker._sync_busy`, without the properties (once per job)."""
-        busy = self._job is not None and not self.sigterm and not self.stopped
-        task = self.task
-        if busy != task.counted_busy:
-            task.counted_busy = busy
-            self.load.busy += 1 if busy else -1
-            service = task.service
-            if service is not None:
-                service.protected_count.busy_changed(task)
-            self.record(
-                "task_busy_changed",
-                service=None if service is None else service.name,
-                task=self.task_id,
-                busy=busy,
-            )
-
-    def view(self) -> WorkerView:
-        """What the policy sees now (as :meth:`Worker.view`, built in one go)."""
-        now = self.env.now
-        job = self._job
-        if job is None:
-            return WorkerView(
-                now, False, 0, self.protected_until_s, self.releasing, None, None
-            )
-        started = self.work_started_s
-        return WorkerView(
-            now,
-            True,
-            0,
-            self.protected_until_s,
-            self.releasing,
-            None if started is None else now - started,
-            job.duration_s,
-        )
-
     def job_facts(self) -> tuple[float | None, float | None]:
         """How long this worker has had its message, and the work it needs."""
         job = self._job
