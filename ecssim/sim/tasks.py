@@ -81,11 +81,7 @@ class TaskRunner:
         yield self.env.timeout(0)
         task.stopping_at = task.execution_stopped_at = self.env.now
         self._set(task, TaskStatus.STOPPING)
-        task.stopped_at = self.env.now
-        self._set(task, TaskStatus.STOPPED)
-        self.backend.task_stopped(task)
-        self._processes.pop(task.task_id, None)
-        self.on_service_change(task)
+        self._stopped(task)
 
     def kill(self, task: Task) -> None:
         """*task*'s host is gone: it is STOPPED now, without SIGTERM (its work
@@ -116,15 +112,11 @@ class TaskRunner:
                 stop_timeout_s=0.0,
                 host_lost=True,
             )
-        task.execution_stopped_at = task.stopped_at = now
+        task.execution_stopped_at = now
         for hook in self.hooks:
             hook.task_stopped(task)
-        self._set(task, TaskStatus.STOPPED)
-        self.backend.task_stopped(task)
-        self._exited.discard(task.task_id)
-        self.external.discard(task.task_id)
         self._exit_waits.pop(task.task_id, None)
-        self.on_service_change(task)
+        self._stopped(task)
 
     def request_stop(self, task: Task) -> None:
         """Interrupt *task*'s lifecycle: its desired status is now STOPPED."""
@@ -226,6 +218,11 @@ class TaskRunner:
         for hook in self.hooks:
             hook.task_stopped(task)
         yield self.env.timeout(self.settings.task_deprovisioning_s)
+        self._stopped(task)
+
+    def _stopped(self, task: Task) -> None:
+        """*task* reaches STOPPED: the control plane and its service hear of it,
+        and the runner forgets it."""
         task.stopped_at = self.env.now
         self._set(task, TaskStatus.STOPPED)
         self.backend.task_stopped(task)
