@@ -167,8 +167,10 @@ class ServiceScheduler:
         if on_instances or service.retiring:
             live, leaving = _split_leaving(live)
             service.retiring = any(t.retiring is not None for t in leaving)
-        new = [t for t in live if t.deployment is primary]
-        old = [t for t in live if t.deployment is not primary]
+        new: list[Task] = []
+        old: list[Task] = []
+        for task in live:
+            (new if task.deployment is primary else old).append(task)
         maximum = maximum_tasks(desired, service.maximum_percent)
         minimum_healthy = minimum_healthy_tasks(
             desired, service.minimum_healthy_percent
@@ -967,16 +969,10 @@ class ServiceScheduler:
         primary = service.primary
         # a service's tasks are the ones not STOPPED (a task leaves them as it
         # stops), so a count other than the desired one settles it at once
-        steady = len(service.tasks) == service.desired_count
-        if steady:
-            present = list(service.tasks.values())
-            only_primary = all(t.deployment is primary for t in present)
-            new_live = [t for t in present if t.deployment is primary and t.is_live]
-            steady = (
-                only_primary
-                and len(new_live) == len(present)
-                and all(t.is_healthy for t in new_live)
-            )
+        steady = len(service.tasks) == service.desired_count and all(
+            t.deployment is primary and t.is_live and t.is_healthy
+            for t in service.tasks.values()
+        )
         cleaned_up = primary.stage in (None, "CLEAN_UP")
         if steady and cleaned_up and primary.rollout_state == "IN_PROGRESS":
             service.last_completed = primary
