@@ -969,9 +969,16 @@ class ServiceScheduler:
         primary = service.primary
         # a service's tasks are the ones not STOPPED (a task leaves them as it
         # stops), so a count other than the desired one settles it at once
-        steady = len(service.tasks) == service.desired_count and all(
-            t.deployment is primary and t.is_live and t.is_healthy
-            for t in service.tasks.values()
+        # (a task not RUNNING is not healthy: the kept RUNNING count says so
+        # without looking at every task)
+        tasks = service.tasks
+        steady = (
+            len(tasks) == service.desired_count
+            and service.running_count == len(tasks)
+            and all(
+                t.deployment is primary and t.is_live and t.is_healthy
+                for t in tasks.values()
+            )
         )
         cleaned_up = primary.stage in (None, "CLEAN_UP")
         if steady and cleaned_up and primary.rollout_state == "IN_PROGRESS":
