@@ -278,7 +278,13 @@ class MetricStore:
         series = self._data.get(key)
         if series is None:
             return [None] * periods
-        for index in range(last - periods + 1, last + 1):
+        first = last - periods + 1
+        if per == 1 and first >= 0:
+            # one-minute periods after the start (the usual case): each period
+            # is its minute, read straight from the series
+            found = map(series.get, range(first, last + 1))
+            return [None if s is None else s.value(statistic) for s in found]
+        for index in range(first, last + 1):
             if index < 0:
                 stats = None
             elif per == 1:
@@ -319,6 +325,9 @@ class MetricAlarm:
     configured_at: float = 0.0
     #: the datapoints of the last evaluation, oldest first
     last_window: tuple[float | None, ...] = field(default_factory=tuple)
+    #: the datapoints this alarm's state was last computed from (None: not yet;
+    #: an alarm replaced by ``put_metric_alarm`` starts again from None)
+    evaluated_window: tuple[float | None, ...] | None = field(default=None, repr=False)
 
     @property
     def key(self) -> MetricKey:
@@ -404,7 +413,12 @@ class CloudWatchBackend:
                 alarm.evaluation_periods,
                 now,
             )
-            alarm.last_window = tuple(window)
+            seen = alarm.last_window = tuple(window)
+            if seen == alarm.evaluated_window:
+                # the same datapoints as the last evaluation give the same state
+                # (no datapoint at all under ``ignore`` keeps it as well)
+                continue
+            alarm.evaluated_window = seen
             state = evaluate_alarm(
                 window,
                 comparison=alarm.comparison,
