@@ -789,3 +789,31 @@ def test_ecs_metrics_have_no_datapoint_without_running_tasks() -> None:
     sim.advance(3 * MINUTE)
     (alarm,) = sim.cloudwatch.describe_alarms()["MetricAlarms"]
     assert alarm["StateValue"] == "INSUFFICIENT_DATA"
+
+
+def test_alarm_re_put_with_a_new_threshold_is_evaluated_again() -> None:
+    """A constant metric gives every minute the same window, so the alarm's state
+    stands; overwriting the alarm with another threshold changes it at the next
+    evaluation although the datapoints are the same."""
+    sim = _sim()
+    sim.metrics.set_source("MyApp", "Depth", {}, lambda t: 5.0)
+    alarm = {
+        "AlarmName": "depth",
+        "Namespace": "MyApp",
+        "MetricName": "Depth",
+        "Statistic": "Average",
+        "Period": 60,
+        "EvaluationPeriods": 3,
+        "ComparisonOperator": "GreaterThanThreshold",
+    }
+    sim.cloudwatch.put_metric_alarm(**alarm, Threshold=10.0)
+    sim.advance(5 * MINUTE)
+    sim.cloudwatch.put_metric_alarm(**alarm, Threshold=1.0)
+    sim.advance(2 * MINUTE)
+    changes = _events(sim, "alarm_state_changed")
+    assert list(zip(changes["old_state"], changes["new_state"], strict=True)) == [
+        ("INSUFFICIENT_DATA", "OK"),
+        ("OK", "ALARM"),
+    ]
+    (described,) = sim.cloudwatch.describe_alarms()["MetricAlarms"]
+    assert described["StateValue"] == "ALARM"
