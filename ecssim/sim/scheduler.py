@@ -970,14 +970,15 @@ class ServiceScheduler:
         # a service's tasks are the ones not STOPPED (a task leaves them as it
         # stops), so a count other than the desired one settles it at once
         # (a task not RUNNING is not healthy: the kept RUNNING count says so
-        # without looking at every task)
+        # without looking at every task); newest first, as the newest tasks
+        # are the ones likely not yet healthy
         tasks = service.tasks
         steady = (
             len(tasks) == service.desired_count
             and service.running_count == len(tasks)
             and all(
                 t.deployment is primary and t.is_live and t.is_healthy
-                for t in tasks.values()
+                for t in reversed(tasks.values())
             )
         )
         cleaned_up = primary.stage in (None, "CLEAN_UP")
