@@ -31,6 +31,7 @@ from ecssim.rules.invariants import CHECKED_KINDS, check_record
 from ecssim.rules.scaling import ScalingSettings
 from ecssim.sim.asg import Ec2Capacity
 from ecssim.sim.autoscaler import Autoscaler
+from ecssim.sim.timers import run_until
 from ecssim.sim.world import World
 from ecssim.units import parse_duration
 
@@ -208,14 +209,10 @@ class Simulation:
         if not math.isfinite(seconds) or seconds < 0:
             raise ValueError(f"seconds must be finite and >= 0, got {seconds!r}")
         if seconds > 0:
-            until = self.env.now + seconds
+            # everything due by now + seconds happens, the events due at exactly
+            # that time included
             with fewer_collections():
-                self.env.run(until=until)
-                # SimPy stops before the events due at exactly `until`: run those
-                # too, so that after advance(t) everything due by now + t happened
-                env = self.env
-                while env.peek() <= until:
-                    env.step()
+                run_until(self.env, self.env.now + seconds)
 
     def advance_to(self, when: datetime) -> None:
         """Run the simulation until the simulated time *when*."""
