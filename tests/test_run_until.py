@@ -7,7 +7,7 @@ import simpy
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ecssim.sim.timers import run_until
+from ecssim.sim.engine import run_until
 
 DELAYS = st.lists(st.integers(0, 20).map(float), max_size=30)
 

@@ -17,7 +17,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 import pandas as pd
-import simpy
 from botocore.client import BaseClient
 
 from ecssim.aws.autoscaling_groups import AutoScalingBackend, AutoScalingClient
@@ -31,7 +30,7 @@ from ecssim.rules.invariants import CHECKED_KINDS, check_record
 from ecssim.rules.scaling import ScalingSettings
 from ecssim.sim.asg import Ec2Capacity
 from ecssim.sim.autoscaler import Autoscaler
-from ecssim.sim.timers import run_until
+from ecssim.sim.engine import Engine, run_until
 from ecssim.sim.world import World
 from ecssim.units import parse_duration
 
@@ -109,7 +108,7 @@ class Simulation:
             )
         self.start = start
         self.settings = settings if settings is not None else EcsSettings()
-        self.env = simpy.Environment()
+        self.env = Engine()
         self.streams = Streams(seed)
         self.recorder = Recorder(start)
         self.backend = EcsBackend(
