@@ -1327,12 +1327,14 @@ class EcsClient(BotoShapedClient):
         reason = self._protection_failure(task, enabled, now)
         service = task.service
         if reason is not None:
-            backend.record(
+            backend.emit(
                 "protection_failed",
-                service=service.name if service is not None else None,
-                task=task.task_id,
-                reason=reason,
-                enabled=enabled,
+                {
+                    "service": service.name if service is not None else None,
+                    "task": task.task_id,
+                    "reason": reason,
+                    "enabled": enabled,
+                },
             )
             return reason
         if not enabled:
@@ -1347,11 +1349,13 @@ class EcsClient(BotoShapedClient):
             )
             state = protection.enable(now, minutes)
         backend.set_protection(task, state)
-        backend.record(
+        backend.emit(
             kind,
-            service=service.name if service is not None else None,
-            task=task.task_id,
-            expires_at=state.expires_at,
+            {
+                "service": service.name if service is not None else None,
+                "task": task.task_id,
+                "expires_at": state.expires_at,
+            },
         )
         return None
 
