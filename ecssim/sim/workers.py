@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Generator
-from typing import Any, NamedTuple, cast
+from functools import partial
+from typing import Any, Final, NamedTuple, cast
 
 import numpy as np
 import simpy
@@ -68,6 +69,10 @@ class CallResult(NamedTuple):
     ok: bool
     reason: str | None = None
     expires_at: float | None = None
+
+
+#: a release that went through (one result serves every such call)
+_RELEASED: Final = CallResult(True)
 
 
 class ProtectionCaller:
@@ -155,9 +160,9 @@ class ProtectionCaller:
             )
             if status == 200:
                 if answer is None:
-                    return CallResult(
-                        True, None, task.protection.expires_at if enabled else None
-                    )
+                    if not enabled:
+                        return _RELEASED
+                    return CallResult(True, None, task.protection.expires_at)
                 if not config.check_failure_body:
                     # the client only checks the status code: it thinks it worked
                     return CallResult(True, answer, self._believed(enabled, minutes))
@@ -172,9 +177,9 @@ class ProtectionCaller:
             else:
                 failure = self.client.protect_task(task, enabled, minutes, now)
                 if failure is None:
-                    return CallResult(
-                        True, None, task.protection.expires_at if enabled else None
-                    )
+                    if not enabled:
+                        return _RELEASED
+                    return CallResult(True, None, task.protection.expires_at)
                 return CallResult(False, failure)
         return reason if reason in RETRYABLE else CallResult(False, reason)
 
@@ -250,6 +255,8 @@ class Worker:
         # no longer the pending one was superseded and does nothing
         self._renewal: simpy.Event | None = None
         self._held: simpy.Event | None = None
+        self._on_renewal_timer = self._renewal_fired
+        self._on_held_timer = self._held_release
         silent = silent_hooks(policy)
         #: which hooks the worker asks (one that always answers None is skipped)
         self.asks = {hook: hook not in silent for hook in HOOKS}
@@ -336,7 +343,7 @@ class Worker:
             if action.hold_s > 0:
                 self.releasing = True
                 held = self._held = self.env.timeout(action.hold_s)
-                held.callbacks.append(self._held_release)
+                held.callbacks.append(self._on_held_timer)
                 return None
             call = (False, None)
         else:
@@ -379,7 +386,7 @@ class Worker:
             interval = self.policy.renewal_interval_s()
         if interval is not None:
             timer = self._renewal = self.env.timeout(interval if interval > 0 else 0.0)
-            timer.callbacks.append(self._renewal_fired)
+            timer.callbacks.append(self._on_renewal_timer)
         if ok:
             self.protected_until_s = result.expires_at
         else:
@@ -433,17 +440,16 @@ class Worker:
             minutes = action.expires_in_minutes if isinstance(action, Protect) else None
             self._held = None
             self.releasing = False
-            call: simpy.Event = self.env.timeout(
-                self.config.call_latency_s, (enabled, minutes)
-            )
-            call.callbacks.append(self._call_returned)
+            call = self.env.timeout(self._latency_s)
+            call.callbacks.append(partial(self._call_returned, enabled, minutes))
             return
         self.env.process(self.act(action))
 
-    def _call_returned(self, call: simpy.Event) -> None:
+    def _call_returned(
+        self, enabled: bool, minutes: int | None, call: simpy.Event
+    ) -> None:
         """The latency of a call made by :meth:`act_later` has passed: attempt it
         (as :meth:`act` would, whatever happened to the worker meanwhile)."""
-        enabled, minutes = cast(tuple[bool, int | None], call.value)
         result = self.caller.attempt(self.task, enabled, minutes, self.config)
         if isinstance(result, CallResult):
             self._called(enabled, result)
