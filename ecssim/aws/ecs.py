@@ -1391,28 +1391,22 @@ class EcsClient(BotoShapedClient):
         holders = service.protection_holders
         # holders bounds the protected count from above; only when the bound
         # could bind, drop the holders whose protection has lapsed and ask again
-        others = len(holders) - (task.task_id in holders)
-
-        def blocked() -> bool:
-            return protection.deployment_blocked(
+        for recount in (False, True):
+            if recount:
+                tasks = service.tasks
+                holders.difference_update(
+                    [tid for tid in holders if not tasks[tid].protection.is_active(now)]
+                )
+            if not protection.deployment_blocked(
                 rule,
-                other_protected=others,
+                other_protected=len(holders) - (task.task_id in holders),
                 desired_count=service.desired_count,
                 renewal=renewal,
                 blocking_for_s=blocking_for,
                 refuse_renewals_after_s=settings.refuse_renewals_after_s,
-            )
-
-        if blocked():
-            tasks = service.tasks
-            lapsed = [
-                tid for tid in holders if not tasks[tid].protection.is_active(now)
-            ]
-            holders.difference_update(lapsed)
-            others = len(holders) - (task.task_id in holders)
-            if blocked():
-                return protection.DEPLOYMENT_BLOCKED
-        return None
+            ):
+                return None
+        return protection.DEPLOYMENT_BLOCKED
 
     def get_task_protection(self, **kwargs: Any) -> Response:
         """Protection of up to 100 tasks, or of every non-stopped service task of

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
 from ecssim.aws.capacity import CapacityProvider, ContainerInstance
+from ecssim.aws.throttle import TokenBucket
 from ecssim.rules import deployments, invariants, lifecycle, protection
 from ecssim.rules.capacity import PlacementConstraint, PlacementStrategy, Resources
 from ecssim.rules.deployments import ROLLING, DeploymentStrategy
@@ -330,6 +331,9 @@ class Task:
     #: Fargate task retirement is replacing it: the ``stoppedReason`` it will
     #: stop with (the scheduler replaces it first, as for a DRAINING instance)
     retiring: str | None = None
+    #: the task metadata server's rate limit of the task's own requests (kept
+    #: by :class:`~ecssim.aws.agent.AgentEndpoint`; None before the first)
+    metadata_rate_limit: TokenBucket | None = None
 
     @property
     def is_live(self) -> bool:

@@ -73,6 +73,8 @@ class CallResult(NamedTuple):
 
 #: a release that went through (one result serves every such call)
 _RELEASED: Final = CallResult(True)
+#: the release a held release makes when its hold ends
+_RELEASE_NOW: Final = Release(0.0)
 
 
 class ProtectionCaller:
@@ -466,7 +468,7 @@ class Worker:
     def _held_release(self, timer: simpy.Event) -> None:
         if timer is self._held and not self.stopped:
             self.releasing = False
-            self.act_later(Release(0.0))
+            self.act_later(_RELEASE_NOW)
 
     def _renewal_fired(self, timer: simpy.Event) -> None:
         if timer is not self._renewal or self.stopped:
