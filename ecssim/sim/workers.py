@@ -38,6 +38,7 @@ from ecssim.policies import (
     ProtectionPolicy,
     Release,
     WorkerView,
+    fixed_hooks,
     silent_hooks,
 )
 from ecssim.scenario.schema import (
@@ -59,7 +60,8 @@ RETRYABLE = frozenset(
     }
 )
 BACKOFF_BASE_S = 0.1
-#: A worker asks its policy for the renewal interval after each protect.
+#: A worker asks its policy each time (for the renewal interval after each
+#: protect, for a hook's answer), rather than keeping an answer it was given.
 _ASK_POLICY: Any = object()
 
 
@@ -687,6 +689,12 @@ class QueueWorker(Worker):
         ask_before, ask_after = asks["before_claim"], asks["after_claim"]
         ask_after_job = asks["after_job"]
         begin, call = self._begin, self._call
+        # an answer that never depends on the view is asked for once
+        after_job = (
+            policy.after_job(self.view())
+            if ask_after_job and "after_job" in fixed_hooks(policy)
+            else _ASK_POLICY
+        )
         try:
             if asks["on_start"]:
                 action = policy.on_start(self.view())
@@ -723,7 +731,11 @@ class QueueWorker(Worker):
                             break
                 yield from self._work(job)
                 if ask_after_job:
-                    needed = begin(policy.after_job(self.view()))
+                    needed = begin(
+                        after_job
+                        if after_job is not _ASK_POLICY
+                        else policy.after_job(self.view())
+                    )
                     if needed is not None:
                         yield from call(*needed)
         except simpy.Interrupt as interrupt:
