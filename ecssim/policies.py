@@ -270,6 +270,20 @@ HOOKS: Final = (
 )
 
 
+#: the hooks whose answer a built-in policy works out without looking at the view
+_VIEW_FREE: Final = frozenset({"on_start", "after_job", "after_empty_receive"})
+
+
+def fixed_hooks(policy: ProtectionPolicy) -> frozenset[str]:
+    """The hooks of *policy* whose answer never depends on the view, so a worker
+    may ask once and keep the answer: a built-in policy's ``on_start``,
+    ``after_job`` and ``after_empty_receive`` (unless the instance has one of
+    its own); none of any other policy."""
+    if type(policy) is not ConfiguredPolicy:
+        return frozenset()
+    return _VIEW_FREE - vars(policy).keys()
+
+
 def silent_hooks(policy: ProtectionPolicy) -> frozenset[str]:
     """The hooks of *policy* that always answer None, so a worker need not ask.
 

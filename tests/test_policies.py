@@ -26,6 +26,7 @@ from ecssim.policies import (
     ProtectionPolicy,
     Release,
     WorkerView,
+    fixed_hooks,
     silent_hooks,
 )
 from ecssim.scenario.schema import ProtectionPolicyConfig
@@ -401,6 +402,31 @@ def test_a_silent_hook_of_a_built_in_policy_answers_none_whatever_the_view(
     for policy in (ConfiguredPolicy(config), policy_for(config)):
         for hook in silent_hooks(policy):
             assert _ask(policy, hook, view) is None, (type(policy), hook)
+
+
+@given(
+    st.sampled_from(KINDS),
+    st.sampled_from(ORDERS),
+    st.sampled_from(["0s", "45s"]),
+    worker_views(),
+    worker_views(),
+)
+def test_a_fixed_hook_of_a_built_in_policy_answers_the_same_whatever_the_view(
+    kind: str, order: str, hold: str, view: WorkerView, other: WorkerView
+) -> None:
+    """The hooks a built-in policy reports fixed (asked once by a worker) give one
+    answer for any two views; an instance's own hook, or a custom policy's, is
+    never fixed."""
+    config = ProtectionPolicyConfig.model_validate(
+        {"policy": kind, "order": order, "expires_in": "30m", "release_hold": hold}
+    )
+    policy = ConfiguredPolicy(config)
+    assert fixed_hooks(policy) == {"on_start", "after_job", "after_empty_receive"}
+    for hook in fixed_hooks(policy):
+        assert _ask(policy, hook, view) == _ask(policy, hook, other), hook
+    policy.after_job = lambda view: None  # type: ignore[method-assign]
+    assert "after_job" not in fixed_hooks(policy)
+    assert fixed_hooks(_ReleaseAfterJob()) == frozenset()
 
 
 @pytest.mark.parametrize("order", ORDERS)

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from ecssim import EcsSettings, Simulation
-from ecssim.aws.state import MAX_SERVICE_EVENTS
+from ecssim.aws.state import MAX_SERVICE_EVENTS, Task
 from ecssim.model.build import build, run
 from ecssim.scenario.loading import parse_scenario
 
@@ -190,8 +190,8 @@ def test_outcomes_do_not_depend_on_the_retention_window() -> None:
 
 def test_agent_rate_limit_buckets_go_with_forgotten_tasks() -> None:
     """Workers that protect themselves through the agent endpoint get one rate
-    limit bucket per task; a bucket goes once its task is forgotten, so a long
-    churning run keeps only the recent ones."""
+    limit bucket per task, kept on the task; a bucket goes with its forgotten
+    task, so a long churning run keeps only the recent ones."""
     raw = {
         "name": "agent-churn",
         "duration": "1d",
@@ -214,4 +214,9 @@ def test_agent_rate_limit_buckets_go_with_forgotten_tasks() -> None:
     gc.collect()
     created = sum(1 for kind in model.sim.recorder.kinds if kind == "task_created")
     assert created > 150
-    assert 0 < len(model.caller.agent._buckets) < 60
+    buckets = [
+        o.metadata_rate_limit
+        for o in gc.get_objects()
+        if isinstance(o, Task) and o.metadata_rate_limit is not None
+    ]
+    assert 0 < len(buckets) < 60

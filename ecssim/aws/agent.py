@@ -21,7 +21,6 @@ responses.
 
 from __future__ import annotations
 
-import weakref
 from datetime import datetime, timedelta
 from typing import Any, Final
 
@@ -59,17 +58,17 @@ class AgentEndpoint:
     def __init__(self, client: EcsClient, epoch: datetime) -> None:
         self._client = client
         self._epoch = epoch
-        #: the task metadata server's rate limit, one bucket per task; it goes
-        #: with the task once the control plane has forgotten the task
-        self._buckets: weakref.WeakKeyDictionary[Task, TokenBucket] = (
-            weakref.WeakKeyDictionary()
-        )
 
-    def _over_limit(self, task: Task, now: float) -> bool:
-        """Whether the task metadata server refuses this request (40/s, burst 60)."""
-        bucket = self._buckets.get(task)
+    @staticmethod
+    def _over_limit(task: Task, now: float) -> bool:
+        """Whether the task metadata server refuses this request (40/s, burst 60).
+
+        Its bucket is kept on the task (made on the first request), so it goes
+        with the task once the control plane has forgotten the task.
+        """
+        bucket = task.metadata_rate_limit
         if bucket is None:
-            bucket = self._buckets[task] = TokenBucket(STEADY_RATE_PER_S, BURST)
+            bucket = task.metadata_rate_limit = TokenBucket(STEADY_RATE_PER_S, BURST)
         return not bucket.take(now)
 
     def _protection(self, task: Task, now: float) -> dict[str, Any]:
@@ -156,9 +155,9 @@ class AgentEndpoint:
             an ECS API error.
         """
         # _over_limit, inlined (once per protection call)
-        bucket = self._buckets.get(task)
+        bucket = task.metadata_rate_limit
         if bucket is None:
-            bucket = self._buckets[task] = TokenBucket(STEADY_RATE_PER_S, BURST)
+            bucket = task.metadata_rate_limit = TokenBucket(STEADY_RATE_PER_S, BURST)
         if not bucket.take(now):
             return TOO_MANY_REQUESTS[0], "TooManyRequests"
         client = self._client

@@ -1327,12 +1327,14 @@ class EcsClient(BotoShapedClient):
         reason = self._protection_failure(task, enabled, now)
         service = task.service
         if reason is not None:
-            backend.record(
+            backend.emit(
                 "protection_failed",
-                service=service.name if service is not None else None,
-                task=task.task_id,
-                reason=reason,
-                enabled=enabled,
+                {
+                    "service": service.name if service is not None else None,
+                    "task": task.task_id,
+                    "reason": reason,
+                    "enabled": enabled,
+                },
             )
             return reason
         if not enabled:
@@ -1347,11 +1349,13 @@ class EcsClient(BotoShapedClient):
             )
             state = protection.enable(now, minutes)
         backend.set_protection(task, state)
-        backend.record(
+        backend.emit(
             kind,
-            service=service.name if service is not None else None,
-            task=task.task_id,
-            expires_at=state.expires_at,
+            {
+                "service": service.name if service is not None else None,
+                "task": task.task_id,
+                "expires_at": state.expires_at,
+            },
         )
         return None
 
@@ -1387,28 +1391,22 @@ class EcsClient(BotoShapedClient):
         holders = service.protection_holders
         # holders bounds the protected count from above; only when the bound
         # could bind, drop the holders whose protection has lapsed and ask again
-        others = len(holders) - (task.task_id in holders)
-
-        def blocked() -> bool:
-            return protection.deployment_blocked(
+        for recount in (False, True):
+            if recount:
+                tasks = service.tasks
+                holders.difference_update(
+                    [tid for tid in holders if not tasks[tid].protection.is_active(now)]
+                )
+            if not protection.deployment_blocked(
                 rule,
-                other_protected=others,
+                other_protected=len(holders) - (task.task_id in holders),
                 desired_count=service.desired_count,
                 renewal=renewal,
                 blocking_for_s=blocking_for,
                 refuse_renewals_after_s=settings.refuse_renewals_after_s,
-            )
-
-        if blocked():
-            tasks = service.tasks
-            lapsed = [
-                tid for tid in holders if not tasks[tid].protection.is_active(now)
-            ]
-            holders.difference_update(lapsed)
-            others = len(holders) - (task.task_id in holders)
-            if blocked():
-                return protection.DEPLOYMENT_BLOCKED
-        return None
+            ):
+                return None
+        return protection.DEPLOYMENT_BLOCKED
 
     def get_task_protection(self, **kwargs: Any) -> Response:
         """Protection of up to 100 tasks, or of every non-stopped service task of

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
 from ecssim.aws.capacity import CapacityProvider, ContainerInstance
+from ecssim.aws.throttle import TokenBucket
 from ecssim.rules import deployments, invariants, lifecycle, protection
 from ecssim.rules.capacity import PlacementConstraint, PlacementStrategy, Resources
 from ecssim.rules.deployments import ROLLING, DeploymentStrategy
@@ -68,6 +69,14 @@ class NullListener:
 
     def container_instance_changed(self, instance: ContainerInstance) -> None:
         """Ignore."""
+
+
+#: hears of one record: its kind and its fields (the dict is the observer's to keep)
+Observer = Callable[[str, dict[str, Any]], None]
+
+
+def _unobserved(kind: str, fields: dict[str, Any]) -> None:
+    """A record nobody observes."""
 
 
 DEFAULT_STOP_TIMEOUT_S: Final = 30.0
@@ -322,6 +331,9 @@ class Task:
     #: Fargate task retirement is replacing it: the ``stoppedReason`` it will
     #: stop with (the scheduler replaces it first, as for a DRAINING instance)
     retiring: str | None = None
+    #: the task metadata server's rate limit of the task's own requests (kept
+    #: by :class:`~ecssim.aws.agent.AgentEndpoint`; None before the first)
+    metadata_rate_limit: TokenBucket | None = None
 
     @property
     def is_live(self) -> bool:
@@ -379,7 +391,11 @@ class EcsBackend:
         self.clusters: dict[str, Cluster] = {}
         self.task_definitions: dict[str, list[TaskDefinition]] = {}
         self.listener: Listener = NullListener()
-        self.observers: list[Callable[[str, dict[str, Any]], None]] = []
+        #: who hears of every record, in the order they were added (:meth:`observe`)
+        self.observers: tuple[Observer, ...] = ()
+        #: tells every observer of one record ``(kind, fields)``: the observer
+        #: itself while there is only one (the simulation's), without a loop
+        self.emit: Observer = _unobserved
         self.stopped_task_retention_s = stopped_task_retention_s
         #: (stopped at, cluster, task id) of the STOPPED tasks still kept, oldest first
         self._stopped: deque[tuple[float, Cluster, str]] = deque()
@@ -390,10 +406,19 @@ class EcsBackend:
         self.ec2_instance_providers: dict[str, str] = {}
 
     # ---- records -------------------------------------------------------
-    def record(self, kind: str, **fields: Any) -> None:
-        """Tell every observer that *kind* happened now (for results and checks)."""
+    def observe(self, observer: Observer) -> None:
+        """Tell *observer* of every record from now on."""
+        self.observers += (observer,)
+        self.emit = observer if len(self.observers) == 1 else self._emit_all
+
+    def _emit_all(self, kind: str, fields: dict[str, Any]) -> None:
         for observer in self.observers:
             observer(kind, fields)
+
+    def record(self, kind: str, **fields: Any) -> None:
+        """Tell every observer that *kind* happened now (for results and checks);
+        hot callers hand :attr:`emit` the fields' dict themselves."""
+        self.emit(kind, fields)
 
     # ---- ARNs ----------------------------------------------------------
     def arn(self, resource: str) -> str:

@@ -104,7 +104,7 @@ class Model:
             agent=AgentEndpoint(sim.ecs, scenario.start),
             rng=sim.streams["api"],
             faults=api_faults,
-            record=self.record,
+            record=sim.backend.record,
         )
         self.services: dict[str, ServiceRuntime] = {}
         start_of_day = scenario.start
@@ -137,7 +137,7 @@ class Model:
 
     def record(self, kind: str, **fields: Any) -> None:
         """Record an event of the workload layer."""
-        self.sim.backend.record(kind, **fields)
+        self.sim.backend.emit(kind, fields)
 
     def _sampled(self) -> list[Sampled]:
         return [Sampled(r.record, r.queue, r.pool) for r in self.services.values()]

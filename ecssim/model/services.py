@@ -132,11 +132,11 @@ def add_service(model: Model, config: ServiceConfig) -> None:
     arrivals = sim.streams.for_key("arrivals", config.name)
     durations = sim.streams.for_key("durations", config.name)
     if isinstance(workload, QueueWorkload):
-        runtime.queue = JobQueue(sim.env, config.name, workload, model.record)
+        runtime.queue = JobQueue(sim.env, config.name, workload, sim.backend.record)
         arrive: Callable[[float], object] = runtime.queue.arrive
         distribution: Distribution = workload.job_duration
     elif isinstance(workload, SessionWorkload):
-        runtime.pool = SessionPool(sim.env, config.name, workload, model.record)
+        runtime.pool = SessionPool(sim.env, config.name, workload, sim.backend.record)
         arrive = runtime.pool.arrive
         distribution = workload.session_duration
     if workload is not None:
@@ -168,7 +168,7 @@ def worker_factory(model: Model, runtime: ServiceRuntime) -> Callable[[Task], Wo
             "config": config.protection,
             "caller": model.caller,
             "worker_config": config.worker,
-            "record": model.record,
+            "record": model.sim.backend.record,
             "load": model.workers.load(config.name),
             "exit_container": model.sim.world.tasks.container_exited,
         }
@@ -208,7 +208,7 @@ def add_standalone(model: Model, config: StandaloneTasks) -> None:
             config=config.protection,
             caller=model.caller,
             worker_config=model.scenario.services[0].worker,
-            record=model.record,
+            record=model.sim.backend.record,
         )
 
     group = f"family:{config.name}"

@@ -111,6 +111,7 @@ class Simulation:
         self.env = Engine()
         self.streams = Streams(seed)
         self.recorder = Recorder(start)
+        self._record = self.recorder.record
         self.backend = EcsBackend(
             clock=lambda: float(self.env.now),
             new_id=self.streams.hex_id,
@@ -120,7 +121,7 @@ class Simulation:
             availability_zones=zones,
             stopped_task_retention_s=self.settings.stopped_task_retention_s,
         )
-        self.backend.observers.append(self._observe)
+        self.backend.observe(self._observe)
         self.world = World(self.env, self.backend, self.settings, self.streams)
         #: The boto3-shaped ECS client.
         self.ecs = EcsClient(
@@ -266,4 +267,4 @@ class Simulation:
         now = self.env.now
         if kind in CHECKED_KINDS:
             check_record(kind, fields, now)
-        self.recorder.record(now, kind, fields)
+        self._record(now, kind, fields)

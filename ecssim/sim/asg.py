@@ -777,7 +777,7 @@ class Ec2Capacity:
         if runner is None:
             if not self.runners:
                 # hooked in with the first group: a run without EC2 pays nothing
-                self.ecs_backend.observers.append(self._observe)
+                self.ecs_backend.observe(self._observe)
                 watchers = getattr(self.world, "instance_watchers", None)
                 if watchers is not None:
                     watchers.append(self._instance_changed)

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Generator
-from typing import Any, NamedTuple, cast
+from functools import partial
+from typing import Any, Final, NamedTuple, cast
 
 import numpy as np
 import simpy
@@ -37,6 +38,7 @@ from ecssim.policies import (
     ProtectionPolicy,
     Release,
     WorkerView,
+    fixed_hooks,
     silent_hooks,
 )
 from ecssim.scenario.schema import (
@@ -58,7 +60,8 @@ RETRYABLE = frozenset(
     }
 )
 BACKOFF_BASE_S = 0.1
-#: A worker asks its policy for the renewal interval after each protect.
+#: A worker asks its policy each time (for the renewal interval after each
+#: protect, for a hook's answer), rather than keeping an answer it was given.
 _ASK_POLICY: Any = object()
 
 
@@ -68,6 +71,12 @@ class CallResult(NamedTuple):
     ok: bool
     reason: str | None = None
     expires_at: float | None = None
+
+
+#: a release that went through (one result serves every such call)
+_RELEASED: Final = CallResult(True)
+#: the release a held release makes when its hold ends
+_RELEASE_NOW: Final = Release(0.0)
 
 
 class ProtectionCaller:
@@ -155,9 +164,9 @@ class ProtectionCaller:
             )
             if status == 200:
                 if answer is None:
-                    return CallResult(
-                        True, None, task.protection.expires_at if enabled else None
-                    )
+                    if not enabled:
+                        return _RELEASED
+                    return CallResult(True, None, task.protection.expires_at)
                 if not config.check_failure_body:
                     # the client only checks the status code: it thinks it worked
                     return CallResult(True, answer, self._believed(enabled, minutes))
@@ -172,9 +181,9 @@ class ProtectionCaller:
             else:
                 failure = self.client.protect_task(task, enabled, minutes, now)
                 if failure is None:
-                    return CallResult(
-                        True, None, task.protection.expires_at if enabled else None
-                    )
+                    if not enabled:
+                        return _RELEASED
+                    return CallResult(True, None, task.protection.expires_at)
                 return CallResult(False, failure)
         return reason if reason in RETRYABLE else CallResult(False, reason)
 
@@ -228,6 +237,8 @@ class Worker:
     ) -> None:
         self.env = env
         self.task = task
+        #: the name of the task's service (None for a standalone task)
+        self.service_name = task.service.name if task.service is not None else None
         #: ends the essential container by itself (the process exited)
         self.exit_container = exit_container
         self.load = load if load is not None else ServiceLoad()
@@ -248,12 +259,15 @@ class Worker:
         # no longer the pending one was superseded and does nothing
         self._renewal: simpy.Event | None = None
         self._held: simpy.Event | None = None
+        self._on_renewal_timer = self._renewal_fired
+        self._on_held_timer = self._held_release
         silent = silent_hooks(policy)
         #: which hooks the worker asks (one that always answers None is skipped)
         self.asks = {hook: hook not in silent for hook in HOOKS}
         #: one attempt after the call latency, without a process of its own,
         #: unless injected faults or a zero latency need the general path
         self._direct_calls = not caller.faults and config.call_latency_s > 0
+        self._latency_s = config.call_latency_s
         #: a built-in policy's renewal interval is fixed; others are asked each time
         fixed = type(policy) in (ConfiguredPolicy, BasePolicy) and (
             "renewal_interval_s" not in vars(policy)
@@ -265,7 +279,7 @@ class Worker:
     @property
     def service(self) -> str | None:
         """The name of the worker's service."""
-        return self.task.service.name if self.task.service else None
+        return self.service_name
 
     @property
     def busy(self) -> bool:
@@ -284,11 +298,15 @@ class Worker:
         if busy != task.counted_busy:
             task.counted_busy = busy
             self.load.busy += 1 if busy else -1
-            if task.service is not None:
-                task.service.protected_count.busy_changed(task)
+            service = task.service
+            if service is not None:
+                service.protected_count.busy_changed(task)
             # the outcomes integrate busy time exactly from these events
             self.record(
-                "task_busy_changed", service=self.service, task=self.task_id, busy=busy
+                "task_busy_changed",
+                service=self.service_name,
+                task=self.task_id,
+                busy=busy,
             )
 
     def view(self) -> WorkerView:
@@ -312,28 +330,42 @@ class Worker:
         A held release only starts its timer; a protect or release is one call
         (after the call latency), with retries of retryable errors.
         """
-        if action is None or self.stopped:
+        call = self._begin(action)
+        if call is None:
             return True
+        return (yield from self._call(*call))
+
+    def _begin(self, action: Action) -> tuple[bool, int | None] | None:
+        """What of *action* can be done now, done: the call it needs
+        ``(enabled, minutes)``, or None when there is none (nothing to do, a
+        stopped worker, or a held release, whose timer is started)."""
+        if action is None or self.stopped:
+            return None
         if isinstance(action, Protect):
-            enabled, minutes = True, action.expires_in_minutes
+            call = (True, action.expires_in_minutes)
         elif isinstance(action, Release):
             if action.hold_s > 0:
                 self.releasing = True
                 held = self._held = self.env.timeout(action.hold_s)
-                held.callbacks.append(self._held_release)
-                return True
-            enabled, minutes = False, None
+                held.callbacks.append(self._on_held_timer)
+                return None
+            call = (False, None)
         else:
             raise TypeError(
                 f"a policy returned {action!r}, not Protect, Release or None"
             )
         self._held = None
         self.releasing = False
+        return call
+
+    def _call(self, enabled: bool, minutes: int | None) -> ProcessGenerator:
+        """Make the call :meth:`_begin` asked for; returns False when a protect
+        request failed."""
         caller, config, task = self.caller, self.config, self.task
         if self._direct_calls:
             # the common case: one attempt after the latency, and the usual
             # retries only if it hit a retryable error
-            yield self.env.timeout(config.call_latency_s)
+            yield self.env.timeout(self._latency_s)
             result = caller.attempt(task, enabled, minutes, config)
             if not isinstance(result, CallResult):
                 result = yield from caller.call(
@@ -358,7 +390,7 @@ class Worker:
             interval = self.policy.renewal_interval_s()
         if interval is not None:
             timer = self._renewal = self.env.timeout(interval if interval > 0 else 0.0)
-            timer.callbacks.append(self._renewal_fired)
+            timer.callbacks.append(self._on_renewal_timer)
         if ok:
             self.protected_until_s = result.expires_at
         else:
@@ -412,17 +444,16 @@ class Worker:
             minutes = action.expires_in_minutes if isinstance(action, Protect) else None
             self._held = None
             self.releasing = False
-            call: simpy.Event = self.env.timeout(
-                self.config.call_latency_s, (enabled, minutes)
-            )
-            call.callbacks.append(self._call_returned)
+            call = self.env.timeout(self._latency_s)
+            call.callbacks.append(partial(self._call_returned, enabled, minutes))
             return
         self.env.process(self.act(action))
 
-    def _call_returned(self, call: simpy.Event) -> None:
+    def _call_returned(
+        self, enabled: bool, minutes: int | None, call: simpy.Event
+    ) -> None:
         """The latency of a call made by :meth:`act_later` has passed: attempt it
         (as :meth:`act` would, whatever happened to the worker meanwhile)."""
-        enabled, minutes = cast(tuple[bool, int | None], call.value)
         result = self.caller.attempt(self.task, enabled, minutes, self.config)
         if isinstance(result, CallResult):
             self._called(enabled, result)
@@ -439,7 +470,7 @@ class Worker:
     def _held_release(self, timer: simpy.Event) -> None:
         if timer is self._held and not self.stopped:
             self.releasing = False
-            self.act_later(Release(0.0))
+            self.act_later(_RELEASE_NOW)
 
     def _renewal_fired(self, timer: simpy.Event) -> None:
         if timer is not self._renewal or self.stopped:
@@ -655,15 +686,22 @@ class QueueWorker(Worker):
         """Receive, protect, work, release; until SIGTERM, a kill, or draining."""
         env, policy, queue, asks = self.env, self.policy, self.queue, self.asks
         stop_on_failure = self.config.on_failure == "stop_taking_work"
+        ask_before, ask_after = asks["before_claim"], asks["after_claim"]
+        ask_after_job = asks["after_job"]
+        begin, call = self._begin, self._call
+        # an answer that never depends on the view is asked for once
+        after_job = (
+            policy.after_job(self.view())
+            if ask_after_job and "after_job" in fixed_hooks(policy)
+            else _ASK_POLICY
+        )
         try:
             if asks["on_start"]:
                 action = policy.on_start(self.view())
                 if action is not None:
                     yield from self.act(action)
             while not (self.sigterm or self.draining or self.stopped):
-                before = (
-                    policy.before_claim(self.view()) if asks["before_claim"] else None
-                )
+                before = policy.before_claim(self.view()) if ask_before else None
                 if before is not None:
                     ok = yield from self.act(before)
                     if not ok and stop_on_failure:
@@ -678,22 +716,28 @@ class QueueWorker(Worker):
                     else:  # wait until a message comes (inline: once per job)
                         job = yield receiver
                         self._receiver = None
-                self.job = job
+                self._job = job  # the job setter, inlined (once per job)
+                self._sync_busy()
                 now = self.work_started_s = env.now
                 queue.started(job, self.task_id, now)
-                if asks["after_claim"]:
-                    action = policy.after_claim(self.view())
-                    if action is not None:
-                        ok = yield from self.act(action)
+                if ask_after:
+                    # act, inlined: a held release or no call needs no generator
+                    needed = begin(policy.after_claim(self.view()))
+                    if needed is not None:
+                        ok = yield from call(*needed)
                         if not ok and stop_on_failure:
                             self.job = None
                             queue.give_back(job)
                             break
                 yield from self._work(job)
-                if asks["after_job"]:
-                    action = policy.after_job(self.view())
-                    if action is not None:
-                        yield from self.act(action)
+                if ask_after_job:
+                    needed = begin(
+                        after_job
+                        if after_job is not _ASK_POLICY
+                        else policy.after_job(self.view())
+                    )
+                    if needed is not None:
+                        yield from call(*needed)
         except simpy.Interrupt as interrupt:
             self._let_go(str(interrupt.cause))
             if interrupt.cause != "drain":
@@ -774,12 +818,13 @@ class QueueWorker(Worker):
         if expires_at is not None and started < expires_at <= now:
             self.record(
                 "protection_expired_while_busy",
-                service=self.service,
+                service=self.service_name,
                 task=self.task_id,
                 job=job.id,
             )
         self.queue.complete(job, now)
-        self.job = None
+        self._job = None  # the job setter, inlined (once per job)
+        self._sync_busy()
         self.work_started_s = self.job_ends_s = None
 
     def _let_go(self, reason: str) -> None:
