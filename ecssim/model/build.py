@@ -29,6 +29,7 @@ from ecssim.model.simulation import Simulation, fewer_collections
 from ecssim.policies import ProtectionPolicy
 from ecssim.results.capacity import Resources, capacity_outcomes
 from ecssim.results.metrics import (
+    COUNTED_KINDS,
     OCCUPANCY_FIELDS,
     OCCUPANCY_KINDS,
     STANDALONE,
@@ -204,9 +205,22 @@ class Model:
 
     def _result(self) -> RunResult:
         scenario = self.scenario
-        # before the events frame: their working memory is not needed at once
+        recorder = self.sim.recorder
+        # before any frame: their working memory is not needed at once
         occupancies = self._occupancies(min(scenario.duration_s, self.sim.now_s))
-        events = self.sim.events()
+        # the summary's frame leaves out the most frequent kinds, which it only
+        # counts (and follows in the occupancies), unless instances need them
+        kinds = recorder.kinds_recorded()
+        counted: set[str] = set()
+        if "instance_launched" not in kinds:
+            counted = kinds & COUNTED_KINDS
+        counts: dict[str, dict[str, int]] = {}
+        found = recorder.count_by(counted, "service", since_s=scenario.measure_from_s)
+        for (kind, service), count in found.items():
+            counts.setdefault(STANDALONE if service is None else service, {})[kind] = (
+                count
+            )
+        events = recorder.events_frame(kinds - counted)
         timeseries = pd.DataFrame.from_records(
             self.sampler.rows, columns=list(TIMESERIES_COLUMNS)
         )
@@ -230,11 +244,13 @@ class Model:
                 for s in scenario.services
             },
             occupancies=occupancies,
+            counts=counts,
         )
         return RunResult(
             scenario=scenario,
             seed=self.seed,
-            events=events,
+            # built when read: a sweep never reads it
+            events=partial(recorder.events_frame, stop=len(recorder)),
             timeseries=timeseries,
             jobs=jobs,
             sessions=sessions,

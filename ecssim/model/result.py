@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -12,6 +12,32 @@ from ecssim.model.simulation import Simulation
 from ecssim.results.recorder import event_details
 from ecssim.results.stats import compare_sides
 from ecssim.scenario.schema import Scenario
+
+
+class _BuiltWhenRead:
+    """A frame field given as a frame or as a function that builds it: built
+    the first time it is read (compared, printed, written), then kept.
+
+    Reading it on the class raises AttributeError, so a dataclass sees a field
+    without a default.
+    """
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, instance: object, owner: type | None = None) -> pd.DataFrame:
+        if instance is None:
+            raise AttributeError(self.name)
+        value = instance.__dict__[self.name]
+        if callable(value):
+            value = instance.__dict__[self.name] = value()
+        frame: pd.DataFrame = value
+        return frame
+
+    def __set__(
+        self, instance: object, value: pd.DataFrame | Callable[[], pd.DataFrame]
+    ) -> None:
+        instance.__dict__[self.name] = value
 
 
 @dataclass(frozen=True)
@@ -23,7 +49,8 @@ class RunResult:
         seed: the seed it ran with.
         events: one row per recorded event (``time_s, timestamp, kind, service,
             task, reason, detail``); :meth:`event_details` gives ``detail`` as
-            typed columns.
+            typed columns. Built the first time it is read (a sweep never
+            reads it): pass a frame, or a function that builds it.
         timeseries: one row per service per sample interval (``time_s``, its UTC
             ``timestamp``, then the counts).
         jobs: one row per queue job.
@@ -33,7 +60,9 @@ class RunResult:
 
     scenario: Scenario
     seed: int
-    events: pd.DataFrame
+    _: KW_ONLY
+    #: no default (see _BuiltWhenRead): keyword-only, so mypy accepts the fields after
+    events: _BuiltWhenRead = _BuiltWhenRead()
     timeseries: pd.DataFrame
     jobs: pd.DataFrame
     sessions: pd.DataFrame

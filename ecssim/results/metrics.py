@@ -489,6 +489,23 @@ def _old_revision_hours(
     return total / 3600
 
 
+#: The most frequent kinds of record (per task), which a summary only counts
+#: beside the occupancies (the capacity outcomes read them where there are
+#: instances): a run counts them in its recorder (``summarize(counts=...)``).
+COUNTED_KINDS: Final = frozenset(
+    {"task_busy_changed", "protection_set", "protection_renewed", "protection_cleared"}
+)
+
+#: The kinds of record that answer an UpdateTaskProtection call (protection_calls).
+PROTECTION_CALL_KINDS: Final = (
+    "protection_set",
+    "protection_renewed",
+    "protection_cleared",
+    "protection_failed",
+    "protection_throttled",
+    "protection_call_error",
+)
+
 #: Outcomes that only mean something for a queue workload / a session workload:
 #: NaN (not applicable) for services without one.
 QUEUE_OUTCOMES: Final = (
@@ -524,6 +541,7 @@ def _service_row(
     duration_s: float,
     measure_from_s: float,
     track: Occupancy | None = None,
+    counted: Mapping[str, int] | None = None,
 ) -> dict[str, Any]:
     start_s = measure_from_s
     if track is None:
@@ -544,6 +562,11 @@ def _service_row(
     def hours(values: pd.Series) -> float:
         return track.integral(values.fillna(0), start_s, duration_s)
 
+    def count(kind: str) -> int:
+        if counted is not None and kind in counted:
+            return counted[kind]
+        return _count(events, kind)
+
     outcome = jobs["outcome"]
     row: dict[str, Any] = {
         "service": name,
@@ -554,7 +577,7 @@ def _service_row(
         "jobs_dead_lettered": int((outcome == "dead_lettered").sum()),
         "job_interruptions": int(jobs["interruptions"].sum()),
         "jobs_interrupted": int((jobs["interruptions"] > 0).sum()),
-        "jobs_redelivered": _count(events, "job_redelivered"),
+        "jobs_redelivered": count("job_redelivered"),
         "lost_work_hours": float(jobs["lost_work_s"].sum()) / 3600,
         "queue_wait_p50_s": _pct(waits, 50),
         "queue_wait_p95_s": _pct(waits, 95),
@@ -573,7 +596,7 @@ def _service_row(
         "protected_surplus_task_hours": hours(
             surplus.where(surplus <= steps["protected"], steps["protected"])
         ),
-        "scale_in_decisions": _count(events, "scale_in"),
+        "scale_in_decisions": count("scale_in"),
         "tasks_stopped_by_scale_in": int(
             sum(
                 d.get("stopped", 0)
@@ -592,23 +615,10 @@ def _service_row(
     faults = events.loc[events["kind"] == "fault_injected", "detail"]
     row.update(
         {
-            "protection_calls": int(
-                events["kind"]
-                .isin(
-                    [
-                        "protection_set",
-                        "protection_renewed",
-                        "protection_cleared",
-                        "protection_failed",
-                        "protection_throttled",
-                        "protection_call_error",
-                    ]
-                )
-                .sum()
-            ),
-            "protection_set": _count(events, "protection_set"),
-            "protection_renewals": _count(events, "protection_renewed"),
-            "protection_cleared": _count(events, "protection_cleared"),
+            "protection_calls": sum(map(count, PROTECTION_CALL_KINDS)),
+            "protection_set": count("protection_set"),
+            "protection_renewals": count("protection_renewed"),
+            "protection_cleared": count("protection_cleared"),
             "failures_task_not_valid": _count(
                 events, "protection_failed", "TASK_NOT_VALID"
             ),
@@ -616,13 +626,11 @@ def _service_row(
                 events, "protection_failed", "DEPLOYMENT_BLOCKED"
             ),
             "failures_missing": _count(events, "protection_failed", "MISSING"),
-            "throttles": _count(events, "protection_throttled"),
-            "injected_api_errors": _count(events, "protection_call_error"),
-            "protection_expired_while_busy": _count(
-                events, "protection_expired_while_busy"
-            ),
-            "tasks_killed": _count(events, "task_killed"),
-            "worker_hangs": _count(events, "worker_hung"),
+            "throttles": count("protection_throttled"),
+            "injected_api_errors": count("protection_call_error"),
+            "protection_expired_while_busy": count("protection_expired_while_busy"),
+            "tasks_killed": count("task_killed"),
+            "worker_hangs": count("worker_hung"),
             "task_crashes": int(faults.str.contains('"task_crash"', regex=False).sum()),
             "spot_interruptions": int(
                 faults.str.contains('"spot_interruption"', regex=False).sum()
@@ -643,6 +651,7 @@ def summarize(
     workloads: Mapping[str, str | None] | None = None,
     capacity: pd.DataFrame | None = None,
     occupancies: Mapping[str, Occupancy] | None = None,
+    counts: Mapping[str, Mapping[str, int]] | None = None,
 ) -> pd.DataFrame:
     """One row per service with every column of :data:`SUMMARY_COLUMNS`.
 
@@ -667,11 +676,15 @@ def summarize(
         occupancies: each service's :class:`Occupancy` when already known (a run
             computes them from its recorder, without decoding the events); the
             others are computed from *events*.
+        counts: by service (:data:`STANDALONE` for the standalone tasks),
+            how many records of each kind *events* leaves out there are from
+            *measure_from_s* on: a run counts its most frequent kinds, which
+            the summary only counts, in its recorder.
     """
     rows = []
     names = list(services)
     standalone = events["service"].isna() & events["task"].notna()
-    if standalone.any():
+    if standalone.any() or any((counts or {}).get(STANDALONE, {}).values()):
         names.append(STANDALONE)
     for name in names:
         if name == STANDALONE:
@@ -688,6 +701,7 @@ def summarize(
             duration_s=duration_s,
             measure_from_s=measure_from_s,
             track=(occupancies or {}).get(name),
+            counted=None if counts is None else counts.get(name, {}),
         )
         if workloads is not None or name == STANDALONE:
             if workload != "queue":

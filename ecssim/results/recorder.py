@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import json
 from array import array
+from collections import Counter
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
+from itertools import compress
 from json.encoder import encode_basestring_ascii
 from operator import itemgetter
 from typing import Any, Final
@@ -102,6 +104,26 @@ def _encoded(values: list[Any], encode: Any) -> list[str]:
     if types == {float} and bool(np.isfinite(np.asarray(values, dtype=float)).all()):
         return list(map(float.__repr__, values))
     return list(map(encode, values))
+
+
+def _details(table: _Table, lo: int, hi: int, encode: Any) -> pa.Array:
+    """The ``detail`` text of rows *lo* to *hi* of *table*: its fields other than
+    the column fields, as JSON with sorted keys."""
+    rest = sorted(k for k in table.keys if k not in _COLUMN_FIELDS)
+    if not rest:
+        return pa.array(["{}"] * (hi - lo), pa.large_string())
+    template = (
+        "{{"
+        + ", ".join(
+            encode_basestring_ascii(k).replace("{", "{{").replace("}", "}}") + ": {}"
+            for k in rest
+        )
+        + "}}"
+    )
+    encoded = [
+        _encoded(table.columns[table.keys.index(k)][lo:hi], encode) for k in rest
+    ]
+    return pa.array(list(map(template.format, *encoded)), pa.large_string())
 
 
 def _text_column(values: list[Any]) -> pa.Array:
@@ -248,6 +270,35 @@ class Recorder:
         bounds = np.searchsorted(owner[order], np.arange(len(self._by_index) + 1))
         return [order[bounds[i] : bounds[i + 1]] for i in range(len(self._by_index))]
 
+    def kinds_recorded(self) -> set[str]:
+        """Every kind that has records."""
+        self._file()
+        return {table.kind for table in self._by_index}
+
+    def count_by(
+        self, kinds: Collection[str], key: str, *, since_s: float = 0.0
+    ) -> dict[tuple[str, Any], int]:
+        """How many records of *kinds* there are from *since_s* on, by kind and
+        value of the field *key* (None where a record has no such field),
+        without building any frame."""
+        self._file()
+        chosen = [t for t in self._by_index if t.kind in kinds]
+        positions = self._positions() if since_s > 0 and chosen else []
+        times = np.frombuffer(self.times, dtype=np.float64)
+        sizes = np.bincount(
+            np.frombuffer(self._table_of, dtype=np.int32), minlength=len(self._by_index)
+        ).tolist()
+        found: dict[tuple[str, Any], int] = {}
+        for table in chosen:
+            values: Any = table.column(key)
+            if values is None:
+                values = [None] * sizes[table.index]
+            if since_s > 0:
+                values = compress(values, times[positions[table.index]] >= since_s)
+            for value, count in Counter(values).items():
+                found[table.kind, value] = found.get((table.kind, value), 0) + count
+        return found
+
     def select(
         self, kinds: Collection[str], keys: Sequence[str]
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
@@ -279,56 +330,92 @@ class Recorder:
         times = np.frombuffer(self.times, dtype=np.float64)[at]
         return at, times, kinds_of, values
 
-    def events_frame(self) -> pd.DataFrame:
-        """All events as a tidy frame with the columns of :data:`EVENT_COLUMNS`."""
+    def events_frame(
+        self, kinds: Collection[str] | None = None, *, stop: int | None = None
+    ) -> pd.DataFrame:
+        """The events (of *kinds* when given; the first *stop* records when
+        given) as a tidy frame with the columns of :data:`EVENT_COLUMNS`."""
+        self._file()
+        end = len(self.times) if stop is None else min(stop, len(self.times))
+        positions = self._positions()
+        if kinds is None:
+            return self._frame(0, end, positions)
+        return self._frame(
+            0,
+            end,
+            positions,
+            [
+                (table, int(np.searchsorted(positions[table.index], end)))
+                for table in self._by_index
+                if table.kind in kinds
+            ],
+        )
+
+    def event_batches(
+        self, rows: int, *, stop: int | None = None
+    ) -> Iterator[pd.DataFrame]:
+        """The frame of :meth:`events_frame` in consecutive pieces of *rows*
+        records (the last one shorter), so the whole frame never exists at once."""
+        self._file()
+        end = len(self.times) if stop is None else min(stop, len(self.times))
+        positions = self._positions()
+        for first in range(0, end, rows):
+            yield self._frame(first, min(first + rows, end), positions)
+        if not end:
+            yield self._frame(0, 0, positions)
+
+    def _frame(
+        self,
+        first: int,
+        stop: int,
+        positions: list[np.ndarray],
+        chosen: Sequence[tuple[_Table, int]] | None = None,
+    ) -> pd.DataFrame:
+        """The records from *first* to *stop* as a frame (*positions*: those of
+        :meth:`_positions`); with *chosen*, only the first records of the tables
+        given, each with the number of its rows before *stop*."""
         # one encoder for what has no plain JSON type: json.dumps builds one per call
         encode = json.JSONEncoder(sort_keys=True, default=str).encode
-        chunks: dict[str, list[pa.Array]] = {name: [] for name in _COLUMN_FIELDS}
-        chunks["detail"] = []
-        positions = self._positions()
-        for table, where in zip(self._by_index, positions, strict=True):
-            count = len(where)
+        chunks: dict[str, list[pa.Array]] = {
+            name: [] for name in ("kind", *_COLUMN_FIELDS, "detail")
+        }
+        places: list[np.ndarray] = []
+        if chosen is None:
+            tables = []
+            for table, where in zip(self._by_index, positions, strict=True):
+                lo, hi = np.searchsorted(where, (first, stop)).tolist()
+                places.append(where[lo:hi])
+                tables.append((table, lo, hi))
+        else:
+            tables = [(table, 0, hi) for table, hi in chosen]
+            places = [positions[table.index][:hi] for table, hi in chosen]
+        for table, lo, hi in tables:
+            count = hi - lo
+            chunks["kind"].append(pa.array([table.kind] * count, pa.large_string()))
             for name in _COLUMN_FIELDS:
                 found = table.column(name)
                 chunks[name].append(
                     pa.nulls(count, pa.large_string())
                     if found is None
-                    else _text_column(found)
+                    else _text_column(found[lo:hi])
                 )
-            rest = sorted(k for k in table.keys if k not in _COLUMN_FIELDS)
-            if not rest:
-                details: Any = pa.array(["{}"] * count, pa.large_string())
-            else:
-                template = (
-                    "{{"
-                    + ", ".join(
-                        encode_basestring_ascii(k).replace("{", "{{").replace("}", "}}")
-                        + ": {}"
-                        for k in rest
-                    )
-                    + "}}"
-                )
-                encoded = [
-                    _encoded(table.columns[table.keys.index(k)], encode) for k in rest
-                ]
-                details = pa.array(
-                    list(map(template.format, *encoded)), pa.large_string()
-                )
-            chunks["detail"].append(details)
-        order = None
-        if len(self._by_index) > 1:
-            at = np.concatenate(positions)
+            chunks["detail"].append(_details(table, lo, hi, encode))
+        at = np.concatenate(places) if places else np.empty(0, np.int64)
+        order: np.ndarray | None = None
+        if chosen is None and len(tables) > 1:
             order = np.empty_like(at)
-            order[at] = np.arange(len(at))
-        times = pd.Series(np.frombuffer(self.times, dtype=np.float64).copy())
+            order[at - first] = np.arange(len(at))
+        elif chosen is not None:
+            order = np.argsort(at, kind="stable")
+            at = at[order]
+        every = np.frombuffer(self.times, dtype=np.float64)
+        times = pd.Series(every[first:stop].copy() if chosen is None else every[at])
         return pd.DataFrame(
             {
                 "time_s": times,
                 "timestamp": timestamps(times, self.start),
-                "kind": _string_column([pa.array(self.kinds, pa.large_string())], None),
                 **{
-                    name: _string_column(chunks[name], order)
-                    for name in (*_COLUMN_FIELDS, "detail")
+                    name: _string_column(found, order) for name, found in chunks.items()
                 },
             },
             columns=list(EVENT_COLUMNS),
