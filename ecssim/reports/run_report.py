@@ -53,7 +53,6 @@ from ecssim.reports.folders import (
     write_json,
     write_parquet,
 )
-from ecssim.reports.plotting import protection_cost, save_png, timeline
 from ecssim.results.capacity import Prices, provider_outcomes
 from ecssim.results.metrics import SUMMARY_COLUMNS
 from ecssim.rules.instance_types import INSTANCE_TYPES
@@ -574,6 +573,9 @@ def render_report(out_dir: str | Path) -> Path:
 
 
 def _render(folder: Path) -> Path:
+    # matplotlib only when drawing: sweep workers never draw
+    from ecssim.reports.plotting import protection_cost, save_png, timeline  # noqa: PLC0415
+
     frames = {name: read_parquet(folder / f"{name}.parquet") for name in TABLES}
     try:
         meta = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
