@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
@@ -34,6 +35,7 @@ from ecssim.results.metrics import (
     OCCUPANCY_KINDS,
     STANDALONE,
     Occupancy,
+    OccupancyChanges,
     occupancy_of,
     summarize,
 )
@@ -56,6 +58,9 @@ from ecssim.sim.workloads import (
     jobs_frame,
     sessions_frame,
 )
+
+#: records of a service's occupancy worked on at once (a part of its tasks)
+OCCUPANCY_PART_ROWS = 500_000
 
 
 class Model:
@@ -180,7 +185,41 @@ class Model:
     def _occupancies(self, end_s: float) -> dict[str, Occupancy]:
         """Each service's occupancy (and the standalone tasks') straight from the
         recorder's columns: the same figures as from the events frame, without
-        decoding a single detail."""
+        decoding a single detail, a part of the tasks at a time (a long run's
+        working memory stays small)."""
+        recorder = self.sim.recorder
+        services = recorder.text_codes(OCCUPANCY_KINDS, "service")
+        tasks = recorder.text_codes(OCCUPANCY_KINDS, "task")
+        if services is None or tasks is None:  # not text: every record at once
+            return self._occupancies_at_once(end_s)
+        service, words = services
+        task = tasks[0]
+        groups = {
+            str(words[code]): service == code
+            for code in np.unique(service).tolist()
+            if code != 0
+        }
+        groups[STANDALONE] = (service == 0) & (task != 0)
+        del service
+        found = {}
+        for name, mask in groups.items():
+            rows = np.flatnonzero(mask)
+            if not len(rows):
+                continue
+            # every record of a task in one part; the desired count's (no task) in the first
+            parts = -(-len(rows) // OCCUPANCY_PART_ROWS)
+            which = task[rows] % parts
+            changes = OccupancyChanges()
+            for where, times, kinds, fields in recorder.selections(
+                OCCUPANCY_KINDS,
+                OCCUPANCY_FIELDS,
+                (rows[which == part] for part in range(parts)),
+            ):
+                changes.add(where, times, kinds, fields, end_s)
+            found[name] = changes.occupancy(end_s)
+        return found
+
+    def _occupancies_at_once(self, end_s: float) -> dict[str, Occupancy]:
         at, times, kinds, fields = self.sim.recorder.select(
             OCCUPANCY_KINDS, OCCUPANCY_FIELDS
         )
@@ -190,9 +229,6 @@ class Model:
         found = {}
         for name, mask in groups.items():
             if not mask.any():
-                continue
-            if mask.all():
-                found[name] = occupancy_of(at, times, kinds, fields, end_s)
                 continue
             found[name] = occupancy_of(
                 at[mask],

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import repeat
 from typing import Any, Final
 
@@ -213,6 +213,40 @@ def _objects(values: Sequence[Any] | np.ndarray) -> np.ndarray:
     return np.fromiter(values, dtype=object, count=len(values))
 
 
+@dataclass
+class OccupancyChanges:
+    """The changes of a service's counts, collected from its records a part at a
+    time (each part holds every record of its tasks), then summed into an
+    :class:`Occupancy`."""
+
+    times: list[np.ndarray] = field(default_factory=list)
+    #: per entry of ``times``, the change of each count that changed there
+    deltas: list[dict[str, np.ndarray]] = field(default_factory=list)
+    lapses: list[np.ndarray] = field(default_factory=list)
+    desired_known: bool = False
+
+    def add(
+        self,
+        order: np.ndarray,
+        times: np.ndarray,
+        kinds: Sequence[str] | np.ndarray,
+        fields: Mapping[str, Sequence[Any] | np.ndarray],
+        end_s: float,
+    ) -> None:
+        """Add the changes of some records (as :func:`occupancy_of` takes them)."""
+        _changes(self, order, times, kinds, fields, end_s=end_s)
+
+    def occupancy(self, end_s: float) -> Occupancy:
+        """The counts after every change (rows at or after *end_s* left out)."""
+        lapses = np.sort(np.concatenate(self.lapses)) if self.lapses else ()
+        return Occupancy(
+            steps=_steps(
+                self.times, self.deltas, end_s, desired_known=self.desired_known
+            ),
+            lapses_while_busy=tuple(np.asarray(lapses).tolist()),
+        )
+
+
 def occupancy_of(
     order: np.ndarray,
     times: np.ndarray,
@@ -225,25 +259,33 @@ def occupancy_of(
     *times*, *kinds* and the values of :data:`OCCUPANCY_FIELDS` (None where a
     record has no such field; lists or numpy object arrays). Records of other
     kinds are ignored."""
+    changes = OccupancyChanges()
+    changes.add(order, times, kinds, fields, end_s)
+    return changes.occupancy(end_s)
+
+
+def _changes(
+    changes: OccupancyChanges,
+    order: np.ndarray,
+    times: np.ndarray,
+    kinds: Sequence[str] | np.ndarray,
+    fields: Mapping[str, Sequence[Any] | np.ndarray],
+    *,
+    end_s: float,
+) -> None:
     codes = np.fromiter(
         map(_OCCUPANCY_CODES.get, kinds, repeat(-1)), dtype=np.int8, count=len(kinds)
     )
     times = np.asarray(times, dtype=np.float64)
-    change_t: list[np.ndarray] = []
-    change_c: list[dict[str, np.ndarray]] = []
 
     def add(at: np.ndarray, **deltas: np.ndarray) -> None:
-        change_t.append(at)
-        change_c.append(
+        changes.times.append(at)
+        changes.deltas.append(
             {
-                name: np.asarray(deltas.get(name, np.zeros(len(at))), dtype=np.int8)
-                for name in _COUNTS
-                if name != "desired"
-            }
-            | {
-                "desired": np.asarray(
-                    deltas.get("desired", np.zeros(len(at))), dtype=np.int64
+                name: np.asarray(
+                    value, dtype=np.int64 if name == "desired" else np.int8
                 )
+                for name, value in deltas.items()
             }
         )
 
@@ -311,7 +353,7 @@ def occupancy_of(
         protected=-np.ones(int(lapsed.sum())),
         idle_protected=-(~busy[lapsed]).astype(np.int8),
     )
-    lapses = np.sort(expires[lapsed & busy])
+    changes.lapses.append(expires[lapsed & busy])
     del expires
     # each record's change against the task's state before it (after any lapse)
     before_running = np.zeros(n, dtype=bool)
@@ -335,10 +377,7 @@ def occupancy_of(
         idle_protected=d_idle[moved],
     )
     del d_running, d_busy, d_protected, d_idle, moved, t
-    return Occupancy(
-        steps=_steps(change_t, change_c, end_s, desired_known=len(created) > 0),
-        lapses_while_busy=tuple(lapses.tolist()),
-    )
+    changes.desired_known |= len(created) > 0
 
 
 def _steps(
@@ -350,13 +389,16 @@ def _steps(
 ) -> pd.DataFrame:
     """The counts after every moment a count changed: the changes summed per
     moment, then accumulated (rows at or after *end_s* left out)."""
-    at = np.concatenate(times).astype(np.float64)
+    at = np.concatenate(times).astype(np.float64) if times else np.empty(0)
     moments, which = np.unique(at, return_inverse=True)
+    del at
+    bounds = np.cumsum([0, *map(len, times)]).tolist()
     data: dict[str, Any] = {"time_s": moments}
     for name in _COUNTS:
-        deltas = np.concatenate([c[name] for c in changes]).astype(np.int64)
         totals = np.zeros(len(moments), dtype=np.int64)
-        np.add.at(totals, which, deltas)
+        for i, change in enumerate(changes):
+            if name in change:
+                np.add.at(totals, which[bounds[i] : bounds[i + 1]], change[name])
         data[name] = np.cumsum(totals)
     steps = pd.DataFrame(data, columns=list(OCCUPANCY_COLUMNS))
     steps = steps[steps["time_s"] < end_s].reset_index(drop=True)

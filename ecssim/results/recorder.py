@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from array import array
 from collections import Counter
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from itertools import compress
 from json.encoder import encode_basestring_ascii
@@ -92,6 +92,7 @@ class _Words:
 
 #: the array type code of each plain type a column keeps in an array
 _ARRAY_CODES: Final = {float: "d", int: "q", bool: "b"}
+_NUMPY_TYPES: Final = {float: np.float64, int: np.int64, bool: np.int8}
 
 
 class _Column:
@@ -134,6 +135,20 @@ class _Column:
             return cast(list[Any], part.tolist())
         return cast(list[Any], part)
 
+    def objects(self, rows: np.ndarray, words: np.ndarray, known: _Words) -> np.ndarray:
+        """The values of *rows* as a numpy object array (*words*: the words of
+        *known* as one)."""
+        if self.type is str:
+            return cast(np.ndarray, words[np.frombuffer(self.data, np.int32)[rows]])
+        if self.type in _ARRAY_CODES:
+            typed: np.ndarray = np.frombuffer(self.data, _NUMPY_TYPES[self.type])[rows]
+            if self.type is bool:
+                typed = typed.astype(bool)
+            return typed.astype(object)
+        # fromiter: a value that is a list stays one value
+        every = np.fromiter(self.values(0, len(self), known), dtype=object)
+        return cast(np.ndarray, every[rows])
+
     def codes(self) -> np.ndarray | None:
         """The text codes of every row (None: not a text column)."""
         if self.type is not str:
@@ -162,18 +177,27 @@ def _stored(values: list[Any], words: _Words) -> tuple[type, Any]:
 class _Table:
     """The records of one kind with one tuple of field names, as columns."""
 
-    __slots__ = ("columns", "index", "keys", "kind")
+    __slots__ = ("columns", "index", "keys", "kind", "size")
 
     def __init__(self, index: int, kind: str, keys: tuple[str, ...]) -> None:
         self.index = index
         self.kind = kind
         self.keys = keys
         self.columns: list[_Column] = [_Column() for _ in keys]
+        #: how many records it holds
+        self.size = 0
+
+    def extend(self, values: list[list[Any]], words: _Words) -> None:
+        """Append records given as the values of each field of ``keys``."""
+        for column, found in zip(self.columns, values, strict=True):
+            column.extend(found, words)
+        self.size += len(values[0]) if values else 0
 
     def append(self, fields: Mapping[str, Any], words: _Words) -> None:
         """Append one record's values (it has exactly the fields ``keys``)."""
         for key, column in zip(self.keys, self.columns, strict=True):
             column.extend([fields[key]], words)
+        self.size += 1
 
     def column(self, key: str) -> _Column | None:
         """The column of field *key* (None: the table has no such field)."""
@@ -336,8 +360,10 @@ class Recorder:
                     ids[i] = other.index
                     other.append(fields, self._words)
                 continue
-            for column, found in zip(table.columns, values, strict=True):
-                column.extend(found, self._words)
+            if values:
+                table.extend(values, self._words)
+            else:
+                table.size += len(block)
         self._table_of.extend(ids)
         pending.clear()
         self._pending_kinds.clear()
@@ -449,37 +475,64 @@ class Recorder:
         *keys* (None where a record has no such field), as numpy arrays (object
         arrays for kinds and fields) grouped by table: sort by position for the
         record order."""
+        return next(self.selections(kinds, keys, [None]))
+
+    def selections(
+        self,
+        kinds: Collection[str],
+        keys: Sequence[str],
+        parts: Iterable[np.ndarray | None],
+    ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]]:
+        """:meth:`select` for each of *parts*: the rows (numbers into what
+        :meth:`select` gives) of one part, None for all of them; a part at a
+        time keeps the working memory of a long run small."""
         self._file()
         chosen = [t for t in self._by_index if t.kind in kinds]
         every = self._positions()
         positions = [every[t.index] for t in chosen]
         at = np.concatenate(positions) if positions else np.empty(0, np.int64)
-        starts = np.cumsum([0, *map(len, positions)]).tolist()
-        values: dict[str, np.ndarray] = {}
+        del every, positions
+        starts = np.cumsum([0, *(t.size for t in chosen)])
         words = np.fromiter(self._words.words, dtype=object)
-        for key in keys:
-            column = np.full(len(at), None, dtype=object)
-            for i, table in enumerate(chosen):
-                found = table.column(key)
-                if found is None:
-                    continue
-                codes = found.codes()
-                column[starts[i] : starts[i + 1]] = (
-                    words[codes]
-                    if codes is not None
-                    # fromiter: a value that is a list stays one value
-                    else np.fromiter(
-                        found.values(0, len(found), self._words),
-                        dtype=object,
-                        count=len(found),
-                    )
-                )
-            values[key] = column
-        kinds_of = np.empty(len(at), dtype=object)
-        for i, table in enumerate(chosen):
-            kinds_of[starts[i] : starts[i + 1]] = table.kind
-        times = np.frombuffer(self.times, dtype=np.float64)[at]
-        return at, times, kinds_of, values
+        names = np.fromiter((t.kind for t in chosen), dtype=object, count=len(chosen))
+        all_times = np.frombuffer(self.times, dtype=np.float64)
+        for part in parts:
+            rows = np.arange(len(at)) if part is None else part
+            owner = np.searchsorted(starts, rows, side="right") - 1
+            values: dict[str, np.ndarray] = {}
+            for key in keys:
+                column = np.full(len(rows), None, dtype=object)
+                for i, table in enumerate(chosen):
+                    found = table.column(key)
+                    mine = owner == i
+                    if found is not None and mine.any():
+                        local = rows[mine] - starts[i]
+                        column[mine] = found.objects(local, words, self._words)
+                values[key] = column
+            where = at[rows]
+            yield where, all_times[where], names[owner], values
+
+    def text_codes(
+        self, kinds: Collection[str], key: str
+    ) -> tuple[np.ndarray, list[str | None]] | None:
+        """The code of field *key* of each record of *kinds*, in the rows of
+        :meth:`select` (0: None, or no such field), and the text of each code;
+        None when some of those values are not text."""
+        self._file()
+        codes = []
+        for table in self._by_index:
+            if table.kind not in kinds:
+                continue
+            found = table.column(key)
+            if found is None:
+                codes.append(np.zeros(table.size, np.int32))
+                continue
+            found_codes = found.codes()
+            if found_codes is None:
+                return None
+            codes.append(found_codes)
+        joined = np.concatenate(codes) if codes else np.empty(0, np.int32)
+        return joined, list(self._words.words)
 
     def events_frame(
         self, kinds: Collection[str] | None = None, *, stop: int | None = None
