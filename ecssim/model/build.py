@@ -40,7 +40,7 @@ from ecssim.results.metrics import (
     occupancy_of,
     summarize,
 )
-from ecssim.results.recorder import timestamps
+from ecssim.results.recorder import RecordedEvents, timestamps
 from ecssim.scenario.schema import (
     InstanceInterruption,
     ProtectionApiErrors,
@@ -291,7 +291,7 @@ class Model:
             scenario=scenario,
             seed=self.seed,
             # built when read: a sweep never reads it
-            events=partial(recorder.events_frame, stop=len(recorder)),
+            events=RecordedEvents(recorder, len(recorder)),
             timeseries=timeseries,
             jobs=jobs,
             sessions=sessions,

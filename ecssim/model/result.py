@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 import pandas as pd
 
 from ecssim.model.simulation import Simulation
-from ecssim.results.recorder import event_details
+from ecssim.results.recorder import RecordedEvents, event_details
 from ecssim.results.stats import compare_sides
 from ecssim.scenario.schema import Scenario
 
@@ -78,6 +78,18 @@ class RunResult:
             str(k): v.item() if hasattr(v, "item") else v
             for k, v in rows.iloc[0].items()
         }
+
+    def event_parts(self, rows: int) -> Iterator[pd.DataFrame]:
+        """The events frame in consecutive parts of *rows* rows (one empty part
+        when there are none): built a part at a time when it has not been read,
+        so a long run's events are written without the whole frame."""
+        source = self.__dict__["events"]
+        if isinstance(source, RecordedEvents):
+            yield from source.parts(rows)
+            return
+        frame = self.events
+        for first in range(0, max(len(frame), 1), rows):
+            yield frame.iloc[first : first + rows]
 
     def event_details(self, kind: str | None = None) -> pd.DataFrame:
         """The events (of *kind* when given) with ``detail`` as typed columns,

@@ -19,7 +19,7 @@ import secrets
 import shutil
 import signal
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final
@@ -40,6 +40,8 @@ SWEEP_MARKER: Final = "ecssim sweep"
 STORE_MARKER: Final = "ecssim sweep runs"
 #: The value of ``"results"`` in ``compare.json`` that marks a comparison's folder.
 COMPARE_MARKER: Final = "ecssim comparison"
+#: Rows per row group of the Parquet files pyarrow writes (its default).
+PARQUET_ROW_GROUP: Final = 1024 * 1024
 #: The tables of a run folder, in the order they are written.
 TABLES: Final = ("events", "timeseries", "jobs", "sessions", "summary")
 
@@ -97,6 +99,23 @@ def write_parquet(frame: pd.DataFrame, path: Path) -> Path:
     """Write *frame* to Parquet without its index (same frame, same bytes)."""
     table = pa.Table.from_pandas(frame, preserve_index=False)
     pq.write_table(table, path, compression="snappy")
+    return path
+
+
+def write_parquet_parts(parts: Iterable[pd.DataFrame], path: Path) -> Path:
+    """Write frames with the same columns as one table, a part at a time: with
+    parts of :data:`PARQUET_ROW_GROUP` rows (the last one shorter) the file has
+    the bytes :func:`write_parquet` of the whole frame gives."""
+    writer: pq.ParquetWriter | None = None
+    try:
+        for frame in parts:
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            if writer is None:
+                writer = pq.ParquetWriter(path, table.schema, compression="snappy")
+            writer.write_table(table)
+    finally:
+        if writer is not None:
+            writer.close()
     return path
 
 

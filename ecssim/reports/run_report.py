@@ -42,6 +42,7 @@ from ecssim.reports.document import (
     to_markdown,
 )
 from ecssim.reports.folders import (
+    PARQUET_ROW_GROUP,
     RUN_MARKER,
     TABLES,
     ResultsFolderError,
@@ -52,6 +53,7 @@ from ecssim.reports.folders import (
     timeline_name,
     write_json,
     write_parquet,
+    write_parquet_parts,
 )
 from ecssim.results.capacity import Prices, provider_outcomes
 from ecssim.results.metrics import SUMMARY_COLUMNS
@@ -503,7 +505,11 @@ def write_results(
     target = Path(out_dir)
     with staged_folder(target, kind=RUN_MARKER, force=force) as staging:
         for name in TABLES:
-            write_parquet(getattr(result, name), staging / f"{name}.parquet")
+            path = staging / f"{name}.parquet"
+            if name == "events":  # the events of a long run: a part at a time
+                write_parquet_parts(result.event_parts(PARQUET_ROW_GROUP), path)
+            else:
+                write_parquet(getattr(result, name), path)
         write_json(
             _summary_json(
                 result.summary,

@@ -626,3 +626,20 @@ class Recorder:
             },
             columns=list(EVENT_COLUMNS),
         )
+
+
+class RecordedEvents:
+    """The events frame of a recorder's first *stop* records, built when asked
+    for: whole (call it) or in parts (:meth:`parts`)."""
+
+    def __init__(self, recorder: Recorder, stop: int) -> None:
+        self.recorder = recorder
+        self.stop = stop
+
+    def __call__(self) -> pd.DataFrame:
+        """The frame, whole."""
+        return self.recorder.events_frame(stop=self.stop)
+
+    def parts(self, rows: int) -> Iterator[pd.DataFrame]:
+        """The frame in consecutive parts of *rows* records."""
+        return self.recorder.event_batches(rows, stop=self.stop)
