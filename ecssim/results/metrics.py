@@ -393,15 +393,17 @@ def _steps(
     moments, which = np.unique(at, return_inverse=True)
     del at
     bounds = np.cumsum([0, *map(len, times)]).tolist()
-    data: dict[str, Any] = {"time_s": moments}
+    stop = int(np.searchsorted(moments, end_s))  # the moments before the end
+    data: dict[str, Any] = {"time_s": moments[:stop]}
     for name in _COUNTS:
         totals = np.zeros(len(moments), dtype=np.int64)
         for i, change in enumerate(changes):
             if name in change:
                 np.add.at(totals, which[bounds[i] : bounds[i + 1]], change[name])
-        data[name] = np.cumsum(totals)
-    steps = pd.DataFrame(data, columns=list(OCCUPANCY_COLUMNS))
-    steps = steps[steps["time_s"] < end_s].reset_index(drop=True)
+        data[name] = np.cumsum(totals, out=totals)[:stop]
+    del which
+    # no copy: a long run's steps are millions of rows
+    steps = pd.DataFrame(data, columns=list(OCCUPANCY_COLUMNS), copy=False)
     if not desired_known:
         steps["desired"] = np.nan
     return steps
