@@ -211,7 +211,7 @@ class Model:
             rows = np.flatnonzero(mask)
             if not len(rows):
                 continue
-            # every record of a task in one part; the desired count's (no task) in the first
+            # a task's records in one part; the desired count's (no task) in the first
             parts = -(-len(rows) // OCCUPANCY_PART_ROWS)
             which = task[rows] % parts
             changes = OccupancyChanges()
@@ -225,6 +225,7 @@ class Model:
         return found
 
     def _occupancies_at_once(self, end_s: float) -> dict[str, Occupancy]:
+        """:meth:`_occupancies` in one pass (for services or tasks not named by text)."""
         at, times, kinds, fields = self.sim.recorder.select(
             OCCUPANCY_KINDS, OCCUPANCY_FIELDS
         )
