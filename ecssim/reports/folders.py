@@ -19,7 +19,7 @@ import secrets
 import shutil
 import signal
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final
@@ -119,8 +119,9 @@ def write_parquet_parts(parts: Iterable[pd.DataFrame], path: Path) -> Path:
     return path
 
 
-def read_parquet(path: Path) -> pd.DataFrame:
-    """Read a table written by :func:`write_parquet`.
+def read_parquet(path: Path, *, leave_out_kinds: Collection[str] = ()) -> pd.DataFrame:
+    """Read a table written by :func:`write_parquet` (without the rows whose
+    ``kind`` is one of *leave_out_kinds*, dropped a row group at a time).
 
     Raises:
         ResultsFolderError: the file is missing, truncated or not Parquet
@@ -129,7 +130,10 @@ def read_parquet(path: Path) -> pd.DataFrame:
     if not path.is_file():
         raise ResultsFolderError(f"{path.parent}: {path.name} is missing")
     try:
-        frame: pd.DataFrame = pq.read_table(path).to_pandas()
+        filters = (
+            [("kind", "not in", list(leave_out_kinds))] if leave_out_kinds else None
+        )
+        frame: pd.DataFrame = pq.read_table(path, filters=filters).to_pandas()
     except (pa.ArrowException, OSError, ValueError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ResultsFolderError(

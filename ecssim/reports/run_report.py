@@ -56,7 +56,7 @@ from ecssim.reports.folders import (
     write_parquet_parts,
 )
 from ecssim.results.capacity import Prices, provider_outcomes
-from ecssim.results.metrics import SUMMARY_COLUMNS
+from ecssim.results.metrics import COUNTED_KINDS, SUMMARY_COLUMNS
 from ecssim.rules.instance_types import INSTANCE_TYPES
 from ecssim.units import format_duration
 from ecssim.version import __version__
@@ -582,7 +582,17 @@ def _render(folder: Path) -> Path:
     # matplotlib only when drawing: sweep workers never draw
     from ecssim.reports.plotting import protection_cost, save_png, timeline  # noqa: PLC0415
 
-    frames = {name: read_parquet(folder / f"{name}.parquet") for name in TABLES}
+    frames = {
+        name: read_parquet(folder / f"{name}.parquet")
+        for name in TABLES
+        if name != "events"
+    }
+    # the report reads the frequent per-task kinds only to follow tasks on instances
+    frames["events"] = read_parquet(
+        folder / "events.parquet", leave_out_kinds=COUNTED_KINDS
+    )
+    if bool((frames["events"]["kind"] == "instance_launched").any()):
+        frames["events"] = read_parquet(folder / "events.parquet")
     try:
         meta = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
         scenario = json.loads((folder / "scenario.json").read_text(encoding="utf-8"))
