@@ -205,7 +205,7 @@ class Model:
             if code != 0
         }
         groups[STANDALONE] = (service == 0) & (task != 0)
-        del service
+        del service, services
         found = {}
         for name, mask in groups.items():
             rows = np.flatnonzero(mask)
@@ -221,6 +221,7 @@ class Model:
                 (rows[which == part] for part in range(parts)),
             ):
                 changes.add(where, times, kinds, fields, end_s)
+            del rows, which
             found[name] = changes.occupancy(end_s)
         return found
 
@@ -320,9 +321,17 @@ def _jobs(queues: Iterable[JobQueue]) -> pd.DataFrame:
         for q in queues
         for lo in range(0, len(q.jobs), JOB_PART_ROWS)
     ]
-    if len(parts) == 1:
-        return parts[0]
-    return pd.concat(parts, ignore_index=True) if parts else jobs_frame([])
+    if len(parts) <= 1:
+        return parts[0] if parts else jobs_frame([])
+    # a column at a time, each taken out of the parts: never two whole copies
+    columns = list(parts[0].columns)
+    return pd.DataFrame(
+        {
+            name: pd.concat([part.pop(name) for part in parts], ignore_index=True)
+            for name in columns
+        },
+        copy=False,
+    )
 
 
 def build(
