@@ -390,18 +390,34 @@ def _steps(
     """The counts after every moment a count changed: the changes summed per
     moment, then accumulated (rows at or after *end_s* left out)."""
     at = np.concatenate(times).astype(np.float64) if times else np.empty(0)
-    moments, which = np.unique(at, return_inverse=True)
+    order = np.argsort(at, kind="stable")
+    at = at[order]
+    first = np.ones(len(at), dtype=bool)  # the first change of each moment
+    first[1:] = at[1:] != at[:-1]
+    moments = at[first]
     del at
-    bounds = np.cumsum([0, *map(len, times)]).tolist()
+    which = np.cumsum(first) - 1  # each change's moment, in sorted order
+    del first
     stop = int(np.searchsorted(moments, end_s))  # the moments before the end
     data: dict[str, Any] = {"time_s": moments[:stop]}
     for name in _COUNTS:
-        totals = np.zeros(len(moments), dtype=np.int64)
-        for i, change in enumerate(changes):
-            if name in change:
-                np.add.at(totals, which[bounds[i] : bounds[i + 1]], change[name])
+        deltas = (
+            np.concatenate(
+                [
+                    c.get(name, np.zeros(len(t), np.int8))
+                    for t, c in zip(times, changes, strict=True)
+                ]
+            )[order]
+            if times
+            else np.empty(0)
+        )
+        # float sums of small integers: exact
+        totals = np.bincount(which, weights=deltas, minlength=len(moments)).astype(
+            np.int64
+        )
+        del deltas
         data[name] = np.cumsum(totals, out=totals)[:stop]
-    del which
+    del which, order
     # no copy: a long run's steps are millions of rows
     steps = pd.DataFrame(data, columns=list(OCCUPANCY_COLUMNS), copy=False)
     if not desired_known:
