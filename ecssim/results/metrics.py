@@ -86,6 +86,12 @@ def _pct(values: pd.Series, q: float) -> float:
     return float(np.percentile(values, q)) if len(values) else float("nan")
 
 
+def _rows(frame: pd.DataFrame, mask: pd.Series) -> pd.DataFrame:
+    """The rows of *frame* where *mask* holds: *frame* itself when it holds for
+    all (a month's jobs are a million rows: no copy)."""
+    return frame if bool(mask.fillna(False).all()) else frame[mask]
+
+
 def _count(events: pd.DataFrame, kind: str, reason: str | None = None) -> int:
     mask = events["kind"] == kind
     if reason is not None:
@@ -610,8 +616,8 @@ def _service_row(
     all_events = events
     if start_s > 0:  # times are never negative: no copy without a warm-up
         events = events[events["time_s"] >= start_s]
-    jobs = jobs[~(jobs["arrival_s"] < start_s)]
-    sessions = sessions[~(sessions["arrival_s"] < start_s)]
+    jobs = _rows(jobs, ~(jobs["arrival_s"] < start_s))
+    sessions = _rows(sessions, ~(sessions["arrival_s"] < start_s))
     waits = (jobs["first_start_s"] - jobs["arrival_s"]).dropna()
     session_waits = (sessions["start_s"] - sessions["arrival_s"]).dropna()
     delays = _convergence(events, steps, start_s)
@@ -756,8 +762,8 @@ def summarize(
         row = _service_row(
             name,
             mine,
-            jobs[jobs["service"] == name],
-            sessions[sessions["service"] == name],
+            _rows(jobs, jobs["service"] == name),
+            _rows(sessions, sessions["service"] == name),
             duration_s=duration_s,
             measure_from_s=measure_from_s,
             track=(occupancies or {}).get(name),
