@@ -252,3 +252,102 @@ def test_clear_forgets_every_record() -> None:
     assert len(recorder.events_frame()) == 0
     recorder.record(1.0, "a", {"task": "t2"})
     assert recorder.events_frame()["task"].tolist() == ["t2"]
+
+
+def _some_records(block: int = 3) -> Recorder:
+    recorder = Recorder()
+    rows: list[tuple[float, str, dict[str, Any]]] = [
+        (0.0, "task_status", {"service": "s", "task": "t1", "status": "PENDING"}),
+        (1.0, "protection_set", {"service": "s", "task": "t1", "expires_at": 60.0}),
+        (2.0, "task_busy_changed", {"service": "s", "task": "t1", "busy": True}),
+        (3.0, "task_status", {"service": None, "task": "t2", "status": "RUNNING"}),
+        (4.0, "protection_set", {"service": "s", "task": "t2", "expires_at": 9e99}),
+        (5.0, "tick", {}),
+        (6.0, "task_busy_changed", {"service": "s", "task": "t1", "busy": False}),
+        (7.0, "protection_set", {"service": "s", "task": "t1", "expires_at": 2**70}),
+    ]
+    with patch.object(recorder_module, "_BLOCK", block):
+        for time_s, kind, fields in rows:
+            recorder.record(time_s, kind, fields)
+    return recorder
+
+
+def test_a_frame_of_some_kinds_or_records_is_that_part_of_the_whole() -> None:
+    """The frame of some kinds is the whole frame's rows of those kinds; the
+    frame of the first records its first rows; the frame in parts, joined, the
+    whole frame."""
+    recorder = _some_records()
+    whole = recorder.events_frame()
+    kinds = {"protection_set", "tick"}
+    pd.testing.assert_frame_equal(
+        recorder.events_frame(kinds),
+        whole[whole["kind"].isin(kinds)].reset_index(drop=True),
+    )
+    pd.testing.assert_frame_equal(
+        recorder.events_frame(kinds, stop=5),
+        whole.iloc[:5][whole["kind"].iloc[:5].isin(kinds)].reset_index(drop=True),
+    )
+    pd.testing.assert_frame_equal(recorder.events_frame(stop=4), whole.iloc[:4])
+    parts = list(recorder.event_batches(3))
+    assert [len(p) for p in parts] == [3, 3, 2]
+    pd.testing.assert_frame_equal(pd.concat(parts, ignore_index=True), whole)
+    assert [len(p) for p in Recorder().event_batches(3)] == [0]
+
+
+def test_values_come_back_as_recorded_whatever_their_types() -> None:
+    """A column that changes type on the way (floats, then an int beyond 64 bits)
+    gives back every value with its type; text and None alike."""
+    recorder = _some_records()
+    assert [f.get("expires_at") for f in recorder.fields] == [
+        None, 60.0, None, None, 9e99, None, None, 2**70,
+    ]  # fmt: skip
+    assert [type(f.get("busy")) for f in recorder.fields][2] is bool
+    assert recorder.kinds[5] == "tick"
+
+
+def test_count_by_counts_records_of_some_kinds_by_a_field() -> None:
+    """``count_by`` counts the records of the kinds asked for by kind and field
+    value (None: no such field), from a time on."""
+    recorder = _some_records()
+    assert recorder.count_by({"task_status", "tick"}, "service") == {
+        ("task_status", "s"): 1,
+        ("task_status", None): 1,
+        ("tick", None): 1,
+    }
+    assert recorder.count_by({"protection_set"}, "task", since_s=2.0) == {
+        ("protection_set", "t2"): 1,
+        ("protection_set", "t1"): 1,
+    }
+    assert recorder.kinds_recorded() == {
+        "task_status",
+        "protection_set",
+        "task_busy_changed",
+        "tick",
+    }
+
+
+def test_selections_are_select_a_part_of_the_rows_at_a_time() -> None:
+    """Each part of ``selections`` holds the rows of ``select`` it names; text
+    codes name the same rows (0 for None)."""
+    recorder = _some_records()
+    kinds = {"task_status", "protection_set", "task_busy_changed"}
+    keys = ("task", "status", "busy", "expires_at")
+    at, times, names, fields = recorder.select(kinds, keys)
+    parts = [np.array([0, 2, 5]), np.array([6, 1])]
+    for rows, (p_at, p_times, p_names, p_fields) in zip(
+        parts, recorder.selections(kinds, keys, parts), strict=True
+    ):
+        assert p_at.tolist() == at[rows].tolist()
+        assert p_times.tolist() == times[rows].tolist()
+        assert p_names.tolist() == names[rows].tolist()
+        for key in keys:
+            assert p_fields[key].tolist() == fields[key][rows].tolist()
+    found = recorder.text_codes(kinds, "service")
+    assert found is not None
+    codes, words = found
+    assert [words[c] for c in codes.tolist()] == _fields_of(recorder, kinds, "service")
+
+
+def _fields_of(recorder: Recorder, kinds: set[str], key: str) -> list[Any]:
+    """The values of *key* in the rows of ``select``."""
+    return recorder.select(kinds, (key,))[3][key].tolist()

@@ -349,3 +349,23 @@ def test_a_service_name_too_long_for_a_file_name_still_gets_its_timeline(
     assert len(timelines) == 1
     assert len(timelines[0].encode()) <= 255
     assert timelines[0].startswith("timeline-" + "s" * 200 + "-")
+
+
+def test_a_table_written_in_parts_reads_back_whole(tmp_path: Path) -> None:
+    """Frames written a part at a time read back as the whole frame; one part
+    gives the very bytes of writing the frame at once."""
+    import pandas as pd
+
+    from ecssim.reports.folders import write_parquet, write_parquet_parts
+
+    frame = pd.DataFrame(
+        {"time_s": [0.5, 1.0, 2.5], "kind": pd.array(["a", None, "c"], "string")}
+    )
+    write_parquet_parts([frame.iloc[:2], frame.iloc[2:]], tmp_path / "parts.parquet")
+    back = pd.read_parquet(tmp_path / "parts.parquet")
+    pd.testing.assert_frame_equal(back, frame, check_dtype=False)
+    write_parquet(frame, tmp_path / "whole.parquet")
+    write_parquet_parts([frame], tmp_path / "one.parquet")
+    assert (tmp_path / "one.parquet").read_bytes() == (
+        tmp_path / "whole.parquet"
+    ).read_bytes()

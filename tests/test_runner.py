@@ -447,13 +447,24 @@ def test_build_then_advance_gives_what_run_gives() -> None:
 
 
 @pytest.mark.parametrize(
-    "path", ["scenarios/standalone-tasks.yaml", "scenarios/spot-and-throttling.yaml"]
+    ("path", "measure_from_s"),
+    [
+        ("scenarios/standalone-tasks.yaml", 0.0),
+        ("scenarios/spot-and-throttling.yaml", 0.0),
+        ("scenarios/transcoding-queue.yaml", 3600.0),
+    ],
 )
-def test_a_runs_summary_is_the_one_computed_from_its_events(path: str) -> None:
-    """The summary a run computes from its recorder's columns is exactly the one
-    ``summarize`` computes from the events frame alone (standalone tasks too);
-    the capacity columns come from the events frame in both (passed through)."""
-    scenario = load_scenario(path).model_copy(update={"duration_s": 3 * 3600.0})
+def test_a_runs_summary_is_the_one_computed_from_its_events(
+    path: str, measure_from_s: float
+) -> None:
+    """The summary a run computes from its recorder's columns (occupancies, and
+    counts of the most frequent kinds, which its frame leaves out) is exactly
+    the one ``summarize`` computes from the events frame alone (standalone
+    tasks and a warm-up too); the capacity columns come from the events frame
+    in both (passed through)."""
+    scenario = load_scenario(path).model_copy(
+        update={"duration_s": 3 * 3600.0, "measure_from_s": measure_from_s}
+    )
     result = run(scenario)
     again = summarize(
         result.events,
@@ -469,3 +480,48 @@ def test_a_runs_summary_is_the_one_computed_from_its_events(path: str) -> None:
         capacity=result.summary.set_index("service")[list(CAPACITY_COLUMNS)],
     )
     pd.testing.assert_frame_equal(result.summary, again, check_exact=True)
+
+
+def test_a_run_worked_out_a_part_at_a_time_gives_the_same_frames(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Occupancies taken a part of the tasks at a time and the jobs frame made a
+    part of the jobs at a time (what a long run does) give the frames of one
+    pass: the same summary, the same jobs."""
+    from ecssim.model import build as build_module
+
+    scenario = load_scenario("scenarios/transcoding-queue.yaml").model_copy(
+        update={"duration_s": 4 * 3600.0}
+    )
+    whole = run(scenario)
+    monkeypatch.setattr(build_module, "OCCUPANCY_PART_ROWS", 50)
+    monkeypatch.setattr(build_module, "JOB_PART_ROWS", 7)
+    parts = run(scenario)
+    pd.testing.assert_frame_equal(parts.summary, whole.summary, check_exact=True)
+    pd.testing.assert_frame_equal(parts.jobs, whole.jobs, check_exact=True)
+
+
+def test_the_events_are_built_when_read_from_what_was_recorded_by_then() -> None:
+    """A result's events are built the first time they are read (then kept), and
+    hold the records up to the result even when the model ran on since; read in
+    parts they make the same frame."""
+    from ecssim.model.build import build
+
+    model = build(_mixed(duration="2h"))
+    model.sim.advance(3600)
+    result = model.result()
+    recorded = len(model.sim.recorder)
+    assert callable(vars(result)["events"])  # not built yet
+    model.sim.advance(3600)
+    assert len(model.sim.recorder) > recorded
+    parts = list(result.event_parts(100))
+    assert [len(p) for p in parts[:-1]] == [100] * (len(parts) - 1)
+    events = result.events
+    assert result.events is events
+    pd.testing.assert_frame_equal(
+        events, model.sim.recorder.events_frame().iloc[:recorded]
+    )
+    pd.testing.assert_frame_equal(pd.concat(parts, ignore_index=True), events)
+    pd.testing.assert_frame_equal(
+        pd.concat(result.event_parts(100), ignore_index=True), events
+    )

@@ -73,7 +73,6 @@ from ecssim.reports.folders import (
     write_json,
     write_parquet,
 )
-from ecssim.reports.plotting import save_png, tradeoff
 from ecssim.reports.run_report import format_value
 from ecssim.results.metrics import SUMMARY_COLUMNS
 from ecssim.results.stats import (
@@ -525,6 +524,9 @@ def _axes_for(means: pd.DataFrame) -> tuple[str, str]:
 
 
 def _render_sweep(folder: Path) -> Path:
+    # matplotlib only when drawing: sweep workers never draw
+    from ecssim.reports.plotting import save_png, tradeoff  # noqa: PLC0415
+
     meta = json.loads((folder / "sweep.json").read_text(encoding="utf-8"))
     means = read_parquet(folder / "means.parquet")
     parameters = [str(p) for p in meta.get("parameters", {})]

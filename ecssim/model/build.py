@@ -9,10 +9,12 @@ duration and returns a :class:`RunResult` of tidy frames and a summary.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
+import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
@@ -29,14 +31,16 @@ from ecssim.model.simulation import Simulation, fewer_collections
 from ecssim.policies import ProtectionPolicy
 from ecssim.results.capacity import Resources, capacity_outcomes
 from ecssim.results.metrics import (
+    COUNTED_KINDS,
     OCCUPANCY_FIELDS,
     OCCUPANCY_KINDS,
     STANDALONE,
     Occupancy,
+    OccupancyChanges,
     occupancy_of,
     summarize,
 )
-from ecssim.results.recorder import timestamps
+from ecssim.results.recorder import RecordedEvents, timestamps
 from ecssim.scenario.schema import (
     InstanceInterruption,
     ProtectionApiErrors,
@@ -52,9 +56,16 @@ from ecssim.sim.workers import (
     Workers,
 )
 from ecssim.sim.workloads import (
+    Job,
+    JobQueue,
     jobs_frame,
     sessions_frame,
 )
+
+#: records of a service's occupancy worked on at once (a part of its tasks)
+OCCUPANCY_PART_ROWS = 500_000
+#: jobs made into rows of the jobs frame at once
+JOB_PART_ROWS = 100_000
 
 
 class Model:
@@ -179,7 +190,43 @@ class Model:
     def _occupancies(self, end_s: float) -> dict[str, Occupancy]:
         """Each service's occupancy (and the standalone tasks') straight from the
         recorder's columns: the same figures as from the events frame, without
-        decoding a single detail."""
+        decoding a single detail, a part of the tasks at a time (a long run's
+        working memory stays small)."""
+        recorder = self.sim.recorder
+        services = recorder.text_codes(OCCUPANCY_KINDS, "service")
+        tasks = recorder.text_codes(OCCUPANCY_KINDS, "task")
+        if services is None or tasks is None:  # not text: every record at once
+            return self._occupancies_at_once(end_s)
+        service, words = services
+        task = tasks[0]
+        groups = {
+            str(words[code]): service == code
+            for code in np.unique(service).tolist()
+            if code != 0
+        }
+        groups[STANDALONE] = (service == 0) & (task != 0)
+        del service, services
+        found = {}
+        for name, mask in groups.items():
+            rows = np.flatnonzero(mask)
+            if not len(rows):
+                continue
+            # a task's records in one part; the desired count's (no task) in the first
+            parts = -(-len(rows) // OCCUPANCY_PART_ROWS)
+            which = task[rows] % parts
+            changes = OccupancyChanges()
+            for where, times, kinds, fields in recorder.selections(
+                OCCUPANCY_KINDS,
+                OCCUPANCY_FIELDS,
+                (rows[which == part] for part in range(parts)),
+            ):
+                changes.add(where, times, kinds, fields, end_s)
+            del rows, which
+            found[name] = changes.occupancy(end_s)
+        return found
+
+    def _occupancies_at_once(self, end_s: float) -> dict[str, Occupancy]:
+        """:meth:`_occupancies` in one pass (for services or tasks not named by text)."""
         at, times, kinds, fields = self.sim.recorder.select(
             OCCUPANCY_KINDS, OCCUPANCY_FIELDS
         )
@@ -189,9 +236,6 @@ class Model:
         found = {}
         for name, mask in groups.items():
             if not mask.any():
-                continue
-            if mask.all():
-                found[name] = occupancy_of(at, times, kinds, fields, end_s)
                 continue
             found[name] = occupancy_of(
                 at[mask],
@@ -204,9 +248,22 @@ class Model:
 
     def _result(self) -> RunResult:
         scenario = self.scenario
-        # before the events frame: their working memory is not needed at once
+        recorder = self.sim.recorder
+        # before any frame: their working memory is not needed at once
         occupancies = self._occupancies(min(scenario.duration_s, self.sim.now_s))
-        events = self.sim.events()
+        # the summary's frame leaves out the most frequent kinds, which it only
+        # counts (and follows in the occupancies), unless instances need them
+        kinds = recorder.kinds_recorded()
+        counted: set[str] = set()
+        if "instance_launched" not in kinds:
+            counted = kinds & COUNTED_KINDS
+        counts: dict[str, dict[str, int]] = {}
+        found = recorder.count_by(counted, "service", since_s=scenario.measure_from_s)
+        for (kind, service), count in found.items():
+            counts.setdefault(STANDALONE if service is None else service, {})[kind] = (
+                count
+            )
+        events = recorder.events_frame(kinds - counted)
         timeseries = pd.DataFrame.from_records(
             self.sampler.rows, columns=list(TIMESERIES_COLUMNS)
         )
@@ -214,7 +271,7 @@ class Model:
             1, "timestamp", timestamps(timeseries["time_s"], scenario.start)
         )
         runtimes = self.services.values()
-        jobs = jobs_frame(r.queue for r in runtimes if r.queue is not None)
+        jobs = _jobs(r.queue for r in runtimes if r.queue is not None)
         sessions = sessions_frame(r.pool for r in runtimes if r.pool is not None)
         summary = summarize(
             events,
@@ -230,17 +287,51 @@ class Model:
                 for s in scenario.services
             },
             occupancies=occupancies,
+            counts=counts,
         )
         return RunResult(
             scenario=scenario,
             seed=self.seed,
-            events=events,
+            # built when read: a sweep never reads it
+            events=RecordedEvents(recorder, len(recorder)),
             timeseries=timeseries,
             jobs=jobs,
             sessions=sessions,
             summary=summary,
             simulation=self.sim,
         )
+
+
+@dataclass(frozen=True)
+class _JobsPart:
+    """Some of a queue's jobs, as :func:`jobs_frame` reads a queue."""
+
+    service: str
+    jobs: list[Job]
+
+
+def _jobs(queues: Iterable[JobQueue]) -> pd.DataFrame:
+    """:func:`jobs_frame` of *queues*, built a part of the jobs at a time (a
+    month's run has a million: their rows as tuples would take more memory than
+    the frame)."""
+    parts = [
+        jobs_frame(
+            [cast(JobQueue, _JobsPart(q.service, q.jobs[lo : lo + JOB_PART_ROWS]))]
+        )
+        for q in queues
+        for lo in range(0, len(q.jobs), JOB_PART_ROWS)
+    ]
+    if len(parts) <= 1:
+        return parts[0] if parts else jobs_frame([])
+    # a column at a time, each taken out of the parts: never two whole copies
+    columns = list(parts[0].columns)
+    return pd.DataFrame(
+        {
+            name: pd.concat([part.pop(name) for part in parts], ignore_index=True)
+            for name in columns
+        },
+        copy=False,
+    )
 
 
 def build(

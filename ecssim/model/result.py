@@ -2,16 +2,42 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 import pandas as pd
 
 from ecssim.model.simulation import Simulation
-from ecssim.results.recorder import event_details
+from ecssim.results.recorder import RecordedEvents, event_details
 from ecssim.results.stats import compare_sides
 from ecssim.scenario.schema import Scenario
+
+
+class _BuiltWhenRead:
+    """A frame field given as a frame or as a function that builds it: built
+    the first time it is read (compared, printed, written), then kept.
+
+    Reading it on the class raises AttributeError, so a dataclass sees a field
+    without a default.
+    """
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, instance: object, owner: type | None = None) -> pd.DataFrame:
+        if instance is None:
+            raise AttributeError(self.name)
+        value = instance.__dict__[self.name]
+        if callable(value):
+            value = instance.__dict__[self.name] = value()
+        frame: pd.DataFrame = value
+        return frame
+
+    def __set__(
+        self, instance: object, value: pd.DataFrame | Callable[[], pd.DataFrame]
+    ) -> None:
+        instance.__dict__[self.name] = value
 
 
 @dataclass(frozen=True)
@@ -23,7 +49,8 @@ class RunResult:
         seed: the seed it ran with.
         events: one row per recorded event (``time_s, timestamp, kind, service,
             task, reason, detail``); :meth:`event_details` gives ``detail`` as
-            typed columns.
+            typed columns. Built the first time it is read (a sweep never
+            reads it): pass a frame, or a function that builds it.
         timeseries: one row per service per sample interval (``time_s``, its UTC
             ``timestamp``, then the counts).
         jobs: one row per queue job.
@@ -33,7 +60,9 @@ class RunResult:
 
     scenario: Scenario
     seed: int
-    events: pd.DataFrame
+    _: KW_ONLY
+    #: no default (see _BuiltWhenRead): keyword-only, so mypy accepts the fields after
+    events: _BuiltWhenRead = _BuiltWhenRead()
     timeseries: pd.DataFrame
     jobs: pd.DataFrame
     sessions: pd.DataFrame
@@ -49,6 +78,18 @@ class RunResult:
             str(k): v.item() if hasattr(v, "item") else v
             for k, v in rows.iloc[0].items()
         }
+
+    def event_parts(self, rows: int) -> Iterator[pd.DataFrame]:
+        """The events frame in consecutive parts of *rows* rows (one empty part
+        when there are none): built a part at a time when it has not been read,
+        so a long run's events are written without the whole frame."""
+        source = self.__dict__["events"]
+        if isinstance(source, RecordedEvents):
+            yield from source.parts(rows)
+            return
+        frame = self.events
+        for first in range(0, max(len(frame), 1), rows):
+            yield frame.iloc[first : first + rows]
 
     def event_details(self, kind: str | None = None) -> pd.DataFrame:
         """The events (of *kind* when given) with ``detail`` as typed columns,

@@ -44,7 +44,6 @@ from ecssim.reports.folders import (
     write_json,
     write_parquet,
 )
-from ecssim.reports.plotting import save_png, stacked_timelines
 from ecssim.reports.run_report import format_value
 from ecssim.results.metrics import SUMMARY_COLUMNS
 from ecssim.results.stats import compare_sides, excludes_zero
@@ -190,6 +189,9 @@ def write_comparison(folders: Sequence[str | Path], out_dir: str | Path) -> Path
 
 def _timelines(sides: Sequence[Side], folder: Path) -> list[FigureRef]:
     """One figure per service every run folder has: its timelines stacked."""
+    # matplotlib only when drawing: sweep workers never draw
+    from ecssim.reports.plotting import save_png, stacked_timelines  # noqa: PLC0415
+
     panels = [
         (s.label, s.timeseries, s.events)
         for s in sides

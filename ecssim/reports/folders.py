@@ -19,7 +19,7 @@ import secrets
 import shutil
 import signal
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final
@@ -40,6 +40,8 @@ SWEEP_MARKER: Final = "ecssim sweep"
 STORE_MARKER: Final = "ecssim sweep runs"
 #: The value of ``"results"`` in ``compare.json`` that marks a comparison's folder.
 COMPARE_MARKER: Final = "ecssim comparison"
+#: Rows per row group of the Parquet files pyarrow writes (its default).
+PARQUET_ROW_GROUP: Final = 1024 * 1024
 #: The tables of a run folder, in the order they are written.
 TABLES: Final = ("events", "timeseries", "jobs", "sessions", "summary")
 
@@ -100,8 +102,26 @@ def write_parquet(frame: pd.DataFrame, path: Path) -> Path:
     return path
 
 
-def read_parquet(path: Path) -> pd.DataFrame:
-    """Read a table written by :func:`write_parquet`.
+def write_parquet_parts(parts: Iterable[pd.DataFrame], path: Path) -> Path:
+    """Write frames with the same columns as one table, a part at a time: with
+    parts of :data:`PARQUET_ROW_GROUP` rows (the last one shorter) the file has
+    the bytes :func:`write_parquet` of the whole frame gives."""
+    writer: pq.ParquetWriter | None = None
+    try:
+        for frame in parts:
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            if writer is None:
+                writer = pq.ParquetWriter(path, table.schema, compression="snappy")
+            writer.write_table(table)
+    finally:
+        if writer is not None:
+            writer.close()
+    return path
+
+
+def read_parquet(path: Path, *, leave_out_kinds: Collection[str] = ()) -> pd.DataFrame:
+    """Read a table written by :func:`write_parquet` (without the rows whose
+    ``kind`` is one of *leave_out_kinds*, dropped a row group at a time).
 
     Raises:
         ResultsFolderError: the file is missing, truncated or not Parquet
@@ -110,7 +130,10 @@ def read_parquet(path: Path) -> pd.DataFrame:
     if not path.is_file():
         raise ResultsFolderError(f"{path.parent}: {path.name} is missing")
     try:
-        frame: pd.DataFrame = pq.read_table(path).to_pandas()
+        filters = (
+            [("kind", "not in", list(leave_out_kinds))] if leave_out_kinds else None
+        )
+        frame: pd.DataFrame = pq.read_table(path, filters=filters).to_pandas()
     except (pa.ArrowException, OSError, ValueError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ResultsFolderError(

@@ -42,6 +42,7 @@ from ecssim.reports.document import (
     to_markdown,
 )
 from ecssim.reports.folders import (
+    PARQUET_ROW_GROUP,
     RUN_MARKER,
     TABLES,
     ResultsFolderError,
@@ -52,10 +53,10 @@ from ecssim.reports.folders import (
     timeline_name,
     write_json,
     write_parquet,
+    write_parquet_parts,
 )
-from ecssim.reports.plotting import protection_cost, save_png, timeline
 from ecssim.results.capacity import Prices, provider_outcomes
-from ecssim.results.metrics import SUMMARY_COLUMNS
+from ecssim.results.metrics import COUNTED_KINDS, SUMMARY_COLUMNS
 from ecssim.rules.instance_types import INSTANCE_TYPES
 from ecssim.units import format_duration
 from ecssim.version import __version__
@@ -504,7 +505,11 @@ def write_results(
     target = Path(out_dir)
     with staged_folder(target, kind=RUN_MARKER, force=force) as staging:
         for name in TABLES:
-            write_parquet(getattr(result, name), staging / f"{name}.parquet")
+            path = staging / f"{name}.parquet"
+            if name == "events":  # the events of a long run: a part at a time
+                write_parquet_parts(result.event_parts(PARQUET_ROW_GROUP), path)
+            else:
+                write_parquet(getattr(result, name), path)
         write_json(
             _summary_json(
                 result.summary,
@@ -574,7 +579,20 @@ def render_report(out_dir: str | Path) -> Path:
 
 
 def _render(folder: Path) -> Path:
-    frames = {name: read_parquet(folder / f"{name}.parquet") for name in TABLES}
+    # matplotlib only when drawing: sweep workers never draw
+    from ecssim.reports.plotting import protection_cost, save_png, timeline  # noqa: PLC0415
+
+    frames = {
+        name: read_parquet(folder / f"{name}.parquet")
+        for name in TABLES
+        if name != "events"
+    }
+    # the report reads the frequent per-task kinds only to follow tasks on instances
+    frames["events"] = read_parquet(
+        folder / "events.parquet", leave_out_kinds=COUNTED_KINDS
+    )
+    if bool((frames["events"]["kind"] == "instance_launched").any()):
+        frames["events"] = read_parquet(folder / "events.parquet")
     try:
         meta = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
         scenario = json.loads((folder / "scenario.json").read_text(encoding="utf-8"))

@@ -29,7 +29,6 @@ from ecssim.reports.document import (
     to_markdown,
 )
 from ecssim.reports.folders import ResultsFolderError, read_parquet, replace_file
-from ecssim.reports.plotting import pareto_front, save_png
 from ecssim.reports.run_report import format_value
 from ecssim.results.metrics import SUMMARY_COLUMNS
 
@@ -214,6 +213,9 @@ def _trials_table(
 
 
 def _render(folder: Path, meta: Mapping[str, Any], trials: pd.DataFrame) -> Path:
+    # matplotlib only when drawing: sweep workers never draw
+    from ecssim.reports.plotting import pareto_front, save_png  # noqa: PLC0415
+
     # tune.json's keys are sorted; the trials keep the order of the tune section
     columns = list(trials.columns)
     parameters = sorted((str(p) for p in meta["parameters"]), key=columns.index)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import repeat
 from typing import Any, Final
 
@@ -84,6 +84,12 @@ SUMMARY_COLUMNS: Final[dict[str, str]] = {
 
 def _pct(values: pd.Series, q: float) -> float:
     return float(np.percentile(values, q)) if len(values) else float("nan")
+
+
+def _rows(frame: pd.DataFrame, mask: pd.Series) -> pd.DataFrame:
+    """The rows of *frame* where *mask* holds: *frame* itself when it holds for
+    all (a month's jobs are a million rows: no copy)."""
+    return frame if bool(mask.fillna(False).all()) else frame[mask]
 
 
 def _count(events: pd.DataFrame, kind: str, reason: str | None = None) -> int:
@@ -213,6 +219,40 @@ def _objects(values: Sequence[Any] | np.ndarray) -> np.ndarray:
     return np.fromiter(values, dtype=object, count=len(values))
 
 
+@dataclass
+class OccupancyChanges:
+    """The changes of a service's counts, collected from its records a part at a
+    time (each part holds every record of its tasks), then summed into an
+    :class:`Occupancy`."""
+
+    times: list[np.ndarray] = field(default_factory=list)
+    #: per entry of ``times``, the change of each count that changed there
+    deltas: list[dict[str, np.ndarray]] = field(default_factory=list)
+    lapses: list[np.ndarray] = field(default_factory=list)
+    desired_known: bool = False
+
+    def add(
+        self,
+        order: np.ndarray,
+        times: np.ndarray,
+        kinds: Sequence[str] | np.ndarray,
+        fields: Mapping[str, Sequence[Any] | np.ndarray],
+        end_s: float,
+    ) -> None:
+        """Add the changes of some records (as :func:`occupancy_of` takes them)."""
+        _changes(self, order, times, kinds, fields, end_s=end_s)
+
+    def occupancy(self, end_s: float) -> Occupancy:
+        """The counts after every change (rows at or after *end_s* left out)."""
+        lapses = np.sort(np.concatenate(self.lapses)) if self.lapses else ()
+        return Occupancy(
+            steps=_steps(
+                self.times, self.deltas, end_s, desired_known=self.desired_known
+            ),
+            lapses_while_busy=tuple(np.asarray(lapses).tolist()),
+        )
+
+
 def occupancy_of(
     order: np.ndarray,
     times: np.ndarray,
@@ -225,25 +265,33 @@ def occupancy_of(
     *times*, *kinds* and the values of :data:`OCCUPANCY_FIELDS` (None where a
     record has no such field; lists or numpy object arrays). Records of other
     kinds are ignored."""
+    changes = OccupancyChanges()
+    changes.add(order, times, kinds, fields, end_s)
+    return changes.occupancy(end_s)
+
+
+def _changes(
+    changes: OccupancyChanges,
+    order: np.ndarray,
+    times: np.ndarray,
+    kinds: Sequence[str] | np.ndarray,
+    fields: Mapping[str, Sequence[Any] | np.ndarray],
+    *,
+    end_s: float,
+) -> None:
     codes = np.fromiter(
         map(_OCCUPANCY_CODES.get, kinds, repeat(-1)), dtype=np.int8, count=len(kinds)
     )
     times = np.asarray(times, dtype=np.float64)
-    change_t: list[np.ndarray] = []
-    change_c: list[dict[str, np.ndarray]] = []
 
     def add(at: np.ndarray, **deltas: np.ndarray) -> None:
-        change_t.append(at)
-        change_c.append(
+        changes.times.append(at)
+        changes.deltas.append(
             {
-                name: np.asarray(deltas.get(name, np.zeros(len(at))), dtype=np.int8)
-                for name in _COUNTS
-                if name != "desired"
-            }
-            | {
-                "desired": np.asarray(
-                    deltas.get("desired", np.zeros(len(at))), dtype=np.int64
+                name: np.asarray(
+                    value, dtype=np.int64 if name == "desired" else np.int8
                 )
+                for name, value in deltas.items()
             }
         )
 
@@ -311,7 +359,7 @@ def occupancy_of(
         protected=-np.ones(int(lapsed.sum())),
         idle_protected=-(~busy[lapsed]).astype(np.int8),
     )
-    lapses = np.sort(expires[lapsed & busy])
+    changes.lapses.append(expires[lapsed & busy])
     del expires
     # each record's change against the task's state before it (after any lapse)
     before_running = np.zeros(n, dtype=bool)
@@ -335,10 +383,7 @@ def occupancy_of(
         idle_protected=d_idle[moved],
     )
     del d_running, d_busy, d_protected, d_idle, moved, t
-    return Occupancy(
-        steps=_steps(change_t, change_c, end_s, desired_known=len(created) > 0),
-        lapses_while_busy=tuple(lapses.tolist()),
-    )
+    changes.desired_known |= len(created) > 0
 
 
 def _steps(
@@ -350,16 +395,37 @@ def _steps(
 ) -> pd.DataFrame:
     """The counts after every moment a count changed: the changes summed per
     moment, then accumulated (rows at or after *end_s* left out)."""
-    at = np.concatenate(times).astype(np.float64)
-    moments, which = np.unique(at, return_inverse=True)
-    data: dict[str, Any] = {"time_s": moments}
+    at = np.concatenate(times).astype(np.float64) if times else np.empty(0)
+    order = np.argsort(at, kind="stable")
+    at = at[order]
+    first = np.ones(len(at), dtype=bool)  # the first change of each moment
+    first[1:] = at[1:] != at[:-1]
+    moments = at[first]
+    del at
+    which = np.cumsum(first) - 1  # each change's moment, in sorted order
+    del first
+    stop = int(np.searchsorted(moments, end_s))  # the moments before the end
+    data: dict[str, Any] = {"time_s": moments[:stop]}
     for name in _COUNTS:
-        deltas = np.concatenate([c[name] for c in changes]).astype(np.int64)
-        totals = np.zeros(len(moments), dtype=np.int64)
-        np.add.at(totals, which, deltas)
-        data[name] = np.cumsum(totals)
-    steps = pd.DataFrame(data, columns=list(OCCUPANCY_COLUMNS))
-    steps = steps[steps["time_s"] < end_s].reset_index(drop=True)
+        deltas = (
+            np.concatenate(
+                [
+                    c.get(name, np.zeros(len(t), np.int8))
+                    for t, c in zip(times, changes, strict=True)
+                ]
+            )[order]
+            if times
+            else np.empty(0)
+        )
+        # float sums of small integers: exact
+        totals = np.bincount(which, weights=deltas, minlength=len(moments)).astype(
+            np.int64
+        )
+        del deltas
+        data[name] = np.cumsum(totals, out=totals)[:stop]
+    del which, order
+    # no copy: a long run's steps are millions of rows
+    steps = pd.DataFrame(data, columns=list(OCCUPANCY_COLUMNS), copy=False)
     if not desired_known:
         steps["desired"] = np.nan
     return steps
@@ -489,6 +555,23 @@ def _old_revision_hours(
     return total / 3600
 
 
+#: The most frequent kinds of record (per task), which a summary only counts
+#: beside the occupancies (the capacity outcomes read them where there are
+#: instances): a run counts them in its recorder (``summarize(counts=...)``).
+COUNTED_KINDS: Final = frozenset(
+    {"task_busy_changed", "protection_set", "protection_renewed", "protection_cleared"}
+)
+
+#: The kinds of record that answer an UpdateTaskProtection call (protection_calls).
+PROTECTION_CALL_KINDS: Final = (
+    "protection_set",
+    "protection_renewed",
+    "protection_cleared",
+    "protection_failed",
+    "protection_throttled",
+    "protection_call_error",
+)
+
 #: Outcomes that only mean something for a queue workload / a session workload:
 #: NaN (not applicable) for services without one.
 QUEUE_OUTCOMES: Final = (
@@ -524,6 +607,7 @@ def _service_row(
     duration_s: float,
     measure_from_s: float,
     track: Occupancy | None = None,
+    counted: Mapping[str, int] | None = None,
 ) -> dict[str, Any]:
     start_s = measure_from_s
     if track is None:
@@ -532,8 +616,8 @@ def _service_row(
     all_events = events
     if start_s > 0:  # times are never negative: no copy without a warm-up
         events = events[events["time_s"] >= start_s]
-    jobs = jobs[~(jobs["arrival_s"] < start_s)]
-    sessions = sessions[~(sessions["arrival_s"] < start_s)]
+    jobs = _rows(jobs, ~(jobs["arrival_s"] < start_s))
+    sessions = _rows(sessions, ~(sessions["arrival_s"] < start_s))
     waits = (jobs["first_start_s"] - jobs["arrival_s"]).dropna()
     session_waits = (sessions["start_s"] - sessions["arrival_s"]).dropna()
     delays = _convergence(events, steps, start_s)
@@ -543,6 +627,11 @@ def _service_row(
 
     def hours(values: pd.Series) -> float:
         return track.integral(values.fillna(0), start_s, duration_s)
+
+    def count(kind: str) -> int:
+        if counted is not None and kind in counted:
+            return counted[kind]
+        return _count(events, kind)
 
     outcome = jobs["outcome"]
     row: dict[str, Any] = {
@@ -554,7 +643,7 @@ def _service_row(
         "jobs_dead_lettered": int((outcome == "dead_lettered").sum()),
         "job_interruptions": int(jobs["interruptions"].sum()),
         "jobs_interrupted": int((jobs["interruptions"] > 0).sum()),
-        "jobs_redelivered": _count(events, "job_redelivered"),
+        "jobs_redelivered": count("job_redelivered"),
         "lost_work_hours": float(jobs["lost_work_s"].sum()) / 3600,
         "queue_wait_p50_s": _pct(waits, 50),
         "queue_wait_p95_s": _pct(waits, 95),
@@ -573,7 +662,7 @@ def _service_row(
         "protected_surplus_task_hours": hours(
             surplus.where(surplus <= steps["protected"], steps["protected"])
         ),
-        "scale_in_decisions": _count(events, "scale_in"),
+        "scale_in_decisions": count("scale_in"),
         "tasks_stopped_by_scale_in": int(
             sum(
                 d.get("stopped", 0)
@@ -592,23 +681,10 @@ def _service_row(
     faults = events.loc[events["kind"] == "fault_injected", "detail"]
     row.update(
         {
-            "protection_calls": int(
-                events["kind"]
-                .isin(
-                    [
-                        "protection_set",
-                        "protection_renewed",
-                        "protection_cleared",
-                        "protection_failed",
-                        "protection_throttled",
-                        "protection_call_error",
-                    ]
-                )
-                .sum()
-            ),
-            "protection_set": _count(events, "protection_set"),
-            "protection_renewals": _count(events, "protection_renewed"),
-            "protection_cleared": _count(events, "protection_cleared"),
+            "protection_calls": sum(map(count, PROTECTION_CALL_KINDS)),
+            "protection_set": count("protection_set"),
+            "protection_renewals": count("protection_renewed"),
+            "protection_cleared": count("protection_cleared"),
             "failures_task_not_valid": _count(
                 events, "protection_failed", "TASK_NOT_VALID"
             ),
@@ -616,13 +692,11 @@ def _service_row(
                 events, "protection_failed", "DEPLOYMENT_BLOCKED"
             ),
             "failures_missing": _count(events, "protection_failed", "MISSING"),
-            "throttles": _count(events, "protection_throttled"),
-            "injected_api_errors": _count(events, "protection_call_error"),
-            "protection_expired_while_busy": _count(
-                events, "protection_expired_while_busy"
-            ),
-            "tasks_killed": _count(events, "task_killed"),
-            "worker_hangs": _count(events, "worker_hung"),
+            "throttles": count("protection_throttled"),
+            "injected_api_errors": count("protection_call_error"),
+            "protection_expired_while_busy": count("protection_expired_while_busy"),
+            "tasks_killed": count("task_killed"),
+            "worker_hangs": count("worker_hung"),
             "task_crashes": int(faults.str.contains('"task_crash"', regex=False).sum()),
             "spot_interruptions": int(
                 faults.str.contains('"spot_interruption"', regex=False).sum()
@@ -643,6 +717,7 @@ def summarize(
     workloads: Mapping[str, str | None] | None = None,
     capacity: pd.DataFrame | None = None,
     occupancies: Mapping[str, Occupancy] | None = None,
+    counts: Mapping[str, Mapping[str, int]] | None = None,
 ) -> pd.DataFrame:
     """One row per service with every column of :data:`SUMMARY_COLUMNS`.
 
@@ -667,11 +742,15 @@ def summarize(
         occupancies: each service's :class:`Occupancy` when already known (a run
             computes them from its recorder, without decoding the events); the
             others are computed from *events*.
+        counts: by service (:data:`STANDALONE` for the standalone tasks),
+            how many records of each kind *events* leaves out there are from
+            *measure_from_s* on: a run counts its most frequent kinds, which
+            the summary only counts, in its recorder.
     """
     rows = []
     names = list(services)
     standalone = events["service"].isna() & events["task"].notna()
-    if standalone.any():
+    if standalone.any() or any((counts or {}).get(STANDALONE, {}).values()):
         names.append(STANDALONE)
     for name in names:
         if name == STANDALONE:
@@ -683,11 +762,12 @@ def summarize(
         row = _service_row(
             name,
             mine,
-            jobs[jobs["service"] == name],
-            sessions[sessions["service"] == name],
+            _rows(jobs, jobs["service"] == name),
+            _rows(sessions, sessions["service"] == name),
             duration_s=duration_s,
             measure_from_s=measure_from_s,
             track=(occupancies or {}).get(name),
+            counted=None if counts is None else counts.get(name, {}),
         )
         if workloads is not None or name == STANDALONE:
             if workload != "queue":
