@@ -56,8 +56,8 @@ def main() -> None:
     args = parser.parse_args()
     config = parse_scenario(scenario(args.days), source="benchmark")
     measured = measure(config)
-    floor_events, floor_s = run_floor(args.days, DAILY)
-    report(args.days, measured, floor_events, floor_s)
+    floor_events, floor_s, floor_cpu_s = run_floor(args.days, DAILY)
+    report(args.days, measured, floor_events, floor_s, floor_cpu_s)
 
 
 if __name__ == "__main__":

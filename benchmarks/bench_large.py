@@ -89,7 +89,7 @@ def main() -> None:
     config = parse_scenario(scenario(args.days), source="benchmark")
 
     measured = measure(config)
-    floor_events, floor_s = run_floor(
+    floor_events, floor_s, floor_cpu_s = run_floor(
         args.days,
         TRANSCODING_DAILY,
         workers=1000,
@@ -99,7 +99,7 @@ def main() -> None:
         renew_every_s=1440.0,
         expires_in_s=1800.0,
     )
-    report(args.days, measured, floor_events, floor_s)
+    report(args.days, measured, floor_events, floor_s, floor_cpu_s)
 
 
 if __name__ == "__main__":

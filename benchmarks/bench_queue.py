@@ -66,8 +66,8 @@ def main() -> None:
     config = parse_scenario(raw, source="benchmark")
 
     measured = measure(config)
-    floor_events, floor_s = run_floor(args.days, DAILY)
-    report(args.days, measured, floor_events, floor_s)
+    floor_events, floor_s, floor_cpu_s = run_floor(args.days, DAILY)
+    report(args.days, measured, floor_events, floor_s, floor_cpu_s)
 
 
 if __name__ == "__main__":

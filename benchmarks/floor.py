@@ -45,8 +45,9 @@ def run_floor(
     p95_s: float = 1800.0,
     renew_every_s: float = RENEW_EVERY_S,
     expires_in_s: float = EXPIRES_IN_S,
-) -> tuple[int, float]:
-    """Run the bare-bones model for *days*; returns (SimPy events, wall seconds).
+) -> tuple[int, float, float]:
+    """Run the bare-bones model for *days*; returns (SimPy events, wall seconds,
+    CPU seconds of this process).
 
     The keywords describe another workload of the same shape (``bench_large.py``
     uses them); the defaults are ``bench_queue.py``'s.
@@ -125,16 +126,20 @@ def run_floor(
     for worker in range(WORKERS):
         env.process(work(worker))
     env.process(arrivals())
-    started = time.perf_counter()
+    started, started_cpu = time.perf_counter(), time.process_time()
     env.run(until)
-    return next(env._eid), time.perf_counter() - started
+    return (
+        next(env._eid),
+        time.perf_counter() - started,
+        time.process_time() - started_cpu,
+    )
 
 
 if __name__ == "__main__":
     from bare import bare_simpy_rate
     from common import DAILY
 
-    events, elapsed = run_floor(7.0, DAILY)
+    events, elapsed, _ = run_floor(7.0, DAILY)
     rate = events / elapsed
     print(f"floor model: {events:,} events in {elapsed:.2f} s, {rate:,.0f} events/s")
     print(f"ratio floor/bare: {rate / bare_simpy_rate():.3f}")
