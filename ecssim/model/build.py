@@ -9,10 +9,9 @@ duration and returns a :class:`RunResult` of tidy frames and a summary.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from functools import partial
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -56,16 +55,12 @@ from ecssim.sim.workers import (
     Workers,
 )
 from ecssim.sim.workloads import (
-    Job,
-    JobQueue,
     jobs_frame,
     sessions_frame,
 )
 
 #: records of a service's occupancy worked on at once (a part of its tasks)
 OCCUPANCY_PART_ROWS = 500_000
-#: jobs made into rows of the jobs frame at once
-JOB_PART_ROWS = 100_000
 
 
 class Model:
@@ -271,7 +266,7 @@ class Model:
             1, "timestamp", timestamps(timeseries["time_s"], scenario.start)
         )
         runtimes = self.services.values()
-        jobs = _jobs(r.queue for r in runtimes if r.queue is not None)
+        jobs = jobs_frame(r.queue for r in runtimes if r.queue is not None)
         sessions = sessions_frame(r.pool for r in runtimes if r.pool is not None)
         summary = summarize(
             events,
@@ -300,38 +295,6 @@ class Model:
             summary=summary,
             simulation=self.sim,
         )
-
-
-@dataclass(frozen=True)
-class _JobsPart:
-    """Some of a queue's jobs, as :func:`jobs_frame` reads a queue."""
-
-    service: str
-    jobs: list[Job]
-
-
-def _jobs(queues: Iterable[JobQueue]) -> pd.DataFrame:
-    """:func:`jobs_frame` of *queues*, built a part of the jobs at a time (a
-    month's run has a million: their rows as tuples would take more memory than
-    the frame)."""
-    parts = [
-        jobs_frame(
-            [cast(JobQueue, _JobsPart(q.service, q.jobs[lo : lo + JOB_PART_ROWS]))]
-        )
-        for q in queues
-        for lo in range(0, len(q.jobs), JOB_PART_ROWS)
-    ]
-    if len(parts) <= 1:
-        return parts[0] if parts else jobs_frame([])
-    # a column at a time, each taken out of the parts: never two whole copies
-    columns = list(parts[0].columns)
-    return pd.DataFrame(
-        {
-            name: pd.concat([part.pop(name) for part in parts], ignore_index=True)
-            for name in columns
-        },
-        copy=False,
-    )
 
 
 def build(

@@ -240,7 +240,116 @@ class OccupancyChanges:
         end_s: float,
     ) -> None:
         """Add the changes of some records (as :func:`occupancy_of` takes them)."""
-        _changes(self, order, times, kinds, fields, end_s=end_s)
+        codes = np.fromiter(
+            map(_OCCUPANCY_CODES.get, kinds, repeat(-1)),
+            dtype=np.int8,
+            count=len(kinds),
+        )
+        times = np.asarray(times, dtype=np.float64)
+
+        def change(at: np.ndarray, **deltas: np.ndarray) -> None:
+            self.times.append(at)
+            self.deltas.append(
+                {
+                    name: np.asarray(
+                        value, dtype=np.int64 if name == "desired" else np.int8
+                    )
+                    for name, value in deltas.items()
+                }
+            )
+
+        # the desired count: a level when the service is created, then its changes
+        desired = fields["desired_count"]
+        previous = fields["previous"]
+        created = np.flatnonzero(codes == 0)
+        changed = np.flatnonzero(codes == 1)
+        change(
+            times[created],
+            desired=np.array([int(desired[i]) for i in created.tolist()]),
+        )
+        change(
+            times[changed],
+            desired=np.array(
+                [int(desired[i]) - int(previous[i]) for i in changed.tolist()]
+            ),
+        )
+        # every task on its own, in record order (numpy object arrays: no Python
+        # object per record is made)
+        task_values = _objects(fields["task"])
+        of_task = np.flatnonzero(codes >= 2)
+        of_task = of_task[task_values[of_task] != None]  # noqa: E711 (elementwise)
+        groups, _ = pd.factorize(task_values[of_task])
+        by_task = np.lexsort((np.asarray(order)[of_task], groups))
+        rows = of_task[by_task]
+        group = groups[by_task]
+        del of_task, groups, by_task, task_values
+        t = times[rows]
+        code = codes[rows]
+        n = len(rows)
+
+        running_value = np.zeros(n, dtype=bool)
+        mask = code == 2
+        running_value[mask] = _objects(fields["status"])[rows[mask]] == "RUNNING"
+        busy_value = np.zeros(n, dtype=bool)
+        mask = code == 3
+        busy_value[mask] = _objects(fields["busy"])[rows[mask]].astype(bool)
+        expires_value = np.full(n, np.nan)
+        mask = code == 6
+        found = _objects(fields["expires_at"])[rows[mask]]
+        found[found == None] = np.nan  # noqa: E711 (elementwise, on an object array)
+        expires_value[mask] = found.astype(np.float64)
+        del mask, found
+        starts = np.ones(n, dtype=bool)
+        starts[1:] = group[1:] != group[:-1]
+        del group
+        first = np.maximum.accumulate(np.where(starts, np.arange(n, dtype=np.int32), 0))
+        running = _forward(code == 2, running_value, first, False).astype(bool)
+        busy = _forward(code == 3, busy_value, first, False).astype(bool)
+        holder = _forward(code == 4, np.zeros(n, dtype=bool), first, True).astype(bool)
+        expires = _forward(code >= 5, expires_value, first, np.nan)
+        del running_value, busy_value, expires_value, first, code
+        with np.errstate(invalid="ignore"):
+            protected = running & holder & (expires > t)
+        del holder
+        # protection lapses between a task's records (or after its last), when it expires
+        after = np.empty(n, dtype=np.float64)
+        after[:-1] = t[1:]
+        ends = np.ones(n, dtype=bool)
+        ends[:-1] = starts[1:]
+        after[ends] = end_s
+        with np.errstate(invalid="ignore"):
+            lapsed = protected & (expires < after)
+        del after, ends
+        change(
+            expires[lapsed],
+            protected=-np.ones(int(lapsed.sum())),
+            idle_protected=-(~busy[lapsed]).astype(np.int8),
+        )
+        self.lapses.append(expires[lapsed & busy])
+        del expires
+        # each record's change against the task's state before it (after any lapse)
+        before_running = np.zeros(n, dtype=bool)
+        before_busy = np.zeros(n, dtype=bool)
+        before_protected = np.zeros(n, dtype=bool)
+        before_running[1:] = running[:-1]
+        before_busy[1:] = busy[:-1]
+        before_protected[1:] = (protected & ~lapsed)[:-1]
+        before_running[starts] = before_busy[starts] = before_protected[starts] = False
+        del lapsed, starts
+        d_running = running.astype(np.int8) - before_running
+        d_busy = busy.astype(np.int8) - before_busy
+        d_protected = protected.astype(np.int8) - before_protected
+        d_idle = (protected & ~busy).astype(np.int8) - (before_protected & ~before_busy)
+        moved = (d_running != 0) | (d_busy != 0) | (d_protected != 0) | (d_idle != 0)
+        change(
+            t[moved],
+            running=d_running[moved],
+            busy=d_busy[moved],
+            protected=d_protected[moved],
+            idle_protected=d_idle[moved],
+        )
+        del d_running, d_busy, d_protected, d_idle, moved, t
+        self.desired_known |= len(created) > 0
 
     def occupancy(self, end_s: float) -> Occupancy:
         """The counts after every change (rows at or after *end_s* left out)."""
@@ -268,122 +377,6 @@ def occupancy_of(
     changes = OccupancyChanges()
     changes.add(order, times, kinds, fields, end_s)
     return changes.occupancy(end_s)
-
-
-def _changes(
-    changes: OccupancyChanges,
-    order: np.ndarray,
-    times: np.ndarray,
-    kinds: Sequence[str] | np.ndarray,
-    fields: Mapping[str, Sequence[Any] | np.ndarray],
-    *,
-    end_s: float,
-) -> None:
-    codes = np.fromiter(
-        map(_OCCUPANCY_CODES.get, kinds, repeat(-1)), dtype=np.int8, count=len(kinds)
-    )
-    times = np.asarray(times, dtype=np.float64)
-
-    def add(at: np.ndarray, **deltas: np.ndarray) -> None:
-        changes.times.append(at)
-        changes.deltas.append(
-            {
-                name: np.asarray(
-                    value, dtype=np.int64 if name == "desired" else np.int8
-                )
-                for name, value in deltas.items()
-            }
-        )
-
-    # the desired count: a level when the service is created, then its changes
-    desired = fields["desired_count"]
-    previous = fields["previous"]
-    created = np.flatnonzero(codes == 0)
-    changed = np.flatnonzero(codes == 1)
-    add(times[created], desired=np.array([int(desired[i]) for i in created.tolist()]))
-    add(
-        times[changed],
-        desired=np.array(
-            [int(desired[i]) - int(previous[i]) for i in changed.tolist()]
-        ),
-    )
-    # every task on its own, in record order (numpy object arrays: no Python
-    # object per record is made)
-    task_values = _objects(fields["task"])
-    of_task = np.flatnonzero(codes >= 2)
-    of_task = of_task[task_values[of_task] != None]  # noqa: E711 (elementwise)
-    groups, _ = pd.factorize(task_values[of_task])
-    by_task = np.lexsort((np.asarray(order)[of_task], groups))
-    rows = of_task[by_task]
-    group = groups[by_task]
-    del of_task, groups, by_task, task_values
-    t = times[rows]
-    code = codes[rows]
-    n = len(rows)
-
-    running_value = np.zeros(n, dtype=bool)
-    mask = code == 2
-    running_value[mask] = _objects(fields["status"])[rows[mask]] == "RUNNING"
-    busy_value = np.zeros(n, dtype=bool)
-    mask = code == 3
-    busy_value[mask] = _objects(fields["busy"])[rows[mask]].astype(bool)
-    expires_value = np.full(n, np.nan)
-    mask = code == 6
-    found = _objects(fields["expires_at"])[rows[mask]]
-    found[found == None] = np.nan  # noqa: E711 (elementwise, on an object array)
-    expires_value[mask] = found.astype(np.float64)
-    del mask, found
-    starts = np.ones(n, dtype=bool)
-    starts[1:] = group[1:] != group[:-1]
-    del group
-    first = np.maximum.accumulate(np.where(starts, np.arange(n, dtype=np.int32), 0))
-    running = _forward(code == 2, running_value, first, False).astype(bool)
-    busy = _forward(code == 3, busy_value, first, False).astype(bool)
-    holder = _forward(code == 4, np.zeros(n, dtype=bool), first, True).astype(bool)
-    expires = _forward(code >= 5, expires_value, first, np.nan)
-    del running_value, busy_value, expires_value, first, code
-    with np.errstate(invalid="ignore"):
-        protected = running & holder & (expires > t)
-    del holder
-    # protection lapses between a task's records (or after its last), when it expires
-    after = np.empty(n, dtype=np.float64)
-    after[:-1] = t[1:]
-    ends = np.ones(n, dtype=bool)
-    ends[:-1] = starts[1:]
-    after[ends] = end_s
-    with np.errstate(invalid="ignore"):
-        lapsed = protected & (expires < after)
-    del after, ends
-    add(
-        expires[lapsed],
-        protected=-np.ones(int(lapsed.sum())),
-        idle_protected=-(~busy[lapsed]).astype(np.int8),
-    )
-    changes.lapses.append(expires[lapsed & busy])
-    del expires
-    # each record's change against the task's state before it (after any lapse)
-    before_running = np.zeros(n, dtype=bool)
-    before_busy = np.zeros(n, dtype=bool)
-    before_protected = np.zeros(n, dtype=bool)
-    before_running[1:] = running[:-1]
-    before_busy[1:] = busy[:-1]
-    before_protected[1:] = (protected & ~lapsed)[:-1]
-    before_running[starts] = before_busy[starts] = before_protected[starts] = False
-    del lapsed, starts
-    d_running = running.astype(np.int8) - before_running
-    d_busy = busy.astype(np.int8) - before_busy
-    d_protected = protected.astype(np.int8) - before_protected
-    d_idle = (protected & ~busy).astype(np.int8) - (before_protected & ~before_busy)
-    moved = (d_running != 0) | (d_busy != 0) | (d_protected != 0) | (d_idle != 0)
-    add(
-        t[moved],
-        running=d_running[moved],
-        busy=d_busy[moved],
-        protected=d_protected[moved],
-        idle_protected=d_idle[moved],
-    )
-    del d_running, d_busy, d_protected, d_idle, moved, t
-    changes.desired_known |= len(created) > 0
 
 
 def _steps(

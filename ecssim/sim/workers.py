@@ -79,6 +79,13 @@ _RELEASED: Final = CallResult(True)
 _RELEASE_NOW: Final = Release(0.0)
 
 
+def _went_through(task: Task, enabled: bool) -> CallResult:
+    """The result of a protect or release of *task* that went through."""
+    if not enabled:
+        return _RELEASED
+    return CallResult(True, None, task.protection.expires_at)
+
+
 class ProtectionCaller:
     """Makes protection calls for workers, with latency, retries and faults."""
 
@@ -164,9 +171,7 @@ class ProtectionCaller:
             )
             if status == 200:
                 if answer is None:
-                    if not enabled:
-                        return _RELEASED
-                    return CallResult(True, None, task.protection.expires_at)
+                    return _went_through(task, enabled)
                 if not config.check_failure_body:
                     # the client only checks the status code: it thinks it worked
                     return CallResult(True, answer, self._believed(enabled, minutes))
@@ -181,9 +186,7 @@ class ProtectionCaller:
             else:
                 failure = self.client.protect_task(task, enabled, minutes, now)
                 if failure is None:
-                    if not enabled:
-                        return _RELEASED
-                    return CallResult(True, None, task.protection.expires_at)
+                    return _went_through(task, enabled)
                 return CallResult(False, failure)
         return reason if reason in RETRYABLE else CallResult(False, reason)
 
@@ -716,8 +719,7 @@ class QueueWorker(Worker):
                     else:  # wait until a message comes (inline: once per job)
                         job = yield receiver
                         self._receiver = None
-                self._job = job  # the job setter, inlined (once per job)
-                self._sync_busy()
+                self.job = job
                 now = self.work_started_s = env.now
                 queue.started(job, self.task_id, now)
                 if ask_after:
@@ -823,8 +825,7 @@ class QueueWorker(Worker):
                 job=job.id,
             )
         self.queue.complete(job, now)
-        self._job = None  # the job setter, inlined (once per job)
-        self._sync_busy()
+        self.job = None
         self.work_started_s = self.job_ends_s = None
 
     def _let_go(self, reason: str) -> None:

@@ -65,12 +65,37 @@ JOB_COLUMNS: Final = tuple(JOB_DTYPES)
 SESSION_COLUMNS: Final = tuple(SESSION_DTYPES)
 
 
+#: jobs made into rows at once (a month's run has a million: their rows as
+#: tuples would take more memory than the frame)
+JOB_PART_ROWS = 100_000
+
+
 def jobs_frame(queues: Iterable[JobQueue]) -> pd.DataFrame:
-    """One row per job of *queues*, with the columns and types of JOB_DTYPES."""
+    """One row per job of *queues*, with the columns and types of JOB_DTYPES,
+    built :data:`JOB_PART_ROWS` jobs at a time."""
+    parts = [
+        _job_rows(queue.service, queue.jobs[first : first + JOB_PART_ROWS])
+        for queue in queues
+        for first in range(0, len(queue.jobs), JOB_PART_ROWS)
+    ]
+    if len(parts) <= 1:
+        return parts[0] if parts else _job_rows("", [])
+    # a column at a time, each taken out of the parts: never two whole copies
+    return pd.DataFrame(
+        {
+            name: pd.concat([part.pop(name) for part in parts], ignore_index=True)
+            for name in JOB_COLUMNS
+        },
+        copy=False,
+    )
+
+
+def _job_rows(service: str, jobs: list[Job]) -> pd.DataFrame:
+    """The rows of some of a queue's jobs."""
     rows = [
         (
             job.id,
-            queue.service,
+            service,
             job.arrival_s,
             job.first_start_s,
             job.end_s,
@@ -81,8 +106,7 @@ def jobs_frame(queues: Iterable[JobQueue]) -> pd.DataFrame:
             job.duration_s,
             job.task,
         )
-        for queue in queues
-        for job in queue.jobs
+        for job in jobs
     ]
     return pd.DataFrame.from_records(rows, columns=list(JOB_COLUMNS)).astype(JOB_DTYPES)
 
