@@ -60,7 +60,7 @@ from ecssim.sim.workloads import (
 )
 
 #: records of a service's occupancy worked on at once (a part of its tasks)
-OCCUPANCY_PART_ROWS = 500_000
+OCCUPANCY_PART_ROWS = 250_000
 
 
 class Model:
@@ -203,20 +203,21 @@ class Model:
         del service, services
         found = {}
         for name, mask in groups.items():
-            rows = np.flatnonzero(mask)
-            if not len(rows):
+            count = int(np.count_nonzero(mask))
+            if not count:
                 continue
-            # a task's records in one part; the desired count's (no task) in the first
-            parts = -(-len(rows) // OCCUPANCY_PART_ROWS)
-            which = task[rows] % parts
+            # a task's records in one part; the desired count's (no task) in the
+            # first; each part's rows found when it is read (never all at once)
+            parts = -(-count // OCCUPANCY_PART_ROWS)
+            which = task % parts
             changes = OccupancyChanges()
             for where, times, kinds, fields in recorder.selections(
                 OCCUPANCY_KINDS,
                 OCCUPANCY_FIELDS,
-                (rows[which == part] for part in range(parts)),
+                (np.flatnonzero(mask & (which == part)) for part in range(parts)),
             ):
                 changes.add(where, times, kinds, fields, end_s)
-            del rows, which
+            del which
             found[name] = changes.occupancy(end_s)
         return found
 

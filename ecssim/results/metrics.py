@@ -388,40 +388,48 @@ def _steps(
 ) -> pd.DataFrame:
     """The counts after every moment a count changed: the changes summed per
     moment, then accumulated (rows at or after *end_s* left out)."""
-    at = np.concatenate(times).astype(np.float64) if times else np.empty(0)
-    order = np.argsort(at, kind="stable")
-    at = at[order]
-    first = np.ones(len(at), dtype=bool)  # the first change of each moment
-    first[1:] = at[1:] != at[:-1]
-    moments = at[first]
-    del at
-    which = np.cumsum(first) - 1  # each change's moment, in sorted order
-    del first
-    stop = int(np.searchsorted(moments, end_s))  # the moments before the end
-    data: dict[str, Any] = {"time_s": moments[:stop]}
-    for name in _COUNTS:
-        deltas = (
-            np.concatenate(
-                [
-                    c.get(name, np.zeros(len(t), np.int8))
-                    for t, c in zip(times, changes, strict=True)
-                ]
-            )[order]
-            if times
-            else np.empty(0)
-        )
-        # float sums of small integers: exact
-        totals = np.bincount(which, weights=deltas, minlength=len(moments)).astype(
-            np.int64
-        )
-        del deltas
-        data[name] = np.cumsum(totals, out=totals)[:stop]
-    del which, order
+    if not times or not sum(len(t) for t in times):
+        data: dict[str, Any] = {"time_s": np.empty(0)}
+        data |= {name: np.empty(0, np.int64) for name in _COUNTS}
+    else:
+        data = _summed(times, changes, end_s)
     # no copy: a long run's steps are millions of rows
     steps = pd.DataFrame(data, columns=list(OCCUPANCY_COLUMNS), copy=False)
     if not desired_known:
         steps["desired"] = np.nan
     return steps
+
+
+def _summed(
+    times: list[np.ndarray], changes: list[dict[str, np.ndarray]], end_s: float
+) -> dict[str, Any]:
+    """:func:`_steps`'s columns: each count's changes summed per moment (in time
+    order, the moments before *end_s*), then accumulated. Lean on memory: a
+    month's run has tens of millions of changes, so nothing the size of the
+    changes is kept wider than it has to be."""
+    at = np.concatenate(times).astype(np.float64, copy=False)
+    order = np.argsort(at, kind="stable")
+    at.sort(kind="stable")  # at[order], in place (the changes' size once less)
+    first = np.ones(len(at), dtype=bool)  # the first change of each moment
+    first[1:] = at[1:] != at[:-1]
+    starts = np.flatnonzero(first)  # where each moment's changes begin
+    del first
+    moments = at[starts]
+    del at
+    stop = int(np.searchsorted(moments, end_s))  # the moments before the end
+    data: dict[str, Any] = {"time_s": moments[:stop]}
+    for name in _COUNTS:
+        deltas = np.concatenate(
+            [
+                c.get(name, np.zeros(len(t), np.int8))
+                for t, c in zip(times, changes, strict=True)
+            ]
+        )[order]
+        # integer sums per moment: exact
+        totals = np.add.reduceat(deltas, starts, dtype=np.int64)
+        del deltas
+        data[name] = np.cumsum(totals, out=totals)[:stop]
+    return data
 
 
 def occupancy(events: pd.DataFrame, end_s: float) -> Occupancy:
