@@ -18,11 +18,13 @@ from hypothesis import strategies as st
 
 from ecssim.results.capacity import CAPACITY_COLUMNS
 from ecssim.results.metrics import (
+    _COUNTS,
     CLOUDFORMATION_TIMEOUT_S,
     OCCUPANCY_FIELDS,
     OCCUPANCY_KINDS,
     STANDALONE,
     SUMMARY_COLUMNS,
+    _steps,
     occupancy,
     occupancy_of,
     summarize,
@@ -708,3 +710,44 @@ def test_a_lapse_while_busy_is_kept_with_the_time_it_expired() -> None:
     assert track.lapses_while_busy == (10.0,)
     assert track.steps["protected"].tolist() == [0, 0, 2, 1, 0, 0]
     assert track.steps["time_s"].tolist() == [0.0, 1.0, 2.0, 5.0, 10.0, 20.0]
+
+
+_CHANGES = st.lists(
+    st.lists(
+        st.tuples(
+            st.sampled_from([0.0, 1.0, 2.5, 2.5, 7.0, 9.0, 12.0]),
+            st.sampled_from(list(_COUNTS)),
+            st.integers(-3, 3),
+        ),
+        max_size=12,
+    ),
+    max_size=4,
+)
+
+
+@given(_CHANGES, st.sampled_from([0.0, 2.5, 8.0, 12.0, 20.0]))
+def test_the_steps_are_the_changes_summed_per_moment_then_accumulated(
+    parts: list[list[tuple[float, str, int]]], end_s: float
+) -> None:
+    """Whatever the parts (each listing the changes of some counts, unsorted,
+    moments shared between parts), each step is every change up to its moment
+    summed, one row per moment before *end_s*."""
+    times = [np.array([t for t, _, _ in part]) for part in parts]
+    changes = []
+    for part in parts:
+        found: dict[str, np.ndarray] = {}
+        for name in {n for _, n, _ in part}:
+            found[name] = np.array(
+                [d if n == name else 0 for _, n, d in part],
+                dtype=np.int64 if name == "desired" else np.int8,
+            )
+        changes.append(found)
+    steps = _steps(times, changes, end_s, desired_known=True)
+    every = sorted((t, n, d) for part in parts for t, n, d in part)
+    moments = sorted({t for t, _, _ in every if t < end_s})
+    assert steps["time_s"].tolist() == moments
+    for name in _COUNTS:
+        expected = [
+            sum(d for t, n, d in every if n == name and t <= m) for m in moments
+        ]
+        assert steps[name].tolist() == expected, name

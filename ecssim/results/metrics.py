@@ -405,19 +405,21 @@ def _summed(
 ) -> dict[str, Any]:
     """:func:`_steps`'s columns: each count's changes summed per moment (in time
     order, the moments before *end_s*), then accumulated. Lean on memory: a
-    month's run has tens of millions of changes, so nothing the size of the
-    changes is kept wider than it has to be."""
+    month's run has tens of millions of changes, and only the sort and one
+    count's changes at a time are held at their size."""
     at = np.concatenate(times).astype(np.float64, copy=False)
     order = np.argsort(at, kind="stable")
-    at.sort(kind="stable")  # at[order], in place (the changes' size once less)
+    at = at[order]
     first = np.ones(len(at), dtype=bool)  # the first change of each moment
     first[1:] = at[1:] != at[:-1]
     starts = np.flatnonzero(first)  # where each moment's changes begin
     del first
-    moments = at[starts]
+    stop = int(np.searchsorted(at[starts], end_s))  # the moments before the end
+    data: dict[str, Any] = {"time_s": at[starts[:stop]]}
     del at
-    stop = int(np.searchsorted(moments, end_s))  # the moments before the end
-    data: dict[str, Any] = {"time_s": moments[:stop]}
+    # each moment's last change: the running sum there is the count after it
+    last = np.append(starts[1 : stop + 1], len(order))[:stop] - 1
+    del starts
     for name in _COUNTS:
         deltas = np.concatenate(
             [
@@ -425,10 +427,9 @@ def _summed(
                 for t, c in zip(times, changes, strict=True)
             ]
         )[order]
-        # integer sums per moment: exact
-        totals = np.add.reduceat(deltas, starts, dtype=np.int64)
+        # integer sums: exact
+        data[name] = np.cumsum(deltas, dtype=np.int64)[last]
         del deltas
-        data[name] = np.cumsum(totals, out=totals)[:stop]
     return data
 
 
