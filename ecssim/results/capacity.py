@@ -556,7 +556,8 @@ def capacity_outcomes(
     lo, hi = measure_from_s, duration_s
     # one pass over the (long) events frame: the kinds read here only
     events = events[events["kind"].isin(_READ_KINDS)]
-    measured = events[events["time_s"] >= lo]
+    # times are never negative: no copy without a warm-up
+    measured = events[events["time_s"] >= lo] if lo > 0 else events
     instances = _instances(events)
     held = _idle_protected(events, hi) if instances else {}
     # each task's service, from any record naming both
@@ -651,7 +652,8 @@ def provider_outcomes(
     instance-hours, idle and held by protection, bin-packing, scale-ins
     blocked, Spot notices, tasks killed and cost. Empty without instances."""
     lo, hi = measure_from_s, duration_s
-    measured = events[events["time_s"] >= lo]
+    # times are never negative: no copy without a warm-up
+    measured = events[events["time_s"] >= lo] if lo > 0 else events
     instances = _instances(events)
     columns = [
         "capacity_provider",
