@@ -352,7 +352,8 @@ class OccupancyChanges:
         self.desired_known |= len(created) > 0
 
     def occupancy(self, end_s: float) -> Occupancy:
-        """The counts after every change (rows at or after *end_s* left out)."""
+        """The counts after every change (rows at or after *end_s* left out).
+        Asked once: the changes are handed over (and let go) as they are summed."""
         lapses = np.sort(np.concatenate(self.lapses)) if self.lapses else ()
         return Occupancy(
             steps=_steps(
@@ -404,12 +405,16 @@ def _summed(
     times: list[np.ndarray], changes: list[dict[str, np.ndarray]], end_s: float
 ) -> dict[str, Any]:
     """:func:`_steps`'s columns: each count's changes summed per moment (in time
-    order, the moments before *end_s*), then accumulated. Lean on memory: a
-    month's run has tens of millions of changes, and only the sort and one
-    count's changes at a time are held at their size."""
+    order, the moments before *end_s*), then accumulated.
+
+    *times* and *changes* are emptied as they are read: a month's run has tens
+    of millions of changes, and each part of them goes as soon as it is used.
+    """
+    sizes = [len(t) for t in times]
     at = np.concatenate(times).astype(np.float64, copy=False)
+    times.clear()
     order = np.argsort(at, kind="stable")
-    at = at[order]
+    at.sort(kind="stable")  # at[order], without a second array of that size
     first = np.ones(len(at), dtype=bool)  # the first change of each moment
     first[1:] = at[1:] != at[:-1]
     starts = np.flatnonzero(first)  # where each moment's changes begin
@@ -423,13 +428,14 @@ def _summed(
     for name in _COUNTS:
         deltas = np.concatenate(
             [
-                c.get(name, np.zeros(len(t), np.int8))
-                for t, c in zip(times, changes, strict=True)
+                c.pop(name) if name in c else np.zeros(size, np.int8)
+                for size, c in zip(sizes, changes, strict=True)
             ]
         )[order]
         # integer sums: exact
         data[name] = np.cumsum(deltas, dtype=np.int64)[last]
         del deltas
+    changes.clear()
     return data
 
 
