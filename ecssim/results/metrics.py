@@ -164,16 +164,27 @@ class Occupancy:
 
     steps: pd.DataFrame
     lapses_while_busy: tuple[float, ...]
+    #: each step's length within a window, by window (the same for every count)
+    _widths: dict[tuple[float, float], np.ndarray] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def integral(self, values: pd.Series, start_s: float, end_s: float) -> float:
         """The integral of the step function *values* (aligned with ``steps``)
-        over ``[start_s, end_s)``, in hours."""
-        times = self.steps["time_s"].to_numpy(dtype=float)
-        if not len(times):
+        over ``[start_s, end_s)``, in hours; NaN values count as 0."""
+        widths = self._widths.get((start_s, end_s))
+        if widths is None:
+            times = self.steps["time_s"].to_numpy(dtype=float)
+            lower = np.clip(times, start_s, end_s)
+            upper = np.clip(np.append(times[1:], end_s), start_s, end_s)
+            widths = self._widths[start_s, end_s] = upper - lower
+        if not len(widths):
             return 0.0
-        lower = np.clip(times, start_s, end_s)
-        upper = np.clip(np.append(times[1:], end_s), start_s, end_s)
-        return float(np.sum(values.to_numpy(dtype=float) * (upper - lower))) / 3600
+        found = values.to_numpy(dtype=float)
+        nan = np.isnan(found)
+        if nan.any():
+            found = np.where(nan, 0.0, found)
+        return float(np.sum(found * widths)) / 3600
 
 
 #: kinds :func:`occupancy` follows, and the code each gets in its arrays
@@ -391,7 +402,7 @@ def _steps(
     moment, then accumulated (rows at or after *end_s* left out)."""
     if not times or not sum(len(t) for t in times):
         data: dict[str, Any] = {"time_s": np.empty(0)}
-        data |= {name: np.empty(0, np.int64) for name in _COUNTS}
+        data |= {name: np.empty(0, np.int32) for name in _COUNTS}
     else:
         data = _summed(times, changes, end_s)
     # no copy: a long run's steps are millions of rows
@@ -432,8 +443,9 @@ def _summed(
                 for size, c in zip(sizes, changes, strict=True)
             ]
         )[order]
-        # integer sums: exact
-        data[name] = np.cumsum(deltas, dtype=np.int64)[last]
+        # integer sums: exact (counts of tasks: 32 bits are plenty, and a
+        # month's steps are millions of rows)
+        data[name] = np.cumsum(deltas, dtype=np.int32)[last]
         del deltas
     changes.clear()
     return data
@@ -475,15 +487,16 @@ def _convergence(
     drops = events[
         (events["kind"] == "desired_count_changed") & (events["time_s"] >= start_s)
     ]
-    times = steps["time_s"].to_numpy(dtype=float)
-    converged = (steps["running"] <= steps["desired"]).to_numpy()
+    times = steps["time_s"].to_numpy(dtype=float)  # sorted: one row per moment
+    converged = np.flatnonzero((steps["running"] <= steps["desired"]).to_numpy())
     delays = []
     for time_s, detail in zip(drops["time_s"], _details(drops), strict=True):
         if detail.get("desired_count", 0) >= detail.get("previous", 0):
             continue
-        later = np.nonzero((times >= time_s) & converged)[0]
-        if len(later):
-            delays.append(float(times[later[0]] - time_s))
+        # the first converged step at or after the drop
+        later = np.searchsorted(converged, np.searchsorted(times, time_s))
+        if later < len(converged):
+            delays.append(float(times[converged[later]] - time_s))
     return delays
 
 
@@ -634,7 +647,7 @@ def _service_row(
     surplus = (running - steps["desired"]).clip(lower=0)
 
     def hours(values: pd.Series) -> float:
-        return track.integral(values.fillna(0), start_s, duration_s)
+        return track.integral(values, start_s, duration_s)
 
     def count(kind: str) -> int:
         if counted is not None and kind in counted:
