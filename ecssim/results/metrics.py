@@ -180,11 +180,10 @@ class Occupancy:
             widths = self._widths[start_s, end_s] = upper - lower
         if not len(widths):
             return 0.0
-        found = values.to_numpy(dtype=float)
-        nan = np.isnan(found)
-        if nan.any():
-            found = np.where(nan, 0.0, found)
-        return float(np.sum(found * widths)) / 3600
+        # one array the size of the steps, worked on in place
+        found = values.to_numpy(dtype=float, copy=True)
+        np.nan_to_num(found, copy=False, nan=0.0)
+        return float(np.sum(np.multiply(found, widths, out=found))) / 3600
 
 
 #: kinds :func:`occupancy` follows, and the code each gets in its arrays
