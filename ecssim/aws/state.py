@@ -234,6 +234,10 @@ class Service:
         default_factory=lambda: deque(maxlen=MAX_SERVICE_EVENTS)
     )
     tasks: dict[str, Task] = field(default_factory=dict)
+    #: its live tasks (:attr:`Task.is_live`) by id, in launch order as in
+    #: :attr:`tasks`; kept as tasks launch and leave life, so the scheduler's
+    #: reconcile does not walk every task to find them
+    live_by_id: dict[str, Task] = field(default_factory=dict)
     status: str = "ACTIVE"
     #: the most recent deployment that reached COMPLETED (the rollback target)
     last_completed: Deployment | None = None
@@ -264,8 +268,9 @@ class Service:
         return self.deployments[0]
 
     def live_tasks(self) -> list[Task]:
-        """Tasks that are alive and meant to run (not being stopped)."""
-        return [t for t in self.tasks.values() if t.is_live]
+        """Tasks that are alive and meant to run (not being stopped), in launch
+        order."""
+        return list(self.live_by_id.values())
 
     @property
     def deployment_in_progress(self) -> bool:
@@ -334,11 +339,27 @@ class Task:
     #: the task metadata server's rate limit of the task's own requests (kept
     #: by :class:`~ecssim.aws.agent.AgentEndpoint`; None before the first)
     metadata_rate_limit: TokenBucket | None = None
+    #: alive and meant to run: desiredStatus RUNNING and lastStatus PROVISIONING,
+    #: PENDING or RUNNING. A plain attribute, kept by :meth:`set_status` and
+    #: :meth:`desire_stopped` (read on hot paths; a task never comes back to life)
+    is_live: bool = field(init=False, repr=False)
 
-    @property
-    def is_live(self) -> bool:
-        """Alive and meant to run: not asked to stop, not stopping or stopped."""
-        return self.desired_status == "RUNNING" and self.last_status in LIVE_STATUSES
+    def __post_init__(self) -> None:
+        self.is_live = (
+            self.desired_status == "RUNNING" and self.last_status in LIVE_STATUSES
+        )
+
+    def desire_stopped(self) -> None:
+        """Set desiredStatus to STOPPED: the task is no longer live."""
+        self.desired_status = "STOPPED"
+        if self.is_live:
+            self._leave_life()
+
+    def _leave_life(self) -> None:
+        """Stop counting as live (and leave the service's live tasks)."""
+        self.is_live = False
+        if self.service is not None:
+            self.service.live_by_id.pop(self.task_id, None)
 
     @property
     def is_healthy(self) -> bool:
@@ -350,6 +371,8 @@ class Task:
         service's status counts)."""
         previous = self.last_status
         self.last_status = lifecycle.advance(previous, target)
+        if self.is_live and target not in LIVE_STATUSES:
+            self._leave_life()
         if self.service is not None:
             counts = self.service.status_counts
             counts[previous] -= 1
@@ -625,6 +648,7 @@ class EcsBackend:
         cluster.tasks[task_id] = task
         if service is not None:
             service.tasks[task_id] = task
+            service.live_by_id[task_id] = task
             service.status_counts[task.last_status] += 1
         self.record(
             "task_created",
@@ -647,7 +671,7 @@ class EcsBackend:
         """
         if task.desired_status == "STOPPED":
             return False
-        task.desired_status = "STOPPED"
+        task.desire_stopped()
         task.stop_code = stop_code
         task.stopped_reason = reason
         if task.service is not None:

@@ -847,8 +847,9 @@ class ServiceScheduler:
         zones = launch_zones(
             [t.availability_zone for t in live], service.availability_zones, count
         )
+        # the live tasks per capacity provider (only a provider strategy needs them)
         providers: dict[str, int] = {}
-        for t in live:
+        for t in live if self._strategy else ():
             if t.capacity_provider is not None:
                 providers[t.capacity_provider] = (
                     providers.get(t.capacity_provider, 0) + 1
