@@ -170,16 +170,23 @@ class ProtectedCount:
 
     Kept as protection, task status and busyness change; protection lapses
     lazily, so expiries wait in a heap and are applied when the counts are
-    read (an entry superseded by a renewal or a clear is recognised by its
-    expiry and skipped).
+    read. A renewal only pushes onto the heap when it brings the task's expiry
+    forward: most push it back, and the entry already queued is then re-queued
+    at the current expiry when it comes up (entries superseded that way, or by a
+    clear, are recognised and skipped).
     """
 
-    __slots__ = ("_active", "_heap", "_idle")
+    __slots__ = ("_active", "_heap", "_idle", "_queued")
 
     def __init__(self) -> None:
         #: expiry of each RUNNING task whose protection may still be active
         self._active: dict[str, float] = {}
+        #: (expiry, task id) entries, soonest first
         self._heap: list[tuple[float, str]] = []
+        #: per task id, its soonest entry in the heap: every task in
+        #: ``_active`` has one, at or before its expiry (ids of tasks no longer
+        #: active wait until their entry comes up)
+        self._queued: dict[str, float] = {}
         self._idle = 0
 
     def _remove(self, task: Task) -> None:
@@ -192,10 +199,15 @@ class ProtectedCount:
         if expires_at is None or task.last_status is not TaskStatus.RUNNING:
             self._remove(task)
             return
-        if task.task_id not in self._active and not task.counted_busy:
+        task_id = task.task_id
+        active = self._active
+        if task_id not in active and not task.counted_busy:
             self._idle += 1
-        self._active[task.task_id] = expires_at
-        heapq.heappush(self._heap, (expires_at, task.task_id))
+        active[task_id] = expires_at
+        queued = self._queued.get(task_id)
+        if queued is None or expires_at < queued:
+            self._queued[task_id] = expires_at
+            heapq.heappush(self._heap, (expires_at, task_id))
 
     def busy_changed(self, task: Task) -> None:
         """*task*'s ``counted_busy`` just flipped."""
@@ -204,11 +216,19 @@ class ProtectedCount:
 
     def counts(self, tasks: dict[str, Task], now: float) -> tuple[int, int]:
         """(protected, idle and protected) RUNNING tasks at *now*."""
-        heap, active = self._heap, self._active
+        heap, active, queued = self._heap, self._active, self._queued
         while heap and heap[0][0] <= now:
             expires_at, task_id = heapq.heappop(heap)
-            if active.get(task_id) == expires_at:
+            if queued.get(task_id) != expires_at:
+                continue  # a sooner entry of the task came up before this one
+            del queued[task_id]
+            current = active.get(task_id)
+            if current == expires_at:
                 self._remove(tasks[task_id])
+            elif current is not None:
+                # renewed since it was queued: wait for the current expiry
+                queued[task_id] = current
+                heapq.heappush(heap, (current, task_id))
         return len(active), self._idle
 
 
