@@ -164,34 +164,42 @@ class ServiceEvent:
     message: str
 
 
+#: the width of the expiry buckets of :class:`ProtectedCount` (the sampler's
+#: usual interval, so a read looks at one or two buckets)
+EXPIRY_BUCKET_S: Final = 60.0
+
+
 class ProtectedCount:
     """How many of a service's RUNNING tasks are protected, and how many of those
     are idle, at any moment, at a cost independent of the number of tasks.
 
-    Kept as protection, task status and busyness change; protection lapses
-    lazily, so expiries wait in a heap and are applied when the counts are
-    read. A renewal only pushes onto the heap when it brings the task's expiry
-    forward: most push it back, and the entry already queued is then re-queued
-    at the current expiry when it comes up (entries superseded that way, or by a
-    clear, are recognised and skipped).
+    Kept as protection, task status and busyness change. Protection lapses
+    lazily: each protected task waits in the bucket of the minute its
+    protection expires in, and a read of the counts lapses the tasks of the
+    buckets that are due. A renewal moves the task to another bucket and a
+    clear takes it out, so a read only ever looks at protections that do lapse
+    (or lapse within the current minute), whatever the churn of protects,
+    renewals and clears.
     """
 
-    __slots__ = ("_active", "_heap", "_idle", "_queued")
+    __slots__ = ("_active", "_due", "_idle", "_minutes")
 
     def __init__(self) -> None:
         #: expiry of each RUNNING task whose protection may still be active
         self._active: dict[str, float] = {}
-        #: (expiry, task id) entries, soonest first
-        self._heap: list[tuple[float, str]] = []
-        #: per task id, its soonest entry in the heap: every task in
-        #: ``_active`` has one, at or before its expiry (ids of tasks no longer
-        #: active wait until their entry comes up)
-        self._queued: dict[str, float] = {}
+        #: the ids in ``_active`` by the bucket their expiry falls in
+        #: (``expiry // EXPIRY_BUCKET_S``); a bucket may be empty
+        self._due: dict[float, set[str]] = {}
+        #: the buckets of ``_due``, soonest first (a heap)
+        self._minutes: list[float] = []
         self._idle = 0
 
     def _remove(self, task: Task) -> None:
-        if self._active.pop(task.task_id, None) is not None and not task.counted_busy:
-            self._idle -= 1
+        expires_at = self._active.pop(task.task_id, None)
+        if expires_at is not None:
+            self._due[expires_at // EXPIRY_BUCKET_S].discard(task.task_id)
+            if not task.counted_busy:
+                self._idle -= 1
 
     def update(self, task: Task) -> None:
         """*task*'s protection or status changed."""
@@ -200,14 +208,22 @@ class ProtectedCount:
             self._remove(task)
             return
         task_id = task.task_id
-        active = self._active
-        if task_id not in active and not task.counted_busy:
-            self._idle += 1
+        active, due = self._active, self._due
+        previous = active.get(task_id)
+        if previous is None:
+            if not task.counted_busy:
+                self._idle += 1
+        elif previous == expires_at:
+            return
+        else:
+            due[previous // EXPIRY_BUCKET_S].discard(task_id)
         active[task_id] = expires_at
-        queued = self._queued.get(task_id)
-        if queued is None or expires_at < queued:
-            self._queued[task_id] = expires_at
-            heapq.heappush(self._heap, (expires_at, task_id))
+        minute = expires_at // EXPIRY_BUCKET_S
+        bucket = due.get(minute)
+        if bucket is None:
+            bucket = due[minute] = set()
+            heapq.heappush(self._minutes, minute)
+        bucket.add(task_id)
 
     def busy_changed(self, task: Task) -> None:
         """*task*'s ``counted_busy`` just flipped."""
@@ -216,19 +232,21 @@ class ProtectedCount:
 
     def counts(self, tasks: dict[str, Task], now: float) -> tuple[int, int]:
         """(protected, idle and protected) RUNNING tasks at *now*."""
-        heap, active, queued = self._heap, self._active, self._queued
-        while heap and heap[0][0] <= now:
-            expires_at, task_id = heapq.heappop(heap)
-            if queued.get(task_id) != expires_at:
-                continue  # a sooner entry of the task came up before this one
-            del queued[task_id]
-            current = active.get(task_id)
-            if current == expires_at:
+        minutes, due, active = self._minutes, self._due, self._active
+        last = now // EXPIRY_BUCKET_S
+        unfinished = []
+        while minutes and minutes[0] <= last:
+            minute = heapq.heappop(minutes)
+            bucket = due[minute]
+            # the bucket of the current minute may hold expiries still ahead
+            for task_id in [i for i in bucket if active[i] <= now]:
                 self._remove(tasks[task_id])
-            elif current is not None:
-                # renewed since it was queued: wait for the current expiry
-                queued[task_id] = current
-                heapq.heappush(heap, (current, task_id))
+            if bucket:
+                unfinished.append(minute)
+            else:
+                del due[minute]
+        for minute in unfinished:
+            heapq.heappush(minutes, minute)
         return len(active), self._idle
 
 
