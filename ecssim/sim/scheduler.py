@@ -169,8 +169,13 @@ class ServiceScheduler:
             service.retiring = any(t.retiring is not None for t in leaving)
         new: list[Task] = []
         old: list[Task] = []
-        for task in live:
-            (new if task.deployment is primary else old).append(task)
+        if len(service.deployments) == 1:
+            # a deployment is retired only once none of its tasks is left, so
+            # with the primary alone every live task is the primary's
+            new = list(live)
+        else:
+            for task in live:
+                (new if task.deployment is primary else old).append(task)
         maximum = maximum_tasks(desired, service.maximum_percent)
         minimum_healthy = minimum_healthy_tasks(
             desired, service.minimum_healthy_percent
