@@ -31,6 +31,12 @@ from ecssim.rules.protection import Protection
 #: ECS keeps (and DescribeServices shows) a service's 100 most recent events
 MAX_SERVICE_EVENTS: Final = 100
 
+# statuses read on hot paths: in Python 3.11 the enum's
+# metaclass defines __getattr__, which takes ``TaskStatus.RUNNING`` off the fast
+# attribute lookup (about ten times the cost of a global's load)
+_RUNNING: Final = TaskStatus.RUNNING
+_STOPPED: Final = TaskStatus.STOPPED
+
 
 class Listener(Protocol):
     """What the process layer hears from the control plane."""
@@ -204,7 +210,7 @@ class ProtectedCount:
     def update(self, task: Task) -> None:
         """*task*'s protection or status changed."""
         expires_at = task.protection.expires_at
-        if expires_at is None or task.last_status is not TaskStatus.RUNNING:
+        if expires_at is None or task.last_status is not _RUNNING:
             self._remove(task)
             return
         task_id = task.task_id
@@ -321,7 +327,7 @@ class Service:
     @property
     def running_count(self) -> int:
         """Tasks in RUNNING (``runningCount``)."""
-        return self.status_counts[TaskStatus.RUNNING]
+        return self.status_counts[_RUNNING]
 
     @property
     def pending_count(self) -> int:
@@ -402,7 +408,7 @@ class Task:
     @property
     def is_healthy(self) -> bool:
         """RUNNING long enough to count as healthy for deployments."""
-        return self.last_status is TaskStatus.RUNNING and self.healthy_at is not None
+        return self.last_status is _RUNNING and self.healthy_at is not None
 
     def set_status(self, target: TaskStatus) -> None:
         """Move to *target* if the lifecycle table allows it (and keep the
@@ -415,7 +421,7 @@ class Task:
             counts = self.service.status_counts
             counts[previous] -= 1
             counts[target] += 1
-            if (previous is TaskStatus.RUNNING) is not (target is TaskStatus.RUNNING):
+            if (previous is _RUNNING) is not (target is _RUNNING):
                 self.service.protected_count.update(self)
 
 
@@ -790,5 +796,5 @@ class EcsBackend:
     def iter_service_tasks(self, cluster: Cluster) -> Iterator[Task]:
         """Every non-stopped task of *cluster*'s services, oldest first."""
         for task in cluster.tasks.values():
-            if task.service is not None and task.last_status is not TaskStatus.STOPPED:
+            if task.service is not None and task.last_status is not _STOPPED:
                 yield task
