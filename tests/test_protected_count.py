@@ -4,14 +4,16 @@ every task."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ecssim import EcsSettings, Simulation
-from ecssim.aws.state import Service
+from ecssim.aws.state import ProtectedCount, Service
 from ecssim.rules.lifecycle import TaskStatus
+from ecssim.rules.protection import UNPROTECTED, Protection
 
 
 def _brute(service: Service, now: float) -> tuple[int, int]:
@@ -93,3 +95,72 @@ def test_kept_counts_equal_a_count_over_every_task(
         assert service.protected_count.counts(service.tasks, sim.now_s) == _brute(
             service, sim.now_s
         )
+
+
+def _fake_task(task_id: str) -> Any:
+    """The fields of a task that ProtectedCount reads (a real Task needs a
+    whole control plane)."""
+    return SimpleNamespace(
+        task_id=task_id,
+        protection=UNPROTECTED,
+        last_status=TaskStatus.RUNNING,
+        counted_busy=False,
+    )
+
+
+changes = st.lists(
+    st.one_of(
+        # protect or renew for d seconds: bucket edges (multiples of 60) included
+        st.tuples(
+            st.just("protect"),
+            st.integers(0, 5),
+            st.one_of(st.integers(0, 600).map(float), st.floats(0, 600)),
+        ),
+        st.tuples(st.just("clear"), st.integers(0, 5), st.just(0.0)),
+        st.tuples(st.just("busy"), st.integers(0, 5), st.just(0.0)),
+        st.tuples(st.just("running"), st.integers(0, 5), st.just(0.0)),
+        st.tuples(
+            st.just("read"),
+            st.just(0),
+            st.one_of(st.sampled_from([0.0, 60.0, 120.0]), st.floats(0, 300)),
+        ),
+    ),
+    max_size=60,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(changes=changes)
+def test_expiry_buckets_lapse_exactly_the_expired_protections(
+    changes: list[tuple[str, int, float]],
+) -> None:
+    """Whatever the order of protects, renewals (sooner or later), clears,
+    busy and status flips, and reads at any moment (bucket edges included),
+    the counts equal a count over every task at that moment."""
+    kept = ProtectedCount()
+    tasks = {f"t{i}": _fake_task(f"t{i}") for i in range(6)}
+    now = 0.0
+    for kind, pick, value in changes:
+        task = tasks[f"t{pick}"]
+        if kind == "protect":
+            task.protection = Protection(expires_at=now + value)
+            kept.update(task)
+        elif kind == "clear":
+            task.protection = UNPROTECTED
+            kept.update(task)
+        elif kind == "busy":
+            task.counted_busy = not task.counted_busy
+            kept.busy_changed(task)
+        elif kind == "running":
+            running = task.last_status is TaskStatus.RUNNING
+            task.last_status = TaskStatus.PENDING if running else TaskStatus.RUNNING
+            kept.update(task)
+        else:
+            now += value
+            protected = [
+                t
+                for t in tasks.values()
+                if t.last_status is TaskStatus.RUNNING and t.protection.is_active(now)
+            ]
+            idle = sum(not t.counted_busy for t in protected)
+            assert kept.counts(tasks, now) == (len(protected), idle)

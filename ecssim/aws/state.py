@@ -31,6 +31,12 @@ from ecssim.rules.protection import Protection
 #: ECS keeps (and DescribeServices shows) a service's 100 most recent events
 MAX_SERVICE_EVENTS: Final = 100
 
+# statuses read on hot paths: in Python 3.11 the enum's
+# metaclass defines __getattr__, which takes ``TaskStatus.RUNNING`` off the fast
+# attribute lookup (about ten times the cost of a global's load)
+_RUNNING: Final = TaskStatus.RUNNING
+_STOPPED: Final = TaskStatus.STOPPED
+
 
 class Listener(Protocol):
     """What the process layer hears from the control plane."""
@@ -164,38 +170,66 @@ class ServiceEvent:
     message: str
 
 
+#: the width of the expiry buckets of :class:`ProtectedCount` (the sampler's
+#: usual interval, so a read looks at one or two buckets)
+EXPIRY_BUCKET_S: Final = 60.0
+
+
 class ProtectedCount:
     """How many of a service's RUNNING tasks are protected, and how many of those
     are idle, at any moment, at a cost independent of the number of tasks.
 
-    Kept as protection, task status and busyness change; protection lapses
-    lazily, so expiries wait in a heap and are applied when the counts are
-    read (an entry superseded by a renewal or a clear is recognised by its
-    expiry and skipped).
+    Kept as protection, task status and busyness change. Protection lapses
+    lazily: each protected task waits in the bucket of the minute its
+    protection expires in, and a read of the counts lapses the tasks of the
+    buckets that are due. A renewal moves the task to another bucket and a
+    clear takes it out, so a read only ever looks at protections that do lapse
+    (or lapse within the current minute), whatever the churn of protects,
+    renewals and clears.
     """
 
-    __slots__ = ("_active", "_heap", "_idle")
+    __slots__ = ("_active", "_due", "_idle", "_minutes")
 
     def __init__(self) -> None:
         #: expiry of each RUNNING task whose protection may still be active
         self._active: dict[str, float] = {}
-        self._heap: list[tuple[float, str]] = []
+        #: the ids in ``_active`` by the bucket their expiry falls in
+        #: (``expiry // EXPIRY_BUCKET_S``); a bucket may be empty
+        self._due: dict[float, set[str]] = {}
+        #: the buckets of ``_due``, soonest first (a heap)
+        self._minutes: list[float] = []
         self._idle = 0
 
     def _remove(self, task: Task) -> None:
-        if self._active.pop(task.task_id, None) is not None and not task.counted_busy:
-            self._idle -= 1
+        expires_at = self._active.pop(task.task_id, None)
+        if expires_at is not None:
+            self._due[expires_at // EXPIRY_BUCKET_S].discard(task.task_id)
+            if not task.counted_busy:
+                self._idle -= 1
 
     def update(self, task: Task) -> None:
         """*task*'s protection or status changed."""
         expires_at = task.protection.expires_at
-        if expires_at is None or task.last_status is not TaskStatus.RUNNING:
+        if expires_at is None or task.last_status is not _RUNNING:
             self._remove(task)
             return
-        if task.task_id not in self._active and not task.counted_busy:
-            self._idle += 1
-        self._active[task.task_id] = expires_at
-        heapq.heappush(self._heap, (expires_at, task.task_id))
+        task_id = task.task_id
+        active, due = self._active, self._due
+        previous = active.get(task_id)
+        if previous is None:
+            if not task.counted_busy:
+                self._idle += 1
+        elif previous == expires_at:
+            return
+        else:
+            due[previous // EXPIRY_BUCKET_S].discard(task_id)
+        active[task_id] = expires_at
+        minute = expires_at // EXPIRY_BUCKET_S
+        bucket = due.get(minute)
+        if bucket is None:
+            bucket = due[minute] = set()
+            heapq.heappush(self._minutes, minute)
+        bucket.add(task_id)
 
     def busy_changed(self, task: Task) -> None:
         """*task*'s ``counted_busy`` just flipped."""
@@ -204,11 +238,21 @@ class ProtectedCount:
 
     def counts(self, tasks: dict[str, Task], now: float) -> tuple[int, int]:
         """(protected, idle and protected) RUNNING tasks at *now*."""
-        heap, active = self._heap, self._active
-        while heap and heap[0][0] <= now:
-            expires_at, task_id = heapq.heappop(heap)
-            if active.get(task_id) == expires_at:
+        minutes, due, active = self._minutes, self._due, self._active
+        last = now // EXPIRY_BUCKET_S
+        unfinished = []
+        while minutes and minutes[0] <= last:
+            minute = heapq.heappop(minutes)
+            bucket = due[minute]
+            # the bucket of the current minute may hold expiries still ahead
+            for task_id in [i for i in bucket if active[i] <= now]:
                 self._remove(tasks[task_id])
+            if bucket:
+                unfinished.append(minute)
+            else:
+                del due[minute]
+        for minute in unfinished:
+            heapq.heappush(minutes, minute)
         return len(active), self._idle
 
 
@@ -234,6 +278,10 @@ class Service:
         default_factory=lambda: deque(maxlen=MAX_SERVICE_EVENTS)
     )
     tasks: dict[str, Task] = field(default_factory=dict)
+    #: its live tasks (:attr:`Task.is_live`) by id, in launch order as in
+    #: :attr:`tasks`; kept as tasks launch and leave life, so the scheduler's
+    #: reconcile does not walk every task to find them
+    live_by_id: dict[str, Task] = field(default_factory=dict)
     status: str = "ACTIVE"
     #: the most recent deployment that reached COMPLETED (the rollback target)
     last_completed: Deployment | None = None
@@ -264,8 +312,9 @@ class Service:
         return self.deployments[0]
 
     def live_tasks(self) -> list[Task]:
-        """Tasks that are alive and meant to run (not being stopped)."""
-        return [t for t in self.tasks.values() if t.is_live]
+        """Tasks that are alive and meant to run (not being stopped), in launch
+        order."""
+        return list(self.live_by_id.values())
 
     @property
     def deployment_in_progress(self) -> bool:
@@ -278,7 +327,7 @@ class Service:
     @property
     def running_count(self) -> int:
         """Tasks in RUNNING (``runningCount``)."""
-        return self.status_counts[TaskStatus.RUNNING]
+        return self.status_counts[_RUNNING]
 
     @property
     def pending_count(self) -> int:
@@ -334,27 +383,45 @@ class Task:
     #: the task metadata server's rate limit of the task's own requests (kept
     #: by :class:`~ecssim.aws.agent.AgentEndpoint`; None before the first)
     metadata_rate_limit: TokenBucket | None = None
+    #: alive and meant to run: desiredStatus RUNNING and lastStatus PROVISIONING,
+    #: PENDING or RUNNING. A plain attribute, kept by :meth:`set_status` and
+    #: :meth:`desire_stopped` (read on hot paths; a task never comes back to life)
+    is_live: bool = field(init=False, repr=False)
 
-    @property
-    def is_live(self) -> bool:
-        """Alive and meant to run: not asked to stop, not stopping or stopped."""
-        return self.desired_status == "RUNNING" and self.last_status in LIVE_STATUSES
+    def __post_init__(self) -> None:
+        self.is_live = (
+            self.desired_status == "RUNNING" and self.last_status in LIVE_STATUSES
+        )
+
+    def desire_stopped(self) -> None:
+        """Set desiredStatus to STOPPED: the task is no longer live."""
+        self.desired_status = "STOPPED"
+        if self.is_live:
+            self._leave_life()
+
+    def _leave_life(self) -> None:
+        """Stop counting as live (and leave the service's live tasks)."""
+        self.is_live = False
+        if self.service is not None:
+            self.service.live_by_id.pop(self.task_id, None)
 
     @property
     def is_healthy(self) -> bool:
         """RUNNING long enough to count as healthy for deployments."""
-        return self.last_status is TaskStatus.RUNNING and self.healthy_at is not None
+        return self.last_status is _RUNNING and self.healthy_at is not None
 
     def set_status(self, target: TaskStatus) -> None:
         """Move to *target* if the lifecycle table allows it (and keep the
         service's status counts)."""
         previous = self.last_status
         self.last_status = lifecycle.advance(previous, target)
+        if self.is_live and target not in LIVE_STATUSES:
+            self._leave_life()
         if self.service is not None:
             counts = self.service.status_counts
             counts[previous] -= 1
             counts[target] += 1
-            if (previous is TaskStatus.RUNNING) is not (target is TaskStatus.RUNNING):
+            if (previous is _RUNNING) is not (target is _RUNNING):
                 self.service.protected_count.update(self)
 
 
@@ -625,6 +692,7 @@ class EcsBackend:
         cluster.tasks[task_id] = task
         if service is not None:
             service.tasks[task_id] = task
+            service.live_by_id[task_id] = task
             service.status_counts[task.last_status] += 1
         self.record(
             "task_created",
@@ -647,7 +715,7 @@ class EcsBackend:
         """
         if task.desired_status == "STOPPED":
             return False
-        task.desired_status = "STOPPED"
+        task.desire_stopped()
         task.stop_code = stop_code
         task.stopped_reason = reason
         if task.service is not None:
@@ -728,5 +796,5 @@ class EcsBackend:
     def iter_service_tasks(self, cluster: Cluster) -> Iterator[Task]:
         """Every non-stopped task of *cluster*'s services, oldest first."""
         for task in cluster.tasks.values():
-            if task.service is not None and task.last_status is not TaskStatus.STOPPED:
+            if task.service is not None and task.last_status is not _STOPPED:
                 yield task

@@ -144,7 +144,7 @@ class TaskRunner:
     def _fail_to_start(self, task: Task, reason: str) -> None:
         """*task* could not start: it stops with ``TaskFailedToStart``."""
         self._exited.add(task.task_id)
-        task.desired_status = "STOPPED"
+        task.desire_stopped()
         task.stop_code = StopCode.TASK_FAILED_TO_START
         task.stopped_reason = reason
         if task.deployment is not None:
