@@ -15,6 +15,7 @@ longer than ``max_wait``.
 from __future__ import annotations
 
 import contextlib
+from array import array
 from collections import deque
 from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass, field
@@ -65,21 +66,11 @@ JOB_COLUMNS: Final = tuple(JOB_DTYPES)
 SESSION_COLUMNS: Final = tuple(SESSION_DTYPES)
 
 
-#: jobs made into rows at once (a month's run has a million: their rows as
-#: tuples would take more memory than the frame)
-JOB_PART_ROWS = 100_000
-
-
 def jobs_frame(queues: Iterable[JobQueue]) -> pd.DataFrame:
-    """One row per job of *queues*, with the columns and types of JOB_DTYPES,
-    built :data:`JOB_PART_ROWS` jobs at a time."""
-    parts = [
-        _job_rows(queue.service, queue.jobs[first : first + JOB_PART_ROWS])
-        for queue in queues
-        for first in range(0, len(queue.jobs), JOB_PART_ROWS)
-    ]
+    """One row per job of *queues*, with the columns and types of JOB_DTYPES."""
+    parts = [queue.jobs.frame(queue.service) for queue in queues]
     if len(parts) <= 1:
-        return parts[0] if parts else _job_rows("", [])
+        return parts[0] if parts else JobTable().frame("")
     # a column at a time, each taken out of the parts: never two whole copies
     return pd.DataFrame(
         {
@@ -88,27 +79,6 @@ def jobs_frame(queues: Iterable[JobQueue]) -> pd.DataFrame:
         },
         copy=False,
     )
-
-
-def _job_rows(service: str, jobs: list[Job]) -> pd.DataFrame:
-    """The rows of some of a queue's jobs."""
-    rows = [
-        (
-            job.id,
-            service,
-            job.arrival_s,
-            job.first_start_s,
-            job.end_s,
-            job.outcome,
-            job.receives,
-            job.interruptions,
-            job.lost_work_s,
-            job.duration_s,
-            job.task,
-        )
-        for job in jobs
-    ]
-    return pd.DataFrame.from_records(rows, columns=list(JOB_COLUMNS)).astype(JOB_DTYPES)
 
 
 def sessions_frame(pools: Iterable[SessionPool]) -> pd.DataFrame:
@@ -150,6 +120,131 @@ class Job:
     attempt_start_s: float | None = None
 
 
+#: a job's outcome as a code in :class:`JobTable` (its index here)
+JOB_OUTCOMES: Final = ("queued", "in_flight", "invisible", "completed", "dead_lettered")
+_OUTCOME_CODES: Final = {outcome: code for code, outcome in enumerate(JOB_OUTCOMES)}
+#: rows added at once to the columns written when a job finishes
+_TABLE_BLOCK: Final = 4096
+_NAN: Final = float("nan")
+
+
+class JobTable:
+    """What happened to each job of one queue, as typed columns indexed by job id.
+
+    A month's run has over a million jobs: as objects they would take several
+    times the memory of these columns. Arrival and duration are appended when a
+    job arrives; the rest is written when it finishes (completed or
+    dead-lettered). Until then the job is a :class:`Job` object, kept in
+    :attr:`live`, and the frame reads it from there.
+    """
+
+    def __init__(self) -> None:
+        self.arrival_s = array("d")
+        self.duration_s = array("d")
+        # written when the job finishes; grown a block at a time, so that a
+        # finishing job (in any order) has its row already
+        self.first_start_s = array("d")
+        self.end_s = array("d")
+        self.lost_work_s = array("d")
+        self.receives = array("i")
+        self.interruptions = array("i")
+        #: an index into JOB_OUTCOMES
+        self.outcome = array("b")
+        #: an index into :attr:`task_ids`, -1 for none
+        self.task = array("i")
+        #: each task id once, in the order first met (the strings shared)
+        self.task_ids: list[str] = []
+        self._task_codes: dict[str, int] = {}
+        #: the jobs still in the system (queued, in flight, invisible), by id
+        self.live: dict[int, Job] = {}
+
+    def __len__(self) -> int:
+        """How many jobs arrived."""
+        return len(self.arrival_s)
+
+    def arrive(self, arrival_s: float, duration_s: float) -> Job:
+        """A new job, the next id, in the system from now on."""
+        job_id = len(self.arrival_s)
+        self.arrival_s.append(arrival_s)
+        self.duration_s.append(duration_s)
+        if job_id == len(self.end_s):
+            self._grow()
+        job = self.live[job_id] = Job(job_id, arrival_s, duration_s)
+        return job
+
+    def _grow(self) -> None:
+        nans = array("d", [_NAN]) * _TABLE_BLOCK
+        zeros = array("i", [0]) * _TABLE_BLOCK
+        self.first_start_s.extend(nans)
+        self.end_s.extend(nans)
+        self.lost_work_s.extend(array("d", [0.0]) * _TABLE_BLOCK)
+        self.receives.extend(zeros)
+        self.interruptions.extend(zeros)
+        self.outcome.extend(array("b", [0]) * _TABLE_BLOCK)
+        self.task.extend(array("i", [-1]) * _TABLE_BLOCK)
+
+    def _task_code(self, task: str | None) -> int:
+        if task is None:
+            return -1
+        code = self._task_codes.get(task)
+        if code is None:
+            code = self._task_codes[task] = len(self.task_ids)
+            self.task_ids.append(task)
+        return code
+
+    def finish(self, job: Job) -> None:
+        """*job* left the system: write its row; its object is no longer kept."""
+        self._write(job)
+        del self.live[job.id]
+
+    def _write(self, job: Job) -> None:
+        i = job.id
+        first_start_s = job.first_start_s
+        end_s = job.end_s
+        self.first_start_s[i] = _NAN if first_start_s is None else first_start_s
+        self.end_s[i] = _NAN if end_s is None else end_s
+        self.lost_work_s[i] = job.lost_work_s
+        self.receives[i] = job.receives
+        self.interruptions[i] = job.interruptions
+        self.outcome[i] = _OUTCOME_CODES[job.outcome]
+        self.task[i] = self._task_code(job.task)
+
+    def frame(self, service: str) -> pd.DataFrame:
+        """One row per job, with the columns and types of JOB_DTYPES (the jobs
+        still in the system as they are now)."""
+        for job in self.live.values():
+            # the row as it stands (finish writes it again when the job leaves)
+            self._write(job)
+        rows = len(self.arrival_s)
+
+        def values(column: array[Any]) -> np.ndarray[Any, Any]:
+            # a copy: a column whose buffer is shared cannot grow
+            return np.frombuffer(column, dtype=column.typecode, count=rows).copy()
+
+        def names(column: array[int], names: list[str | None]) -> np.ndarray[Any, Any]:
+            # the code -1 takes the last name: None, where there is one
+            codes = np.frombuffer(column, dtype=column.typecode, count=rows)
+            strings: np.ndarray[Any, Any] = np.array(names, dtype=object)[codes]
+            return strings
+
+        return pd.DataFrame(
+            {
+                "job": np.arange(rows),
+                "service": np.full(rows, service, dtype=object),
+                "arrival_s": values(self.arrival_s),
+                "first_start_s": values(self.first_start_s),
+                "end_s": values(self.end_s),
+                "outcome": names(self.outcome, list(JOB_OUTCOMES)),
+                "receives": values(self.receives),
+                "interruptions": values(self.interruptions),
+                "lost_work_s": values(self.lost_work_s),
+                "duration_s": values(self.duration_s),
+                "task": names(self.task, [*self.task_ids, None]),
+            },
+            copy=False,
+        ).astype(JOB_DTYPES)
+
+
 @dataclass(eq=False)
 class JobQueue:
     """An SQS-like queue for one service."""
@@ -158,7 +253,8 @@ class JobQueue:
     service: str
     config: QueueWorkload
     record: Callable[..., None]
-    jobs: list[Job] = field(default_factory=list)
+    #: every job that arrived: its row, or while in the system its object
+    jobs: JobTable = field(default_factory=JobTable)
     visible: deque[Job] = field(default_factory=deque)
     waiting: deque[simpy.Event] = field(default_factory=deque)
     in_flight: int = 0
@@ -168,9 +264,7 @@ class JobQueue:
 
     def arrive(self, duration_s: float) -> Job:
         """A new message arrives now."""
-        jobs = self.jobs
-        job = Job(len(jobs), self.env.now, duration_s)
-        jobs.append(job)
+        job = self.jobs.arrive(self.env.now, duration_s)
         self._offer(job)
         return job
 
@@ -231,6 +325,7 @@ class JobQueue:
         self.completed += 1
         job.outcome = "completed"
         job.end_s = now
+        self.jobs.finish(job)
 
     def abandon(self, job: Job, worked_s: float, reason: str) -> None:
         """The worker holding *job* died or gave up after *worked_s* of work."""
@@ -291,6 +386,7 @@ class JobQueue:
             self.dead_lettered += 1
             job.outcome = "dead_lettered"
             job.end_s = self.env.now
+            self.jobs.finish(job)
             self.record("job_dead_lettered", service=self.service, job=job.id)
             return
         if was_invisible:
