@@ -113,11 +113,12 @@ def _copied(column: array[Any], rows: int) -> np.ndarray[Any, Any]:
 
 
 class _Names:
-    """Strings kept as small int codes (each string once, shared): -1 is none."""
+    """Strings kept as small int codes (each string once, shared); None is -1."""
 
     def __init__(self, names: Iterable[str] = ()) -> None:
         self.names: list[str] = []
-        self._codes: dict[str, int] = {}
+        #: the code of each name (None's too, so one lookup serves both)
+        self.codes: dict[str | None, int] = {None: -1}
         for name in names:
             self.code(name)
 
@@ -125,9 +126,9 @@ class _Names:
         """The code of *name*, given it now if it has none."""
         if name is None:
             return -1
-        code = self._codes.get(name)
+        code = self.codes.get(name)
         if code is None:
-            code = self._codes[name] = len(self.names)
+            code = self.codes[name] = len(self.names)
             self.names.append(name)
         return code
 
@@ -227,8 +228,10 @@ class JobTable:
         self.lost_work_s[i] = job.lost_work_s
         self.receives[i] = job.receives
         self.interruptions[i] = job.interruptions
-        self.outcome[i] = self.outcomes.code(job.outcome)
-        self.task[i] = self.tasks.code(job.task)
+        # the codes looked up at once: once per job
+        self.outcome[i] = self.outcomes.codes[job.outcome]
+        task = self.tasks.codes.get(job.task)
+        self.task[i] = self.tasks.code(job.task) if task is None else task
 
     def frame(self, service: str) -> pd.DataFrame:
         """One row per job, with the columns and types of JOB_DTYPES (the jobs
@@ -525,8 +528,9 @@ class SessionTable:
         end_s = session.end_s
         self.start_s[i] = _NAN if start_s is None else start_s
         self.end_s[i] = _NAN if end_s is None else end_s
-        self.outcome[i] = self.outcomes.code(session.outcome)
-        self.task[i] = self.tasks.code(session.task)
+        self.outcome[i] = self.outcomes.codes[session.outcome]
+        task = self.tasks.codes.get(session.task)
+        self.task[i] = self.tasks.code(session.task) if task is None else task
 
     def frame(self, service: str) -> pd.DataFrame:
         """One row per session, with the columns and types of SESSION_DTYPES (the
