@@ -485,18 +485,15 @@ def test_a_runs_summary_is_the_one_computed_from_its_events(
 def test_a_run_worked_out_a_part_at_a_time_gives_the_same_frames(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Occupancies taken a part of the tasks at a time and the jobs frame made a
-    part of the jobs at a time (what a long run does) give the frames of one
-    pass: the same summary, the same jobs."""
+    """Occupancies taken a part of the tasks at a time (what a long run does)
+    give the frames of one pass: the same summary, the same jobs."""
     from ecssim.model import build as build_module
-    from ecssim.sim import workloads
 
     scenario = load_scenario("scenarios/transcoding-queue.yaml").model_copy(
         update={"duration_s": 4 * 3600.0}
     )
     whole = run(scenario)
     monkeypatch.setattr(build_module, "OCCUPANCY_PART_ROWS", 50)
-    monkeypatch.setattr(workloads, "JOB_PART_ROWS", 7)
     parts = run(scenario)
     pd.testing.assert_frame_equal(parts.summary, whole.summary, check_exact=True)
     pd.testing.assert_frame_equal(parts.jobs, whole.jobs, check_exact=True)

@@ -28,6 +28,7 @@ from ecssim.serve.server import (
     check_bind,
     running_server,
 )
+from ecssim.sim.workloads import jobs_frame
 
 TIMEOUT_S = 10.0
 ECS_TARGET = "AmazonEC2ContainerServiceV20141113"
@@ -402,7 +403,8 @@ def test_sqs_on_the_simulated_clock() -> None:
             sqs.get_queue_url(QueueName="nope")
         queue = model.services["transcoder"].queue
         assert queue is not None
-        assert (queue.completed, queue.jobs[0].interruptions) == (1, 1)
+        first_job = jobs_frame([queue]).iloc[0]
+        assert (queue.completed, first_job["interruptions"]) == (1, 1)
         # a long poll returns as soon as simulated time brings a message
         results: list[Any] = []
 

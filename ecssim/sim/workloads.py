@@ -10,11 +10,16 @@ on an event, never poll.
 :class:`SessionPool` places game sessions on the fullest task that still has a
 free slot, queues them when every slot is taken, and drops one that waited
 longer than ``max_wait``.
+
+Both keep what happened to each job or session as typed columns
+(:class:`JobTable`, :class:`SessionTable`), the frames' rows: a
+:class:`Job` or :class:`Session` object exists only while it is in the system.
 """
 
 from __future__ import annotations
 
 import contextlib
+from array import array
 from collections import deque
 from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass, field
@@ -65,71 +70,76 @@ JOB_COLUMNS: Final = tuple(JOB_DTYPES)
 SESSION_COLUMNS: Final = tuple(SESSION_DTYPES)
 
 
-#: jobs made into rows at once (a month's run has a million: their rows as
-#: tuples would take more memory than the frame)
-JOB_PART_ROWS = 100_000
-
-
 def jobs_frame(queues: Iterable[JobQueue]) -> pd.DataFrame:
-    """One row per job of *queues*, with the columns and types of JOB_DTYPES,
-    built :data:`JOB_PART_ROWS` jobs at a time."""
-    parts = [
-        _job_rows(queue.service, queue.jobs[first : first + JOB_PART_ROWS])
-        for queue in queues
-        for first in range(0, len(queue.jobs), JOB_PART_ROWS)
-    ]
-    if len(parts) <= 1:
-        return parts[0] if parts else _job_rows("", [])
-    # a column at a time, each taken out of the parts: never two whole copies
+    """One row per job of *queues*, with the columns and types of JOB_DTYPES."""
+    frames = [queue.jobs.frame(queue.service) for queue in queues]
+    return _joined(frames) if frames else JobTable().frame("")
+
+
+def sessions_frame(pools: Iterable[SessionPool]) -> pd.DataFrame:
+    """One row per session of *pools*, with the columns and types of SESSION_DTYPES."""
+    frames = [pool.sessions.frame(pool.service) for pool in pools]
+    return _joined(frames) if frames else SessionTable().frame("")
+
+
+def _joined(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """*frames* (one or more, with the same columns) one after the other."""
+    if len(frames) == 1:
+        return frames[0]
+    # a column at a time, each taken out of the frames: never two whole copies
     return pd.DataFrame(
         {
-            name: pd.concat([part.pop(name) for part in parts], ignore_index=True)
-            for name in JOB_COLUMNS
+            name: pd.concat([frame.pop(name) for frame in frames], ignore_index=True)
+            for name in list(frames[0].columns)
         },
         copy=False,
     )
 
 
-def _job_rows(service: str, jobs: list[Job]) -> pd.DataFrame:
-    """The rows of some of a queue's jobs."""
-    rows = [
-        (
-            job.id,
-            service,
-            job.arrival_s,
-            job.first_start_s,
-            job.end_s,
-            job.outcome,
-            job.receives,
-            job.interruptions,
-            job.lost_work_s,
-            job.duration_s,
-            job.task,
-        )
-        for job in jobs
-    ]
-    return pd.DataFrame.from_records(rows, columns=list(JOB_COLUMNS)).astype(JOB_DTYPES)
+#: rows added at once to a table's columns written when an item leaves the system
+_TABLE_BLOCK: Final = 4096
+_NAN: Final = float("nan")
 
 
-def sessions_frame(pools: Iterable[SessionPool]) -> pd.DataFrame:
-    """One row per session of *pools*, with the columns and types of SESSION_DTYPES."""
-    rows = [
-        (
-            s.id,
-            pool.service,
-            s.arrival_s,
-            s.start_s,
-            s.end_s,
-            s.outcome,
-            s.duration_s,
-            s.task,
-        )
-        for pool in pools
-        for s in pool.sessions
-    ]
-    return pd.DataFrame.from_records(rows, columns=list(SESSION_COLUMNS)).astype(
-        SESSION_DTYPES
-    )
+def _grown(column: array[Any], value: float) -> None:
+    """Add :data:`_TABLE_BLOCK` rows of *value* to *column*."""
+    column.extend(array(column.typecode, [value]) * _TABLE_BLOCK)
+
+
+def _copied(column: array[Any], rows: int) -> np.ndarray[Any, Any]:
+    """The first *rows* values of *column*, as a numpy array of their type."""
+    # a copy: a column whose buffer is shared cannot grow
+    return np.frombuffer(column, dtype=column.typecode, count=rows).copy()
+
+
+class _Names:
+    """Strings kept as small int codes (each string once, shared); None is -1."""
+
+    def __init__(self, names: Iterable[str] = ()) -> None:
+        self.names: list[str] = []
+        #: the code of each name (None's too, so one lookup serves both)
+        self.codes: dict[str | None, int] = {None: -1}
+        for name in names:
+            self.code(name)
+
+    def code(self, name: str | None) -> int:
+        """The code of *name*, given it now if it has none."""
+        if name is None:
+            return -1
+        code = self.codes.get(name)
+        if code is None:
+            code = self.codes[name] = len(self.names)
+            self.names.append(name)
+        return code
+
+    def strings(self, codes: array[int], rows: int) -> np.ndarray[Any, Any]:
+        """The names of the first *rows* of *codes*, None for -1 (an object array)."""
+        # the code -1 takes the last entry: None
+        names = np.array([*self.names, None], dtype=object)
+        found: np.ndarray[Any, Any] = names[
+            np.frombuffer(codes, dtype=codes.typecode, count=rows)
+        ]
+        return found
 
 
 @dataclass(eq=False, slots=True)
@@ -150,6 +160,104 @@ class Job:
     attempt_start_s: float | None = None
 
 
+#: what can become of a job (its outcome in the jobs frame)
+JOB_OUTCOMES: Final = ("queued", "in_flight", "invisible", "completed", "dead_lettered")
+
+
+class JobTable:
+    """What happened to each job of one queue, as typed columns indexed by job id.
+
+    A month's run has over a million jobs: as objects they would take several
+    times the memory of these columns. Arrival and duration are appended when a
+    job arrives; the rest is written when it finishes (completed or
+    dead-lettered). Until then the job is a :class:`Job` object, kept in
+    :attr:`live`, and the frame reads it from there.
+    """
+
+    def __init__(self) -> None:
+        self.arrival_s = array("d")
+        self.duration_s = array("d")
+        # written when the job finishes; grown a block at a time, so that a
+        # job finishing (in any order) has its row already
+        self.first_start_s = array("d")
+        self.end_s = array("d")
+        self.lost_work_s = array("d")
+        self.receives = array("i")
+        self.interruptions = array("i")
+        self.outcome = array("b")
+        self.task = array("i")
+        self.outcomes = _Names(JOB_OUTCOMES)
+        self.tasks = _Names()
+        #: the jobs still in the system (queued, in flight, invisible), by id
+        self.live: dict[int, Job] = {}
+
+    def __len__(self) -> int:
+        """How many jobs arrived."""
+        return len(self.arrival_s)
+
+    def arrive(self, arrival_s: float, duration_s: float) -> Job:
+        """A new job, the next id, in the system from now on."""
+        job_id = len(self.arrival_s)
+        self.arrival_s.append(arrival_s)
+        self.duration_s.append(duration_s)
+        if job_id == len(self.end_s):
+            for column, value in (
+                (self.first_start_s, _NAN),
+                (self.end_s, _NAN),
+                (self.lost_work_s, 0.0),
+                (self.receives, 0),
+                (self.interruptions, 0),
+                (self.outcome, 0),
+                (self.task, -1),
+            ):
+                _grown(column, value)
+        job = self.live[job_id] = Job(job_id, arrival_s, duration_s)
+        return job
+
+    def finish(self, job: Job) -> None:
+        """*job* left the system: write its row; its object is no longer kept."""
+        self._write(job)
+        del self.live[job.id]
+
+    def _write(self, job: Job) -> None:
+        i = job.id
+        first_start_s = job.first_start_s
+        end_s = job.end_s
+        self.first_start_s[i] = _NAN if first_start_s is None else first_start_s
+        self.end_s[i] = _NAN if end_s is None else end_s
+        self.lost_work_s[i] = job.lost_work_s
+        self.receives[i] = job.receives
+        self.interruptions[i] = job.interruptions
+        # the codes looked up at once: once per job
+        self.outcome[i] = self.outcomes.codes[job.outcome]
+        task = self.tasks.codes.get(job.task)
+        self.task[i] = self.tasks.code(job.task) if task is None else task
+
+    def frame(self, service: str) -> pd.DataFrame:
+        """One row per job, with the columns and types of JOB_DTYPES (the jobs
+        still in the system as they are now)."""
+        for job in self.live.values():
+            # its row as it stands (written again when the job finishes)
+            self._write(job)
+        rows = len(self.arrival_s)
+        return pd.DataFrame(
+            {
+                "job": np.arange(rows),
+                "service": np.full(rows, service, dtype=object),
+                "arrival_s": _copied(self.arrival_s, rows),
+                "first_start_s": _copied(self.first_start_s, rows),
+                "end_s": _copied(self.end_s, rows),
+                "outcome": self.outcomes.strings(self.outcome, rows),
+                "receives": _copied(self.receives, rows),
+                "interruptions": _copied(self.interruptions, rows),
+                "lost_work_s": _copied(self.lost_work_s, rows),
+                "duration_s": _copied(self.duration_s, rows),
+                "task": self.tasks.strings(self.task, rows),
+            },
+            copy=False,
+        ).astype(JOB_DTYPES)
+
+
 @dataclass(eq=False)
 class JobQueue:
     """An SQS-like queue for one service."""
@@ -158,7 +266,8 @@ class JobQueue:
     service: str
     config: QueueWorkload
     record: Callable[..., None]
-    jobs: list[Job] = field(default_factory=list)
+    #: every job that arrived: its row, or while in the system its object
+    jobs: JobTable = field(default_factory=JobTable)
     visible: deque[Job] = field(default_factory=deque)
     waiting: deque[simpy.Event] = field(default_factory=deque)
     in_flight: int = 0
@@ -168,9 +277,7 @@ class JobQueue:
 
     def arrive(self, duration_s: float) -> Job:
         """A new message arrives now."""
-        jobs = self.jobs
-        job = Job(len(jobs), self.env.now, duration_s)
-        jobs.append(job)
+        job = self.jobs.arrive(self.env.now, duration_s)
         self._offer(job)
         return job
 
@@ -231,6 +338,7 @@ class JobQueue:
         self.completed += 1
         job.outcome = "completed"
         job.end_s = now
+        self.jobs.finish(job)
 
     def abandon(self, job: Job, worked_s: float, reason: str) -> None:
         """The worker holding *job* died or gave up after *worked_s* of work."""
@@ -291,6 +399,7 @@ class JobQueue:
             self.dead_lettered += 1
             job.outcome = "dead_lettered"
             job.end_s = self.env.now
+            self.jobs.finish(job)
             self.record("job_dead_lettered", service=self.service, job=job.id)
             return
         if was_invisible:
@@ -360,6 +469,90 @@ class Session:
     task: str | None = None
 
 
+#: what can become of a session (its outcome in the sessions frame)
+SESSION_OUTCOMES: Final = (
+    "waiting",
+    "connected",
+    "completed",
+    "interrupted",
+    "dropped",
+)
+
+
+class SessionTable:
+    """What happened to each session of one pool, as typed columns indexed by
+    session id (as :class:`JobTable` for jobs): a :class:`Session` object is
+    kept in :attr:`live` only while the session waits or is connected."""
+
+    def __init__(self) -> None:
+        self.arrival_s = array("d")
+        self.duration_s = array("d")
+        # written when the session ends; grown a block at a time
+        self.start_s = array("d")
+        self.end_s = array("d")
+        self.outcome = array("b")
+        self.task = array("i")
+        self.outcomes = _Names(SESSION_OUTCOMES)
+        self.tasks = _Names()
+        #: the sessions still waiting or connected, by id
+        self.live: dict[int, Session] = {}
+
+    def __len__(self) -> int:
+        """How many sessions arrived."""
+        return len(self.arrival_s)
+
+    def arrive(self, arrival_s: float, duration_s: float) -> Session:
+        """A new session, the next id, waiting or connected from now on."""
+        session_id = len(self.arrival_s)
+        self.arrival_s.append(arrival_s)
+        self.duration_s.append(duration_s)
+        if session_id == len(self.end_s):
+            for column, value in (
+                (self.start_s, _NAN),
+                (self.end_s, _NAN),
+                (self.outcome, 0),
+                (self.task, -1),
+            ):
+                _grown(column, value)
+        session = self.live[session_id] = Session(session_id, arrival_s, duration_s)
+        return session
+
+    def finish(self, session: Session) -> None:
+        """*session* ended: write its row; its object is no longer kept."""
+        self._write(session)
+        del self.live[session.id]
+
+    def _write(self, session: Session) -> None:
+        i = session.id
+        start_s = session.start_s
+        end_s = session.end_s
+        self.start_s[i] = _NAN if start_s is None else start_s
+        self.end_s[i] = _NAN if end_s is None else end_s
+        self.outcome[i] = self.outcomes.codes[session.outcome]
+        task = self.tasks.codes.get(session.task)
+        self.task[i] = self.tasks.code(session.task) if task is None else task
+
+    def frame(self, service: str) -> pd.DataFrame:
+        """One row per session, with the columns and types of SESSION_DTYPES (the
+        sessions not yet ended as they are now)."""
+        for session in self.live.values():
+            self._write(session)
+        rows = len(self.arrival_s)
+        return pd.DataFrame(
+            {
+                "session": np.arange(rows),
+                "service": np.full(rows, service, dtype=object),
+                "arrival_s": _copied(self.arrival_s, rows),
+                "start_s": _copied(self.start_s, rows),
+                "end_s": _copied(self.end_s, rows),
+                "outcome": self.outcomes.strings(self.outcome, rows),
+                "duration_s": _copied(self.duration_s, rows),
+                "task": self.tasks.strings(self.task, rows),
+            },
+            copy=False,
+        ).astype(SESSION_DTYPES)
+
+
 class SessionHost:
     """What the pool needs from a task that hosts sessions."""
 
@@ -384,7 +577,8 @@ class SessionPool:
     service: str
     config: SessionWorkload
     record: Callable[..., None]
-    sessions: list[Session] = field(default_factory=list)
+    #: every session that arrived: its row, or until it ends its object
+    sessions: SessionTable = field(default_factory=SessionTable)
     hosts: dict[str, SessionHost] = field(default_factory=dict)
     waiting: deque[Session] = field(default_factory=deque)
     connected: int = 0
@@ -405,10 +599,7 @@ class SessionPool:
 
     def arrive(self, duration_s: float) -> Session:
         """A player wants a session now."""
-        session = Session(
-            id=len(self.sessions), arrival_s=self.env.now, duration_s=duration_s
-        )
-        self.sessions.append(session)
+        session = self.sessions.arrive(self.env.now, duration_s)
         if not self._place(session):
             self.waiting.append(session)
             after(self.env, self.config.max_wait_s, lambda: self._give_up(session))
@@ -440,6 +631,7 @@ class SessionPool:
             return
         session.outcome = "completed"
         session.end_s = self.env.now
+        self.sessions.finish(session)
         self.connected -= 1
         self.ended += 1
         host.remove_session(session)
@@ -451,6 +643,7 @@ class SessionPool:
             return
         session.outcome = "interrupted"
         session.end_s = self.env.now
+        self.sessions.finish(session)
         self.connected -= 1
         self.ended += 1
         host.remove_session(session)
@@ -466,6 +659,7 @@ class SessionPool:
         if session.outcome == "waiting":
             session.outcome = "dropped"
             session.end_s = self.env.now
+            self.sessions.finish(session)
             self.ended += 1
             self.waiting.remove(session)
             self.record("session_dropped", service=self.service, session=session.id)
