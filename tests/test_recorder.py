@@ -351,3 +351,30 @@ def test_selections_are_select_a_part_of_the_rows_at_a_time() -> None:
 def _fields_of(recorder: Recorder, kinds: set[str], key: str) -> list[Any]:
     """The values of *key* in the rows of ``select``."""
     return recorder.select(kinds, (key,))[3][key].tolist()
+
+
+@given(
+    values=st.lists(
+        st.one_of(
+            st.integers(-(2**64), 2**64),
+            st.sampled_from([2**63 - 1, -(2**63), 2**63, -(2**63) - 1]),
+        ),
+        min_size=1,
+        max_size=8,
+    ),
+    block=st.sampled_from([1, 2, 4096]),
+)
+def test_ints_at_and_beyond_64_bits_come_back_as_recorded(
+    values: list[int], block: int
+) -> None:
+    """Ints at the 64-bit bounds stay in the typed column, one beyond them turns
+    the column into objects; either way each value comes back equal, an int,
+    and ``len`` counts records not yet filed."""
+    recorder = Recorder()
+    with patch.object(recorder_module, "_BLOCK", block):
+        for i, value in enumerate(values):
+            recorder.record(float(i), "tick", {"n": value})
+            assert len(recorder) == i + 1
+    got = [fields["n"] for _, _, fields in recorder.records()]
+    assert got == values
+    assert {type(v) for v in got} == {int}

@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ecssim import EcsSettings, Simulation
 
@@ -423,3 +425,72 @@ def test_throttling_when_the_token_bucket_is_empty() -> None:
     sim.advance(1)
     assert _protect(sim, [c])["failures"] == []
     assert _get(sim, [c]) == [_protected(c, sim.now + timedelta(hours=2))]
+
+
+# ---- the workers' path ----------------------------------------------------------------
+_STEP = st.tuples(
+    st.integers(0, 2),  # which task
+    st.booleans(),  # enable or disable
+    st.sampled_from([None, 1, 5, 30, 2880]),  # expiresInMinutes
+    st.sampled_from([0.0, 0.5, 59.0, 300.0, 1801.0]),  # seconds before the call
+    st.sampled_from([None, 0, 1, 3]),  # a new desired count first (None: none)
+)
+
+
+def _call_public(sim: Simulation, arn: str, enabled: bool, minutes: int | None) -> Any:
+    """The reason of the call through UpdateTaskProtection (None: it applied)."""
+    extra = {} if minutes is None else {"expiresInMinutes": minutes}
+    try:
+        answer = sim.ecs.update_task_protection(
+            cluster="prod", tasks=[arn], protectionEnabled=enabled, **extra
+        )
+    except ClientError as exc:
+        return exc.response["Error"]["Code"]
+    failures = answer["failures"]
+    return failures[0]["reason"] if failures else None
+
+
+def _call_internal(
+    sim: Simulation, arn: str, enabled: bool, minutes: int | None
+) -> Any:
+    """The reason of the call as a worker makes it (token, then protect_task)."""
+    cluster = sim.backend.find_cluster("prod")
+    assert cluster is not None
+    task = sim.backend.find_task(cluster, arn)
+    assert task is not None
+    try:
+        sim.ecs.take_protection_token(task, sim.now_s)
+    except ClientError as exc:
+        return exc.response["Error"]["Code"]
+    return sim.ecs.protect_task(task, enabled, minutes, sim.now_s)
+
+
+@settings(max_examples=40, deadline=None)
+@given(steps=st.lists(_STEP, min_size=1, max_size=12))
+def test_the_workers_path_does_what_update_task_protection_does(
+    steps: list[tuple[int, bool, int | None, float, int | None]],
+) -> None:
+    """take_protection_token + protect_task (the workers' calls) give the same
+    reasons, protection and records as UpdateTaskProtection, over any sequence of
+    enables, disables, renewals, expiries and desired-count changes."""
+    public, internal = _sim(), _sim()
+    arns = _tasks(public)
+    assert arns == _tasks(internal)
+    for index, enabled, minutes, wait_s, desired in steps:
+        for sim, call in ((public, _call_public), (internal, _call_internal)):
+            sim.advance(wait_s)
+            if desired is not None:
+                sim.ecs.update_service(
+                    cluster="prod", service="api", desiredCount=desired
+                )
+            live = _tasks(sim)
+            arn = arns[index]
+            reason = call(sim, arn, enabled, minutes) if arn in live else "gone"
+            if sim is public:
+                expected = reason
+        assert reason == expected
+        got = internal.ecs.get_task_protection(cluster="prod", tasks=arns)
+        want = public.ecs.get_task_protection(cluster="prod", tasks=arns)
+        assert got["protectedTasks"] == want["protectedTasks"]
+        assert got["failures"] == want["failures"]
+    assert list(internal.recorder.records()) == list(public.recorder.records())

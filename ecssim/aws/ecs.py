@@ -1324,7 +1324,11 @@ class EcsClient(BotoShapedClient):
         backend = self._backend
         if now is None:
             now = backend.clock()
-        reason = self._protection_failure(task, enabled, now)
+        # whether the task is protected now (a renewal), read once for the
+        # failure rules and the record's kind
+        expires_at = task.protection.expires_at
+        active = expires_at is not None and now < expires_at
+        reason = self._protection_failure(task, enabled, now, active)
         service = task.service
         if reason is not None:
             backend.emit(
@@ -1341,12 +1345,7 @@ class EcsClient(BotoShapedClient):
             kind = "protection_cleared"
             state = protection.disable()
         else:
-            expires_at = task.protection.expires_at
-            kind = (
-                "protection_renewed"
-                if expires_at is not None and now < expires_at
-                else "protection_set"
-            )
+            kind = "protection_renewed" if active else "protection_set"
             state = protection.enable(now, minutes)
         backend.set_protection(task, state)
         backend.emit(
@@ -1359,8 +1358,11 @@ class EcsClient(BotoShapedClient):
         )
         return None
 
-    def _protection_failure(self, task: Task, enabled: bool, now: float) -> str | None:
-        """The per-task failure reason of an update, or None if it may proceed.
+    def _protection_failure(
+        self, task: Task, enabled: bool, now: float, renewal: bool
+    ) -> str | None:
+        """The per-task failure reason of an update, or None if it may proceed
+        (*renewal*: the task's protection is active at *now*).
 
         The control plane only counts; the rules are
         :func:`~ecssim.rules.protection.task_not_valid` and
@@ -1379,7 +1381,6 @@ class EcsClient(BotoShapedClient):
             return None
         settings = self._settings
         rule = settings.deployment_blocked
-        renewal = task.protection.is_active(now)
         if rule == protection.IGNORE or (
             renewal
             and rule == protection.REFUSE_NEW

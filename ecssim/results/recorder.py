@@ -11,6 +11,7 @@ record, not a dict). pandas, Arrow and JSON are touched once, in
 from __future__ import annotations
 
 import json
+import struct
 from array import array
 from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
@@ -77,17 +78,39 @@ class _Words:
         self.words: list[str | None] = [None]
         self.code: dict[str | None, int] = {None: 0}
 
-    def codes(self, values: list[str | None]) -> array[int]:
+    def codes(self, values: Sequence[str | None]) -> array[int]:
         """The code of each of *values*, new ones added."""
         code = self.code
         try:
-            return array("i", map(code.__getitem__, values))
+            return _typed("i", map(code.__getitem__, values), len(values))
         except KeyError:
             for value in values:
                 if value not in code:
                     code[value] = len(self.words)
                     self.words.append(value)
-            return array("i", map(code.__getitem__, values))
+            return _typed("i", map(code.__getitem__, values), len(values))
+
+
+def _packed(code: str, values: Iterable[Any], count: int) -> bytes:
+    """*count* *values* as the bytes of an array of type *code* (native C
+    types: ``i`` int, ``q`` long long, ``d`` double, ``b`` signed char).
+
+    struct converts each value with one C call; the array type's constructor
+    parses each as a function argument (about five times the work) and numpy's
+    ``fromiter`` takes about twice as long.
+
+    Raises:
+        OverflowError: an int does not fit the type.
+    """
+    try:
+        return struct.pack(f"{count}{code}", *values)
+    except struct.error as exc:  # struct's word for an int out of range
+        raise OverflowError(str(exc)) from None
+
+
+def _typed(code: str, values: Iterable[Any], count: int) -> array[Any]:
+    """*count* *values* as an array of type *code* (see :func:`_packed`)."""
+    return array(code, _packed(code, values, count))
 
 
 #: the array type code of each plain type a column keeps in an array
@@ -110,7 +133,7 @@ class _Column:
     def __len__(self) -> int:
         return 0 if self.data is None else len(self.data)
 
-    def extend(self, values: list[Any], words: _Words) -> None:
+    def extend(self, values: Sequence[Any], words: _Words) -> None:
         """Append *values* (each kept exactly: the same type and value)."""
         kind, stored = _stored(values, words)
         if self.type is None:
@@ -156,7 +179,7 @@ class _Column:
         return np.frombuffer(self.data, dtype=np.int32)
 
 
-def _stored(values: list[Any], words: _Words) -> tuple[type, Any]:
+def _stored(values: Sequence[Any], words: _Words) -> tuple[type, Any]:
     """The type a column of *values* would have, and the values as it keeps them."""
     types = set(map(type, values))
     if types <= {str, type(None)}:
@@ -166,12 +189,40 @@ def _stored(values: list[Any], words: _Words) -> tuple[type, Any]:
         code = _ARRAY_CODES.get(kind)
         if code is not None:
             try:
-                stored = array(code, values)
+                stored = _typed(code, values, len(values))
             except OverflowError:  # an int beyond 64 bits
                 return object, list(values)
             if kind is not float or not np.isnan(np.frombuffer(stored)).any():
                 return kind, stored
     return object, list(values)  # NaN kept as the very object recorded
+
+
+def _numbers(values: Iterable[int], count: int) -> np.ndarray:
+    """*count* ints as a numpy array of int64."""
+    return np.frombuffer(_packed("q", values, count), np.int64)
+
+
+def _distinct(values: np.ndarray) -> list[int]:
+    """The distinct *values*, ascending (a sort: cheaper than ``np.unique``,
+    which hashes every value)."""
+    ordered = np.sort(values)
+    first = np.empty(len(ordered), bool)
+    first[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    return cast(list[int], ordered[first].tolist())
+
+
+def _field_values(
+    records: list[Mapping[str, Any]], keys: tuple[str, ...]
+) -> list[Sequence[Any]]:
+    """The values of each field of *keys* in *records* (each has them all, else
+    KeyError), one sequence per field: one lookup of every field per record,
+    then turned into columns."""
+    if len(keys) == 1:
+        return [list(map(itemgetter(keys[0]), records))]
+    if not keys:
+        return []
+    return list(zip(*map(itemgetter(*keys), records), strict=True))
 
 
 class _Table:
@@ -187,7 +238,7 @@ class _Table:
         #: how many records it holds
         self.size = 0
 
-    def extend(self, values: list[list[Any]], words: _Words) -> None:
+    def extend(self, values: Sequence[Sequence[Any]], words: _Words) -> None:
         """Append records given as the values of each field of ``keys``."""
         for column, found in zip(self.columns, values, strict=True):
             column.extend(found, words)
@@ -304,25 +355,31 @@ class Recorder:
 
     def __init__(self, start: datetime = DEFAULT_EPOCH) -> None:
         self.start = start
+        #: the time of each filed record
         self.times = array("d")
         #: each record's table (an index into ``_by_index``)
         self._table_of = array("i")
-        #: records not yet filed into their tables, a block at most, and their kinds
-        self._pending: list[Mapping[str, Any]] = []
+        #: records not yet filed into their tables, a block at most: their times,
+        #: kinds and fields (three lists: a tuple per record would be one more
+        #: object for the garbage collector to count)
+        self._pending_times: list[float] = []
         self._pending_kinds: list[str] = []
+        self._pending: list[Mapping[str, Any]] = []
         self._words = _Words()
         #: table index by kind and set of field names
         self._tables: dict[tuple[str, frozenset[str]], int] = {}
         #: the table a record of (kind, number of fields) goes to first
         self._by_shape: dict[tuple[str, int], int] = {}
+        #: a number for each kind recorded (its shapes are numbered from it)
+        self._kind_numbers: dict[str, int] = {}
         self._by_index: list[_Table] = []
 
     def __len__(self) -> int:
-        return len(self.times)
+        return len(self.times) + len(self._pending)
 
     def record(self, now: float, kind: str, fields: Mapping[str, Any]) -> None:
         """Append one event."""
-        self.times.append(now)
+        self._pending_times.append(now)
         self._pending_kinds.append(kind)
         pending = self._pending
         pending.append(fields)
@@ -333,40 +390,57 @@ class Recorder:
         """Move the pending records into their tables, a block at a time (cheaper
         than one by one while the model runs).
 
-        A block's records are grouped by kind and number of fields; a group whose
-        records all have the fields of its table goes in at once (same number,
-        all present: the same fields), any other record on its own."""
+        A block's records are grouped by kind and number of fields (their
+        shape, numbered in a numpy array rather than made a tuple per record);
+        a group whose records all have the fields of its table goes in at once
+        (same number, all present: the same fields), any other record on its
+        own."""
         pending = self._pending
         if not pending:
             return
-        shapes = list(zip(self._pending_kinds, map(len, pending), strict=True))
+        count = len(pending)
+        kinds = self._pending_kinds
+        numbers = self._kind_numbers
+        try:
+            kind_numbers = _numbers(map(numbers.__getitem__, kinds), count)
+        except KeyError:  # a kind not seen before
+            for kind in kinds:
+                numbers.setdefault(kind, len(numbers))
+            kind_numbers = _numbers(map(numbers.__getitem__, kinds), count)
+        # a shape's number: the kind's number in the high bits, the field count low
+        shape = kind_numbers << 32
+        shape |= _numbers(map(len, pending), count)
+        owner = np.empty(count, np.intc)
         by_shape = self._by_shape
-        for shape in set(shapes).difference(by_shape):
-            keys = tuple(pending[shapes.index(shape)])
-            by_shape[shape] = self._table(shape[0], keys).index
-        ids = array("i", map(by_shape.__getitem__, shapes))
-        owner = np.frombuffer(ids, dtype=np.int32)
-        order = np.argsort(owner, kind="stable")
-        bounds = np.flatnonzero(np.diff(owner[order])) + 1
-        for rows in np.split(order, bounds):
-            block = [pending[i] for i in rows.tolist()]
-            table = self._by_index[int(owner[rows[0]])]
+        for number in _distinct(shape):
+            rows = np.flatnonzero(shape == number)
+            picked = rows.tolist()
+            first = picked[0]
+            key = (kinds[first], len(pending[first]))
+            index = by_shape.get(key)
+            if index is None:
+                index = by_shape[key] = self._table(key[0], tuple(pending[first])).index
+            owner[rows] = index
+            table = self._by_index[index]
+            block = list(map(pending.__getitem__, picked))
             try:
-                values = [list(map(itemgetter(k), block)) for k in table.keys]
+                values = _field_values(block, table.keys)
             except KeyError:  # records of one kind with other fields: one by one
-                for i in rows.tolist():
+                for i in picked:
                     fields = pending[i]
-                    other = self._table(shapes[i][0], tuple(fields))
-                    ids[i] = other.index
+                    other = self._table(kinds[i], tuple(fields))
+                    owner[i] = other.index
                     other.append(fields, self._words)
                 continue
             if values:
                 table.extend(values, self._words)
             else:
                 table.size += len(block)
-        self._table_of.extend(ids)
+        self.times.frombytes(_packed("d", self._pending_times, count))
+        self._table_of.frombytes(owner.tobytes())
         pending.clear()
-        self._pending_kinds.clear()
+        kinds.clear()
+        self._pending_times.clear()
 
     def _table(self, kind: str, keys: tuple[str, ...]) -> _Table:
         """The table of *kind* with the fields *keys* (in any order), new if need be."""
@@ -385,9 +459,11 @@ class Recorder:
         self._table_of = array("i")
         self._pending.clear()
         self._pending_kinds.clear()
+        self._pending_times.clear()
         self._words = _Words()
         self._tables.clear()
         self._by_shape.clear()
+        self._kind_numbers.clear()
         self._by_index.clear()
 
     @property

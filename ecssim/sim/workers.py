@@ -83,7 +83,11 @@ def _went_through(task: Task, enabled: bool) -> CallResult:
     """The result of a protect or release of *task* that went through."""
     if not enabled:
         return _RELEASED
-    return CallResult(True, None, task.protection.expires_at)
+    # made as the tuple it is: a named tuple's own __new__ is a Python call
+    return _new_tuple(CallResult, (True, None, task.protection.expires_at))
+
+
+_new_tuple: Final = tuple.__new__
 
 
 class ProtectionCaller:
@@ -264,6 +268,8 @@ class Worker:
         self._held: simpy.Event | None = None
         self._on_renewal_timer = self._renewal_fired
         self._on_held_timer = self._held_release
+        #: what ends a release made by act_later (one for every such release)
+        self._on_release_returned = partial(self._call_returned, False, None)
         silent = silent_hooks(policy)
         #: which hooks the worker asks (one that always answers None is skipped)
         self.asks = {hook: hook not in silent for hook in HOOKS}
@@ -443,12 +449,15 @@ class Worker:
         if self._direct_calls and (
             protect or (type(action) is Release and not action.hold_s > 0)
         ):
-            enabled = protect
-            minutes = action.expires_in_minutes if isinstance(action, Protect) else None
+            returned = (
+                partial(self._call_returned, True, action.expires_in_minutes)
+                if isinstance(action, Protect)
+                else self._on_release_returned
+            )
             self._held = None
             self.releasing = False
             call = self.env.timeout(self._latency_s)
-            call.callbacks.append(partial(self._call_returned, enabled, minutes))
+            call.callbacks.append(returned)
             return
         self.env.process(self.act(action))
 
