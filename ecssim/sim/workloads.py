@@ -106,10 +106,20 @@ def _grown(column: array[Any], value: float) -> None:
     column.extend(array(column.typecode, [value]) * _TABLE_BLOCK)
 
 
-def _copied(column: array[Any], rows: int) -> np.ndarray[Any, Any]:
-    """The first *rows* values of *column*, as a numpy array of their type."""
+def _copied(
+    column: array[Any], rows: int, dtype: type[np.generic] | None = None
+) -> np.ndarray[Any, Any]:
+    """The first *rows* values of *column*, as a numpy array of their type (or
+    of *dtype*: one copy, not two)."""
     # a copy: a column whose buffer is shared cannot grow
-    return np.frombuffer(column, dtype=column.typecode, count=rows).copy()
+    values = np.frombuffer(column, dtype=column.typecode, count=rows)
+    return values.copy() if dtype is None else values.astype(dtype)
+
+
+def _text(values: np.ndarray[Any, Any]) -> pd.api.extensions.ExtensionArray:
+    """*values* (an object array of str or None) as a "string" column, made
+    before the frame so that each object array goes as soon as it is used."""
+    return pd.array(values, dtype="string")
 
 
 class _Names:
@@ -243,16 +253,16 @@ class JobTable:
         return pd.DataFrame(
             {
                 "job": np.arange(rows),
-                "service": np.full(rows, service, dtype=object),
+                "service": _text(np.full(rows, service, dtype=object)),
                 "arrival_s": _copied(self.arrival_s, rows),
                 "first_start_s": _copied(self.first_start_s, rows),
                 "end_s": _copied(self.end_s, rows),
-                "outcome": self.outcomes.strings(self.outcome, rows),
-                "receives": _copied(self.receives, rows),
-                "interruptions": _copied(self.interruptions, rows),
+                "outcome": _text(self.outcomes.strings(self.outcome, rows)),
+                "receives": _copied(self.receives, rows, np.int64),
+                "interruptions": _copied(self.interruptions, rows, np.int64),
                 "lost_work_s": _copied(self.lost_work_s, rows),
                 "duration_s": _copied(self.duration_s, rows),
-                "task": self.tasks.strings(self.task, rows),
+                "task": _text(self.tasks.strings(self.task, rows)),
             },
             copy=False,
         ).astype(JOB_DTYPES)
@@ -541,13 +551,13 @@ class SessionTable:
         return pd.DataFrame(
             {
                 "session": np.arange(rows),
-                "service": np.full(rows, service, dtype=object),
+                "service": _text(np.full(rows, service, dtype=object)),
                 "arrival_s": _copied(self.arrival_s, rows),
                 "start_s": _copied(self.start_s, rows),
                 "end_s": _copied(self.end_s, rows),
-                "outcome": self.outcomes.strings(self.outcome, rows),
+                "outcome": _text(self.outcomes.strings(self.outcome, rows)),
                 "duration_s": _copied(self.duration_s, rows),
-                "task": self.tasks.strings(self.task, rows),
+                "task": _text(self.tasks.strings(self.task, rows)),
             },
             copy=False,
         ).astype(SESSION_DTYPES)
