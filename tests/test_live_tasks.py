@@ -5,6 +5,7 @@ replace, in the same (launch) order."""
 
 from __future__ import annotations
 
+from builders import fargate_service
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -48,27 +49,10 @@ def test_kept_live_tasks_equal_a_scan_over_every_task(
 ) -> None:
     """Through scale-outs and scale-ins, StopTask at every stage of a task's
     life, tasks that fail to start, crashed containers, lost hosts and
-    standalone tasks,
-    the kept live tasks equal the scan, in launch order."""
+    standalone tasks, the kept live tasks equal the scan, in launch order."""
     sim = Simulation(seed=seed, settings=EcsSettings(deployment_blocked="ignore"))
     ecs = sim.ecs
-    ecs.create_cluster(clusterName="c")
-    ecs.register_task_definition(
-        family="w",
-        containerDefinitions=[{"name": "w", "image": "w:1"}],
-        requiresCompatibilities=["FARGATE"],
-        networkMode="awsvpc",
-        cpu="256",
-        memory="512",
-    )
-    ecs.create_service(
-        cluster="c",
-        serviceName="s",
-        taskDefinition="w",
-        desiredCount=3,
-        launchType="FARGATE",
-    )
-    service = sim.backend.clusters["c"].services["s"]
+    service = fargate_service(sim, desired=3)
     definition = sim.backend.task_definitions["w"][0]
     _check(sim, service)
     for kind, pick in steps:
@@ -99,24 +83,8 @@ def test_a_task_leaves_the_live_tasks_once_asked_to_stop() -> None:
     it is STOPPING; the scheduler's replacement joins them at the end."""
     sim = Simulation(seed=1)
     ecs = sim.ecs
-    ecs.create_cluster(clusterName="c")
-    ecs.register_task_definition(
-        family="w",
-        containerDefinitions=[{"name": "w", "image": "w:1"}],
-        requiresCompatibilities=["FARGATE"],
-        networkMode="awsvpc",
-        cpu="256",
-        memory="512",
-    )
-    ecs.create_service(
-        cluster="c",
-        serviceName="s",
-        taskDefinition="w",
-        desiredCount=3,
-        launchType="FARGATE",
-    )
+    service = fargate_service(sim, desired=3)
     sim.advance(120)
-    service = sim.backend.clusters["c"].services["s"]
     first, second, third = service.live_tasks()
     ecs.stop_task(cluster="c", task=second.arn)
     assert not second.is_live

@@ -7,6 +7,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
+from builders import fargate_service
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -47,24 +48,8 @@ def test_kept_counts_equal_a_count_over_every_task(
     StopTask and replacements, the kept counts equal the brute-force ones."""
     sim = Simulation(seed=seed, settings=EcsSettings(deployment_blocked="ignore"))
     ecs = sim.ecs
-    ecs.create_cluster(clusterName="c")
-    ecs.register_task_definition(
-        family="w",
-        containerDefinitions=[{"name": "w", "image": "w:1"}],
-        requiresCompatibilities=["FARGATE"],
-        networkMode="awsvpc",
-        cpu="256",
-        memory="512",
-    )
-    ecs.create_service(
-        cluster="c",
-        serviceName="s",
-        taskDefinition="w",
-        desiredCount=4,
-        launchType="FARGATE",
-    )
+    service = fargate_service(sim, desired=4)
     sim.advance(120)
-    service = sim.backend.clusters["c"].services["s"]
     for kind, pick, minutes in steps:
         tasks = sorted(service.tasks.values(), key=lambda t: t.task_id)
         task = tasks[pick % len(tasks)] if tasks else None
