@@ -1326,8 +1326,7 @@ class EcsClient(BotoShapedClient):
             now = backend.clock()
         # whether the task is protected now (a renewal), read once for the
         # failure rules and the record's kind
-        expires_at = task.protection.expires_at
-        active = expires_at is not None and now < expires_at
+        active = task.protection.is_active(now)
         reason = self._protection_failure(task, enabled, now, active)
         service = task.service
         if reason is not None:

@@ -79,15 +79,16 @@ _RELEASED: Final = CallResult(True)
 _RELEASE_NOW: Final = Release(0.0)
 
 
+#: makes a named tuple from a tuple of its fields, as tuple does
+_new_tuple: Final = tuple.__new__
+
+
 def _went_through(task: Task, enabled: bool) -> CallResult:
     """The result of a protect or release of *task* that went through."""
     if not enabled:
         return _RELEASED
     # made as the tuple it is: a named tuple's own __new__ is a Python call
     return _new_tuple(CallResult, (True, None, task.protection.expires_at))
-
-
-_new_tuple: Final = tuple.__new__
 
 
 class ProtectionCaller:

@@ -23,7 +23,7 @@ from array import array
 from collections import deque
 from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, Generic, Protocol, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -134,12 +134,10 @@ class _Names:
 
     def code(self, name: str | None) -> int:
         """The code of *name*, given it now if it has none."""
-        if name is None:
-            return -1
         code = self.codes.get(name)
         if code is None:
             code = self.codes[name] = len(self.names)
-            self.names.append(name)
+            self.names.append(name)  # type: ignore[arg-type]  # never None: it has -1
         return code
 
     def strings(self, codes: array[int], rows: int) -> np.ndarray[Any, Any]:
@@ -170,64 +168,92 @@ class Job:
     attempt_start_s: float | None = None
 
 
+class _HasId(Protocol):
+    id: int
+
+
+_Item = TypeVar("_Item", bound=_HasId)
+
+
+class _Table(Generic[_Item]):
+    """What happened to each item (job or session) of one queue or pool, as
+    typed columns indexed by its id, the frame's rows.
+
+    A month's run has over a million jobs: as objects they would take several
+    times the memory of these columns. Arrival and duration are appended when
+    an item arrives; the rest (the columns of :attr:`_filled`) is written when
+    it leaves the system. Until then it is an object, kept in :attr:`live`, and
+    the frame reads it from there.
+    """
+
+    def __init__(self, outcomes: Iterable[str]) -> None:
+        self.arrival_s = array("d")
+        self.duration_s = array("d")
+        self.outcome = array("b")
+        self.task = array("i")
+        self.outcomes = _Names(outcomes)
+        self.tasks = _Names()
+        #: the items still in the system, by id
+        self.live: dict[int, _Item] = {}
+        #: the columns written when an item leaves, and their value until then;
+        #: grown a block at a time, so that an item leaving (in any order) has
+        #: its row already
+        self._filled: list[tuple[array[Any], float]] = [
+            (self.outcome, 0),
+            (self.task, -1),
+        ]
+
+    def __len__(self) -> int:
+        """How many items arrived."""
+        return len(self.arrival_s)
+
+    def _arrive(self, arrival_s: float, duration_s: float) -> int:
+        """The id of a new item, its row begun."""
+        item_id = len(self.arrival_s)
+        self.arrival_s.append(arrival_s)
+        self.duration_s.append(duration_s)
+        if item_id == len(self.outcome):
+            for column, value in self._filled:
+                _grown(column, value)
+        return item_id
+
+    def finish(self, item: _Item) -> None:
+        """*item* left the system: write its row; its object is no longer kept."""
+        self._write(item)
+        del self.live[item.id]
+
+    def _write(self, item: _Item) -> None:
+        raise NotImplementedError
+
+
 #: what can become of a job (its outcome in the jobs frame)
 JOB_OUTCOMES: Final = ("queued", "in_flight", "invisible", "completed", "dead_lettered")
 
 
-class JobTable:
-    """What happened to each job of one queue, as typed columns indexed by job id.
-
-    A month's run has over a million jobs: as objects they would take several
-    times the memory of these columns. Arrival and duration are appended when a
-    job arrives; the rest is written when it finishes (completed or
-    dead-lettered). Until then the job is a :class:`Job` object, kept in
-    :attr:`live`, and the frame reads it from there.
-    """
+class JobTable(_Table[Job]):
+    """What happened to each job of one queue (see :class:`_Table`): a
+    :class:`Job` object only while it is queued, in flight or invisible."""
 
     def __init__(self) -> None:
-        self.arrival_s = array("d")
-        self.duration_s = array("d")
-        # written when the job finishes; grown a block at a time, so that a
-        # job finishing (in any order) has its row already
+        super().__init__(JOB_OUTCOMES)
         self.first_start_s = array("d")
         self.end_s = array("d")
         self.lost_work_s = array("d")
         self.receives = array("i")
         self.interruptions = array("i")
-        self.outcome = array("b")
-        self.task = array("i")
-        self.outcomes = _Names(JOB_OUTCOMES)
-        self.tasks = _Names()
-        #: the jobs still in the system (queued, in flight, invisible), by id
-        self.live: dict[int, Job] = {}
-
-    def __len__(self) -> int:
-        """How many jobs arrived."""
-        return len(self.arrival_s)
+        self._filled += [
+            (self.first_start_s, _NAN),
+            (self.end_s, _NAN),
+            (self.lost_work_s, 0.0),
+            (self.receives, 0),
+            (self.interruptions, 0),
+        ]
 
     def arrive(self, arrival_s: float, duration_s: float) -> Job:
         """A new job, the next id, in the system from now on."""
-        job_id = len(self.arrival_s)
-        self.arrival_s.append(arrival_s)
-        self.duration_s.append(duration_s)
-        if job_id == len(self.end_s):
-            for column, value in (
-                (self.first_start_s, _NAN),
-                (self.end_s, _NAN),
-                (self.lost_work_s, 0.0),
-                (self.receives, 0),
-                (self.interruptions, 0),
-                (self.outcome, 0),
-                (self.task, -1),
-            ):
-                _grown(column, value)
+        job_id = self._arrive(arrival_s, duration_s)
         job = self.live[job_id] = Job(job_id, arrival_s, duration_s)
         return job
-
-    def finish(self, job: Job) -> None:
-        """*job* left the system: write its row; its object is no longer kept."""
-        self._write(job)
-        del self.live[job.id]
 
     def _write(self, job: Job) -> None:
         i = job.id
@@ -238,10 +264,8 @@ class JobTable:
         self.lost_work_s[i] = job.lost_work_s
         self.receives[i] = job.receives
         self.interruptions[i] = job.interruptions
-        # the codes looked up at once: once per job
         self.outcome[i] = self.outcomes.codes[job.outcome]
-        task = self.tasks.codes.get(job.task)
-        self.task[i] = self.tasks.code(job.task) if task is None else task
+        self.task[i] = self.tasks.code(job.task)
 
     def frame(self, service: str) -> pd.DataFrame:
         """One row per job, with the columns and types of JOB_DTYPES (the jobs
@@ -489,48 +513,21 @@ SESSION_OUTCOMES: Final = (
 )
 
 
-class SessionTable:
-    """What happened to each session of one pool, as typed columns indexed by
-    session id (as :class:`JobTable` for jobs): a :class:`Session` object is
-    kept in :attr:`live` only while the session waits or is connected."""
+class SessionTable(_Table[Session]):
+    """What happened to each session of one pool (see :class:`_Table`): a
+    :class:`Session` object only while it waits or is connected."""
 
     def __init__(self) -> None:
-        self.arrival_s = array("d")
-        self.duration_s = array("d")
-        # written when the session ends; grown a block at a time
+        super().__init__(SESSION_OUTCOMES)
         self.start_s = array("d")
         self.end_s = array("d")
-        self.outcome = array("b")
-        self.task = array("i")
-        self.outcomes = _Names(SESSION_OUTCOMES)
-        self.tasks = _Names()
-        #: the sessions still waiting or connected, by id
-        self.live: dict[int, Session] = {}
-
-    def __len__(self) -> int:
-        """How many sessions arrived."""
-        return len(self.arrival_s)
+        self._filled += [(self.start_s, _NAN), (self.end_s, _NAN)]
 
     def arrive(self, arrival_s: float, duration_s: float) -> Session:
         """A new session, the next id, waiting or connected from now on."""
-        session_id = len(self.arrival_s)
-        self.arrival_s.append(arrival_s)
-        self.duration_s.append(duration_s)
-        if session_id == len(self.end_s):
-            for column, value in (
-                (self.start_s, _NAN),
-                (self.end_s, _NAN),
-                (self.outcome, 0),
-                (self.task, -1),
-            ):
-                _grown(column, value)
+        session_id = self._arrive(arrival_s, duration_s)
         session = self.live[session_id] = Session(session_id, arrival_s, duration_s)
         return session
-
-    def finish(self, session: Session) -> None:
-        """*session* ended: write its row; its object is no longer kept."""
-        self._write(session)
-        del self.live[session.id]
 
     def _write(self, session: Session) -> None:
         i = session.id
@@ -539,8 +536,7 @@ class SessionTable:
         self.start_s[i] = _NAN if start_s is None else start_s
         self.end_s[i] = _NAN if end_s is None else end_s
         self.outcome[i] = self.outcomes.codes[session.outcome]
-        task = self.tasks.codes.get(session.task)
-        self.task[i] = self.tasks.code(session.task) if task is None else task
+        self.task[i] = self.tasks.code(session.task)
 
     def frame(self, service: str) -> pd.DataFrame:
         """One row per session, with the columns and types of SESSION_DTYPES (the
