@@ -223,7 +223,11 @@ def test_sigint_mid_sweep_keeps_whole_runs_and_a_rerun_completes(
     """SIGINT to the process group (Ctrl-C) after the first runs are stored: exit 130, every run folder is
     whole, no temporary is left, no sweep table is written; the rerun skips the
     stored runs and writes the table a sweep from nothing writes."""
-    text = SCENARIO.replace("replications: 2", "replications: 6")
+    # runs of a day, not an hour: the rest of the sweep must still be running
+    # when the signal comes (hour-long runs could all finish in between)
+    text = SCENARIO.replace("replications: 2", "replications: 6").replace(
+        "duration: 1h", "duration: 1d"
+    )
     scenario = tmp_path / "s.yaml"
     scenario.write_text(text, encoding="utf-8")
     out = tmp_path / "out"
