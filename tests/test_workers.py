@@ -15,7 +15,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from ecssim import RunResult, parse_scenario, run
+from ecssim import RunResult, load_scenario, parse_scenario, run
+from ecssim.model.build import build
 from ecssim.policies import (
     Action,
     BasePolicy,
@@ -25,6 +26,7 @@ from ecssim.policies import (
     WorkerView,
 )
 from ecssim.scenario.schema import ProtectionPolicyConfig, Scenario
+from ecssim.sim.workers import QueueWorker, Worker
 
 SCHEDULER = "ServiceSchedulerInitiated"
 LogRow = tuple[float, str, str | None, str | None]
@@ -1022,3 +1024,24 @@ def test_a_policy_sees_its_jobs_age_and_size() -> None:
     long_jobs = int((started["duration_s"] >= 1800).sum())
     assert 0 < long_jobs < len(started)
     assert result.service_summary("svc")["protection_set"] == long_jobs
+
+
+def test_a_queue_workers_view_is_what_the_generic_view_reads(tmp_path: Path) -> None:
+    """QueueWorker.view, made at once (it runs for every job), says what
+    Worker.view reads from the worker's properties: idle, waiting, or holding a
+    job, with or without a protection it believes it has."""
+    scenario = Path(__file__).resolve().parent.parent / "scenarios"
+    config = load_scenario(scenario / "transcoding-queue.yaml").with_overrides(
+        {"duration": "6h"}
+    )
+    model = build(config)
+    states: set[tuple[bool, bool]] = set()
+    for _ in range(36):
+        model.sim.advance("10m")
+        for worker in model.workers.by_task.values():
+            assert isinstance(worker, QueueWorker)
+            assert worker.view() == Worker.view(worker)
+            states.add((worker.busy, worker.protected_until_s is not None))
+    # the comparison saw idle and busy workers, protected and not
+    assert {busy for busy, _ in states} == {False, True}
+    assert {protected for _, protected in states} == {False, True}

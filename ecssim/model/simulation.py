@@ -264,7 +264,7 @@ class Simulation:
         return self.recorder.events_frame()
 
     def _observe(self, kind: str, fields: dict[str, Any]) -> None:
-        now = self.env.now
+        now = self.env._now  # SimPy's clock without its property (once per record)
         if kind in CHECKED_KINDS:
             check_record(kind, fields, now)
         self._record(now, kind, fields)

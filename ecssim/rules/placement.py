@@ -45,8 +45,8 @@ def launch_zones(
     """
     if not zones:
         raise ValueError("a service needs at least one availability zone")
-    counts = Counter(dict.fromkeys(zones, 0))
-    counts.update(zone for zone in live_zones if zone in counts)
+    live = Counter(live_zones)  # counted in C: a launch sees every live task
+    counts = Counter({zone: live[zone] for zone in zones})
     placed: list[str] = []
     for _ in range(count):
         zone = min(zones, key=lambda z: counts[z])

@@ -4,6 +4,11 @@
 SimPy's descriptor and ``schedule`` call (the same event, due at the same time,
 in the same order); :func:`run_until` is SimPy's run loop with ``step`` written
 inline.
+
+The clock is SimPy's ``_now``: ``env.now`` is a property, a Python call on
+every read, so the paths that run for every job or record (the worker's loop
+and protection calls, arrivals, the observer of records) read ``env._now``, as
+SimPy's own code does.
 """
 
 from __future__ import annotations

@@ -172,7 +172,7 @@ class ProtectionCaller:
         """One attempt, now: its result, or the code of a retryable error."""
         if config.via == "agent":
             status, answer = self.agent.update(
-                task, enabled, minutes if enabled else None, self.env.now
+                task, enabled, minutes if enabled else None, self.env._now
             )
             if status == 200:
                 if answer is None:
@@ -183,7 +183,7 @@ class ProtectionCaller:
                 return CallResult(False, answer)
             reason = answer or "ServerException"
         else:
-            now = self.env.now
+            now = self.env._now
             try:
                 self.client.take_protection_token(task, now)
             except ClientError as exc:
@@ -303,7 +303,11 @@ class Worker:
 
     def _sync_busy(self) -> None:
         """Keep the service's busy count: busy workers of tasks still RUNNING."""
-        busy = self.busy and not self.sigterm and not self.stopped
+        self._holding_changed(self.busy)
+
+    def _holding_changed(self, holding: bool) -> None:
+        """:meth:`_sync_busy`, told whether the worker holds work (*holding*)."""
+        busy = holding and not self.sigterm and not self.stopped
         task = self.task
         if busy != task.counted_busy:
             task.counted_busy = busy
@@ -666,7 +670,7 @@ class QueueWorker(Worker):
     @job.setter
     def job(self, job: Job | None) -> None:
         self._job = job
-        self._sync_busy()
+        self._holding_changed(job is not None)
 
     @property
     def busy(self) -> bool:
@@ -679,8 +683,32 @@ class QueueWorker(Worker):
         if job is None:
             return None, None
         started = self.work_started_s
-        age = None if started is None else self.env.now - started
+        age = None if started is None else self.env._now - started
         return age, job.duration_s
+
+    def view(self) -> WorkerView:
+        """What the policy sees now (:meth:`Worker.view`, made at once: a view
+        is made for every job)."""
+        now = self.env._now
+        job = self._job
+        if job is None:
+            age = size = None
+        else:
+            started = self.work_started_s
+            age = None if started is None else now - started
+            size = job.duration_s
+        return _new_tuple(
+            WorkerView,
+            (
+                now,
+                job is not None,
+                0,
+                self.protected_until_s,
+                self.releasing,
+                age,
+                size,
+            ),
+        )
 
     def start(self) -> None:
         """Run the receive-process-release loop (AWS's sample's, for its policy)."""
@@ -730,7 +758,7 @@ class QueueWorker(Worker):
                         job = yield receiver
                         self._receiver = None
                 self.job = job
-                now = self.work_started_s = env.now
+                now = self.work_started_s = env._now
                 queue.started(job, self.task_id, now)
                 if ask_after:
                     # act, inlined: a held release or no call needs no generator
@@ -793,11 +821,11 @@ class QueueWorker(Worker):
         """Work on *job* from now until it is done (never, once the worker hangs),
         then finish it."""
         env = self.env
-        now = self.work_started_s = env.now
+        now = self.work_started_s = env._now
         self.job_ends_s = now + job.duration_s
         while not self.hung:
             try:
-                yield env.timeout(self.job_ends_s - env.now)
+                yield env.timeout(self.job_ends_s - env._now)
                 break
             except simpy.Interrupt as interrupt:
                 if interrupt.cause != "hang":
@@ -824,7 +852,7 @@ class QueueWorker(Worker):
         return cast(Job, receiver.value)
 
     def _finish_job(self, job: Job) -> None:
-        now = self.env.now
+        now = self.env._now
         expires_at = self.task.protection.expires_at
         started = self.work_started_s if self.work_started_s is not None else now
         if expires_at is not None and started < expires_at <= now:

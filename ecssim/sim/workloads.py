@@ -311,7 +311,7 @@ class JobQueue:
 
     def arrive(self, duration_s: float) -> Job:
         """A new message arrives now."""
-        job = self.jobs.arrive(self.env.now, duration_s)
+        job = self.jobs.arrive(self.env._now, duration_s)  # hot: no property call
         self._offer(job)
         return job
 
@@ -347,7 +347,7 @@ class JobQueue:
 
     def receive(self) -> simpy.Event:
         """An event that succeeds with the next visible message."""
-        receiver = self.env.event()
+        receiver = simpy.Event(self.env)  # not env.event(): no bound-class lookup
         if self.visible:
             self._hand_over(self.visible.popleft(), receiver)
         else:
@@ -486,7 +486,7 @@ def feed_arrivals(
         return
     rate = RateFunction(arrivals, start_hour_s)
     for at_s in poisson_arrivals(rate, rng_arrivals, until_s):
-        yield env.timeout(at_s - env.now)
+        yield env.timeout(at_s - env._now)  # the clock without its property call
         arrive(next(draws))
 
 
