@@ -413,43 +413,37 @@ def target_tracking_signal(
     no scaling on missing data).
     """
     votes = not config.disable_scale_in
-    quiet = Signal(
+    target = config.target_value
+    # each signal made at once (not a quiet one replaced): this runs every minute
+    if latest is not None and running == 0 and latest > target:
+        direction: Direction | None = "out"
+        capacity, base = 1, 0
+        cooldown_s, cause = config.scale_out_cooldown_s, cause_high
+    elif latest is not None and high == "ALARM":
+        direction = "out"
+        capacity, base = target_tracking_capacity(running, latest, target), running
+        cooldown_s, cause = config.scale_out_cooldown_s, cause_high
+    elif latest is not None and low == "ALARM" and votes:
+        direction = "in"
+        capacity, base = target_tracking_capacity(running, latest, target), running
+        cooldown_s, cause = config.scale_in_cooldown_s, cause_low
+    else:  # no data, or no alarm asking: no scaling, but the vote on scale-in
+        return Signal(
+            policy=policy,
+            kind="TargetTrackingScaling",
+            direction=None,
+            votes_on_scale_in=votes,
+        )
+    return Signal(
         policy=policy,
         kind="TargetTrackingScaling",
-        direction=None,
+        direction=direction,
+        capacity=capacity,
+        base=base,
+        cooldown_s=cooldown_s,
+        cause=cause,
         votes_on_scale_in=votes,
     )
-    if latest is None:
-        return quiet
-    target = config.target_value
-    if running == 0 and latest > target:
-        return replace(
-            quiet,
-            direction="out",
-            capacity=1,
-            base=0,
-            cooldown_s=config.scale_out_cooldown_s,
-            cause=cause_high,
-        )
-    if high == "ALARM":
-        return replace(
-            quiet,
-            direction="out",
-            capacity=target_tracking_capacity(running, latest, target),
-            base=running,
-            cooldown_s=config.scale_out_cooldown_s,
-            cause=cause_high,
-        )
-    if low == "ALARM" and votes:
-        return replace(
-            quiet,
-            direction="in",
-            capacity=target_tracking_capacity(running, latest, target),
-            base=running,
-            cooldown_s=config.scale_in_cooldown_s,
-            cause=cause_low,
-        )
-    return quiet
 
 
 def step_signal(
