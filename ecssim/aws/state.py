@@ -25,17 +25,11 @@ from ecssim.aws.throttle import TokenBucket
 from ecssim.rules import deployments, invariants, lifecycle, protection
 from ecssim.rules.capacity import PlacementConstraint, PlacementStrategy, Resources
 from ecssim.rules.deployments import ROLLING, DeploymentStrategy
-from ecssim.rules.lifecycle import LIVE_STATUSES, StopCode, TaskStatus
+from ecssim.rules.lifecycle import LIVE_STATUSES, RUNNING, STOPPED, StopCode, TaskStatus
 from ecssim.rules.protection import Protection
 
 #: ECS keeps (and DescribeServices shows) a service's 100 most recent events
 MAX_SERVICE_EVENTS: Final = 100
-
-# statuses read on hot paths: in Python 3.11 the enum's
-# metaclass defines __getattr__, which takes ``TaskStatus.RUNNING`` off the fast
-# attribute lookup (about ten times the cost of a global's load)
-_RUNNING: Final = TaskStatus.RUNNING
-_STOPPED: Final = TaskStatus.STOPPED
 
 
 class Listener(Protocol):
@@ -210,7 +204,7 @@ class ProtectedCount:
     def update(self, task: Task) -> None:
         """*task*'s protection or status changed."""
         expires_at = task.protection.expires_at
-        if expires_at is None or task.last_status is not _RUNNING:
+        if expires_at is None or task.last_status is not RUNNING:
             self._remove(task)
             return
         task_id = task.task_id
@@ -327,7 +321,7 @@ class Service:
     @property
     def running_count(self) -> int:
         """Tasks in RUNNING (``runningCount``)."""
-        return self.status_counts[_RUNNING]
+        return self.status_counts[RUNNING]
 
     @property
     def pending_count(self) -> int:
@@ -408,7 +402,7 @@ class Task:
     @property
     def is_healthy(self) -> bool:
         """RUNNING long enough to count as healthy for deployments."""
-        return self.last_status is _RUNNING and self.healthy_at is not None
+        return self.last_status is RUNNING and self.healthy_at is not None
 
     def set_status(self, target: TaskStatus) -> None:
         """Move to *target* if the lifecycle table allows it (and keep the
@@ -421,7 +415,7 @@ class Task:
             counts = self.service.status_counts
             counts[previous] -= 1
             counts[target] += 1
-            if (previous is _RUNNING) is not (target is _RUNNING):
+            if (previous is RUNNING) is not (target is RUNNING):
                 self.service.protected_count.update(self)
 
 
@@ -796,5 +790,5 @@ class EcsBackend:
     def iter_service_tasks(self, cluster: Cluster) -> Iterator[Task]:
         """Every non-stopped task of *cluster*'s services, oldest first."""
         for task in cluster.tasks.values():
-            if task.service is not None and task.last_status is not _STOPPED:
+            if task.service is not None and task.last_status is not STOPPED:
                 yield task

@@ -47,6 +47,12 @@ LIVE_STATUSES: Final = frozenset(
     {TaskStatus.PROVISIONING, TaskStatus.PENDING, TaskStatus.RUNNING}
 )
 
+# The statuses hot paths compare against, as plain names: in Python 3.11 the
+# enum's metaclass defines __getattr__, which takes ``TaskStatus.RUNNING`` off
+# the fast attribute lookup (about ten times the cost of a global's load).
+RUNNING: Final = TaskStatus.RUNNING
+STOPPED: Final = TaskStatus.STOPPED
+
 
 class StopCode(enum.Enum):
     """Why a task stopped (botocore's ``TaskStopCode``)."""

@@ -24,7 +24,7 @@ clock, the bake time passes, then the blue tasks are stopped like a scale-in
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Sequence
-from typing import Any, Final
+from typing import Any
 
 import numpy as np
 import simpy
@@ -56,7 +56,7 @@ from ecssim.rules.deployments import (
     traffic_percent,
 )
 from ecssim.rules.invariants import check_deployment_bounds
-from ecssim.rules.lifecycle import StopCode, TaskStatus
+from ecssim.rules.lifecycle import RUNNING, STOPPED, StopCode, TaskStatus
 from ecssim.rules.placement import (
     CapacityProviderItem,
     TaskView,
@@ -69,12 +69,6 @@ ProcessGenerator = Generator[simpy.Event, Any, None]
 
 #: ECS repeats an unresolved service event after six hours, not before
 EVENT_REPEAT_AFTER_S = 6 * 3600.0
-
-# statuses read once per task in a reconcile: in Python 3.11 the enum's
-# metaclass defines __getattr__, which takes ``TaskStatus.RUNNING`` off the fast
-# attribute lookup (about ten times the cost of a global's load)
-_RUNNING: Final = TaskStatus.RUNNING
-_STOPPED: Final = TaskStatus.STOPPED
 
 
 def _split_leaving(live: list[Task]) -> tuple[list[Task], list[Task]]:
@@ -96,7 +90,7 @@ def _view(task: Task, now: float) -> TaskView:
     return TaskView(
         task_id=task.task_id,
         availability_zone=task.availability_zone,
-        running=task.last_status is _RUNNING,
+        running=task.last_status is RUNNING,
         protected=task.protection.is_active(now),
     )
 
@@ -965,7 +959,7 @@ class ServiceScheduler:
             if deployment.status == "INACTIVE":
                 continue
             if not any(
-                t.deployment is deployment and t.last_status is not _STOPPED
+                t.deployment is deployment and t.last_status is not STOPPED
                 for t in service.tasks.values()
             ):
                 deployment.status = "INACTIVE"

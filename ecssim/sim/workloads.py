@@ -222,6 +222,12 @@ class _Table(Generic[_Item]):
         self._write(item)
         del self.live[item.id]
 
+    def _write_live(self) -> None:
+        """Write the rows of the items still in the system as they stand (each
+        written again when it leaves): what a frame reads for them."""
+        for item in self.live.values():
+            self._write(item)
+
     def _write(self, item: _Item) -> None:
         raise NotImplementedError
 
@@ -270,9 +276,7 @@ class JobTable(_Table[Job]):
     def frame(self, service: str) -> pd.DataFrame:
         """One row per job, with the columns and types of JOB_DTYPES (the jobs
         still in the system as they are now)."""
-        for job in self.live.values():
-            # its row as it stands (written again when the job finishes)
-            self._write(job)
+        self._write_live()
         rows = len(self.arrival_s)
         return pd.DataFrame(
             {
@@ -541,8 +545,7 @@ class SessionTable(_Table[Session]):
     def frame(self, service: str) -> pd.DataFrame:
         """One row per session, with the columns and types of SESSION_DTYPES (the
         sessions not yet ended as they are now)."""
-        for session in self.live.values():
-            self._write(session)
+        self._write_live()
         rows = len(self.arrival_s)
         return pd.DataFrame(
             {
